@@ -1,0 +1,72 @@
+/* Parallax — GstAllocator over the slots of one memfd arena.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef __GST_PX_ARENA_ALLOCATOR_H__
+#define __GST_PX_ARENA_ALLOCATOR_H__
+
+#include <gst/gst.h>
+#include <gst/allocators/allocators.h>
+
+#include "px-arena.h"
+
+G_BEGIN_DECLS
+
+#define GST_PX_ARENA_MEMORY_TYPE "pxarena"
+
+#define GST_TYPE_PX_ARENA_ALLOCATOR (gst_px_arena_allocator_get_type ())
+G_DECLARE_FINAL_TYPE (GstPxArenaAllocator, gst_px_arena_allocator, GST,
+    PX_ARENA_ALLOCATOR, GstFdAllocator);
+
+/**
+ * GstPxArenaReleaseFunc:
+ * @allocator: the allocator the memory came from
+ * @slot: the slot the freed memory occupied
+ * @user_data: as given to gst_px_arena_allocator_new_full()
+ *
+ * Called when the last reference to a slot's root memory goes away, from
+ * whatever thread dropped it. Must be thread-safe.
+ */
+typedef void (*GstPxArenaReleaseFunc) (GstAllocator * allocator, guint32 slot,
+    gpointer user_data);
+
+/* An allocator handing out the slots of @arena (an owner arena): each
+ * gst_allocator_alloc() takes a free slot, freeing the memory gives it back.
+ * Takes a reference on @arena. */
+GstAllocator *gst_px_arena_allocator_new (PxArena * arena);
+
+/* An allocator whose memories call @release_func when freed instead of
+ * returning the slot to @arena's bitmap: for imported (read-only) arenas,
+ * whose slots belong to another process. */
+GstAllocator *gst_px_arena_allocator_new_full (PxArena * arena,
+    GstPxArenaReleaseFunc release_func, gpointer user_data,
+    GDestroyNotify notify);
+
+PxArena *gst_px_arena_allocator_get_arena (GstAllocator * allocator);
+
+/* Wraps [offset, offset + size) of @slot as memory. The caller must already
+ * own the slot (an imported slot a peer lent us). Memory of an imported
+ * arena is read-only (GST_MEMORY_FLAG_READONLY, write maps fail).
+ * Returns NULL if the range lies outside the slot. */
+GstMemory *gst_px_arena_allocator_wrap_slot (GstAllocator * allocator,
+    guint32 slot, gsize offset, gsize size);
+
+/* If @mem lives in an arena slot (directly or as a sub-memory), returns TRUE
+ * and its arena (borrowed), slot and the offset of its data inside the
+ * slot. */
+gboolean gst_px_arena_memory_get_slot (GstMemory * mem, PxArena ** arena,
+    guint32 * slot, gsize * offset_in_slot);
+
+/* Puts a root slot memory back to [offset_in_slot, offset_in_slot + size)
+ * of its slot, whatever resizes happened to it. For pools, whose default
+ * reset moves a memory's offset to 0, i.e. to the start of the arena.
+ * Returns FALSE if @mem is not a root arena memory or the range does not
+ * fit its slot. */
+gboolean gst_px_arena_memory_reset (GstMemory * mem, gsize offset_in_slot,
+    gsize size);
+
+gboolean gst_is_px_arena_memory (GstMemory * mem);
+
+G_END_DECLS
+
+#endif /* __GST_PX_ARENA_ALLOCATOR_H__ */

@@ -1,0 +1,211 @@
+/* Parallax — GstBufferPool whose buffers live in a memfd arena.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * SECTION:gstpxarenapool
+ * @title: GstPxArenaPool
+ * @short_description: a buffer pool over one memfd arena
+ *
+ * Configured like any #GstBufferPool (caps, size, min/max buffers, allocation
+ * params, %GST_BUFFER_POOL_OPTION_VIDEO_META). gst_buffer_pool_set_config()
+ * creates one arena with one slot per buffer: the whole pool costs one fd
+ * however many buffers flow through it.
+ *
+ * An arena cannot grow, so a configuration without a maximum
+ * (max_buffers = 0) is given one: max(min_buffers,
+ * %GST_PX_ARENA_POOL_DEFAULT_SLOTS). gst_buffer_pool_get_config() shows the
+ * value chosen, and gst_buffer_pool_acquire_buffer() blocks (or returns
+ * %GST_FLOW_EOS with %GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT) when every slot
+ * is in use, as with any pool that has a maximum.
+ *
+ * The pool always allocates from its own arena allocator; an allocator set
+ * in the configuration is replaced by it (the configuration then names the
+ * arena allocator), allocation params are honoured.
+ */
+
+#include "gstpxarenapool.h"
+#include "gstpxarenaallocator.h"
+#include "gstpxparams.h"
+
+#include <gst/video/video.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_px_arena_pool_debug);
+#define GST_CAT_DEFAULT gst_px_arena_pool_debug
+
+struct _GstPxArenaPool
+{
+  GstBufferPool parent;
+
+  GstAllocator *allocator;
+  GstAllocationParams params;
+  guint size;
+  /* Where a buffer's data starts inside its slot (prefix and alignment). */
+  gsize data_offset;
+  gboolean add_video_meta;
+  GstVideoInfo video_info;
+};
+
+G_DEFINE_TYPE_WITH_CODE (GstPxArenaPool, gst_px_arena_pool,
+    GST_TYPE_BUFFER_POOL,
+    GST_DEBUG_CATEGORY_INIT (gst_px_arena_pool_debug, "pxarenapool", 0,
+        "Parallax arena buffer pool"));
+
+static const gchar **
+gst_px_arena_pool_get_options (GstBufferPool * pool)
+{
+  static const gchar *options[] = { GST_BUFFER_POOL_OPTION_VIDEO_META, NULL };
+  return options;
+}
+
+
+static gboolean
+gst_px_arena_pool_set_config (GstBufferPool * pool, GstStructure * config)
+{
+  GstPxArenaPool *self = GST_PX_ARENA_POOL (pool);
+  GstAllocationParams params;
+  GstCaps *caps;
+  guint size, min, max;
+  gsize data_offset, slot_size;
+  PxArena *arena;
+  int ret;
+
+  if (!gst_buffer_pool_config_get_params (config, &caps, &size, &min, &max)) {
+    GST_ERROR_OBJECT (self, "invalid configuration");
+    return FALSE;
+  }
+  if (!gst_buffer_pool_config_get_allocator (config, NULL, &params))
+    gst_allocation_params_init (&params);
+
+  if (max == 0)
+    max = MAX (min, GST_PX_ARENA_POOL_DEFAULT_SLOTS);
+  if (size == 0 || max > PX_ARENA_MAX_SLOTS ||
+      !gst_px_params_layout (size, &params, &data_offset, &slot_size)) {
+    GST_ERROR_OBJECT (self, "cannot hold %u buffers of %u bytes in an arena",
+        max, size);
+    return FALSE;
+  }
+
+  ret = px_arena_new ("parallax-pool", slot_size, max, &arena);
+  if (ret < 0) {
+    GST_ERROR_OBJECT (self, "cannot create an arena of %u x %" G_GSIZE_FORMAT
+        " bytes: %s", max, slot_size, g_strerror (-ret));
+    return FALSE;
+  }
+  g_clear_object (&self->allocator);
+  self->allocator = gst_px_arena_allocator_new (arena);
+  px_arena_unref (arena);
+
+  self->params = params;
+  self->size = size;
+  self->data_offset = data_offset;
+  self->add_video_meta = caps != NULL &&
+      gst_buffer_pool_config_has_option (config,
+      GST_BUFFER_POOL_OPTION_VIDEO_META) &&
+      gst_video_info_from_caps (&self->video_info, caps);
+
+  GST_DEBUG_OBJECT (self, "arena %016" G_GINT64_MODIFIER "x: %u slots of %"
+      G_GSIZE_FORMAT " bytes, video meta %d", px_arena_id (arena), max,
+      slot_size, self->add_video_meta);
+
+  /* Write back what the pool really does, then let the base class take its
+   * copy of the limits. */
+  gst_buffer_pool_config_set_params (config, caps, size, min, max);
+  gst_buffer_pool_config_set_allocator (config, self->allocator, &params);
+  return GST_BUFFER_POOL_CLASS (gst_px_arena_pool_parent_class)->set_config
+      (pool, config);
+}
+
+static GstFlowReturn
+gst_px_arena_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
+{
+  GstPxArenaPool *self = GST_PX_ARENA_POOL (pool);
+  GstMemory *mem;
+  GstBuffer *buf;
+
+  mem = gst_allocator_alloc (self->allocator, self->size, &self->params);
+  if (mem == NULL) {
+    /* The base class never asks for more buffers than slots, so this means
+     * memory taken out of a pool buffer is still alive elsewhere. */
+    GST_WARNING_OBJECT (self, "every arena slot is in use");
+    return GST_FLOW_ERROR;
+  }
+  buf = gst_buffer_new ();
+  gst_buffer_append_memory (buf, mem);
+
+  if (self->add_video_meta) {
+    GstVideoInfo *info = &self->video_info;
+
+    gst_buffer_add_video_meta_full (buf, GST_VIDEO_FRAME_FLAG_NONE,
+        GST_VIDEO_INFO_FORMAT (info), GST_VIDEO_INFO_WIDTH (info),
+        GST_VIDEO_INFO_HEIGHT (info), GST_VIDEO_INFO_N_PLANES (info),
+        info->offset, info->stride);
+  }
+  *buffer = buf;
+  return GST_FLOW_OK;
+}
+
+/* The default reset moves the memory's offset back to 0: for a slot memory,
+ * whose offset is its place in the arena fd, that is the start of the arena.
+ * Put it back on its slot. */
+static void
+gst_px_arena_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
+{
+  GstPxArenaPool *self = GST_PX_ARENA_POOL (pool);
+
+  GST_BUFFER_POOL_CLASS (gst_px_arena_pool_parent_class)->reset_buffer (pool,
+      buffer);
+  if (gst_buffer_n_memory (buffer) == 1 &&
+      !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY))
+    gst_px_arena_memory_reset (gst_buffer_peek_memory (buffer, 0),
+        self->data_offset, self->size);
+}
+
+static void
+gst_px_arena_pool_finalize (GObject * object)
+{
+  GstPxArenaPool *self = GST_PX_ARENA_POOL (object);
+
+  g_clear_object (&self->allocator);
+  G_OBJECT_CLASS (gst_px_arena_pool_parent_class)->finalize (object);
+}
+
+static void
+gst_px_arena_pool_class_init (GstPxArenaPoolClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
+
+  gobject_class->finalize = gst_px_arena_pool_finalize;
+  pool_class->get_options = gst_px_arena_pool_get_options;
+  pool_class->set_config = gst_px_arena_pool_set_config;
+  pool_class->alloc_buffer = gst_px_arena_pool_alloc_buffer;
+  pool_class->reset_buffer = gst_px_arena_pool_reset_buffer;
+}
+
+static void
+gst_px_arena_pool_init (GstPxArenaPool * self)
+{
+}
+
+GstBufferPool *
+gst_px_arena_pool_new (void)
+{
+  GstBufferPool *pool = g_object_new (GST_TYPE_PX_ARENA_POOL, NULL);
+
+  gst_object_ref_sink (pool);
+  return pool;
+}
+
+PxArena *
+gst_px_arena_pool_get_arena (GstBufferPool * pool)
+{
+  GstPxArenaPool *self;
+
+  g_return_val_if_fail (GST_IS_PX_ARENA_POOL (pool), NULL);
+  self = GST_PX_ARENA_POOL (pool);
+  return self->allocator ? gst_px_arena_allocator_get_arena (self->allocator)
+      : NULL;
+}

@@ -1,0 +1,25 @@
+/* Parallax — plugin registration.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/gst.h>
+
+#include "gstpxmemfdallocator.h"
+
+static gboolean
+plugin_init (GstPlugin * plugin)
+{
+  /* gst_allocator_register() takes the reference. */
+  gst_allocator_register (GST_PX_MEMFD_ALLOCATOR_NAME,
+      gst_px_memfd_allocator_new ());
+  return TRUE;
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, parallax,
+    "Parallax: zero-copy inter-process buffers over memfd arenas, "
+    "sandboxed elements", plugin_init, PACKAGE_VERSION, GST_LICENSE,
+    GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)

@@ -1,0 +1,320 @@
+/* Parallax — tests for the arena buffer pool (GstPxArenaPool).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/check/gstcheck.h>
+#include <gst/video/video.h>
+#include <gst/allocators/allocators.h>
+
+#include "gstpxarenapool.h"
+#include "gstpxarenaallocator.h"
+#include "px-test-util.h"
+
+static GstCaps *
+video_caps (gint width, gint height)
+{
+  return gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420",
+      "width", G_TYPE_INT, width, "height", G_TYPE_INT, height,
+      "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
+}
+
+static GstBufferPool *
+configured_pool (GstCaps * caps, guint size, guint min, guint max,
+    gboolean video_meta)
+{
+  GstBufferPool *pool = gst_px_arena_pool_new ();
+  GstStructure *config = gst_buffer_pool_get_config (pool);
+
+  gst_buffer_pool_config_set_params (config, caps, size, min, max);
+  if (video_meta)
+    gst_buffer_pool_config_add_option (config,
+        GST_BUFFER_POOL_OPTION_VIDEO_META);
+  fail_unless (gst_buffer_pool_set_config (pool, config));
+  return pool;
+}
+
+GST_START_TEST (test_pool_buffers_live_in_one_arena)
+{
+  GstCaps *caps = video_caps (64, 48);
+  GstBufferPool *pool = configured_pool (caps, 64 * 48 * 3 / 2, 2, 4, FALSE);
+  GstBuffer *bufs[4];
+  PxArena *arena = gst_px_arena_pool_get_arena (pool);
+  gboolean seen[4] = { FALSE, };
+
+  fail_unless (arena != NULL);
+  fail_unless_equals_int (px_arena_slot_count (arena), 4);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  for (int i = 0; i < 4; i++) {
+    PxArena *owner;
+    guint32 slot;
+
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &bufs[i],
+            NULL), GST_FLOW_OK);
+    fail_unless_equals_int (gst_buffer_n_memory (bufs[i]), 1);
+    fail_unless (gst_px_arena_memory_get_slot (gst_buffer_peek_memory (bufs[i],
+                0), &owner, &slot, NULL));
+    fail_unless (owner == arena);
+    fail_if (seen[slot]);
+    seen[slot] = TRUE;
+    fail_unless_equals_int (gst_buffer_get_size (bufs[i]), 64 * 48 * 3 / 2);
+  }
+  /* Every slot is out: a non-blocking acquire says so. */
+  {
+    GstBufferPoolAcquireParams params = {.flags =
+          GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT };
+    GstBuffer *extra = NULL;
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &extra,
+            &params), GST_FLOW_EOS);
+  }
+  /* A released buffer comes back with its slot. */
+  {
+    guint32 slot, again;
+    gst_px_arena_memory_get_slot (gst_buffer_peek_memory (bufs[1], 0), NULL,
+        &slot, NULL);
+    gst_buffer_unref (bufs[1]);
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &bufs[1],
+            NULL), GST_FLOW_OK);
+    gst_px_arena_memory_get_slot (gst_buffer_peek_memory (bufs[1], 0), NULL,
+        &again, NULL);
+    fail_unless_equals_int (again, slot);
+  }
+  for (int i = 0; i < 4; i++)
+    gst_buffer_unref (bufs[i]);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  fail_unless_equals_int (px_arena_slots_in_use (arena), 0);
+  gst_object_unref (pool);
+  gst_caps_unref (caps);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_unlimited_config_gets_a_maximum)
+{
+  GstBufferPool *pool = configured_pool (NULL, 1024, 3, 0, FALSE);
+  GstStructure *config = gst_buffer_pool_get_config (pool);
+  guint size, min, max;
+  GstAllocator *allocator = NULL;
+
+  fail_unless (gst_buffer_pool_config_get_params (config, NULL, &size, &min,
+          &max));
+  fail_unless_equals_int (min, 3);
+  fail_unless_equals_int (max, GST_PX_ARENA_POOL_DEFAULT_SLOTS);
+  fail_unless_equals_int (px_arena_slot_count (gst_px_arena_pool_get_arena
+          (pool)), GST_PX_ARENA_POOL_DEFAULT_SLOTS);
+  /* The configuration names the allocator really used. */
+  fail_unless (gst_buffer_pool_config_get_allocator (config, &allocator,
+          NULL));
+  fail_unless (allocator != NULL && GST_IS_PX_ARENA_ALLOCATOR (allocator));
+  gst_structure_free (config);
+  gst_object_unref (pool);
+
+  /* A minimum above the default wins. */
+  pool = configured_pool (NULL, 1024, 40, 0, FALSE);
+  fail_unless_equals_int (px_arena_slot_count (gst_px_arena_pool_get_arena
+          (pool)), 40);
+  gst_object_unref (pool);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_video_meta_option)
+{
+  GstCaps *caps = video_caps (320, 240);
+  GstVideoInfo info;
+  GstBufferPool *pool;
+  GstBuffer *buf;
+  GstVideoMeta *meta;
+  const gchar **options;
+  gboolean offered = FALSE;
+
+  gst_video_info_from_caps (&info, caps);
+  pool = gst_px_arena_pool_new ();
+  options = gst_buffer_pool_get_options (pool);
+  for (; *options; options++)
+    offered |= g_str_equal (*options, GST_BUFFER_POOL_OPTION_VIDEO_META);
+  fail_unless (offered);
+  gst_object_unref (pool);
+
+  pool = configured_pool (caps, info.size, 1, 2, TRUE);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buf, NULL),
+      GST_FLOW_OK);
+  meta = gst_buffer_get_video_meta (buf);
+  fail_unless (meta != NULL);
+  fail_unless_equals_int (meta->n_planes, 3);
+  fail_unless_equals_int (meta->width, 320);
+  for (guint i = 0; i < 3; i++) {
+    fail_unless_equals_int (meta->stride[i], info.stride[i]);
+    fail_unless_equals_int (meta->offset[i], info.offset[i]);
+  }
+  gst_buffer_unref (buf);
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+
+  /* Without the option, no meta. */
+  pool = configured_pool (caps, info.size, 1, 2, FALSE);
+  gst_buffer_pool_set_active (pool, TRUE);
+  gst_buffer_pool_acquire_buffer (pool, &buf, NULL);
+  fail_unless (gst_buffer_get_video_meta (buf) == NULL);
+  gst_buffer_unref (buf);
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+  gst_caps_unref (caps);
+}
+
+GST_END_TEST;
+
+static gboolean
+try_config_on (GstBufferPool * pool, guint size, guint min, guint max,
+    gsize prefix)
+{
+  GstStructure *config = gst_buffer_pool_get_config (pool);
+  GstAllocationParams params;
+  gboolean ok;
+
+  gst_allocation_params_init (&params);
+  params.prefix = prefix;
+  gst_buffer_pool_config_set_params (config, NULL, size, min, max);
+  gst_buffer_pool_config_set_allocator (config, NULL, &params);
+  ok = gst_buffer_pool_set_config (pool, config);
+  fail_if (ok != (gst_px_arena_pool_get_arena (pool) != NULL));
+  return ok;
+}
+
+static gboolean
+try_config (guint size, guint min, guint max, gsize prefix)
+{
+  GstBufferPool *pool = gst_px_arena_pool_new ();
+  gboolean ok = try_config_on (pool, size, min, max, prefix);
+
+  gst_object_unref (pool);
+  return ok;
+}
+
+GST_START_TEST (test_bad_configuration_is_refused)
+{
+  GstBufferPool *pool;
+  struct rlimit old;
+  int fds;
+
+  fail_unless (try_config (4096, 1, 4, 0));
+  fail_if (try_config (0, 1, 4, 0), "size 0 accepted");
+  fail_if (try_config (4096, 1, PX_ARENA_MAX_SLOTS + 1, 0));
+  fail_if (try_config (G_MAXUINT, 1, 1024 * 1024, 0), "overflow accepted");
+  fail_if (try_config (4096, 1, 4, G_MAXSIZE - 100), "prefix overflow");
+
+  /* memfd_create fails (no fd left): refused, nothing leaked. The pool
+   * itself needs fds, so it is created first. */
+  pool = gst_px_arena_pool_new ();
+  fds = px_test_count_fds ();
+  old = px_test_limit_fds (fds);
+  fail_if (try_config_on (pool, 4096, 1, 4, 0));
+  setrlimit (RLIMIT_NOFILE, &old);
+  fail_unless_equals_int (px_test_count_fds (), fds);
+  gst_object_unref (pool);
+}
+
+GST_END_TEST;
+
+/* An application hands the arena pool to upstream through the ALLOCATION
+ * query, the way a sink element does. */
+static GstPadProbeReturn
+propose_pool (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+  GstBufferPool *pool;
+  GstStructure *config;
+  GstCaps *caps;
+  GstVideoInfo vinfo;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_ALLOCATION)
+    return GST_PAD_PROBE_OK;
+  gst_query_parse_allocation (query, &caps, NULL);
+  fail_unless (gst_video_info_from_caps (&vinfo, caps));
+  pool = gst_px_arena_pool_new ();
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, vinfo.size, 4, 8);
+  fail_unless (gst_buffer_pool_set_config (pool, config));
+  gst_query_add_allocation_pool (query, pool, vinfo.size, 4, 8);
+  gst_query_add_allocation_meta (query, GST_VIDEO_META_API_TYPE, NULL);
+  gst_object_unref (pool);
+  return GST_PAD_PROBE_HANDLED;
+}
+
+typedef struct
+{
+  guint64 buffers;
+  guint64 arena_buffers;
+  gint max_fds;
+} FlowStats;
+
+static void
+count_buffer (GstElement * sink, GstBuffer * buf, GstPad * pad,
+    gpointer user_data)
+{
+  FlowStats *stats = user_data;
+
+  stats->buffers++;
+  if (gst_is_px_arena_memory (gst_buffer_peek_memory (buf, 0)))
+    stats->arena_buffers++;
+  if (stats->buffers % 10000 == 0)
+    stats->max_fds = MAX (stats->max_fds, px_test_count_fds ());
+}
+
+GST_START_TEST (test_fd_budget_100000_buffers_with_32_fds)
+{
+  GstElement *pipeline, *sink;
+  GstPad *pad;
+  GstMessage *msg;
+  FlowStats stats = { 0, 0, 0 };
+  struct rlimit old;
+
+  pipeline = gst_parse_launch ("videotestsrc num-buffers=100000 "
+      "pattern=ball ! video/x-raw,format=I420,width=32,height=32 ! "
+      "fakesink name=sink signal-handoffs=true sync=false", NULL);
+  fail_unless (pipeline != NULL);
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, propose_pool,
+      NULL, NULL);
+  g_signal_connect (sink, "handoff", G_CALLBACK (count_buffer), &stats);
+
+  /* With one memfd per buffer this could not get past 32 buffers. */
+  fail_unless (px_test_count_fds () < 24);
+  old = px_test_limit_fds (32);
+  fail_unless_equals_int (gst_element_set_state (pipeline,
+          GST_STATE_PLAYING), GST_STATE_CHANGE_ASYNC);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline),
+      GST_CLOCK_TIME_NONE, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  setrlimit (RLIMIT_NOFILE, &old);
+
+  fail_unless_equals_uint64 (stats.buffers, 100000);
+  fail_unless_equals_uint64 (stats.arena_buffers, 100000);
+  fail_unless (stats.max_fds <= 32);
+  gst_object_unref (pad);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+}
+
+GST_END_TEST;
+
+static Suite *
+arena_pool_suite (void)
+{
+  Suite *s = suite_create ("arena_pool");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_pool_buffers_live_in_one_arena);
+  tcase_add_test (tc, test_unlimited_config_gets_a_maximum);
+  tcase_add_test (tc, test_video_meta_option);
+  tcase_add_test (tc, test_bad_configuration_is_refused);
+  tcase_add_test (tc, test_fd_budget_100000_buffers_with_32_fds);
+  return s;
+}
+
+GST_CHECK_MAIN (arena_pool);
