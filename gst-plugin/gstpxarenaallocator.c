@@ -33,9 +33,6 @@ struct _GstPxArenaAllocator
   GstFdAllocator parent;
 
   PxArena *arena;
-  GstPxArenaReleaseFunc release_func;
-  gpointer user_data;
-  GDestroyNotify notify;
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstPxArenaAllocator, gst_px_arena_allocator,
@@ -102,17 +99,14 @@ gst_px_arena_allocator_free (GstAllocator * allocator, GstMemory * mem)
 {
   GstPxArenaAllocator *self = GST_PX_ARENA_ALLOCATOR (allocator);
 
-  if (mem->parent == NULL) {
+  /* Only owners hand out slots; an imported slot is given back by whoever
+   * lent it, when told. */
+  if (mem->parent == NULL && px_arena_is_owner (self->arena)) {
     guint32 slot = slot_of_root_memory (self, mem);
+    int ret = px_arena_release (self->arena, slot);
 
-    if (self->release_func != NULL) {
-      self->release_func (allocator, slot, self->user_data);
-    } else {
-      int ret = px_arena_release (self->arena, slot);
-
-      if (ret < 0)
-        GST_ERROR_OBJECT (self, "slot %u: %s", slot, g_strerror (-ret));
-    }
+    if (ret < 0)
+      GST_ERROR_OBJECT (self, "slot %u: %s", slot, g_strerror (-ret));
   }
   GST_ALLOCATOR_CLASS (gst_px_arena_allocator_parent_class)->free (allocator,
       mem);
@@ -143,8 +137,6 @@ gst_px_arena_allocator_finalize (GObject * object)
 {
   GstPxArenaAllocator *self = GST_PX_ARENA_ALLOCATOR (object);
 
-  if (self->notify != NULL)
-    self->notify (self->user_data);
   px_arena_unref (self->arena);
   G_OBJECT_CLASS (gst_px_arena_allocator_parent_class)->finalize (object);
 }
@@ -173,29 +165,16 @@ gst_px_arena_allocator_init (GstPxArenaAllocator * self)
 }
 
 GstAllocator *
-gst_px_arena_allocator_new_full (PxArena * arena,
-    GstPxArenaReleaseFunc release_func, gpointer user_data,
-    GDestroyNotify notify)
+gst_px_arena_allocator_new (PxArena * arena)
 {
   GstPxArenaAllocator *self;
 
   g_return_val_if_fail (arena != NULL, NULL);
-  g_return_val_if_fail (release_func != NULL || px_arena_is_owner (arena),
-      NULL);
 
   self = g_object_new (GST_TYPE_PX_ARENA_ALLOCATOR, NULL);
   gst_object_ref_sink (self);
   self->arena = px_arena_ref (arena);
-  self->release_func = release_func;
-  self->user_data = user_data;
-  self->notify = notify;
   return GST_ALLOCATOR_CAST (self);
-}
-
-GstAllocator *
-gst_px_arena_allocator_new (PxArena * arena)
-{
-  return gst_px_arena_allocator_new_full (arena, NULL, NULL, NULL);
 }
 
 PxArena *
@@ -216,6 +195,9 @@ gst_px_arena_allocator_wrap_slot (GstAllocator * allocator, guint32 slot,
   if (px_arena_check_range (self->arena, slot, offset, size) < 0 ||
       offset + size > px_arena_slot_size (self->arena))
     return NULL;
+  /* An owner's slots are handed out by alloc: wrapping one would give it
+   * back twice. */
+  g_return_val_if_fail (!px_arena_is_owner (self->arena), NULL);
   return gst_px_arena_allocator_wrap_range (self, slot, offset, size);
 }
 

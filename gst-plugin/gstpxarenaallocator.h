@@ -18,36 +18,23 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (GstPxArenaAllocator, gst_px_arena_allocator, GST,
     PX_ARENA_ALLOCATOR, GstFdAllocator);
 
-/**
- * GstPxArenaReleaseFunc:
- * @allocator: the allocator the memory came from
- * @slot: the slot the freed memory occupied
- * @user_data: as given to gst_px_arena_allocator_new_full()
+/* An allocator over @arena (takes a reference).
  *
- * Called when the last reference to a slot's root memory goes away, from
- * whatever thread dropped it. Must be thread-safe.
- */
-typedef void (*GstPxArenaReleaseFunc) (GstAllocator * allocator, guint32 slot,
-    gpointer user_data);
-
-/* An allocator handing out the slots of @arena (an owner arena): each
- * gst_allocator_alloc() takes a free slot, freeing the memory gives it back.
- * Takes a reference on @arena. */
+ * Owner arena: each gst_allocator_alloc() takes a free slot, freeing the
+ * memory gives it back.
+ *
+ * Imported arena: memory comes only from gst_px_arena_allocator_wrap_slot(),
+ * is read-only, and freeing it does nothing to the arena: the slot belongs
+ * to the process that sent it, and the caller tells that process when the
+ * memory is gone (e.g. a GstMiniObject qdata destroy notify). */
 GstAllocator *gst_px_arena_allocator_new (PxArena * arena);
-
-/* An allocator whose memories call @release_func when freed instead of
- * returning the slot to @arena's bitmap: for imported (read-only) arenas,
- * whose slots belong to another process. */
-GstAllocator *gst_px_arena_allocator_new_full (PxArena * arena,
-    GstPxArenaReleaseFunc release_func, gpointer user_data,
-    GDestroyNotify notify);
 
 PxArena *gst_px_arena_allocator_get_arena (GstAllocator * allocator);
 
-/* Wraps [offset, offset + size) of @slot as memory. The caller must already
- * own the slot (an imported slot a peer lent us). Memory of an imported
- * arena is read-only (GST_MEMORY_FLAG_READONLY, write maps fail).
- * Returns NULL if the range lies outside the slot. */
+/* Wraps [offset, offset + size) of @slot as memory, for a slot the caller
+ * already holds (typically one a peer lent us). Memory of an imported arena
+ * is read-only (GST_MEMORY_FLAG_READONLY, write maps fail). Returns NULL if
+ * the range lies outside the slot. */
 GstMemory *gst_px_arena_allocator_wrap_slot (GstAllocator * allocator,
     guint32 slot, gsize offset, gsize size);
 
