@@ -44,6 +44,7 @@ extern "C" {
 #define PX_WIRE_MAX_DONE 64u            /* buffer ids per BUFFER_DONE */
 #define PX_WIRE_MAX_PLANES 4u           /* = GST_VIDEO_MAX_PLANES */
 #define PX_WIRE_MAX_BODY (PX_WIRE_MAX_PAYLOAD - 64u)
+#define PX_WIRE_MAX_VIDEO_DIMENSION 65536u  /* BUFFER width and height */
 
 typedef enum
 {

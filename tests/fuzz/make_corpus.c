@@ -1,0 +1,221 @@
+/* Parallax — writes the seed corpus for fuzz_wire: one valid message of
+ * every type, in fuzz_wire's input layout (a control byte whose bit 0 says
+ * "with an fd", then header + payload).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Usage: make_corpus DIRECTORY (created if missing). Every message is
+ * checked with px_wire_check_header() and its decoder before it is written,
+ * so that a seed that the protocol has outgrown fails loudly here instead
+ * of quietly seeding the fuzzer with rejects.
+ */
+#include "px-wire.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static PxWireMessage msg;
+
+/* Fills msg.payload for @type; returns the payload size. */
+static size_t
+fill_fixed_payload (uint32_t type)
+{
+  uint64_t page = (uint64_t) sysconf (_SC_PAGESIZE);
+  PxWireHello hello = {.role = PX_WIRE_ROLE_CONSUMER,
+    .features = PX_WIRE_FEATURE_UPSTREAM,.max_in_flight = 16
+  };
+  PxWireArenaAdd add = {.arena_id = 0x0123456789abcdefull,
+    .size = 8 * page,.slot_stride = 2 * page,.slot_count = 4
+  };
+  PxWireArenaRemove remove = {.arena_id = 0x0123456789abcdefull };
+  PxWireState state = {.transition = (2 << 3) | 3,  /* READY_TO_PAUSED */
+    .result = type == PX_WIRE_STATE_DONE ? 2 : 0
+  };
+  PxWireViolation violation = {.syscall_nr = 59,.arch = 0xc000003e };
+
+  switch (type) {
+    case PX_WIRE_HELLO:
+      memcpy (msg.payload, &hello, sizeof hello);
+      return sizeof hello;
+    case PX_WIRE_ARENA_ADD:
+      memcpy (msg.payload, &add, sizeof add);
+      return sizeof add;
+    case PX_WIRE_ARENA_REMOVE:
+      memcpy (msg.payload, &remove, sizeof remove);
+      return sizeof remove;
+    case PX_WIRE_STATE:
+    case PX_WIRE_STATE_DONE:
+      memcpy (msg.payload, &state, sizeof state);
+      return sizeof state;
+    case PX_WIRE_VIOLATION:
+      memcpy (msg.payload, &violation, sizeof violation);
+      return sizeof violation;
+    default:
+      return 0;                 /* PING, PONG, SHUTDOWN */
+  }
+}
+
+static size_t
+fill_buffer_payload (void)
+{
+  PxWireBuffer buffer = {.buffer_id = 1,.arena_id = 0x0123456789abcdefull,
+    .slot = 2,.flags = PX_WIRE_BUFFER_HAS_VIDEO_META,.offset = 0,
+    .size = 320 * 240 * 3 / 2,.pts = 0,.dts = UINT64_MAX,
+    .duration = 40000000,.offset_default = UINT64_MAX,
+    .offset_end = UINT64_MAX,.base_time = UINT64_MAX,.video_format = 2,
+    .width = 320,.height = 240,.n_planes = 3,
+    .plane_offset = {0, 320 * 240, 320 * 240 * 5 / 4},
+    .stride = {320, 160, 160},
+  };
+
+  memcpy (msg.payload, &buffer, sizeof buffer);
+  return sizeof buffer;
+}
+
+static size_t
+fill_buffer_done_payload (void)
+{
+  const uint32_t fixed[2] = { 4, 0 };
+  const uint64_t ids[4] = { 1, 2, 3, 4 };
+
+  memcpy (msg.payload, fixed, sizeof fixed);
+  memcpy (msg.payload + sizeof fixed, ids, sizeof ids);
+  return sizeof fixed + sizeof ids;
+}
+
+static size_t
+fill_blob_payload (uint32_t type)
+{
+  const char *body = type == PX_WIRE_QUERY_REPLY ?
+      "GstQueryCaps, caps=(GstCaps)\"video/x-raw\";" :
+      "GstEventCaps, caps=(GstCaps)\"video/x-raw\";";
+  const uint32_t fixed[4] = { 0x3c54, type == PX_WIRE_QUERY_REPLY,
+    (uint32_t) strlen (body) + 1, 0
+  };
+
+  memcpy (msg.payload, fixed, sizeof fixed);
+  memcpy (msg.payload + sizeof fixed, body, fixed[2]);
+  return sizeof fixed + fixed[2];
+}
+
+static size_t
+fill_payload (uint32_t type)
+{
+  switch (type) {
+    case PX_WIRE_BUFFER:
+      return fill_buffer_payload ();
+    case PX_WIRE_BUFFER_DONE:
+      return fill_buffer_done_payload ();
+    case PX_WIRE_EVENT:
+    case PX_WIRE_QUERY:
+    case PX_WIRE_QUERY_REPLY:
+    case PX_WIRE_MESSAGE:
+      return fill_blob_payload (type);
+    default:
+      return fill_fixed_payload (type);
+  }
+}
+
+/* The decoder of msg's type, as the receiver would run it. */
+static int
+decode (void)
+{
+  union
+  {
+    PxWireHello hello;
+    PxWireArenaAdd add;
+    PxWireArenaRemove remove;
+    PxWireBuffer buffer;
+    PxWireBufferDone done;
+    PxWireBlob blob;
+    PxWireState state;
+    PxWireViolation violation;
+  } out;
+
+  switch (msg.header.type) {
+    case PX_WIRE_HELLO:
+      return px_wire_decode_hello (&msg, &out.hello);
+    case PX_WIRE_ARENA_ADD:
+      return px_wire_decode_arena_add (&msg, &out.add);
+    case PX_WIRE_ARENA_REMOVE:
+      return px_wire_decode_arena_remove (&msg, &out.remove);
+    case PX_WIRE_BUFFER:
+      return px_wire_decode_buffer (&msg, &out.buffer);
+    case PX_WIRE_BUFFER_DONE:
+      return px_wire_decode_buffer_done (&msg, &out.done);
+    case PX_WIRE_STATE:
+    case PX_WIRE_STATE_DONE:
+      return px_wire_decode_state (&msg, &out.state);
+    case PX_WIRE_VIOLATION:
+      return px_wire_decode_violation (&msg, &out.violation);
+    case PX_WIRE_PING:
+    case PX_WIRE_PONG:
+    case PX_WIRE_SHUTDOWN:
+      return px_wire_decode_empty (&msg);
+    default:
+      return px_wire_decode_blob (&msg, &out.blob);
+  }
+}
+
+static int
+write_seed (const char *dir, uint32_t type)
+{
+  unsigned n_fds = type == PX_WIRE_ARENA_ADD ? 1 : 0;
+  const uint8_t control = (uint8_t) n_fds;
+  size_t size = fill_payload (type);
+  char path[4096];
+  FILE *file;
+  int ok;
+
+  msg.header = (PxWireHeader) {
+  .magic = PX_WIRE_MAGIC,.version = PX_WIRE_VERSION,.type = type,
+        .payload_size = (uint32_t) size,
+        .flags = type == PX_WIRE_EVENT ? PX_WIRE_EVENT_UPSTREAM : 0,
+        .request_id = type == PX_WIRE_QUERY || type == PX_WIRE_QUERY_REPLY};
+  if (px_wire_check_header (&msg.header, size, n_fds) < 0 || decode () < 0) {
+    fprintf (stderr, "make_corpus: the %s seed is not valid\n",
+        px_wire_type_name (type));
+    return -1;
+  }
+
+  snprintf (path, sizeof path, "%s/%02u-%s", dir, type,
+      px_wire_type_name (type));
+  for (char *c = path + strlen (dir); *c; c++)
+    *c = (char) tolower ((unsigned char) *c);
+  file = fopen (path, "wb");
+  if (file == NULL) {
+    fprintf (stderr, "make_corpus: %s: %s\n", path, strerror (errno));
+    return -1;
+  }
+  ok = fwrite (&control, 1, 1, file) == 1 &&
+      fwrite (&msg.header, sizeof msg.header, 1, file) == 1 &&
+      (size == 0 || fwrite (msg.payload, size, 1, file) == 1);
+  if (fclose (file) != 0 || !ok) {
+    fprintf (stderr, "make_corpus: could not write %s\n", path);
+    return -1;
+  }
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc != 2) {
+    fprintf (stderr, "usage: %s DIRECTORY\n", argv[0]);
+    return 2;
+  }
+  if (mkdir (argv[1], 0755) < 0 && errno != EEXIST) {
+    fprintf (stderr, "make_corpus: %s: %s\n", argv[1], strerror (errno));
+    return 1;
+  }
+  for (uint32_t type = 1; type <= PX_WIRE_TYPE_LAST; type++) {
+    if (write_seed (argv[1], type) < 0)
+      return 1;
+  }
+  return 0;
+}
