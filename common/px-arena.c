@@ -403,32 +403,45 @@ px_arena_slot_data (const PxArena * arena, uint32_t slot)
 }
 
 void
-px_arena_table_init (PxArenaTable * table)
+px_arena_table_init (PxArenaTable * table, void (*destroy) (void *))
 {
   memset (table, 0, sizeof *table);
+  table->destroy = destroy;
+}
+
+static void
+entry_release (PxArenaTable * table, PxArenaTableEntry * entry)
+{
+  if (entry->data != NULL && table->destroy != NULL)
+    table->destroy (entry->data);
+  px_arena_unref (entry->arena);
+  entry->arena = NULL;
+  entry->data = NULL;
 }
 
 int
-px_arena_table_add (PxArenaTable * table, PxArena * arena)
+px_arena_table_add (PxArenaTable * table, PxArena * arena, void *data)
 {
+  PxArenaTableEntry entry = {.arena = arena,.data = data };
+
   if (px_arena_table_lookup (table, arena->id) != NULL) {
-    px_arena_unref (arena);
+    entry_release (table, &entry);
     return -EEXIST;
   }
-  if (table->n_arenas == PX_ARENA_TABLE_MAX) {
-    px_arena_unref (arena);
+  if (table->n_entries == PX_ARENA_TABLE_MAX) {
+    entry_release (table, &entry);
     return -ENOSPC;
   }
-  table->arenas[table->n_arenas++] = arena;
+  table->entries[table->n_entries++] = entry;
   return 0;
 }
 
-PxArena *
+const PxArenaTableEntry *
 px_arena_table_lookup (const PxArenaTable * table, uint64_t id)
 {
-  for (unsigned i = 0; i < table->n_arenas; i++) {
-    if (table->arenas[i]->id == id)
-      return table->arenas[i];
+  for (unsigned i = 0; i < table->n_entries; i++) {
+    if (table->entries[i].arena->id == id)
+      return &table->entries[i];
   }
   return NULL;
 }
@@ -436,11 +449,12 @@ px_arena_table_lookup (const PxArenaTable * table, uint64_t id)
 int
 px_arena_table_remove (PxArenaTable * table, uint64_t id)
 {
-  for (unsigned i = 0; i < table->n_arenas; i++) {
-    if (table->arenas[i]->id == id) {
-      px_arena_unref (table->arenas[i]);
-      table->arenas[i] = table->arenas[--table->n_arenas];
-      table->arenas[table->n_arenas] = NULL;
+  for (unsigned i = 0; i < table->n_entries; i++) {
+    if (table->entries[i].arena->id == id) {
+      entry_release (table, &table->entries[i]);
+      table->entries[i] = table->entries[--table->n_entries];
+      table->entries[table->n_entries].arena = NULL;
+      table->entries[table->n_entries].data = NULL;
       return 0;
     }
   }
@@ -450,7 +464,9 @@ px_arena_table_remove (PxArenaTable * table, uint64_t id)
 void
 px_arena_table_clear (PxArenaTable * table)
 {
-  for (unsigned i = 0; i < table->n_arenas; i++)
-    px_arena_unref (table->arenas[i]);
-  px_arena_table_init (table);
+  void (*destroy) (void *) = table->destroy;
+
+  for (unsigned i = 0; i < table->n_entries; i++)
+    entry_release (table, &table->entries[i]);
+  px_arena_table_init (table, destroy);
 }

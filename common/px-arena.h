@@ -105,21 +105,33 @@ uint64_t px_arena_new_id (void);
 
 /* The receiver's cache: arena id -> imported arena, one table per
  * connection, so that each arena is mapped once however many buffers refer
- * to it. Not thread-safe: the connection's reader owns it. */
+ * to it. Each entry can carry the caller's data for that arena (the
+ * GStreamer side keeps the arena's allocator there), released with the
+ * table's destroy function. Not thread-safe: the connection's reader owns
+ * it. */
 #define PX_ARENA_TABLE_MAX 64
 
 typedef struct
 {
-  PxArena *arenas[PX_ARENA_TABLE_MAX];
-  unsigned n_arenas;
+  PxArena *arena;
+  void *data;
+} PxArenaTableEntry;
+
+typedef struct
+{
+  PxArenaTableEntry entries[PX_ARENA_TABLE_MAX];
+  unsigned n_entries;
+  void (*destroy) (void *data);
 } PxArenaTable;
 
-void px_arena_table_init (PxArenaTable * table);
-/* Takes over the caller's reference on @arena, also on failure.
+/* @destroy (may be NULL) releases an entry's data. */
+void px_arena_table_init (PxArenaTable * table, void (*destroy) (void *));
+/* Takes over the caller's reference on @arena and @data, also on failure.
  * Errors: -EEXIST (id already present), -ENOSPC (table full). */
-int px_arena_table_add (PxArenaTable * table, PxArena * arena);
-/* Borrowed reference, or NULL. */
-PxArena *px_arena_table_lookup (const PxArenaTable * table, uint64_t id);
+int px_arena_table_add (PxArenaTable * table, PxArena * arena, void *data);
+/* The entry for @id (borrowed), or NULL. */
+const PxArenaTableEntry *px_arena_table_lookup (const PxArenaTable * table,
+    uint64_t id);
 /* Errors: -ENOENT. */
 int px_arena_table_remove (PxArenaTable * table, uint64_t id);
 void px_arena_table_clear (PxArenaTable * table);

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 int
 px_unix_send (int sock, const void *buf, size_t len, const int *fds,
@@ -114,4 +116,94 @@ px_unix_recv (int sock, void *buf, size_t cap, int *fds, unsigned max_fds,
   }
   *n_fds = kept;
   return got;
+}
+
+/* Fills @addr for @path; returns the address length or -ENAMETOOLONG. */
+static int
+make_address (const char *path, struct sockaddr_un *addr)
+{
+  size_t len = strlen (path);
+
+  memset (addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  if (len == 0 || len >= sizeof addr->sun_path)
+    return len == 0 ? -EINVAL : -ENAMETOOLONG;
+  memcpy (addr->sun_path, path, len);
+  if (path[0] == '@') {
+    addr->sun_path[0] = '\0';
+    return (int) (offsetof (struct sockaddr_un, sun_path) + len);
+  }
+  return (int) sizeof *addr;
+}
+
+int
+px_unix_listen (const char *path, unsigned mode)
+{
+  struct sockaddr_un addr;
+  px_auto_fd fd = -1;
+  int len = make_address (path, &addr);
+  struct stat st;
+
+  if (len < 0)
+    return len;
+  fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return px_negative_errno ();
+  if (path[0] != '@' && lstat (path, &st) == 0) {
+    if (!S_ISSOCK (st.st_mode))
+      return -EEXIST;
+    unlink (path);
+  }
+  if (bind (fd, (struct sockaddr *) &addr, (socklen_t) len) < 0)
+    return px_negative_errno ();
+  if (path[0] != '@' && chmod (path, mode) < 0) {
+    int ret = px_negative_errno ();
+    unlink (path);
+    return ret;
+  }
+  if (listen (fd, 16) < 0)
+    return px_negative_errno ();
+  return px_steal_fd (&fd);
+}
+
+int
+px_unix_connect (const char *path)
+{
+  struct sockaddr_un addr;
+  px_auto_fd fd = -1;
+  int len = make_address (path, &addr);
+  int ret;
+
+  if (len < 0)
+    return len;
+  fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return px_negative_errno ();
+  do {
+    ret = connect (fd, (struct sockaddr *) &addr, (socklen_t) len);
+  } while (ret < 0 && errno == EINTR);
+  if (ret < 0)
+    return px_negative_errno ();
+  return px_steal_fd (&fd);
+}
+
+int
+px_unix_check_seqpacket (int fd)
+{
+  int value;
+  socklen_t len = sizeof value;
+  struct sockaddr_un peer;
+  socklen_t peer_len = sizeof peer;
+
+  if (getsockopt (fd, SOL_SOCKET, SO_DOMAIN, &value, &len) < 0)
+    return -ENOTSOCK;
+  if (value != AF_UNIX)
+    return -EPROTOTYPE;
+  len = sizeof value;
+  if (getsockopt (fd, SOL_SOCKET, SO_TYPE, &value, &len) < 0 ||
+      value != SOCK_SEQPACKET)
+    return -EPROTOTYPE;
+  if (getpeername (fd, (struct sockaddr *) &peer, &peer_len) < 0)
+    return -ENOTCONN;
+  return 0;
 }

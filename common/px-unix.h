@@ -34,6 +34,22 @@ int px_unix_send (int sock, const void *buf, size_t len, const int *fds,
 ssize_t px_unix_recv (int sock, void *buf, size_t cap, int *fds,
     unsigned max_fds, unsigned *n_fds, int flags);
 
+/* Socket addresses: a path starting with '@' names a socket in the abstract
+ * namespace (no file, no permissions: any process of the same network
+ * namespace may connect); any other path is a file-system socket. */
+
+/* Creates a listening SOCK_SEQPACKET socket at @path. A stale socket file
+ * left at @path is replaced; any other kind of file is not (-EEXIST). The
+ * file gets mode @mode. Returns the fd or -errno (-ENAMETOOLONG, ...). */
+int px_unix_listen (const char *path, unsigned mode);
+
+/* Connects a SOCK_SEQPACKET socket to @path. Returns the fd or -errno. */
+int px_unix_connect (const char *path);
+
+/* Checks that @fd is a connected AF_UNIX SOCK_SEQPACKET socket: 0 or
+ * -ENOTSOCK / -EPROTOTYPE / -ENOTCONN. */
+int px_unix_check_seqpacket (int fd);
+
 /* Closes @n fds of @fds and sets them to -1. */
 void px_unix_close_fds (int *fds, unsigned n);
 

@@ -400,35 +400,49 @@ GST_START_TEST (test_ids_unique_across_processes)
 
 GST_END_TEST;
 
+static void
+count_destroyed (void *data)
+{
+  (*(int *) data)++;
+}
+
 GST_START_TEST (test_table)
 {
   PxArenaTable table;
   PxArena *a = new_arena (64, 1);
   PxArena *b = new_arena (64, 1);
   PxArena *extra[PX_ARENA_TABLE_MAX];
+  int destroyed_a = 0, destroyed_b = 0;
 
-  px_arena_table_init (&table);
-  fail_unless_equals_int (px_arena_table_add (&table, px_arena_ref (a)), 0);
-  fail_unless_equals_int (px_arena_table_add (&table, px_arena_ref (b)), 0);
-  fail_unless (px_arena_table_lookup (&table, px_arena_id (a)) == a);
-  fail_unless (px_arena_table_lookup (&table, px_arena_id (b)) == b);
+  px_arena_table_init (&table, count_destroyed);
+  fail_unless_equals_int (px_arena_table_add (&table, px_arena_ref (a),
+          &destroyed_a), 0);
+  fail_unless_equals_int (px_arena_table_add (&table, px_arena_ref (b),
+          &destroyed_b), 0);
+  fail_unless (px_arena_table_lookup (&table, px_arena_id (a))->arena == a);
+  fail_unless (px_arena_table_lookup (&table, px_arena_id (b))->data ==
+      &destroyed_b);
   fail_unless (px_arena_table_lookup (&table, 7) == NULL);
-  fail_unless_equals_int (px_arena_table_add (&table, px_arena_ref (a)),
-      -EEXIST);
+  /* A duplicate id is refused and what it brought is released. */
+  fail_unless_equals_int (px_arena_table_add (&table, px_arena_ref (a),
+          &destroyed_a), -EEXIST);
+  fail_unless_equals_int (destroyed_a, 1);
   fail_unless_equals_int (px_arena_table_remove (&table, px_arena_id (a)), 0);
+  fail_unless_equals_int (destroyed_a, 2);
   fail_unless_equals_int (px_arena_table_remove (&table, px_arena_id (a)),
       -ENOENT);
-  fail_unless (px_arena_table_lookup (&table, px_arena_id (b)) == b);
+  fail_unless (px_arena_table_lookup (&table, px_arena_id (b))->arena == b);
 
   for (int i = 0; i < PX_ARENA_TABLE_MAX - 1; i++) {
     extra[i] = new_arena (64, 1);
     fail_unless_equals_int (px_arena_table_add (&table,
-            px_arena_ref (extra[i])), 0);
+            px_arena_ref (extra[i]), NULL), 0);
   }
-  fail_unless_equals_int (px_arena_table_add (&table, px_arena_ref (a)),
-      -ENOSPC);
+  fail_unless_equals_int (px_arena_table_add (&table, px_arena_ref (a),
+          NULL), -ENOSPC);
   px_arena_table_clear (&table);
-  fail_unless_equals_int (table.n_arenas, 0);
+  fail_unless_equals_int (table.n_entries, 0);
+  fail_unless_equals_int (destroyed_b, 1);
   for (int i = 0; i < PX_ARENA_TABLE_MAX - 1; i++)
     px_arena_unref (extra[i]);
   px_arena_unref (a);
