@@ -8,6 +8,8 @@
 
 #include <gst/gst.h>
 
+#include "gstipcsink.h"
+#include "gstipcsrc.h"
 #include "gstpxmemfdallocator.h"
 
 static gboolean
@@ -16,7 +18,8 @@ plugin_init (GstPlugin * plugin)
   /* gst_allocator_register() takes the reference. */
   gst_allocator_register (GST_PX_MEMFD_ALLOCATOR_NAME,
       gst_px_memfd_allocator_new ());
-  return TRUE;
+  return GST_ELEMENT_REGISTER (ipcsink, plugin) &&
+      GST_ELEMENT_REGISTER (ipcsrc, plugin);
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, parallax,

@@ -1,0 +1,595 @@
+/* Parallax — one wire-protocol connection to a peer process.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "gstpxconnection.h"
+#include "gstpxserialize.h"
+#include "px-fd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_px_connection_debug);
+#define GST_CAT_DEFAULT gst_px_connection_debug
+
+typedef struct
+{
+  guint64 request_id;
+  gboolean done;
+  gboolean answered;
+  gchar *body;                  /* QUERY_REPLY text */
+} Pending;
+
+struct _GstPxConnection
+{
+  gint refcount;
+  int fd;
+  int wake_fd;                  /* eventfd: stop, or BUFFER_DONE pending */
+  GstObject *owner;
+  gchar *name;
+  GstPxConnectionFuncs funcs;
+  gpointer user_data;
+  GThread *reader;
+  PxWireMessage *msg;           /* the reader's receive buffer */
+
+  GMutex lock;
+  GCond cond;
+  gboolean closed;
+  guint64 next_request_id;
+  GList *pending;               /* of Pending */
+  GArray *done_ids;             /* guint64, waiting for BUFFER_DONE */
+};
+
+static GThreadPool *query_pool;
+
+typedef struct
+{
+  GstPxConnection *conn;
+  guint64 request_id;
+  guint32 kind;
+  gchar *body;
+} QueryTask;
+
+static void serve_query (gpointer data, gpointer unused);
+
+static void
+init_once (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done)) {
+    GST_DEBUG_CATEGORY_INIT (gst_px_connection_debug, "pxconnection", 0,
+        "Parallax wire connection");
+    /* Unbounded and shared: a query served here may wait on a query of
+     * another connection, which needs a thread of its own. */
+    query_pool = g_thread_pool_new (serve_query, NULL, -1, FALSE, NULL);
+    g_once_init_leave (&done, 1);
+  }
+}
+
+GstPxConnection *
+gst_px_connection_new (int fd, GstObject * owner,
+    const GstPxConnectionFuncs * funcs, gpointer user_data)
+{
+  GstPxConnection *conn;
+
+  init_once ();
+  conn = g_new0 (GstPxConnection, 1);
+  conn->refcount = 1;
+  conn->fd = fd;
+  conn->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  conn->owner = owner;
+  conn->name = g_strdup ("peer");
+  conn->funcs = *funcs;
+  conn->user_data = user_data;
+  conn->next_request_id = 1;
+  conn->done_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_mutex_init (&conn->lock);
+  g_cond_init (&conn->cond);
+  /* Non-blocking: every wait on the peer goes through poll with a
+   * timeout. */
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
+  return conn;
+}
+
+GstPxConnection *
+gst_px_connection_ref (GstPxConnection * conn)
+{
+  g_atomic_int_inc (&conn->refcount);
+  return conn;
+}
+
+void
+gst_px_connection_unref (GstPxConnection * conn)
+{
+  if (conn == NULL || !g_atomic_int_dec_and_test (&conn->refcount))
+    return;
+  g_assert (conn->reader == NULL);
+  px_close_fd (&conn->fd);
+  px_close_fd (&conn->wake_fd);
+  g_array_unref (conn->done_ids);
+  g_mutex_clear (&conn->lock);
+  g_cond_clear (&conn->cond);
+  g_free (conn->msg);
+  g_free (conn->name);
+  g_free (conn);
+}
+
+void
+gst_px_connection_set_name (GstPxConnection * conn, const gchar * name)
+{
+  g_mutex_lock (&conn->lock);
+  g_free (conn->name);
+  conn->name = g_strdup (name);
+  g_mutex_unlock (&conn->lock);
+}
+
+const gchar *
+gst_px_connection_get_name (GstPxConnection * conn)
+{
+  return conn->name;
+}
+
+static void
+wake_reader (GstPxConnection * conn)
+{
+  guint64 one = 1;
+
+  if (write (conn->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+    GST_WARNING_OBJECT (conn->owner, "cannot wake reader: %s",
+        g_strerror (errno));
+}
+
+gboolean
+gst_px_connection_is_closed (GstPxConnection * conn)
+{
+  gboolean closed;
+
+  g_mutex_lock (&conn->lock);
+  closed = conn->closed;
+  g_mutex_unlock (&conn->lock);
+  return closed;
+}
+
+/* Marks the connection closed and wakes every waiter. Returns TRUE for the
+ * caller that closed it. */
+static gboolean
+mark_closed (GstPxConnection * conn)
+{
+  gboolean was_closed;
+
+  g_mutex_lock (&conn->lock);
+  was_closed = conn->closed;
+  conn->closed = TRUE;
+  g_cond_broadcast (&conn->cond);
+  g_mutex_unlock (&conn->lock);
+  if (!was_closed) {
+    shutdown (conn->fd, SHUT_RDWR);
+    wake_reader (conn);
+  }
+  return !was_closed;
+}
+
+void
+gst_px_connection_close (GstPxConnection * conn)
+{
+  GThread *reader;
+
+  mark_closed (conn);
+  g_mutex_lock (&conn->lock);
+  reader = conn->reader;
+  conn->reader = NULL;
+  g_mutex_unlock (&conn->lock);
+  if (reader == NULL)
+    return;
+  if (reader == g_thread_self ())
+    g_thread_unref (reader);    /* closing from a callback: detach */
+  else
+    g_thread_join (reader);
+}
+
+/* ---- sending ----------------------------------------------------------- */
+
+static int
+wait_writable (GstPxConnection * conn, GstClockTime timeout)
+{
+  struct pollfd pfd = {.fd = conn->fd,.events = POLLOUT };
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+
+  for (;;) {
+    gint64 left = deadline - g_get_monotonic_time ();
+    int ret;
+
+    if (left <= 0)
+      return -ETIMEDOUT;
+    ret = poll (&pfd, 1, (int) MIN (left / 1000 + 1, 100));
+    if (ret < 0 && errno != EINTR)
+      return px_negative_errno ();
+    if (gst_px_connection_is_closed (conn))
+      return -EPIPE;
+    if (ret > 0)
+      return (pfd.revents & POLLOUT) ? 0 : -EPIPE;
+  }
+}
+
+int
+gst_px_connection_send (GstPxConnection * conn, PxWireType type,
+    guint32 flags, guint64 request_id, const void *payload, gsize size,
+    int fd, GstClockTime timeout)
+{
+  int ret;
+
+  for (;;) {
+    if (gst_px_connection_is_closed (conn))
+      return -EPIPE;
+    ret = px_wire_send (conn->fd, type, flags, request_id, payload, size,
+        fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, MSG_DONTWAIT);
+    if (ret != -EAGAIN)
+      break;
+    ret = wait_writable (conn, timeout);
+    if (ret < 0)
+      break;
+  }
+  if (ret < 0)
+    GST_DEBUG_OBJECT (conn->owner, "%s: sending %s: %s", conn->name,
+        px_wire_type_name (type), g_strerror (-ret));
+  return ret;
+}
+
+int
+gst_px_connection_send_blob (GstPxConnection * conn, PxWireType type,
+    guint32 flags, guint64 request_id, guint32 kind, guint32 result,
+    const gchar * body, GstClockTime timeout)
+{
+  gsize len = strlen (body) + 1;
+  guint8 *payload;
+  guint32 fixed[4];
+  int ret;
+
+  if (len > PX_WIRE_MAX_BODY)
+    return -EMSGSIZE;
+  fixed[0] = kind;
+  fixed[1] = result;
+  fixed[2] = (guint32) len;
+  fixed[3] = 0;
+  payload = g_malloc (sizeof fixed + len);
+  memcpy (payload, fixed, sizeof fixed);
+  memcpy (payload + sizeof fixed, body, len);
+  ret = gst_px_connection_send (conn, type, flags, request_id, payload,
+      sizeof fixed + len, -1, timeout);
+  g_free (payload);
+  return ret;
+}
+
+int
+gst_px_connection_send_event (GstPxConnection * conn, GstEvent * event,
+    gboolean upstream, GstClockTime timeout)
+{
+  gchar *body = gst_px_event_serialize (event);
+  int ret;
+
+  if (body == NULL)
+    return -ENOTSUP;
+  ret = gst_px_connection_send_blob (conn, PX_WIRE_EVENT,
+      upstream ? PX_WIRE_EVENT_UPSTREAM : 0, 0, GST_EVENT_TYPE (event), 0,
+      body, timeout);
+  g_free (body);
+  return ret;
+}
+
+void
+gst_px_connection_buffer_done (GstPxConnection * conn, guint64 buffer_id)
+{
+  gboolean first;
+
+  g_mutex_lock (&conn->lock);
+  first = conn->done_ids->len == 0;
+  if (!conn->closed)
+    g_array_append_val (conn->done_ids, buffer_id);
+  g_mutex_unlock (&conn->lock);
+  if (first)
+    wake_reader (conn);
+}
+
+/* Reader thread: sends every pending BUFFER_DONE id. */
+static void
+flush_done (GstPxConnection * conn)
+{
+  GArray *ids;
+
+  g_mutex_lock (&conn->lock);
+  ids = conn->done_ids;
+  conn->done_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_mutex_unlock (&conn->lock);
+
+  for (guint i = 0; i < ids->len; i += PX_WIRE_MAX_DONE) {
+    guint32 n = MIN (ids->len - i, PX_WIRE_MAX_DONE);
+    guint64 payload[1 + PX_WIRE_MAX_DONE];
+    guint32 head[2] = { n, 0 };
+
+    memcpy (payload, head, sizeof head);
+    memcpy (payload + 1, &g_array_index (ids, guint64, i), n * 8);
+    if (gst_px_connection_send (conn, PX_WIRE_BUFFER_DONE, 0, 0, payload,
+            8 + 8 * n, -1, GST_PX_CONNECTION_REPLY_TIMEOUT) < 0)
+      break;
+  }
+  g_array_unref (ids);
+}
+
+/* ---- requests and replies ---------------------------------------------- */
+
+/* Sends a request and waits for the reply with the same id. Returns the
+ * pending record (caller frees) or NULL on send failure. */
+static Pending *
+round_trip (GstPxConnection * conn, PxWireType type, guint32 kind,
+    const gchar * body, GstClockTime timeout)
+{
+  Pending *p = g_new0 (Pending, 1);
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+  int ret;
+
+  g_mutex_lock (&conn->lock);
+  p->request_id = conn->next_request_id++;
+  conn->pending = g_list_prepend (conn->pending, p);
+  g_mutex_unlock (&conn->lock);
+
+  if (type == PX_WIRE_PING)
+    ret = gst_px_connection_send (conn, PX_WIRE_PING, 0, p->request_id, NULL,
+        0, -1, timeout);
+  else
+    ret = gst_px_connection_send_blob (conn, type, 0, p->request_id, kind, 0,
+        body, timeout);
+
+  g_mutex_lock (&conn->lock);
+  while (ret == 0 && !p->done && !conn->closed) {
+    if (!g_cond_wait_until (&conn->cond, &conn->lock, deadline)) {
+      GST_WARNING_OBJECT (conn->owner, "%s: no answer to %s within %"
+          GST_TIME_FORMAT, conn->name, px_wire_type_name (type),
+          GST_TIME_ARGS (timeout));
+      break;
+    }
+  }
+  conn->pending = g_list_remove (conn->pending, p);
+  g_mutex_unlock (&conn->lock);
+  return p;
+}
+
+static void
+pending_free (Pending * p)
+{
+  g_free (p->body);
+  g_free (p);
+}
+
+gboolean
+gst_px_connection_query (GstPxConnection * conn, GstQuery * query,
+    GstClockTime timeout)
+{
+  gchar *body = gst_px_query_serialize (query);
+  GError *error = NULL;
+  gboolean ok = FALSE;
+  Pending *p;
+
+  if (body == NULL)
+    return FALSE;
+  p = round_trip (conn, PX_WIRE_QUERY, GST_QUERY_TYPE (query), body, timeout);
+  g_free (body);
+  if (p->done && p->answered) {
+    ok = gst_px_query_apply_result (query, p->body, &error);
+    if (!ok) {
+      GST_WARNING_OBJECT (conn->owner, "%s: bad %s answer: %s", conn->name,
+          GST_QUERY_TYPE_NAME (query), error->message);
+      g_clear_error (&error);
+    }
+  }
+  pending_free (p);
+  return ok;
+}
+
+gboolean
+gst_px_connection_ping (GstPxConnection * conn, GstClockTime timeout)
+{
+  Pending *p = round_trip (conn, PX_WIRE_PING, 0, NULL, timeout);
+  gboolean ok = p->done;
+
+  pending_free (p);
+  return ok;
+}
+
+/* Reader thread: a QUERY_REPLY or PONG arrived. Unknown ids are ignored (the
+ * caller may have timed out). */
+static void
+complete_request (GstPxConnection * conn, guint64 request_id,
+    gboolean answered, const gchar * body)
+{
+  g_mutex_lock (&conn->lock);
+  for (GList * l = conn->pending; l; l = l->next) {
+    Pending *p = l->data;
+
+    if (p->request_id == request_id && !p->done) {
+      p->done = TRUE;
+      p->answered = answered;
+      p->body = g_strdup (body);
+      g_cond_broadcast (&conn->cond);
+      break;
+    }
+  }
+  g_mutex_unlock (&conn->lock);
+}
+
+static void
+serve_query (gpointer data, gpointer unused)
+{
+  QueryTask *task = data;
+  GstPxConnection *conn = task->conn;
+  GError *error = NULL;
+  GstQuery *query;
+  gboolean answered = FALSE;
+  gchar *result = NULL;
+
+  query = gst_px_query_deserialize (task->kind, task->body, &error);
+  if (query == NULL) {
+    GST_INFO_OBJECT (conn->owner, "%s: refusing query: %s", conn->name,
+        error->message);
+    g_clear_error (&error);
+  } else if (conn->funcs.query != NULL) {
+    answered = conn->funcs.query (conn, query, conn->user_data);
+  }
+  if (answered)
+    result = gst_px_query_serialize_result (query);
+  gst_px_connection_send_blob (conn, PX_WIRE_QUERY_REPLY, 0,
+      task->request_id, task->kind, answered ? 1 : 0, result ? result : "",
+      GST_PX_CONNECTION_REPLY_TIMEOUT);
+  g_free (result);
+  if (query)
+    gst_query_unref (query);
+  g_free (task->body);
+  gst_px_connection_unref (conn);
+  g_free (task);
+}
+
+/* ---- reader ------------------------------------------------------------ */
+
+/* Handles the messages the connection answers itself. Returns 1 if handled,
+ * 0 if the owner should see it, -EPROTO if malformed. */
+static int
+handle_internal (GstPxConnection * conn, PxWireMessage * msg)
+{
+  PxWireBlob blob;
+
+  switch (msg->header.type) {
+    case PX_WIRE_PING:
+      if (px_wire_decode_empty (msg) < 0)
+        return -EPROTO;
+      gst_px_connection_send (conn, PX_WIRE_PONG, 0, msg->header.request_id,
+          NULL, 0, -1, GST_PX_CONNECTION_REPLY_TIMEOUT);
+      return 1;
+    case PX_WIRE_PONG:
+      if (px_wire_decode_empty (msg) < 0)
+        return -EPROTO;
+      complete_request (conn, msg->header.request_id, TRUE, NULL);
+      return 1;
+    case PX_WIRE_QUERY_REPLY:
+      if (px_wire_decode_blob (msg, &blob) < 0)
+        return -EPROTO;
+      complete_request (conn, msg->header.request_id, blob.result == 1,
+          blob.body);
+      return 1;
+    case PX_WIRE_QUERY:{
+      QueryTask *task;
+
+      if (px_wire_decode_blob (msg, &blob) < 0)
+        return -EPROTO;
+      task = g_new0 (QueryTask, 1);
+      task->conn = gst_px_connection_ref (conn);
+      task->request_id = msg->header.request_id;
+      task->kind = blob.kind;
+      task->body = g_strdup (blob.body);
+      g_thread_pool_push (query_pool, task, NULL);
+      return 1;
+    }
+    default:
+      return 0;
+  }
+}
+
+/* Reads and dispatches one message. FALSE ends the connection, with @error
+ * set unless the peer simply closed it. */
+static gboolean
+read_one (GstPxConnection * conn, GError ** error)
+{
+  PxWireMessage *msg = conn->msg;
+  ssize_t ret;
+  int handled;
+
+  ret = px_wire_recv (conn->fd, msg, MSG_DONTWAIT);
+  if (ret == -EAGAIN || ret == -EINTR)
+    return TRUE;
+  if (ret == -ECONNRESET || ret == -EPIPE)
+    return FALSE;
+  if (ret < 0) {
+    g_set_error (error, GST_PX_ERROR, 0, "invalid message: %s",
+        g_strerror ((int) -ret));
+    return FALSE;
+  }
+  handled = handle_internal (conn, msg);
+  if (handled == 0 && !conn->funcs.message (conn, msg, conn->user_data,
+          error))
+    handled = -EPROTO;
+  px_wire_message_clear (msg);
+  if (handled < 0 && error && *error == NULL)
+    g_set_error (error, GST_PX_ERROR, 0, "malformed %s message",
+        px_wire_type_name (msg->header.type));
+  return handled >= 0;
+}
+
+static gpointer
+reader_thread (gpointer data)
+{
+  GstPxConnection *conn = data;
+  GError *error = NULL;
+  gboolean alive = TRUE;
+
+  while (alive && !gst_px_connection_is_closed (conn)) {
+    struct pollfd pfd[2] = {
+      {.fd = conn->fd,.events = POLLIN},
+      {.fd = conn->wake_fd,.events = POLLIN},
+    };
+
+    if (poll (pfd, 2, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      g_set_error (&error, GST_PX_ERROR, 0, "poll: %s", g_strerror (errno));
+      break;
+    }
+    if (pfd[1].revents & POLLIN) {
+      guint64 count;
+
+      if (read (conn->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+        GST_WARNING_OBJECT (conn->owner, "eventfd: %s", g_strerror (errno));
+      flush_done (conn);
+    }
+    if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+      alive = read_one (conn, &error);
+  }
+
+  /* Only a connection that ended on its own reports it. */
+  if (mark_closed (conn)) {
+    if (error)
+      GST_WARNING_OBJECT (conn->owner, "%s: %s", conn->name, error->message);
+    if (conn->funcs.closed)
+      conn->funcs.closed (conn, error, conn->user_data);
+  }
+  g_clear_error (&error);
+  gst_px_connection_unref (conn);
+  return NULL;
+}
+
+gboolean
+gst_px_connection_start (GstPxConnection * conn, GError ** error)
+{
+  GThread *thread;
+
+  if (conn->wake_fd < 0) {
+    g_set_error (error, GST_PX_ERROR, 0, "eventfd: %s", g_strerror (errno));
+    return FALSE;
+  }
+  conn->msg = g_malloc (sizeof (PxWireMessage));
+  memset (conn->msg, 0, sizeof (PxWireHeader));
+  conn->msg->n_fds = 0;
+  /* The thread holds a reference until it ends. */
+  gst_px_connection_ref (conn);
+  g_mutex_lock (&conn->lock);
+  thread = g_thread_try_new ("px-reader", reader_thread, conn, error);
+  conn->reader = thread;
+  g_mutex_unlock (&conn->lock);
+  if (thread == NULL) {
+    gst_px_connection_unref (conn);
+    return FALSE;
+  }
+  return TRUE;
+}

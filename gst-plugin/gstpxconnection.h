@@ -1,0 +1,104 @@
+/* Parallax — one wire-protocol connection to a peer process.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A connection owns a SOCK_SEQPACKET socket and a reader thread. The reader
+ * hands every message to the owner's message() function, except the ones
+ * the connection handles itself:
+ *   - QUERY: run on a pool thread through the owner's query() function and
+ *     answered with QUERY_REPLY, so that the reader keeps reading while a
+ *     query (which may itself cross another connection) is in progress;
+ *   - QUERY_REPLY and PONG: matched by request id to the caller waiting in
+ *     gst_px_connection_query() or gst_px_connection_ping();
+ *   - PING: answered with PONG.
+ * It also batches BUFFER_DONE: gst_px_connection_buffer_done() may be called
+ * from any thread; the reader sends the pending ids, up to PX_WIRE_MAX_DONE
+ * per message.
+ *
+ * Nothing waits on the peer without a timeout: sends wait for room in the
+ * socket at most the given time, queries and pings at most theirs.
+ */
+#ifndef __GST_PX_CONNECTION_H__
+#define __GST_PX_CONNECTION_H__
+
+#include <gst/gst.h>
+
+#include "px-wire.h"
+
+G_BEGIN_DECLS
+
+/* How long a query or ping waits for its answer by default. */
+#define GST_PX_CONNECTION_REPLY_TIMEOUT (5 * GST_SECOND)
+
+typedef struct _GstPxConnection GstPxConnection;
+
+typedef struct
+{
+  /* Reader thread. Returns FALSE and sets @error to drop the peer (a
+   * protocol error). The message's fd, if any, may be stolen. */
+  gboolean (*message) (GstPxConnection * conn, PxWireMessage * msg,
+      gpointer user_data, GError ** error);
+  /* Pool thread: answer @query from the peer; TRUE if answered. May be
+   * NULL: queries are then refused. */
+  gboolean (*query) (GstPxConnection * conn, GstQuery * query,
+      gpointer user_data);
+  /* Reader thread, at most once: the peer went away (@error NULL) or broke
+   * the protocol. Not called once gst_px_connection_close() was called. */
+  void (*closed) (GstPxConnection * conn, const GError * error,
+      gpointer user_data);
+} GstPxConnectionFuncs;
+
+/* Takes @fd (a connected SOCK_SEQPACKET socket). @owner is used for logging
+ * only (not referenced). */
+GstPxConnection *gst_px_connection_new (int fd, GstObject * owner,
+    const GstPxConnectionFuncs * funcs, gpointer user_data);
+
+GstPxConnection *gst_px_connection_ref (GstPxConnection * conn);
+void gst_px_connection_unref (GstPxConnection * conn);
+
+/* Starts the reader thread. */
+gboolean gst_px_connection_start (GstPxConnection * conn, GError ** error);
+
+/* Stops reading, wakes every waiter, shuts the socket down and waits for
+ * the reader thread to end. Idempotent; may be called from the connection's
+ * own callbacks. The owner must call it before dropping its reference. */
+void gst_px_connection_close (GstPxConnection * conn);
+
+gboolean gst_px_connection_is_closed (GstPxConnection * conn);
+
+/* Sends one message (@fd = -1 for none), waiting at most @timeout for room
+ * in the socket. Returns 0 or -errno (-ETIMEDOUT, -EPIPE when closed). */
+int gst_px_connection_send (GstPxConnection * conn, PxWireType type,
+    guint32 flags, guint64 request_id, const void *payload, gsize size,
+    int fd, GstClockTime timeout);
+
+/* Sends an EVENT, QUERY, MESSAGE... blob with @body as its text. */
+int gst_px_connection_send_blob (GstPxConnection * conn, PxWireType type,
+    guint32 flags, guint64 request_id, guint32 kind, guint32 result,
+    const gchar * body, GstClockTime timeout);
+
+/* Sends @event (if its type crosses processes) with the given direction.
+ * Returns 0, -ENOTSUP for events that stay local, or a send error. */
+int gst_px_connection_send_event (GstPxConnection * conn, GstEvent * event,
+    gboolean upstream, GstClockTime timeout);
+
+/* Runs @query in the peer and copies its answer into @query. FALSE if the
+ * query type does not cross processes, the peer did not answer it, the
+ * answer was malformed or did not come within @timeout. */
+gboolean gst_px_connection_query (GstPxConnection * conn, GstQuery * query,
+    GstClockTime timeout);
+
+/* PING -> PONG round trip. */
+gboolean gst_px_connection_ping (GstPxConnection * conn, GstClockTime timeout);
+
+/* Queues @buffer_id for the next BUFFER_DONE. Any thread. */
+void gst_px_connection_buffer_done (GstPxConnection * conn,
+    guint64 buffer_id);
+
+/* A short name for logs ("client 3", "producer"). */
+void gst_px_connection_set_name (GstPxConnection * conn, const gchar * name);
+const gchar *gst_px_connection_get_name (GstPxConnection * conn);
+
+G_END_DECLS
+
+#endif /* __GST_PX_CONNECTION_H__ */

@@ -1,0 +1,768 @@
+/* Parallax — events, queries and buffer metadata to and from the wire.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "gstpxserialize.h"
+
+#include <gst/video/video.h>
+#include <math.h>
+#include <stdarg.h>
+
+G_DEFINE_QUARK (gst-px-error-quark, gst_px_error);
+
+static gboolean
+fail (GError ** error, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+fail (GError ** error, const gchar * format, ...)
+{
+  va_list args;
+  gchar *message;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, GST_PX_ERROR, 0, message);
+  g_free (message);
+  return FALSE;
+}
+
+/* The field @name of @s if it holds a @type, else NULL. */
+static const GValue *
+field (const GstStructure * s, const gchar * name, GType type)
+{
+  const GValue *v = s ? gst_structure_get_value (s, name) : NULL;
+
+  return v && G_VALUE_HOLDS (v, type) ? v : NULL;
+}
+
+#define FIELD_OR_FAIL(var, s, name, type)                                    \
+  G_STMT_START {                                                             \
+    if ((var = field (s, name, type)) == NULL) {                             \
+      fail (error, "field '%s' missing or not a %s", name,                  \
+          g_type_name (type));                                               \
+      goto out;                                                              \
+    }                                                                        \
+  } G_STMT_END
+
+static GstStructure *
+parse_body (const gchar * body, GError ** error)
+{
+  GstStructure *s;
+
+  if (body == NULL || body[0] == '\0')
+    return NULL;
+  s = gst_structure_from_string (body, NULL);
+  if (s == NULL)
+    fail (error, "unparsable structure");
+  return s;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+gchar *
+gst_px_event_serialize (GstEvent * event)
+{
+  const GstStructure *s;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_STREAM_START:
+    case GST_EVENT_CAPS:
+    case GST_EVENT_SEGMENT:
+    case GST_EVENT_TAG:
+    case GST_EVENT_EOS:
+    case GST_EVENT_FLUSH_START:
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_GAP:
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+    case GST_EVENT_CUSTOM_DOWNSTREAM_OOB:
+    case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
+    case GST_EVENT_CUSTOM_BOTH:
+    case GST_EVENT_CUSTOM_BOTH_OOB:
+    case GST_EVENT_SEEK:
+    case GST_EVENT_QOS:
+    case GST_EVENT_NAVIGATION:
+    case GST_EVENT_RECONFIGURE:
+    case GST_EVENT_LATENCY:
+    case GST_EVENT_STEP:
+    case GST_EVENT_CUSTOM_UPSTREAM:
+      break;
+    default:
+      return NULL;
+  }
+  s = gst_event_get_structure (event);
+  return s ? gst_structure_to_string (s) : g_strdup ("");
+}
+
+static GstEvent *
+event_stream_start (const GstStructure * s, GError ** error)
+{
+  const GValue *id, *flags, *group;
+  GstEvent *event = NULL;
+
+  FIELD_OR_FAIL (id, s, "stream-id", G_TYPE_STRING);
+  if (g_value_get_string (id) == NULL) {
+    fail (error, "empty stream-id");
+    goto out;
+  }
+  event = gst_event_new_stream_start (g_value_get_string (id));
+  if ((flags = field (s, "flags", GST_TYPE_STREAM_FLAGS)))
+    gst_event_set_stream_flags (event, g_value_get_flags (flags));
+  if ((group = field (s, "group-id", G_TYPE_UINT)))
+    gst_event_set_group_id (event, g_value_get_uint (group));
+out:
+  return event;
+}
+
+static GstEvent *
+event_caps (const GstStructure * s, GError ** error)
+{
+  const GValue *v;
+  GstCaps *caps;
+
+  FIELD_OR_FAIL (v, s, "caps", GST_TYPE_CAPS);
+  caps = g_value_get_boxed (v);
+  if (caps == NULL || !gst_caps_is_fixed (caps)) {
+    fail (error, "caps event without fixed caps");
+    goto out;
+  }
+  return gst_event_new_caps (caps);
+out:
+  return NULL;
+}
+
+static gboolean
+segment_is_sane (const GstSegment * seg)
+{
+  switch (seg->format) {
+    case GST_FORMAT_UNDEFINED:
+    case GST_FORMAT_DEFAULT:
+    case GST_FORMAT_BYTES:
+    case GST_FORMAT_TIME:
+    case GST_FORMAT_BUFFERS:
+    case GST_FORMAT_PERCENT:
+      break;
+    default:
+      return FALSE;
+  }
+  return isfinite (seg->rate) && seg->rate != 0.0 &&
+      isfinite (seg->applied_rate) && seg->applied_rate != 0.0 &&
+      (seg->stop == GST_CLOCK_TIME_NONE || seg->start <= seg->stop);
+}
+
+static GstEvent *
+event_segment (const GstStructure * s, GError ** error)
+{
+  const GValue *v;
+  const GstSegment *seg;
+
+  FIELD_OR_FAIL (v, s, "segment", GST_TYPE_SEGMENT);
+  seg = g_value_get_boxed (v);
+  if (seg == NULL || !segment_is_sane (seg)) {
+    fail (error, "invalid segment");
+    goto out;
+  }
+  return gst_event_new_segment (seg);
+out:
+  return NULL;
+}
+
+static GstEvent *
+event_tag (const GstStructure * s, GError ** error)
+{
+  const GValue *v;
+
+  FIELD_OR_FAIL (v, s, "taglist", GST_TYPE_TAG_LIST);
+  if (g_value_get_boxed (v) == NULL) {
+    fail (error, "empty tag list");
+    goto out;
+  }
+  return gst_event_new_tag (gst_tag_list_copy (g_value_get_boxed (v)));
+out:
+  return NULL;
+}
+
+static GstEvent *
+event_gap (const GstStructure * s, GError ** error)
+{
+  const GValue *ts, *dur;
+
+  FIELD_OR_FAIL (ts, s, "timestamp", G_TYPE_UINT64);
+  FIELD_OR_FAIL (dur, s, "duration", G_TYPE_UINT64);
+  if (!GST_CLOCK_TIME_IS_VALID (g_value_get_uint64 (ts))) {
+    fail (error, "gap without timestamp");
+    goto out;
+  }
+  return gst_event_new_gap (g_value_get_uint64 (ts),
+      g_value_get_uint64 (dur));
+out:
+  return NULL;
+}
+
+static GstEvent *
+event_flush_stop (const GstStructure * s, GError ** error)
+{
+  const GValue *v;
+
+  FIELD_OR_FAIL (v, s, "reset-time", G_TYPE_BOOLEAN);
+  return gst_event_new_flush_stop (g_value_get_boolean (v));
+out:
+  return NULL;
+}
+
+static GstEvent *
+event_seek (const GstStructure * s, GError ** error)
+{
+  const GValue *rate, *format, *flags, *cur_type, *cur, *stop_type, *stop;
+  gdouble r;
+
+  FIELD_OR_FAIL (rate, s, "rate", G_TYPE_DOUBLE);
+  FIELD_OR_FAIL (format, s, "format", GST_TYPE_FORMAT);
+  FIELD_OR_FAIL (flags, s, "flags", GST_TYPE_SEEK_FLAGS);
+  FIELD_OR_FAIL (cur_type, s, "cur-type", GST_TYPE_SEEK_TYPE);
+  FIELD_OR_FAIL (cur, s, "cur", G_TYPE_INT64);
+  FIELD_OR_FAIL (stop_type, s, "stop-type", GST_TYPE_SEEK_TYPE);
+  FIELD_OR_FAIL (stop, s, "stop", G_TYPE_INT64);
+  r = g_value_get_double (rate);
+  if (!isfinite (r) || r == 0.0) {
+    fail (error, "invalid seek rate");
+    goto out;
+  }
+  return gst_event_new_seek (r, g_value_get_enum (format),
+      g_value_get_flags (flags), g_value_get_enum (cur_type),
+      g_value_get_int64 (cur), g_value_get_enum (stop_type),
+      g_value_get_int64 (stop));
+out:
+  return NULL;
+}
+
+static GstEvent *
+event_qos (const GstStructure * s, GError ** error)
+{
+  const GValue *type, *proportion, *diff, *ts;
+  gdouble p;
+
+  FIELD_OR_FAIL (type, s, "type", GST_TYPE_QOS_TYPE);
+  FIELD_OR_FAIL (proportion, s, "proportion", G_TYPE_DOUBLE);
+  FIELD_OR_FAIL (diff, s, "diff", G_TYPE_INT64);
+  FIELD_OR_FAIL (ts, s, "timestamp", G_TYPE_UINT64);
+  p = g_value_get_double (proportion);
+  if (!isfinite (p) || !GST_CLOCK_TIME_IS_VALID (g_value_get_uint64 (ts))) {
+    fail (error, "invalid QoS values");
+    goto out;
+  }
+  return gst_event_new_qos (g_value_get_enum (type), p,
+      g_value_get_int64 (diff), g_value_get_uint64 (ts));
+out:
+  return NULL;
+}
+
+static GstEvent *
+event_latency (const GstStructure * s, GError ** error)
+{
+  const GValue *v;
+
+  FIELD_OR_FAIL (v, s, "latency", G_TYPE_UINT64);
+  return gst_event_new_latency (g_value_get_uint64 (v));
+out:
+  return NULL;
+}
+
+static GstEvent *
+event_step (const GstStructure * s, GError ** error)
+{
+  const GValue *format, *amount, *rate, *flush, *intermediate;
+  gdouble r;
+
+  FIELD_OR_FAIL (format, s, "format", GST_TYPE_FORMAT);
+  FIELD_OR_FAIL (amount, s, "amount", G_TYPE_UINT64);
+  FIELD_OR_FAIL (rate, s, "rate", G_TYPE_DOUBLE);
+  FIELD_OR_FAIL (flush, s, "flush", G_TYPE_BOOLEAN);
+  FIELD_OR_FAIL (intermediate, s, "intermediate", G_TYPE_BOOLEAN);
+  r = g_value_get_double (rate);
+  if (!isfinite (r) || r <= 0.0) {
+    fail (error, "invalid step rate");
+    goto out;
+  }
+  return gst_event_new_step (g_value_get_enum (format),
+      g_value_get_uint64 (amount), r, g_value_get_boolean (flush),
+      g_value_get_boolean (intermediate));
+out:
+  return NULL;
+}
+
+/* Events that carry an application structure as they are. */
+static GstEvent *
+event_with_structure (GstEventType type, GstStructure ** s, GError ** error)
+{
+  GstEvent *event;
+
+  if (*s == NULL) {
+    fail (error, "%s event without a structure",
+        gst_event_type_get_name (type));
+    return NULL;
+  }
+  if (type == GST_EVENT_NAVIGATION)
+    event = gst_event_new_navigation (*s);
+  else
+    event = gst_event_new_custom (type, *s);
+  *s = NULL;
+  return event;
+}
+
+static gboolean
+event_travels (GstEventType type, gboolean upstream)
+{
+  switch (type) {
+    case GST_EVENT_STREAM_START:
+    case GST_EVENT_CAPS:
+    case GST_EVENT_SEGMENT:
+    case GST_EVENT_TAG:
+    case GST_EVENT_EOS:
+    case GST_EVENT_GAP:
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+    case GST_EVENT_CUSTOM_DOWNSTREAM_OOB:
+    case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
+      return !upstream;
+    case GST_EVENT_SEEK:
+    case GST_EVENT_QOS:
+    case GST_EVENT_NAVIGATION:
+    case GST_EVENT_RECONFIGURE:
+    case GST_EVENT_LATENCY:
+    case GST_EVENT_STEP:
+    case GST_EVENT_CUSTOM_UPSTREAM:
+      return upstream;
+    case GST_EVENT_FLUSH_START:
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_CUSTOM_BOTH:
+    case GST_EVENT_CUSTOM_BOTH_OOB:
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+GstEvent *
+gst_px_event_deserialize (guint32 type, const gchar * body,
+    gboolean upstream, GError ** error)
+{
+  GError *parse_error = NULL;
+  GstStructure *s;
+  GstEvent *event = NULL;
+
+  if (!event_travels (type, upstream)) {
+    fail (error, "event type 0x%x may not travel %s", type,
+        upstream ? "upstream" : "downstream");
+    return NULL;
+  }
+  s = parse_body (body, &parse_error);
+  if (parse_error) {
+    g_propagate_error (error, parse_error);
+    return NULL;
+  }
+
+  switch (type) {
+    case GST_EVENT_STREAM_START:
+      event = event_stream_start (s, error);
+      break;
+    case GST_EVENT_CAPS:
+      event = event_caps (s, error);
+      break;
+    case GST_EVENT_SEGMENT:
+      event = event_segment (s, error);
+      break;
+    case GST_EVENT_TAG:
+      event = event_tag (s, error);
+      break;
+    case GST_EVENT_EOS:
+      event = gst_event_new_eos ();
+      break;
+    case GST_EVENT_FLUSH_START:
+      event = gst_event_new_flush_start ();
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      event = event_flush_stop (s, error);
+      break;
+    case GST_EVENT_GAP:
+      event = event_gap (s, error);
+      break;
+    case GST_EVENT_SEEK:
+      event = event_seek (s, error);
+      break;
+    case GST_EVENT_QOS:
+      event = event_qos (s, error);
+      break;
+    case GST_EVENT_RECONFIGURE:
+      event = gst_event_new_reconfigure ();
+      break;
+    case GST_EVENT_LATENCY:
+      event = event_latency (s, error);
+      break;
+    case GST_EVENT_STEP:
+      event = event_step (s, error);
+      break;
+    default:
+      event = event_with_structure (type, &s, error);
+      break;
+  }
+  if (s)
+    gst_structure_free (s);
+  return event;
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+gchar *
+gst_px_query_serialize (GstQuery * query)
+{
+  const GstStructure *s;
+
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_CAPS:
+    case GST_QUERY_ACCEPT_CAPS:
+    case GST_QUERY_LATENCY:
+    case GST_QUERY_POSITION:
+    case GST_QUERY_DURATION:
+    case GST_QUERY_SEEKING:
+    case GST_QUERY_CUSTOM:
+      break;
+    default:
+      return NULL;
+  }
+  s = gst_query_get_structure (query);
+  return s ? gst_structure_to_string (s) : g_strdup ("");
+}
+
+static GstQuery *
+query_caps (const GstStructure * s, GError ** error)
+{
+  const GValue *v = field (s, "filter", GST_TYPE_CAPS);
+
+  /* No filter is valid (the field then holds NULL). */
+  return gst_query_new_caps (v ? g_value_get_boxed (v) : NULL);
+}
+
+static GstQuery *
+query_accept_caps (const GstStructure * s, GError ** error)
+{
+  const GValue *v;
+
+  FIELD_OR_FAIL (v, s, "caps", GST_TYPE_CAPS);
+  if (g_value_get_boxed (v) == NULL) {
+    fail (error, "accept-caps without caps");
+    goto out;
+  }
+  return gst_query_new_accept_caps (g_value_get_boxed (v));
+out:
+  return NULL;
+}
+
+static GstQuery *
+query_with_format (GstQueryType type, const GstStructure * s, GError ** error)
+{
+  const GValue *v;
+
+  FIELD_OR_FAIL (v, s, "format", GST_TYPE_FORMAT);
+  switch (type) {
+    case GST_QUERY_POSITION:
+      return gst_query_new_position (g_value_get_enum (v));
+    case GST_QUERY_DURATION:
+      return gst_query_new_duration (g_value_get_enum (v));
+    default:
+      return gst_query_new_seeking (g_value_get_enum (v));
+  }
+out:
+  return NULL;
+}
+
+GstQuery *
+gst_px_query_deserialize (guint32 type, const gchar * body, GError ** error)
+{
+  GError *parse_error = NULL;
+  GstStructure *s = parse_body (body, &parse_error);
+  GstQuery *query = NULL;
+
+  if (parse_error) {
+    g_propagate_error (error, parse_error);
+    return NULL;
+  }
+  switch (type) {
+    case GST_QUERY_CAPS:
+      query = query_caps (s, error);
+      break;
+    case GST_QUERY_ACCEPT_CAPS:
+      query = query_accept_caps (s, error);
+      break;
+    case GST_QUERY_LATENCY:
+      query = gst_query_new_latency ();
+      break;
+    case GST_QUERY_POSITION:
+    case GST_QUERY_DURATION:
+    case GST_QUERY_SEEKING:
+      query = query_with_format (type, s, error);
+      break;
+    case GST_QUERY_CUSTOM:
+      if (s == NULL)
+        fail (error, "custom query without a structure");
+      else
+        query = gst_query_new_custom (GST_QUERY_CUSTOM, g_steal_pointer (&s));
+      break;
+    default:
+      fail (error, "query type 0x%x does not cross processes", type);
+      break;
+  }
+  if (s)
+    gst_structure_free (s);
+  return query;
+}
+
+gchar *
+gst_px_query_serialize_result (GstQuery * query)
+{
+  const GstStructure *s = gst_query_get_structure (query);
+
+  return s ? gst_structure_to_string (s) : g_strdup ("");
+}
+
+static gboolean
+apply_caps_result (GstQuery * query, const GstStructure * s, GError ** error)
+{
+  const GValue *v;
+
+  FIELD_OR_FAIL (v, s, "caps", GST_TYPE_CAPS);
+  if (g_value_get_boxed (v) == NULL) {
+    fail (error, "caps query answered without caps");
+    goto out;
+  }
+  gst_query_set_caps_result (query, g_value_get_boxed (v));
+  return TRUE;
+out:
+  return FALSE;
+}
+
+static gboolean
+apply_accept_caps_result (GstQuery * query, const GstStructure * s,
+    GError ** error)
+{
+  const GValue *v;
+
+  FIELD_OR_FAIL (v, s, "result", G_TYPE_BOOLEAN);
+  gst_query_set_accept_caps_result (query, g_value_get_boolean (v));
+  return TRUE;
+out:
+  return FALSE;
+}
+
+static gboolean
+apply_latency_result (GstQuery * query, const GstStructure * s,
+    GError ** error)
+{
+  const GValue *live, *min, *max;
+
+  FIELD_OR_FAIL (live, s, "live", G_TYPE_BOOLEAN);
+  FIELD_OR_FAIL (min, s, "min-latency", G_TYPE_UINT64);
+  FIELD_OR_FAIL (max, s, "max-latency", G_TYPE_UINT64);
+  if (!GST_CLOCK_TIME_IS_VALID (g_value_get_uint64 (min)) ||
+      (GST_CLOCK_TIME_IS_VALID (g_value_get_uint64 (max)) &&
+          g_value_get_uint64 (max) < g_value_get_uint64 (min))) {
+    fail (error, "inconsistent latency");
+    goto out;
+  }
+  gst_query_set_latency (query, g_value_get_boolean (live),
+      g_value_get_uint64 (min), g_value_get_uint64 (max));
+  return TRUE;
+out:
+  return FALSE;
+}
+
+static gboolean
+apply_format_result (GstQuery * query, const GstStructure * s,
+    GError ** error)
+{
+  const GValue *format, *value, *seekable, *start, *end;
+
+  FIELD_OR_FAIL (format, s, "format", GST_TYPE_FORMAT);
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_POSITION:
+      FIELD_OR_FAIL (value, s, "current", G_TYPE_INT64);
+      gst_query_set_position (query, g_value_get_enum (format),
+          g_value_get_int64 (value));
+      break;
+    case GST_QUERY_DURATION:
+      FIELD_OR_FAIL (value, s, "duration", G_TYPE_INT64);
+      gst_query_set_duration (query, g_value_get_enum (format),
+          g_value_get_int64 (value));
+      break;
+    default:
+      FIELD_OR_FAIL (seekable, s, "seekable", G_TYPE_BOOLEAN);
+      FIELD_OR_FAIL (start, s, "segment-start", G_TYPE_INT64);
+      FIELD_OR_FAIL (end, s, "segment-end", G_TYPE_INT64);
+      gst_query_set_seeking (query, g_value_get_enum (format),
+          g_value_get_boolean (seekable), g_value_get_int64 (start),
+          g_value_get_int64 (end));
+      break;
+  }
+  return TRUE;
+out:
+  return FALSE;
+}
+
+static gboolean
+copy_field (GQuark name, const GValue * value, gpointer target)
+{
+  gst_structure_id_set_value (target, name, value);
+  return TRUE;
+}
+
+/* A custom query's answer replaces its structure, keeping its name. */
+static gboolean
+apply_custom_result (GstQuery * query, GstStructure * s, GError ** error)
+{
+  GstStructure *target = gst_query_writable_structure (query);
+
+  if (s == NULL || target == NULL ||
+      !gst_structure_has_name (s, gst_structure_get_name (target)))
+    return fail (error, "custom query answered with another structure");
+  gst_structure_remove_all_fields (target);
+  gst_structure_foreach (s, copy_field, target);
+  return TRUE;
+}
+
+gboolean
+gst_px_query_apply_result (GstQuery * query, const gchar * body,
+    GError ** error)
+{
+  GError *parse_error = NULL;
+  GstStructure *s = parse_body (body, &parse_error);
+  gboolean ok = FALSE;
+
+  if (parse_error) {
+    g_propagate_error (error, parse_error);
+    return FALSE;
+  }
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_CAPS:
+      ok = apply_caps_result (query, s, error);
+      break;
+    case GST_QUERY_ACCEPT_CAPS:
+      ok = apply_accept_caps_result (query, s, error);
+      break;
+    case GST_QUERY_LATENCY:
+      ok = apply_latency_result (query, s, error);
+      break;
+    case GST_QUERY_POSITION:
+    case GST_QUERY_DURATION:
+    case GST_QUERY_SEEKING:
+      ok = apply_format_result (query, s, error);
+      break;
+    case GST_QUERY_CUSTOM:
+      ok = apply_custom_result (query, s, error);
+      break;
+    default:
+      fail (error, "unexpected query type");
+      break;
+  }
+  if (s)
+    gst_structure_free (s);
+  return ok;
+}
+
+/* ---- buffers ----------------------------------------------------------- */
+
+void
+gst_px_buffer_to_wire (GstBuffer * buffer, PxWireBuffer * wire)
+{
+  GstVideoMeta *meta = gst_buffer_get_video_meta (buffer);
+
+  wire->flags = GST_BUFFER_FLAGS (buffer) & GST_PX_BUFFER_FLAGS_MASK;
+  wire->pts = GST_BUFFER_PTS (buffer);
+  wire->dts = GST_BUFFER_DTS (buffer);
+  wire->duration = GST_BUFFER_DURATION (buffer);
+  wire->offset_default = GST_BUFFER_OFFSET (buffer);
+  wire->offset_end = GST_BUFFER_OFFSET_END (buffer);
+  if (meta != NULL && meta->n_planes >= 1 &&
+      meta->n_planes <= PX_WIRE_MAX_PLANES &&
+      meta->width <= PX_WIRE_MAX_VIDEO_DIMENSION &&
+      meta->height <= PX_WIRE_MAX_VIDEO_DIMENSION) {
+    wire->flags |= PX_WIRE_BUFFER_HAS_VIDEO_META;
+    wire->video_format = meta->format;
+    wire->video_flags = meta->flags;
+    wire->width = meta->width;
+    wire->height = meta->height;
+    wire->n_planes = meta->n_planes;
+    for (guint i = 0; i < meta->n_planes; i++) {
+      wire->plane_offset[i] = meta->offset[i];
+      wire->stride[i] = meta->stride[i];
+    }
+  }
+}
+
+/* Checks that every plane the meta describes lies inside @size bytes. */
+static gboolean
+video_meta_fits (const PxWireBuffer * wire, GstVideoInfo * info, gsize size,
+    GError ** error)
+{
+  const GstVideoFormatInfo *finfo;
+
+  if (wire->video_format == GST_VIDEO_FORMAT_UNKNOWN ||
+      wire->video_format == GST_VIDEO_FORMAT_ENCODED ||
+      (finfo = gst_video_format_get_info (wire->video_format)) == NULL ||
+      GST_VIDEO_FORMAT_INFO_IS_COMPLEX (finfo) ||
+      GST_VIDEO_FORMAT_INFO_IS_TILED (finfo) ||
+      !gst_video_info_set_format (info, wire->video_format, wire->width,
+          wire->height) || GST_VIDEO_INFO_N_PLANES (info) != wire->n_planes)
+    return fail (error, "video meta with an unusable format or plane count");
+
+  for (guint p = 0; p < wire->n_planes; p++) {
+    gint comp[GST_VIDEO_MAX_COMPONENTS];
+    guint64 rows, row_bytes, end;
+
+    gst_video_format_info_component (finfo, p, comp);
+    rows = GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT (finfo, comp[0], wire->height);
+    /* The bytes a row really needs (GstVideoInfo's stride is padded). */
+    row_bytes = (guint64) GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, comp[0]) *
+        GST_VIDEO_FORMAT_INFO_SCALE_WIDTH (finfo, comp[0], wire->width);
+    if (row_bytes == 0)
+      row_bytes = (guint64) GST_VIDEO_INFO_PLANE_STRIDE (info, p);
+    /* Strides may be larger than the tight one, never smaller. */
+    if (wire->stride[p] <= 0 || (guint64) wire->stride[p] < row_bytes ||
+        rows == 0)
+      return fail (error, "video plane %u: bad stride %d", p,
+          wire->stride[p]);
+    end = wire->plane_offset[p] + (guint64) wire->stride[p] * (rows - 1) +
+        row_bytes;
+    if (end > size || end < wire->plane_offset[p])
+      return fail (error, "video plane %u does not fit in %" G_GSIZE_FORMAT
+          " bytes", p, size);
+  }
+  return TRUE;
+}
+
+gboolean
+gst_px_buffer_from_wire (GstBuffer * buffer, const PxWireBuffer * wire,
+    GError ** error)
+{
+  GST_BUFFER_FLAGS (buffer) |= wire->flags & GST_PX_BUFFER_FLAGS_MASK;
+  GST_BUFFER_PTS (buffer) = wire->pts;
+  GST_BUFFER_DTS (buffer) = wire->dts;
+  GST_BUFFER_DURATION (buffer) = wire->duration;
+  GST_BUFFER_OFFSET (buffer) = wire->offset_default;
+  GST_BUFFER_OFFSET_END (buffer) = wire->offset_end;
+
+  if (wire->flags & PX_WIRE_BUFFER_HAS_VIDEO_META) {
+    GstVideoInfo info;
+    gsize offsets[GST_VIDEO_MAX_PLANES] = { 0, };
+    gint strides[GST_VIDEO_MAX_PLANES] = { 0, };
+
+    if (!video_meta_fits (wire, &info, gst_buffer_get_size (buffer), error))
+      return FALSE;
+    for (guint i = 0; i < wire->n_planes; i++) {
+      offsets[i] = wire->plane_offset[i];
+      strides[i] = wire->stride[i];
+    }
+    gst_buffer_add_video_meta_full (buffer, wire->video_flags,
+        wire->video_format, wire->width, wire->height, wire->n_planes,
+        offsets, strides);
+  }
+  return TRUE;
+}

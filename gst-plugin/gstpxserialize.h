@@ -1,0 +1,73 @@
+/* Parallax — events, queries and buffer metadata to and from the wire.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Events and queries travel as the text of their GstStructure. The receiving
+ * side never trusts that text: each supported type has its own decoder that
+ * reads the fields it needs with their expected types and rebuilds the event
+ * or query through GStreamer's own constructor, which re-checks them. Types
+ * not listed here do not cross a process boundary.
+ */
+#ifndef __GST_PX_SERIALIZE_H__
+#define __GST_PX_SERIALIZE_H__
+
+#include <gst/gst.h>
+
+#include "px-wire.h"
+
+G_BEGIN_DECLS
+
+#define GST_PX_ERROR (gst_px_error_quark ())
+GQuark gst_px_error_quark (void);
+
+/* Custom downstream event an ipcsink sends to tell ipcsrc the latency of
+ * the producer's pipeline up to the sink. */
+#define GST_PX_LATENCY_EVENT_NAME "parallax/latency"
+
+/* Text for @event, or NULL if events of its type do not cross processes. */
+gchar *gst_px_event_serialize (GstEvent * event);
+
+/* Rebuilds an event of @type from @body. @upstream: the direction the peer
+ * claims; only event types that travel that way are accepted. */
+GstEvent *gst_px_event_deserialize (guint32 type, const gchar * body,
+    gboolean upstream, GError ** error);
+
+/* Text for a query about to be sent, or NULL if its type does not cross
+ * processes (ALLOCATION, for one, is answered locally). */
+gchar *gst_px_query_serialize (GstQuery * query);
+
+/* Rebuilds a query received from a peer, to be run locally. */
+GstQuery *gst_px_query_deserialize (guint32 type, const gchar * body,
+    GError ** error);
+
+/* Text of the results of an answered query. */
+gchar *gst_px_query_serialize_result (GstQuery * query);
+
+/* Copies the results in @body into @query (the one that was sent), checking
+ * each field. */
+gboolean gst_px_query_apply_result (GstQuery * query, const gchar * body,
+    GError ** error);
+
+/* GstBufferFlags that cross processes (memory-tag flags do not). */
+#define GST_PX_BUFFER_FLAGS_MASK \
+  (GST_BUFFER_FLAG_LIVE | GST_BUFFER_FLAG_DECODE_ONLY | \
+   GST_BUFFER_FLAG_DISCONT | GST_BUFFER_FLAG_RESYNC | \
+   GST_BUFFER_FLAG_CORRUPTED | GST_BUFFER_FLAG_MARKER | \
+   GST_BUFFER_FLAG_HEADER | GST_BUFFER_FLAG_GAP | GST_BUFFER_FLAG_DROPPABLE | \
+   GST_BUFFER_FLAG_DELTA_UNIT | GST_BUFFER_FLAG_SYNC_AFTER | \
+   GST_BUFFER_FLAG_NON_DROPPABLE)
+
+/* Fills timestamps, flags and video meta of @wire (zero-initialised by the
+ * caller) from @buffer. A video meta the wire cannot describe is left out. */
+void gst_px_buffer_to_wire (GstBuffer * buffer, PxWireBuffer * wire);
+
+/* Sets timestamps and flags of @buffer from @wire and adds its video meta
+ * after checking that every plane lies inside the buffer's @size bytes.
+ * Returns FALSE (and sets @error) if the meta does not describe a frame that
+ * fits. */
+gboolean gst_px_buffer_from_wire (GstBuffer * buffer, const PxWireBuffer * wire,
+    GError ** error);
+
+G_END_DECLS
+
+#endif /* __GST_PX_SERIALIZE_H__ */
