@@ -48,7 +48,7 @@ case "${1:-}" in
     ;;
   demo)
     build
-    meson devenv -C "$BUILD_DIR" ./examples/parallax-arena-demo
+    meson devenv -C "$BUILD_DIR" ./examples/parallax-demo
     ;;
   test)
     build

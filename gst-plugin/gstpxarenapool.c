@@ -41,8 +41,10 @@ struct _GstPxArenaPool
   GstAllocator *allocator;
   GstAllocationParams params;
   guint size;
-  /* Where a buffer's data starts inside its slot (prefix and alignment). */
+  /* Where a buffer's data starts inside its slot (prefix and alignment),
+   * and the slot size the arena was created with. */
   gsize data_offset;
+  gsize slot_size;
   gboolean add_video_meta;
   GstVideoInfo video_info;
 };
@@ -100,6 +102,7 @@ gst_px_arena_pool_set_config (GstBufferPool * pool, GstStructure * config)
   self->params = params;
   self->size = size;
   self->data_offset = data_offset;
+  self->slot_size = slot_size;
   self->add_video_meta = caps != NULL &&
       gst_buffer_pool_config_has_option (config,
       GST_BUFFER_POOL_OPTION_VIDEO_META) &&
@@ -147,20 +150,49 @@ gst_px_arena_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
   return GST_FLOW_OK;
 }
 
-/* The default reset moves the memory's offset back to 0: for a slot memory,
- * whose offset is its place in the arena fd, that is the start of the arena.
- * Put it back on its slot. */
+static gboolean
+remove_unpooled_meta (GstBuffer * buffer, GstMeta ** meta, gpointer unused)
+{
+  if (!GST_META_FLAG_IS_SET (*meta, GST_META_FLAG_POOLED)) {
+    GST_META_FLAG_UNSET (*meta, GST_META_FLAG_LOCKED);
+    *meta = NULL;
+  }
+  return TRUE;
+}
+
+/* Runs for every buffer that comes back, so it does the base class's work
+ * itself instead of chaining up: the default reset moves a memory's offset
+ * back to 0, which for a slot memory (whose offset is its place in the arena
+ * fd) is the start of the arena, and moving it back again costs two resizes
+ * per buffer. Here the memory is only touched when someone resized it. */
 static void
 gst_px_arena_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
-  GstPxArenaPool *self = GST_PX_ARENA_POOL (pool);
+  GstPxArenaPool *self = (GstPxArenaPool *) pool;
+  GstMemory *mem;
 
-  GST_BUFFER_POOL_CLASS (gst_px_arena_pool_parent_class)->reset_buffer (pool,
-      buffer);
-  if (gst_buffer_n_memory (buffer) == 1 &&
-      !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY))
-    gst_px_arena_memory_reset (gst_buffer_peek_memory (buffer, 0),
-        self->data_offset, self->size);
+  if (gst_buffer_n_memory (buffer) != 1 ||
+      GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY)) {
+    /* Not our layout any more: the base class resets what it can and the
+     * release check then discards the buffer. */
+    GST_BUFFER_POOL_CLASS (gst_px_arena_pool_parent_class)->reset_buffer
+        (pool, buffer);
+    return;
+  }
+
+  GST_BUFFER_FLAGS (buffer) = 0;
+  GST_BUFFER_PTS (buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION (buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_OFFSET (buffer) = GST_BUFFER_OFFSET_NONE;
+  GST_BUFFER_OFFSET_END (buffer) = GST_BUFFER_OFFSET_NONE;
+  gst_buffer_foreach_meta (buffer, remove_unpooled_meta, NULL);
+
+  /* A slot memory's maxsize is the end of its slot's data area. */
+  mem = gst_buffer_peek_memory (buffer, 0);
+  if (mem->size != self->size ||
+      mem->offset != mem->maxsize - self->slot_size + self->data_offset)
+    gst_px_arena_memory_reset (mem, self->data_offset, self->size);
 }
 
 static void
