@@ -46,8 +46,8 @@ int px_unix_listen (const char *path, unsigned mode);
 /* Connects a SOCK_SEQPACKET socket to @path. Returns the fd or -errno. */
 int px_unix_connect (const char *path);
 
-/* Checks that @fd is a connected AF_UNIX SOCK_SEQPACKET socket: 0 or
- * -ENOTSOCK / -EPROTOTYPE / -ENOTCONN. */
+/* Checks that @fd is an AF_UNIX SOCK_SEQPACKET socket: 0 or -ENOTSOCK /
+ * -EPROTOTYPE. */
 int px_unix_check_seqpacket (int fd);
 
 /* Closes @n fds of @fds and sets them to -1. */

@@ -120,13 +120,15 @@ struct _GstIpcSink
   gint fd;
   guint max_clients;
   guint max_in_flight;
-  GstIpcSinkSlowClientPolicy policy;
-  gboolean wait_for_connection;
 
-  /* clients and streaming state (lock) */
+  /* clients, streaming state and the properties the streaming thread
+   * reads (lock; never taken after the object lock) */
   GMutex lock;
   GCond cond;
+  GstIpcSinkSlowClientPolicy policy;
+  gboolean wait_for_connection;
   GList *clients;
+  GList *closed_clients;        /* left on their own, reader not joined */
   guint next_client_id;
   guint64 next_buffer_id;
   gboolean flushing;
@@ -249,11 +251,12 @@ drop_client (GstIpcSink * self, Client * client, const gchar * why)
 {
   guint id = client->id;
 
+  remove_client_locked (self, client);
+  /* Closing joins the reader, which may be waiting for our lock; posting
+   * takes the object lock, which get_property() holds before ours. */
+  g_mutex_unlock (&self->lock);
   GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
       ("Dropped client %u: %s", id, why), (NULL));
-  remove_client_locked (self, client);
-  /* Closing joins the reader, which may be waiting for our lock. */
-  g_mutex_unlock (&self->lock);
   gst_px_connection_close (client->conn);
   client_free (client);
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, id);
@@ -269,10 +272,14 @@ client_closed (GstPxConnection * conn, const GError * error,
   guint id = client->id;
   gboolean found;
 
+  /* The client is freed by whoever joins this reader (reap_closed_clients()
+   * or stop()), so that no reader outlives the element's stop. */
   g_mutex_lock (&self->lock);
   found = g_list_find (self->clients, client) != NULL;
-  if (found)
+  if (found) {
     remove_client_locked (self, client);
+    self->closed_clients = g_list_prepend (self->closed_clients, client);
+  }
   g_mutex_unlock (&self->lock);
   if (!found)
     return;
@@ -282,9 +289,27 @@ client_closed (GstPxConnection * conn, const GError * error,
         ("Dropped client %u: %s", id, error->message), (NULL));
   else
     GST_INFO_OBJECT (self, "client %u left", id);
-  gst_px_connection_close (conn);       /* from its own reader: detaches */
-  client_free (client);
   g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, id);
+}
+
+/* Joins the readers of the clients that left on their own, and frees
+ * them. Not from a reader. */
+static void
+reap_closed_clients (GstIpcSink * self)
+{
+  GList *closed;
+
+  g_mutex_lock (&self->lock);
+  closed = self->closed_clients;
+  self->closed_clients = NULL;
+  g_mutex_unlock (&self->lock);
+  for (GList * l = closed; l; l = l->next) {
+    Client *client = l->data;
+
+    gst_px_connection_close (client->conn);
+    client_free (client);
+  }
+  g_list_free (closed);
 }
 
 static gboolean
@@ -379,13 +404,18 @@ client_message (GstPxConnection * conn, PxWireMessage * msg,
 {
   Client *client = user_data;
 
+  if (!client->ready && msg->header.type != PX_WIRE_HELLO) {
+    g_set_error (error, GST_PX_ERROR, 0, "%s before HELLO",
+        px_wire_type_name (msg->header.type));
+    return FALSE;
+  }
   switch (msg->header.type) {
     case PX_WIRE_HELLO:
       return client_hello (client, msg, error);
     case PX_WIRE_BUFFER_DONE:
-      return client->ready && client_buffer_done (client, msg, error);
+      return client_buffer_done (client, msg, error);
     case PX_WIRE_EVENT:
-      return client->ready && client_upstream_event (client, msg, error);
+      return client_upstream_event (client, msg, error);
     default:
       g_set_error (error, GST_PX_ERROR, 0, "unexpected %s message",
           px_wire_type_name (msg->header.type));
@@ -420,6 +450,7 @@ accept_one (GstIpcSink * self)
   max_clients = self->max_clients;
   GST_OBJECT_UNLOCK (self);
 
+  reap_closed_clients (self);
   g_mutex_lock (&self->lock);
   if (max_clients > 0 && g_list_length (self->clients) >= max_clients) {
     g_mutex_unlock (&self->lock);
@@ -635,6 +666,8 @@ send_to_clients_locked (GstIpcSink * self, GstBuffer * buffer,
     if (ret == 0)
       ret = gst_px_connection_send (client->conn, PX_WIRE_BUFFER, 0, 0, wire,
           sizeof *wire, -1, SEND_TIMEOUT);
+    if (ret == -EPIPE)
+      continue;                 /* its reader saw why, and removes it */
     if (ret < 0) {
       drop_client (self, client, g_strerror (-ret));
       continue;
@@ -830,7 +863,8 @@ broadcast_event (GstIpcSink * self, GstEvent * event)
       send_sticky_locked (self, client);
     ret = gst_px_connection_send_event (client->conn, event, FALSE,
         SEND_TIMEOUT);
-    if (ret < 0 && ret != -ENOTSUP)
+    /* -EPIPE: its reader saw why, and removes it */
+    if (ret < 0 && ret != -ENOTSUP && ret != -EPIPE)
       drop_client (self, client, g_strerror (-ret));
   }
   g_ptr_array_unref (clients);
@@ -876,13 +910,27 @@ gst_ipc_sink_event (GstBaseSink * sink, GstEvent * event)
   return TRUE;
 }
 
-/* fd mode: the connection to the one peer, once it said hello. */
+static gboolean
+peer_greeting_locked (GstIpcSink * self)
+{
+  return self->upstream_allowed && self->clients &&
+      !((Client *) self->clients->data)->ready;
+}
+
+/* fd mode: the connection to the one peer, once it said hello. Its answers
+ * are part of negotiation, so a query that comes before its HELLO (upstream
+ * negotiates as soon as we are PAUSED) waits for it, for a while, instead
+ * of falling back to our template. */
 static GstPxConnection *
 single_peer (GstIpcSink * self)
 {
+  gint64 deadline = g_get_monotonic_time () +
+      GST_PX_CONNECTION_REPLY_TIMEOUT / GST_USECOND;
   GstPxConnection *conn = NULL;
 
   g_mutex_lock (&self->lock);
+  while (peer_greeting_locked (self) && !self->flushing &&
+      g_cond_wait_until (&self->cond, &self->lock, deadline));
   if (self->upstream_allowed && self->clients &&
       ((Client *) self->clients->data)->ready)
     conn = gst_px_connection_ref (((Client *) self->clients->data)->conn);
@@ -928,8 +976,11 @@ gst_ipc_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
 
   gst_query_parse_allocation (query, &caps, NULL);
   /* Only raw video has a size known in advance; other buffers are copied
-   * into the sink's own arena. */
-  if (caps == NULL || !gst_video_info_from_caps (&info, caps))
+   * into the sink's own arena. (gst_video_info_from_caps() logs an error
+   * for anything that is not video.) */
+  if (caps == NULL || gst_caps_get_size (caps) == 0 ||
+      !gst_structure_has_name (gst_caps_get_structure (caps, 0),
+          "video/x-raw") || !gst_video_info_from_caps (&info, caps))
     return TRUE;
 
   /* Room for what clients hold plus what upstream works on. */
@@ -1013,8 +1064,9 @@ gst_ipc_sink_stop (GstBaseSink * sink)
 
   stop_listening (self);
   g_mutex_lock (&self->lock);
-  clients = self->clients;
-  self->clients = NULL;
+  /* Once out of the list, a client's reader no longer touches it. */
+  clients = g_list_concat (self->clients, self->closed_clients);
+  self->clients = self->closed_clients = NULL;
   gst_clear_event (&self->latency_event);
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
@@ -1081,9 +1133,21 @@ gst_ipc_sink_set_property (GObject * object, guint prop_id,
 {
   GstIpcSink *self = GST_IPC_SINK (object);
 
+  /* What the streaming thread reads is under our lock alone: it is never
+   * taken with the object lock held, which posting a message takes. */
+  if (prop_id == PROP_SLOW_CLIENT_POLICY ||
+      prop_id == PROP_WAIT_FOR_CONNECTION) {
+    g_mutex_lock (&self->lock);
+    if (prop_id == PROP_SLOW_CLIENT_POLICY)
+      self->policy = g_value_get_enum (value);
+    else
+      self->wait_for_connection = g_value_get_boolean (value);
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+    return;
+  }
   GST_OBJECT_LOCK (self);
-  if (prop_id != PROP_SLOW_CLIENT_POLICY && prop_id != PROP_MAX_CLIENTS &&
-      prop_id != PROP_WAIT_FOR_CONNECTION && !settable (self, pspec)) {
+  if (prop_id != PROP_MAX_CLIENTS && !settable (self, pspec)) {
     GST_OBJECT_UNLOCK (self);
     return;
   }
@@ -1104,18 +1168,6 @@ gst_ipc_sink_set_property (GObject * object, guint prop_id,
     case PROP_MAX_IN_FLIGHT:
       self->max_in_flight = g_value_get_uint (value);
       break;
-    case PROP_SLOW_CLIENT_POLICY:
-      g_mutex_lock (&self->lock);
-      self->policy = g_value_get_enum (value);
-      g_cond_broadcast (&self->cond);
-      g_mutex_unlock (&self->lock);
-      break;
-    case PROP_WAIT_FOR_CONNECTION:
-      g_mutex_lock (&self->lock);
-      self->wait_for_connection = g_value_get_boolean (value);
-      g_cond_broadcast (&self->cond);
-      g_mutex_unlock (&self->lock);
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1123,30 +1175,14 @@ gst_ipc_sink_set_property (GObject * object, guint prop_id,
   GST_OBJECT_UNLOCK (self);
 }
 
-static void
-gst_ipc_sink_get_property (GObject * object, guint prop_id, GValue * value,
-    GParamSpec * pspec)
+/* The properties under our lock (see gst_ipc_sink_set_property()). */
+static gboolean
+get_stream_property (GstIpcSink * self, guint prop_id, GValue * value)
 {
-  GstIpcSink *self = GST_IPC_SINK (object);
+  gboolean found = TRUE;
 
-  GST_OBJECT_LOCK (self);
   g_mutex_lock (&self->lock);
   switch (prop_id) {
-    case PROP_SOCKET_PATH:
-      g_value_set_string (value, self->socket_path);
-      break;
-    case PROP_SOCKET_MODE:
-      g_value_set_uint (value, self->socket_mode);
-      break;
-    case PROP_FD:
-      g_value_set_int (value, self->fd);
-      break;
-    case PROP_MAX_CLIENTS:
-      g_value_set_uint (value, self->max_clients);
-      break;
-    case PROP_MAX_IN_FLIGHT:
-      g_value_set_uint (value, self->max_in_flight);
-      break;
     case PROP_SLOW_CLIENT_POLICY:
       g_value_set_enum (value, self->policy);
       break;
@@ -1171,10 +1207,42 @@ gst_ipc_sink_get_property (GObject * object, guint prop_id, GValue * value,
       g_value_set_uint64 (value, self->buffers_dropped);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      found = FALSE;
       break;
   }
   g_mutex_unlock (&self->lock);
+  return found;
+}
+
+static void
+gst_ipc_sink_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstIpcSink *self = GST_IPC_SINK (object);
+
+  if (get_stream_property (self, prop_id, value))
+    return;
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_SOCKET_PATH:
+      g_value_set_string (value, self->socket_path);
+      break;
+    case PROP_SOCKET_MODE:
+      g_value_set_uint (value, self->socket_mode);
+      break;
+    case PROP_FD:
+      g_value_set_int (value, self->fd);
+      break;
+    case PROP_MAX_CLIENTS:
+      g_value_set_uint (value, self->max_clients);
+      break;
+    case PROP_MAX_IN_FLIGHT:
+      g_value_set_uint (value, self->max_in_flight);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
   GST_OBJECT_UNLOCK (self);
 }
 

@@ -161,8 +161,10 @@ lent_slot_free (gpointer data)
 {
   LentSlot *lent = data;
 
-  gst_px_connection_buffer_done (lent->session->conn, lent->buffer_id);
+  /* Count it back first: once the id is queued, the producer may get it
+   * and send the next buffer before this thread runs again. */
   g_atomic_int_add (&lent->session->outstanding, -1);
+  gst_px_connection_buffer_done (lent->session->conn, lent->buffer_id);
   session_unref (lent->session);
   g_free (lent);
 }
@@ -221,6 +223,22 @@ handle_hello (Session * session, PxWireMessage * msg, GError ** error)
   return TRUE;
 }
 
+/* Why px_arena_import() refused an fd, in words. */
+static const gchar *
+arena_error_text (int ret)
+{
+  switch (ret) {
+    case -EPERM:
+      return "memfd not sealed against writing, shrinking and growing";
+    case -EBADF:
+      return "the file descriptor is not a memfd";
+    case -EMSGSIZE:
+      return "the memfd's size is not the announced one";
+    default:
+      return g_strerror (-ret);
+  }
+}
+
 static gboolean
 handle_arena_add (Session * session, PxWireMessage * msg, GError ** error)
 {
@@ -236,9 +254,7 @@ handle_arena_add (Session * session, PxWireMessage * msg, GError ** error)
       add.size, add.slot_stride, add.slot_count, true, &arena);
   if (ret < 0) {
     g_set_error (error, GST_PX_ERROR, 0, "refused arena %016" G_GINT64_MODIFIER
-        "x: %s", add.arena_id, ret == -EPERM ?
-        "memfd not sealed against writing, shrinking and growing" :
-        g_strerror (-ret));
+        "x: %s", add.arena_id, arena_error_text (ret));
     return FALSE;
   }
   ret = px_arena_table_add (&session->arenas, arena,
@@ -340,6 +356,34 @@ take_latency (GstIpcSrc * self, GstEvent * event)
   return TRUE;
 }
 
+/* FLUSH_START from the producer is out of band: what is queued is thrown
+ * away, except the sticky events (caps, tags, ...) that still describe the
+ * data after the flush; they are kept on the pad, as GstQueue does, and go
+ * out before the next buffer. */
+static void
+flush_items (GstIpcSrc * self, GstEvent * flush_start)
+{
+  GQueue items;
+  Item *item;
+
+  g_mutex_lock (&self->lock);
+  items = self->items;
+  g_queue_init (&self->items);
+  g_mutex_unlock (&self->lock);
+  gst_pad_push_event (self->srcpad, flush_start);
+  while ((item = g_queue_pop_head (&items)) != NULL) {
+    GstEvent *event = GST_IS_EVENT (item->object) ?
+        GST_EVENT_CAST (item->object) : NULL;
+
+    if (event && GST_EVENT_IS_STICKY (event) &&
+        GST_EVENT_TYPE (event) != GST_EVENT_SEGMENT &&
+        GST_EVENT_TYPE (event) != GST_EVENT_EOS)
+      gst_pad_store_sticky_event (self->srcpad, event);
+    gst_mini_object_unref (item->object);
+    g_free (item);
+  }
+}
+
 static gboolean
 handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
     GError ** error)
@@ -359,14 +403,12 @@ handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
       take_latency (self, event)) {
     gst_event_unref (event);
   } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START) {
-    /* Out of band: whatever is queued is flushed away. */
-    g_mutex_lock (&self->lock);
-    clear_items_locked (self);
-    g_mutex_unlock (&self->lock);
-    gst_pad_push_event (self->srcpad, event);
+    flush_items (self, event);
   } else {
     if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
       session->got_eos = TRUE;
+    else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+      session->got_eos = FALSE;   /* a flush undoes an EOS */
     enqueue (self, GST_MINI_OBJECT_CAST (event), 0);
   }
   return TRUE;
@@ -379,6 +421,11 @@ session_message (GstPxConnection * conn, PxWireMessage * msg,
   Session *session = user_data;
   GstIpcSrc *self = session->src;
 
+  if (!session->hello && msg->header.type != PX_WIRE_HELLO) {
+    g_set_error (error, GST_PX_ERROR, 0, "%s before HELLO",
+        px_wire_type_name (msg->header.type));
+    return FALSE;
+  }
   switch (msg->header.type) {
     case PX_WIRE_HELLO:
       return handle_hello (session, msg, error);
@@ -427,6 +474,10 @@ session_closed (GstPxConnection * conn, const GError * error,
     GST_ELEMENT_WARNING (self, STREAM, DECODE,
         ("Invalid data from the producer, reconnecting: %s", error->message),
         (NULL));
+  else if (!session->hello && !reconnect)
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("The producer closed the connection without greeting us"),
+        ("it may serve no more clients (max-clients)"));
   else if (!session->got_eos && !reconnect)
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
         ("The producer went away"), (NULL));
@@ -453,6 +504,7 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
   Session *session = g_new0 (Session, 1);
   PxWireHello hello = {.role = PX_WIRE_ROLE_CONSUMER };
   gboolean upstream;
+  int ret;
 
   GST_OBJECT_LOCK (self);
   upstream = self->socket_path == NULL;
@@ -465,11 +517,16 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
       &session_funcs, session);
   gst_px_connection_set_name (session->conn, "producer");
   hello.features = upstream ? PX_WIRE_FEATURE_UPSTREAM : 0;
-  if (gst_px_connection_send (session->conn, PX_WIRE_HELLO, 0, 0, &hello,
-          sizeof hello, -1, GST_PX_CONNECTION_REPLY_TIMEOUT) < 0 ||
-      !gst_px_connection_start (session->conn, error)) {
-    if (error && *error == NULL)
-      g_set_error (error, GST_PX_ERROR, 0, "cannot greet the producer");
+  ret = gst_px_connection_send (session->conn, PX_WIRE_HELLO, 0, 0, &hello,
+      sizeof hello, -1, GST_PX_CONNECTION_REPLY_TIMEOUT);
+  if (ret < 0 || !gst_px_connection_start (session->conn, error)) {
+    if (ret == -EPIPE || ret == -ECONNRESET)
+      g_set_error (error, GST_PX_ERROR, 0, "the producer closed the "
+          "connection without greeting us; it may serve no more clients "
+          "(max-clients)");
+    else if (ret < 0)
+      g_set_error (error, GST_PX_ERROR, 0, "cannot greet the producer: %s",
+          g_strerror (-ret));
     gst_px_connection_close (session->conn);
     session_unref (session);
     return FALSE;
@@ -606,8 +663,9 @@ reconnect (GstIpcSrc * self)
   g_mutex_unlock (&self->lock);
 }
 
+/* @pushed_buffer: @ret is what downstream answered to a buffer. */
 static void
-handle_flow (GstIpcSrc * self, GstFlowReturn ret)
+handle_flow (GstIpcSrc * self, GstFlowReturn ret, gboolean pushed_buffer)
 {
   gboolean flushing;
 
@@ -625,13 +683,17 @@ handle_flow (GstIpcSrc * self, GstFlowReturn ret)
   if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
     GST_ELEMENT_FLOW_ERROR (self, ret);
     gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+  } else if (ret == GST_FLOW_EOS && pushed_buffer) {
+    /* Downstream wants no more data: as basesrc does, end the stream for
+     * the rest of the pipeline, which would otherwise never see EOS. */
+    gst_pad_push_event (self->srcpad, gst_event_new_eos ());
   }
 }
 
 static void
 gst_ipc_src_loop (GstIpcSrc * self)
 {
-  gboolean disconnected, reconnecting;
+  gboolean disconnected, reconnecting, is_buffer;
   GstFlowReturn ret = GST_FLOW_OK;
   Item *item = next_item (self, &disconnected);
 
@@ -646,7 +708,8 @@ gst_ipc_src_loop (GstIpcSrc * self)
     return;
   }
 
-  if (GST_IS_BUFFER (item->object)) {
+  is_buffer = GST_IS_BUFFER (item->object);
+  if (is_buffer) {
     GstBuffer *buffer = GST_BUFFER_CAST (item->object);
 
     g_mutex_lock (&self->lock);
@@ -667,7 +730,7 @@ gst_ipc_src_loop (GstIpcSrc * self)
       ret = GST_FLOW_EOS;
   }
   g_free (item);
-  handle_flow (self, ret);
+  handle_flow (self, ret, is_buffer);
 }
 
 /* ---- pad functions ----------------------------------------------------- */
@@ -792,6 +855,10 @@ start_task (GstIpcSrc * self)
       self, NULL);
 }
 
+/* Live, PLAYING to PAUSED. The task pauses itself once it sees the flag:
+ * waiting for it here would deadlock when it is blocked in a sink that
+ * already went to PAUSED and waits for preroll (sinks change state
+ * first). */
 static void
 pause_task (GstIpcSrc * self)
 {
@@ -799,7 +866,6 @@ pause_task (GstIpcSrc * self)
   self->flushing = TRUE;
   wake_task (self);
   g_mutex_unlock (&self->lock);
-  gst_pad_pause_task (self->srcpad);
 }
 
 static GstStateChangeReturn

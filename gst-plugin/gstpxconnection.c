@@ -497,6 +497,21 @@ handle_internal (GstPxConnection * conn, PxWireMessage * msg)
   }
 }
 
+/* What px_wire_recv() refused, in words. */
+static const gchar *
+receive_error_text (int ret)
+{
+  switch (ret) {
+    case -EPROTO:
+      return "not a protocol message, an unknown message type, or a file "
+          "descriptor count the message type does not allow";
+    case -EMSGSIZE:
+      return "larger than the protocol allows, or too many file descriptors";
+    default:
+      return g_strerror (-ret);
+  }
+}
+
 /* Reads and dispatches one message. FALSE ends the connection, with @error
  * set unless the peer simply closed it. */
 static gboolean
@@ -513,7 +528,7 @@ read_one (GstPxConnection * conn, GError ** error)
     return FALSE;
   if (ret < 0) {
     g_set_error (error, GST_PX_ERROR, 0, "invalid message: %s",
-        g_strerror ((int) -ret));
+        receive_error_text ((int) ret));
     return FALSE;
   }
   handled = handle_internal (conn, msg);

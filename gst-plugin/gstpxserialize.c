@@ -58,13 +58,58 @@ parse_body (const gchar * body, GError ** error)
   return s;
 }
 
+static gboolean
+keep_field (GQuark field_id, GValue * value, gpointer unused)
+{
+  return !(G_VALUE_HOLDS (value, GST_TYPE_CAPS) &&
+      g_value_get_boxed (value) == NULL);
+}
+
+/* The text of @s without its fields that hold no caps: "(GstCaps)NULL"
+ * would come back as caps with one structure called NULL, which intersects
+ * with nothing. */
+static gchar *
+structure_text (const GstStructure * s)
+{
+  GstStructure *copy;
+  gchar *text;
+
+  if (s == NULL)
+    return g_strdup ("");
+  copy = gst_structure_copy (s);
+  gst_structure_filter_and_map_in_place (copy, keep_field, NULL);
+  text = gst_structure_to_string (copy);
+  gst_structure_free (copy);
+  return text;
+}
+
 /* ---- events ------------------------------------------------------------ */
+
+/* A stream-start may carry a GstStream object, which has no text form:
+ * only the id, the flags and the group id cross. */
+static gchar *
+stream_start_text (GstEvent * event)
+{
+  const gchar *id;
+  GstStreamFlags flags;
+  guint group;
+  GstStructure *s;
+  gchar *text;
+
+  gst_event_parse_stream_start (event, &id);
+  gst_event_parse_stream_flags (event, &flags);
+  s = gst_structure_new ("GstEventStreamStart", "stream-id", G_TYPE_STRING,
+      id, "flags", GST_TYPE_STREAM_FLAGS, flags, NULL);
+  if (gst_event_parse_group_id (event, &group))
+    gst_structure_set (s, "group-id", G_TYPE_UINT, group, NULL);
+  text = gst_structure_to_string (s);
+  gst_structure_free (s);
+  return text;
+}
 
 gchar *
 gst_px_event_serialize (GstEvent * event)
 {
-  const GstStructure *s;
-
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_STREAM_START:
     case GST_EVENT_CAPS:
@@ -90,8 +135,9 @@ gst_px_event_serialize (GstEvent * event)
     default:
       return NULL;
   }
-  s = gst_event_get_structure (event);
-  return s ? gst_structure_to_string (s) : g_strdup ("");
+  if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)
+    return stream_start_text (event);
+  return structure_text (gst_event_get_structure (event));
 }
 
 static GstEvent *
@@ -415,8 +461,6 @@ gst_px_event_deserialize (guint32 type, const gchar * body,
 gchar *
 gst_px_query_serialize (GstQuery * query)
 {
-  const GstStructure *s;
-
   switch (GST_QUERY_TYPE (query)) {
     case GST_QUERY_CAPS:
     case GST_QUERY_ACCEPT_CAPS:
@@ -429,8 +473,7 @@ gst_px_query_serialize (GstQuery * query)
     default:
       return NULL;
   }
-  s = gst_query_get_structure (query);
-  return s ? gst_structure_to_string (s) : g_strdup ("");
+  return structure_text (gst_query_get_structure (query));
 }
 
 static GstQuery *
@@ -519,9 +562,7 @@ gst_px_query_deserialize (guint32 type, const gchar * body, GError ** error)
 gchar *
 gst_px_query_serialize_result (GstQuery * query)
 {
-  const GstStructure *s = gst_query_get_structure (query);
-
-  return s ? gst_structure_to_string (s) : g_strdup ("");
+  return structure_text (gst_query_get_structure (query));
 }
 
 static gboolean

@@ -7,6 +7,7 @@
 #endif
 
 #include <gst/gst.h>
+#include <gst/video/video.h>
 
 #include "gstipcsink.h"
 #include "gstipcsrc.h"
@@ -15,6 +16,11 @@
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
+  /* Caps that cross processes travel as text; reading them back needs every
+   * type they may name. Video caps carry this one from gst-video, which is
+   * registered only when something asks for it. */
+  g_type_ensure (GST_TYPE_VIDEO_MULTIVIEW_FLAGSET);
+
   /* gst_allocator_register() takes the reference. */
   gst_allocator_register (GST_PX_MEMFD_ALLOCATOR_NAME,
       gst_px_memfd_allocator_new ());

@@ -1,0 +1,65 @@
+/* Parallax — memory, CPU and pids limits of a sandboxed worker.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Mechanisms, tried in this order among those the config accepts:
+ *
+ * - cgroup v2: a cgroup "parallax-<caller pid>-<worker pid>" under
+ *   config->cgroup_parent (or the caller's own cgroup) with memory.max,
+ *   memory.swap.max = 0, cpu.max and pids.max. Needs the controllers
+ *   enabled in the parent's cgroup.subtree_control, i.e. a delegated
+ *   cgroup that holds no process itself.
+ * - cgroup v1: one such cgroup in each of the memory, cpu and pids
+ *   hierarchies, under the caller's cgroup there: memory.limit_in_bytes
+ *   (and memory.memsw.limit_in_bytes), cpu.cfs_quota_us over a 100 ms
+ *   period, pids.max. In practice root only.
+ * - rlimits, applied by the child before exec: RLIMIT_AS and RLIMIT_FSIZE
+ *   for memory, RLIMIT_NPROC for pids (counted per user namespace; useless
+ *   for a worker running as host root, so refused then), nice 19 for CPU
+ *   (a weight under contention, not a cap).
+ *
+ * The worker is moved into its cgroups before it execs.
+ */
+#ifndef PX_LIMITS_H
+#define PX_LIMITS_H
+
+#include "px-sandbox.h"
+
+#include <sys/resource.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What the child applies itself, between clone and exec. */
+typedef struct
+{
+  bool use_rlimits;
+  bool limit_memory, limit_pids, lower_priority;
+  rlim_t memory_bytes;
+  rlim_t max_pids;
+} PxLimitsRlimits;
+
+/* Host side, between clone and exec of @pid: applies @config's limits with
+ * the first mechanism that works, records it (and the cgroups created) in
+ * @child, and fills @rlimits for the child. */
+int px_limits_apply (const PxSandboxConfig * config, pid_t pid,
+    uid_t worker_uid, PxSandboxChild * child, PxLimitsRlimits * rlimits,
+    char **error);
+
+/* Child side, async-signal-safe: RLIMIT_CORE 0 always (a jailed worker
+ * never dumps core), then @rlimits if they are the mechanism. */
+int px_limits_apply_rlimits (const PxLimitsRlimits * rlimits);
+
+/* Removes the cgroups of @child (after it has been reaped). */
+void px_limits_remove_cgroups (PxSandboxChild * child);
+
+/* The directory of @pid's cgroup in the hierarchy of @controller
+ * ("memory", "cpu", "pids"), or in the v2 hierarchy for NULL. */
+int px_limits_cgroup_dir (pid_t pid, const char *controller, char *buf,
+    size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PX_LIMITS_H */

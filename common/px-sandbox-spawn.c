@@ -1,0 +1,764 @@
+/* Parallax — starting a sandboxed worker.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * clone3 (CLONE_PIDFD | namespaces) gives a child that is a copy of the
+ * caller, possibly of a multi-threaded process whose other threads held
+ * locks: between clone and exec the child only makes async-signal-safe
+ * calls, on data the parent prepared, and switches ids with raw syscalls
+ * (glibc's setresuid would wait for threads that do not exist in the
+ * child). The child waits on a socket until the parent has written its id
+ * maps and moved it into its cgroups, then sets itself up and execs; the
+ * socket is CLOEXEC, so the parent sees either a failure report or EOF.
+ */
+#include "px-sandbox-private.h"
+#include "px-limits.h"
+#include "px-seccomp.h"
+#include "px-fd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1u << 2)
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* The first fd handed to the worker (the control socket). */
+#define WORKER_FIRST_FD 3
+
+/* struct clone_args of <linux/sched.h>, first version. */
+typedef struct
+{
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+      stack_size, tls;
+} CloneArgs;
+
+static const struct
+{
+  unsigned layer;
+  uint64_t flag;
+} namespaces[] = {
+  {PX_SANDBOX_LAYER_USER_NAMESPACE, CLONE_NEWUSER},
+  {PX_SANDBOX_LAYER_MOUNT_NAMESPACE, CLONE_NEWNS},
+  {PX_SANDBOX_LAYER_NETWORK_NAMESPACE, CLONE_NEWNET},
+  {PX_SANDBOX_LAYER_IPC_NAMESPACE, CLONE_NEWIPC},
+  {PX_SANDBOX_LAYER_PID_NAMESPACE, CLONE_NEWPID},
+  {PX_SANDBOX_LAYER_UTS_NAMESPACE, CLONE_NEWUTS},
+};
+
+#define N_NAMESPACES (sizeof namespaces / sizeof namespaces[0])
+
+/* Everything the child uses, prepared before clone. */
+typedef struct
+{
+  const char *path;
+  char **argv;
+  char **envp;
+  char *layers_digits;          /* 8 hex digits inside argv, patched */
+  int fds[PX_SANDBOX_MAX_FDS];  /* become 3, 4, ... in the worker */
+  unsigned n_fds;
+  int sync_fd, parent_sync_fd, null_fd;
+  bool user_namespace;          /* the parent maps 0 to the worker's ids */
+  bool drop_groups;             /* privileged: setgroups (0) */
+  bool change_ids;              /* no user namespace: switch to uid/gid */
+  uid_t uid;
+  gid_t gid;
+} ChildPlan;
+
+/* Parent to child, once ids are mapped and cgroups joined. */
+typedef struct
+{
+  uint32_t layers;
+  PxLimitsRlimits rlimits;
+} GoMessage;
+
+/* Child to parent when a step fails (a successful exec closes the socket
+ * instead). */
+typedef struct
+{
+  int32_t step;
+  int32_t error;
+} ChildFailure;
+
+enum
+{ STEP_DEATH_SIGNAL, STEP_SESSION, STEP_IDS, STEP_RLIMITS, STEP_FDS,
+  STEP_EXEC, N_STEPS
+};
+
+static const char *const step_names[N_STEPS] = {
+  "parent-death signal", "new session", "switching ids", "rlimits",
+  "file descriptors", "exec",
+};
+
+typedef struct
+{
+  PxSandboxConfig config;       /* the caller's, rules file read */
+  char **rules;
+  char **sandbox_args;
+  char **argv;                  /* borrowed strings */
+  char **envp;
+  ChildPlan plan;
+  int sync[2];
+  int null_fd;
+  unsigned wanted;
+  unsigned missing;
+  bool privileged;
+  bool drop_groups;
+  uid_t uid;
+  gid_t gid;
+} Spawn;
+
+/* ---- Child -------------------------------------------------------------- */
+
+static void __attribute__ ((noreturn))
+child_fail (int sync_fd, int step, int err)
+{
+  ChildFailure failure = { step, err > 0 ? err : EIO };
+
+  (void) send (sync_fd, &failure, sizeof failure, MSG_NOSIGNAL);
+  _exit (127);
+}
+
+/* Handlers are the caller's business, not the worker's. */
+static void
+child_reset_signals (void)
+{
+  struct sigaction dfl = {.sa_handler = SIG_DFL };
+  sigset_t none;
+
+  for (int sig = 1; sig < _NSIG; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP)
+      (void) sigaction (sig, &dfl, NULL);
+  }
+  sigemptyset (&none);
+  (void) sigprocmask (SIG_SETMASK, &none, NULL);
+}
+
+/* PR_SET_PDEATHSIG, then make sure the parent did not die before: its end
+ * of the sync socket would then be closed (a hang-up, not just data). */
+static int
+child_set_death_signal (int sync_fd)
+{
+  struct pollfd pfd = {.fd = sync_fd,.events = POLLRDHUP };
+
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    return -errno;
+  if (poll (&pfd, 1, 0) != 0 && (pfd.revents & (POLLHUP | POLLRDHUP)))
+    _exit (127);
+  return 0;
+}
+
+static int
+child_switch_ids (const ChildPlan * plan)
+{
+  if (plan->user_namespace) {
+    /* 0 inside is mapped to the worker's host ids */
+    if (syscall (SYS_setresgid, 0, 0, 0) < 0 ||
+        (plan->drop_groups && syscall (SYS_setgroups, 0, NULL) < 0) ||
+        syscall (SYS_setresuid, 0, 0, 0) < 0)
+      return -errno;
+  } else if (plan->change_ids) {
+    if (syscall (SYS_setgroups, 0, NULL) < 0 ||
+        syscall (SYS_setresgid, plan->gid, plan->gid, plan->gid) < 0 ||
+        syscall (SYS_setresuid, plan->uid, plan->uid, plan->uid) < 0)
+      return -errno;
+  }
+  return 0;
+}
+
+/* 0 and 1: /dev/null; 2: stderr; 3...: the fds handed over; everything
+ * else is closed by exec. Everything is first moved above the target
+ * range, so that no dup2 overwrites a source. *sync_fd stays open until
+ * exec. */
+static int
+child_setup_fds (const ChildPlan * plan, int *sync_fd)
+{
+  int first_free = WORKER_FIRST_FD + (int) plan->n_fds;
+  int sync = fcntl (*sync_fd, F_DUPFD_CLOEXEC, first_free);
+  int null_fd = fcntl (plan->null_fd, F_DUPFD_CLOEXEC, first_free);
+  int moved[PX_SANDBOX_MAX_FDS];
+
+  if (sync < 0 || null_fd < 0)
+    return -errno;
+  *sync_fd = sync;
+  for (unsigned i = 0; i < plan->n_fds; i++) {
+    moved[i] = fcntl (plan->fds[i], F_DUPFD_CLOEXEC, first_free);
+    if (moved[i] < 0)
+      return -errno;
+  }
+  /* a closed 1 would be reused by the next open, and printf would write
+   * into that file */
+  if (dup2 (null_fd, 0) < 0 || dup2 (null_fd, 1) < 0)
+    return -errno;
+  for (unsigned i = 0; i < plan->n_fds; i++) {
+    if (dup2 (moved[i], WORKER_FIRST_FD + (int) i) < 0)
+      return -errno;
+  }
+  if (fcntl (2, F_SETFD, 0) < 0 && dup2 (null_fd, 2) < 0)
+    return -errno;
+  if (syscall (SYS_close_range, (unsigned) first_free, ~0u,
+          CLOSE_RANGE_CLOEXEC) < 0) {
+    struct rlimit nofile;
+
+    if (getrlimit (RLIMIT_NOFILE, &nofile) < 0)
+      return -errno;
+    for (rlim_t fd = first_free; fd < nofile.rlim_cur && fd < 65536; fd++)
+      (void) fcntl ((int) fd, F_SETFD, FD_CLOEXEC);
+  }
+  return 0;
+}
+
+static void
+write_hex (char *dest, uint32_t value)
+{
+  static const char digits[] = "0123456789abcdef";
+
+  for (int i = 7; i >= 0; i--, value >>= 4)
+    dest[i] = digits[value & 0xf];
+}
+
+static void __attribute__ ((noreturn))
+child_main (const ChildPlan * plan)
+{
+  int sync = plan->sync_fd, ret;
+  GoMessage go;
+  ssize_t n;
+
+  /* our copy of the parent's end would hide the parent's death */
+  close (plan->parent_sync_fd);
+  child_reset_signals ();
+  if ((ret = child_set_death_signal (sync)) < 0)
+    child_fail (sync, STEP_DEATH_SIGNAL, -ret);
+  do {
+    n = recv (sync, &go, sizeof go, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n != sizeof go)
+    _exit (127);
+  write_hex (plan->layers_digits, go.layers);
+  if (setsid () < 0)
+    child_fail (sync, STEP_SESSION, errno);
+  if ((ret = child_switch_ids (plan)) < 0)
+    child_fail (sync, STEP_IDS, -ret);
+  /* a credential change clears the parent-death signal */
+  if ((ret = child_set_death_signal (sync)) < 0)
+    child_fail (sync, STEP_DEATH_SIGNAL, -ret);
+  if ((ret = px_limits_apply_rlimits (&go.rlimits)) < 0)
+    child_fail (sync, STEP_RLIMITS, -ret);
+  if ((ret = child_setup_fds (plan, &sync)) < 0)
+    child_fail (sync, STEP_FDS, -ret);
+  execve (plan->path, plan->argv, plan->envp);
+  child_fail (sync, STEP_EXEC, errno);
+}
+
+/* ---- Cloning ------------------------------------------------------------ */
+
+/* SIGCHLD as the exit signal: exec would reset any other to it anyway.
+ * So the host application must neither ignore SIGCHLD nor reap every
+ * child (waitpid (-1, ...)), or the worker's status is lost. */
+static pid_t
+clone_pidfd (uint64_t flags, int *pidfd)
+{
+  CloneArgs args = {
+    .flags = flags | CLONE_PIDFD,
+    .pidfd = (uint64_t) (uintptr_t) pidfd,
+    .exit_signal = SIGCHLD,
+  };
+  long ret = syscall (SYS_clone3, &args, sizeof args);
+
+  /* before Linux 5.3: clone returns the pidfd through parent_tid, the
+   * third argument on x86_64 and aarch64 */
+  if (ret < 0 && errno == ENOSYS)
+    ret = syscall (SYS_clone, flags | CLONE_PIDFD | SIGCHLD, NULL, pidfd,
+        NULL, 0);
+  return ret < 0 ? -errno : (pid_t) ret;
+}
+
+static uint64_t
+namespace_flags (unsigned layers)
+{
+  uint64_t flags = 0;
+
+  for (size_t i = 0; i < N_NAMESPACES; i++) {
+    if (layers & namespaces[i].layer)
+      flags |= namespaces[i].flag;
+  }
+  return flags;
+}
+
+/* Which of the @wanted namespaces can be created, one after the other, by
+ * throw-away children. Only runs when the full set failed. */
+static unsigned
+probe_namespaces (unsigned wanted, int *errors)
+{
+  unsigned usable = 0;
+
+  for (size_t i = 0; i < N_NAMESPACES; i++) {
+    int pidfd = -1;
+    pid_t pid;
+
+    if (!(wanted & namespaces[i].layer))
+      continue;
+    pid = clone_pidfd (namespace_flags (usable) | namespaces[i].flag,
+        &pidfd);
+    if (pid == 0)
+      _exit (0);
+    errors[i] = pid < 0 ? pid : 0;
+    if (pid > 0) {
+      siginfo_t info;
+
+      while (waitid ((idtype_t) P_PIDFD, pidfd, &info, WEXITED) < 0 &&
+          errno == EINTR);
+      px_close_fd (&pidfd);
+      usable |= namespaces[i].layer;
+    }
+  }
+  return usable;
+}
+
+static pid_t
+clone_child (Spawn * s, unsigned layers, int *pidfd)
+{
+  sigset_t all, old;
+  pid_t pid;
+
+  s->plan.user_namespace = layers & PX_SANDBOX_LAYER_USER_NAMESPACE;
+  s->plan.change_ids = !s->plan.user_namespace && s->config.change_ids;
+  /* no handler of the caller may run in the child before it resets them */
+  sigfillset (&all);
+  pthread_sigmask (SIG_SETMASK, &all, &old);
+  pid = clone_pidfd (namespace_flags (layers), pidfd);
+  if (pid == 0)
+    child_main (&s->plan);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  return pid;
+}
+
+/* Clones with every wanted namespace; if that fails, finds out which ones
+ * cannot be had and either fails naming the first or goes without those
+ * the caller allowed to miss. */
+static pid_t
+start_child (Spawn * s, int *pidfd, unsigned *layers, char **error)
+{
+  unsigned wanted = s->wanted & PX_SANDBOX_NAMESPACE_LAYERS, usable;
+  int errors[N_NAMESPACES] = { 0 };
+  pid_t pid = clone_child (s, wanted, pidfd);
+
+  if (pid > 0) {
+    *layers = wanted;
+    return pid;
+  }
+  usable = probe_namespaces (wanted, errors);
+  for (size_t i = 0; i < N_NAMESPACES; i++) {
+    unsigned layer = namespaces[i].layer;
+
+    if ((wanted & ~usable & layer) && !(s->config.allow_missing & layer))
+      return px_sandbox_fail (error, layer, errors[i] ? errors[i] : pid,
+          "creating the namespace");
+  }
+  s->missing |= wanted & ~usable;
+  pid = clone_child (s, usable, pidfd);
+  if (pid < 0)
+    return px_sandbox_fail (error, 0, pid, "clone");
+  *layers = usable;
+  return pid;
+}
+
+/* ---- Parent ------------------------------------------------------------- */
+
+static int
+write_id_maps (const Spawn * s, pid_t pid, char **error)
+{
+  char dir[64], map[64];
+  int ret = 0;
+
+  snprintf (dir, sizeof dir, "/proc/%d", (int) pid);
+  /* a gid map written without privileges needs setgroups denied for
+   * good; so does a caller that cannot drop groups itself */
+  if (!s->drop_groups)
+    ret = px_sandbox_write_file (dir, "setgroups", "deny");
+  snprintf (map, sizeof map, "0 %u 1\n", (unsigned) s->uid);
+  if (ret == 0)
+    ret = px_sandbox_write_file (dir, "uid_map", map);
+  snprintf (map, sizeof map, "0 %u 1\n", (unsigned) s->gid);
+  if (ret == 0)
+    ret = px_sandbox_write_file (dir, "gid_map", map);
+  if (ret < 0)
+    return px_sandbox_fail (error, PX_SANDBOX_LAYER_USER_NAMESPACE, ret,
+        "writing the id maps");
+  return 0;
+}
+
+static int
+wait_for_exec (int sync_fd, char **error)
+{
+  ChildFailure failure;
+  ssize_t n;
+
+  do {
+    n = recv (sync_fd, &failure, sizeof failure, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0)
+    return 0;
+  if (n < 0)
+    return px_sandbox_fail (error, 0, px_negative_errno (), "starting the "
+        "worker");
+  if (n != sizeof failure || failure.step < 0 || failure.step >= N_STEPS)
+    return px_sandbox_fail (error, 0, -EPROTO, "starting the worker");
+  return px_sandbox_fail (error, 0, -failure.error, "starting the worker: %s",
+      step_names[failure.step]);
+}
+
+/* Maps ids, applies limits, lets the child go and waits for its exec. */
+static int
+finish_child (Spawn * s, pid_t pid, unsigned ns_layers,
+    PxSandboxChild * child, char **error)
+{
+  GoMessage go = {.layers = ns_layers };
+  char *why = NULL;
+  int ret = 0;
+
+  if (ns_layers & PX_SANDBOX_LAYER_USER_NAMESPACE)
+    ret = write_id_maps (s, pid, error);
+  if (ret == 0) {
+    ret = px_limits_apply (&s->config, pid, s->uid, child, &go.rlimits, &why);
+    if (ret == 0 && child->limits != PX_SANDBOX_LIMITS_NONE)
+      go.layers |= PX_SANDBOX_LAYER_LIMITS;
+    else if (ret < 0 && (s->config.allow_missing & PX_SANDBOX_LAYER_LIMITS)) {
+      s->missing |= PX_SANDBOX_LAYER_LIMITS;
+      ret = 0;
+    } else if (ret < 0) {
+      px_sandbox_fail (error, 0, 0, "%s", why ? why : "limits: failed");
+    }
+    free (why);
+  }
+  if (ret == 0 && send (s->sync[0], &go, sizeof go, MSG_NOSIGNAL) < 0)
+    ret = px_sandbox_fail (error, 0, px_negative_errno (), "starting the "
+        "worker");
+  if (ret == 0)
+    ret = wait_for_exec (s->sync[0], error);
+  if (ret == 0)
+    child->applied = go.layers;
+  return ret;
+}
+
+/* ---- Preparation -------------------------------------------------------- */
+
+static int
+build_env (const char *const *entries, char ***out)
+{
+  size_t n = px_sandbox_strv_length (entries), k = 0;
+  char **env;
+
+  if (n > PX_SANDBOX_MAX_ENV)
+    return -E2BIG;
+  env = calloc (n + 1, sizeof *env);
+  if (env == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const char *entry = entries[i], *eq = strchr (entry, '='), *value;
+
+    if (entry[0] == '\0' || eq == entry) {
+      px_sandbox_strv_free (env);
+      return -EINVAL;
+    }
+    /* "NAME": the caller's value, if it has one */
+    value = eq ? NULL : getenv (entry);
+    if (eq)
+      env[k] = strdup (entry);
+    else if (value && asprintf (&env[k], "%s=%s", entry, value) < 0)
+      env[k] = NULL;
+    else if (value == NULL)
+      continue;
+    if (env[k++] == NULL) {
+      px_sandbox_strv_free (env);
+      return -ENOMEM;
+    }
+  }
+  *out = env;
+  return 0;
+}
+
+/* argv[0], the sandbox arguments, then the caller's other arguments. */
+static int
+build_argv (Spawn * s, const char *worker_path, const char *const *argv)
+{
+  size_t n_args = px_sandbox_strv_length (argv), n_sandbox, k = 0;
+  char *layers;
+  int ret = px_sandbox_config_to_args (&s->config, &s->sandbox_args);
+
+  if (ret < 0)
+    return ret;
+  n_sandbox = px_sandbox_strv_length ((const char *const *) s->sandbox_args);
+  s->argv = calloc (n_args + n_sandbox + 2, sizeof *s->argv);
+  if (s->argv == NULL)
+    return -ENOMEM;
+  s->argv[k++] = (char *) (n_args > 0 ? argv[0] : worker_path);
+  for (size_t i = 0; i < n_sandbox; i++)
+    s->argv[k++] = s->sandbox_args[i];
+  for (size_t i = 1; i < n_args; i++)
+    s->argv[k++] = (char *) argv[i];
+  /* the last sandbox argument is "--px-sandbox-layers=0x00000000" */
+  layers = strstr (s->sandbox_args[n_sandbox - 1], "=0x");
+  if (layers == NULL || strlen (layers) != 11)
+    return -EINVAL;
+  s->plan.layers_digits = layers + 3;
+  return 0;
+}
+
+static bool
+fds_are_valid (const int *fds, unsigned n_fds)
+{
+  if (fds == NULL || n_fds == 0 || n_fds > PX_SANDBOX_MAX_FDS)
+    return false;
+  for (unsigned i = 0; i < n_fds; i++) {
+    if (fcntl (fds[i], F_GETFD) < 0)
+      return false;
+  }
+  return true;
+}
+
+static bool
+paths_are_valid (const char *const *paths)
+{
+  for (size_t i = 0; paths != NULL && paths[i] != NULL; i++) {
+    if (paths[i][0] != '/' || strstr (paths[i], "/../") != NULL ||
+        strlen (paths[i]) >= 4096)
+      return false;
+  }
+  return true;
+}
+
+/* Reads the rules file and checks the rules, so that a bad file fails here
+ * with its line number rather than later in the worker. */
+static int
+prepare_rules (Spawn * s, char **error)
+{
+  PxSeccompFilter *filter = NULL;
+  char *why = NULL;
+  int ret = 0;
+
+  if (s->config.policy != PX_SANDBOX_POLICY_CUSTOM)
+    return 0;
+  if (s->config.rules == NULL && s->config.rules_file != NULL) {
+    ret = px_seccomp_read_rules_file (s->config.rules_file, &s->rules, &why);
+    s->config.rules = (const char *const *) s->rules;
+    /* allowed to go without: the worker gets no rules, i.e. the
+     * minimal-compute base, stricter than asked and never looser */
+    if (ret < 0 && (s->config.allow_missing & PX_SANDBOX_LAYER_SECCOMP)) {
+      free (why);
+      return 0;
+    }
+  }
+  if (ret == 0)
+    ret = px_seccomp_filter_new (PX_SANDBOX_POLICY_CUSTOM, s->config.rules,
+        getpid (), &filter, &why);
+  px_seccomp_filter_free (filter);
+  /* the worker will fail on the same rules */
+  if (ret < 0 && (s->config.allow_missing & PX_SANDBOX_LAYER_SECCOMP)) {
+    s->missing |= PX_SANDBOX_LAYER_SECCOMP;
+    ret = 0;
+  } else if (ret < 0) {
+    px_sandbox_fail (error, PX_SANDBOX_LAYER_SECCOMP, why ? 0 : ret,
+        "%s rules%s%s", s->config.rules_file ? s->config.rules_file :
+        "custom", why ? ": " : "", why ? why : "");
+  }
+  free (why);
+  return ret;
+}
+
+/* False inside a user namespace whose creator denied setgroups (as
+ * "unshare --map-root-user" does): root there cannot drop groups, and
+ * neither can the worker. */
+static bool
+setgroups_allowed (void)
+{
+  char *text = NULL;
+  bool allowed;
+
+  if (px_sandbox_read_file ("/proc/self/setgroups", 64, &text) < 0)
+    return true;                /* older kernels: no such control */
+  allowed = strncmp (text, "deny", 4) != 0;
+  free (text);
+  return allowed;
+}
+
+static int
+prepare (Spawn * s, const char *worker_path, const char *const *argv,
+    const int *fds, unsigned n_fds, const PxSandboxConfig * config,
+    char **error)
+{
+  int ret;
+
+  s->config = *config;
+  s->config.spawned_layers = 0;
+  s->privileged = geteuid () == 0;
+  s->drop_groups = s->privileged && setgroups_allowed ();
+  if (worker_path == NULL || !fds_are_valid (fds, n_fds) ||
+      !paths_are_valid (config->read_only_paths) ||
+      !paths_are_valid (config->read_write_paths))
+    return px_sandbox_fail (error, 0, -EINVAL, "invalid arguments");
+  if (config->change_ids && !s->privileged)
+    return px_sandbox_fail (error, 0, -EPERM, "running the worker as "
+        "another user needs a privileged caller");
+  s->uid = config->change_ids ? config->uid : geteuid ();
+  s->gid = config->change_ids ? config->gid : getegid ();
+  ret = prepare_rules (s, error);
+  if (ret < 0)
+    return ret;
+  s->wanted = px_sandbox_config_wanted_layers (&s->config);
+  ret = build_argv (s, worker_path, argv);
+  if (ret == 0)
+    ret = build_env (config->env, &s->envp);
+  if (ret < 0)
+    return px_sandbox_fail (error, 0, ret, "preparing the worker's command "
+        "line and environment");
+  s->null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (s->null_fd < 0 || socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
+          0, s->sync) < 0)
+    return px_sandbox_fail (error, 0, px_negative_errno (), "preparing");
+  s->plan.path = worker_path;
+  s->plan.argv = s->argv;
+  s->plan.envp = s->envp;
+  memcpy (s->plan.fds, fds, n_fds * sizeof *fds);
+  s->plan.n_fds = n_fds;
+  s->plan.sync_fd = s->sync[1];
+  s->plan.parent_sync_fd = s->sync[0];
+  s->plan.null_fd = s->null_fd;
+  s->plan.drop_groups = s->drop_groups;
+  s->plan.uid = s->uid;
+  s->plan.gid = s->gid;
+  return 0;
+}
+
+static void
+spawn_clear (Spawn * s)
+{
+  px_sandbox_strv_free (s->rules);
+  px_sandbox_strv_free (s->sandbox_args);
+  free (s->argv);
+  px_sandbox_strv_free (s->envp);
+  px_close_fd (&s->sync[0]);
+  px_close_fd (&s->sync[1]);
+  px_close_fd (&s->null_fd);
+}
+
+static char *
+format_warning (unsigned missing)
+{
+  char layers[512], *warning = NULL;
+
+  if (missing == 0)
+    return NULL;
+  px_sandbox_layers_format (missing, layers, sizeof layers);
+  if (asprintf (&warning, "running without: %s (allowed by the caller)",
+          layers) < 0)
+    return NULL;
+  return warning;
+}
+
+int
+px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
+    const int *fds, unsigned n_fds, const PxSandboxConfig * config,
+    PxSandboxChild * child, char **error)
+{
+  Spawn s = {.sync = {-1, -1},.null_fd = -1 };
+  PxSandboxChild c = {.pidfd = -1 };
+  unsigned ns_layers = 0;
+  int ret = config ? prepare (&s, worker_path, argv, fds, n_fds, config,
+      error) : -EINVAL;
+
+  if (ret == 0) {
+    c.pid = start_child (&s, &c.pidfd, &ns_layers, error);
+    ret = c.pid < 0 ? c.pid : 0;
+  }
+  if (ret == 0) {
+    px_close_fd (&s.sync[1]);
+    ret = finish_child (&s, c.pid, ns_layers, &c, error);
+    if (ret < 0)
+      px_sandbox_child_cleanup (&c);
+  }
+  spawn_clear (&s);
+  if (ret < 0)
+    return ret;
+  c.missing = s.missing;
+  c.warning = format_warning (c.missing);
+  *child = c;
+  return 0;
+}
+
+int
+px_sandbox_spawn (const char *worker_path, const char *const *argv,
+    int control_fd, const PxSandboxConfig * config, PxSandboxChild * child,
+    char **error)
+{
+  return px_sandbox_spawn_fds (worker_path, argv, &control_fd, 1, config,
+      child, error);
+}
+
+/* ---- Supervising -------------------------------------------------------- */
+
+int
+px_sandbox_child_wait (PxSandboxChild * child, bool block, siginfo_t * info)
+{
+  siginfo_t si;
+  int ret;
+
+  if (child->pid <= 0 || child->reaped)
+    return -ECHILD;
+  memset (&si, 0, sizeof si);
+  do {
+    ret = waitid ((idtype_t) P_PIDFD, child->pidfd, &si,
+        WEXITED | (block ? 0 : WNOHANG));
+  } while (ret < 0 && errno == EINTR);
+  if (ret < 0)
+    return px_negative_errno ();
+  if (si.si_pid == 0)
+    return -EAGAIN;
+  child->reaped = true;
+  if (info != NULL)
+    *info = si;
+  return 0;
+}
+
+int
+px_sandbox_child_kill (PxSandboxChild * child)
+{
+  if (child->pid <= 0 || child->reaped)
+    return -ESRCH;
+  if (syscall (SYS_pidfd_send_signal, child->pidfd, SIGKILL, NULL, 0) < 0)
+    return px_negative_errno ();
+  return 0;
+}
+
+void
+px_sandbox_child_cleanup (PxSandboxChild * child)
+{
+  if (child->pid <= 0)
+    return;
+  if (!child->reaped) {
+    px_sandbox_child_kill (child);
+    px_sandbox_child_wait (child, true, NULL);
+  }
+  px_limits_remove_cgroups (child);
+  px_close_fd (&child->pidfd);
+  free (child->warning);
+  child->warning = NULL;
+  child->pid = 0;
+}

@@ -1,0 +1,729 @@
+/* Parallax — the host side of a sandboxed parallax-worker.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "gstpxworker.h"
+#include "gstpxconnection.h"
+#include "gstpxserialize.h"
+#include "px-fd.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_px_worker_debug);
+#define GST_CAT_DEFAULT gst_px_worker_debug
+
+/* Data sockets in the worker: fd 3 is the control socket. */
+#define WORKER_INPUT_FD 4
+#define WORKER_OUTPUT_FD 5
+
+typedef enum
+{
+  WORKER_STARTING,
+  WORKER_READY,
+  WORKER_FAILED,
+  WORKER_EXITED,
+} WorkerStatus;
+
+struct _GstPxWorker
+{
+  gchar *description;
+  PxSandboxConfig config;
+  GstObject *owner;
+  GstPxWorkerCallbacks callbacks;
+  gpointer user_data;
+
+  /* host ends */
+  int input_fd, output_fd;
+  /* worker ends, closed once it is spawned */
+  int child_fds[3];
+  int stop_fd;                  /* eventfd: wakes the supervisor */
+
+  GThread *supervisor;
+  GstPxConnection *control;
+  PxSandboxChild child;
+
+  GMutex lock;
+  GCond cond;
+  WorkerStatus status;
+  gchar *failure;
+  gchar *layers;
+  guint layer_mask;
+  gchar *violation;
+  guint64 state_request;        /* the STATE being waited for, 0 if none */
+  gboolean state_done;
+  GstStateChangeReturn state_result;
+};
+
+static void
+init_debug (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done)) {
+    GST_DEBUG_CATEGORY_INIT (gst_px_worker_debug, "pxworker", 0,
+        "Parallax worker supervision");
+    g_once_init_leave (&done, 1);
+  }
+}
+
+const gchar *
+gst_px_worker_path (void)
+{
+  const gchar *path = g_getenv ("PARALLAX_WORKER");
+
+  return path && *path ? path : PARALLAX_WORKER_INSTALLED;
+}
+
+/* ---- bus messages across the boundary ---------------------------------- */
+
+GstStructure *
+gst_px_worker_message_to_structure (GstMessage * message)
+{
+  GError *error = NULL;
+  gchar *debug = NULL, *source;
+  GstStructure *s;
+
+  switch (GST_MESSAGE_TYPE (message)) {
+    case GST_MESSAGE_ERROR:
+      gst_message_parse_error (message, &error, &debug);
+      break;
+    case GST_MESSAGE_WARNING:
+      gst_message_parse_warning (message, &error, &debug);
+      break;
+    case GST_MESSAGE_INFO:
+      gst_message_parse_info (message, &error, &debug);
+      break;
+    case GST_MESSAGE_ELEMENT:
+      return gst_message_get_structure (message) ?
+          gst_structure_copy (gst_message_get_structure (message)) : NULL;
+    default:
+      return NULL;
+  }
+  source = gst_object_get_path_string (GST_MESSAGE_SRC (message));
+  s = gst_structure_new (GST_PX_WORKER_MESSAGE, "domain", G_TYPE_STRING,
+      g_quark_to_string (error->domain), "code", G_TYPE_INT, error->code,
+      "text", G_TYPE_STRING, error->message, "debug", G_TYPE_STRING,
+      debug ? debug : "", "source", G_TYPE_STRING, source, NULL);
+  g_free (source);
+  g_free (debug);
+  g_error_free (error);
+  return s;
+}
+
+/* Only GStreamer's own error domains: a quark made from a string the worker
+ * chose would be a leak it could grow at will. */
+static GQuark
+known_domain (const gchar * name)
+{
+  static const gchar *names[] = { "gst-core-error-quark",
+    "gst-library-error-quark", "gst-resource-error-quark",
+    "gst-stream-error-quark"
+  };
+
+  for (guint i = 0; name && i < G_N_ELEMENTS (names); i++) {
+    if (g_str_equal (name, names[i]))
+      return g_quark_from_static_string (names[i]);
+  }
+  return GST_STREAM_ERROR;
+}
+
+GstMessage *
+gst_px_worker_message_from_structure (GstObject * src, guint32 kind,
+    const GstStructure * s)
+{
+  const gchar *text, *debug, *source;
+  gchar *full_debug;
+  GstMessage *message;
+  GError *error;
+  gint code = 0;
+
+  if (kind == GST_MESSAGE_ELEMENT)
+    return gst_message_new_element (src, gst_structure_copy (s));
+  if (!gst_structure_has_name (s, GST_PX_WORKER_MESSAGE) ||
+      (text = gst_structure_get_string (s, "text")) == NULL ||
+      !gst_structure_get_int (s, "code", &code))
+    return NULL;
+  debug = gst_structure_get_string (s, "debug");
+  source = gst_structure_get_string (s, "source");
+  error = g_error_new_literal (known_domain (gst_structure_get_string (s,
+              "domain")), code, text);
+  full_debug = g_strdup_printf ("in the sandboxed worker, %s%s%s",
+      source ? source : "?", debug && *debug ? ": " : "", debug ? debug : "");
+  switch (kind) {
+    case GST_MESSAGE_ERROR:
+      message = gst_message_new_error (src, error, full_debug);
+      break;
+    case GST_MESSAGE_WARNING:
+      message = gst_message_new_warning (src, error, full_debug);
+      break;
+    case GST_MESSAGE_INFO:
+      message = gst_message_new_info (src, error, full_debug);
+      break;
+    default:
+      message = NULL;
+      break;
+  }
+  g_error_free (error);
+  g_free (full_debug);
+  return message;
+}
+
+/* ---- which plugins the worker loads ------------------------------------ */
+
+static void
+add_plugin_file (GPtrArray * files, GstPlugin * plugin)
+{
+  const gchar *file = plugin ? gst_plugin_get_filename (plugin) : NULL;
+
+  if (file == NULL)
+    return;
+  for (guint i = 0; i < files->len; i++) {
+    if (g_str_equal (g_ptr_array_index (files, i), file))
+      return;
+  }
+  g_ptr_array_add (files, g_strdup (file));
+}
+
+gchar **
+gst_px_worker_plugin_files (const gchar * description, GError ** error)
+{
+  GPtrArray *files = g_ptr_array_new ();
+  gchar *full = g_strdup_printf ("ipcsrc ! %s ! ipcsink", description);
+  GstElement *bin;
+  GstIterator *it;
+  GValue item = G_VALUE_INIT;
+  GstPlugin *plugin;
+
+  /* Built as the worker builds it, never started: only to learn which
+   * factories it names. */
+  bin = gst_parse_bin_from_description_full (full, FALSE, NULL,
+      GST_PARSE_FLAG_FATAL_ERRORS, error);
+  g_free (full);
+  if (bin == NULL) {
+    g_ptr_array_unref (files);
+    return NULL;
+  }
+  it = gst_bin_iterate_recurse (GST_BIN (bin));
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstElementFactory *factory =
+        gst_element_get_factory (g_value_get_object (&item));
+
+    plugin = factory ? gst_plugin_feature_get_plugin (GST_PLUGIN_FEATURE
+        (factory)) : NULL;
+    add_plugin_file (files, plugin);
+    gst_clear_object (&plugin);
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+  gst_object_unref (bin);
+
+  g_ptr_array_add (files, NULL);
+  return (gchar **) g_ptr_array_free (files, FALSE);
+}
+
+/* ---- the control connection -------------------------------------------- */
+
+static void
+set_status (GstPxWorker * worker, WorkerStatus status, const gchar * failure)
+{
+  g_mutex_lock (&worker->lock);
+  if (worker->status == WORKER_STARTING || status == WORKER_EXITED) {
+    worker->status = status;
+    if (failure && worker->failure == NULL)
+      worker->failure = g_strdup (failure);
+  }
+  g_cond_broadcast (&worker->cond);
+  g_mutex_unlock (&worker->lock);
+}
+
+static gboolean
+handle_ready (GstPxWorker * worker, const GstStructure * s)
+{
+  const gchar *layers = gst_structure_get_string (s, "layers");
+  guint mask = 0;
+
+  if (layers == NULL || !gst_structure_get_uint (s, "layer-mask", &mask))
+    return FALSE;
+  g_mutex_lock (&worker->lock);
+  g_free (worker->layers);
+  worker->layers = g_strdup (layers);
+  worker->layer_mask = mask;
+  g_mutex_unlock (&worker->lock);
+  set_status (worker, WORKER_READY, NULL);
+  return TRUE;
+}
+
+static gboolean
+handle_message (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
+{
+  GstStructure *s;
+  GstMessage *message;
+  PxWireBlob blob;
+  gboolean ok = TRUE;
+
+  if (px_wire_decode_blob (msg, &blob) < 0 ||
+      (s = gst_structure_from_string (blob.body, NULL)) == NULL) {
+    g_set_error (error, GST_PX_ERROR, 0, "bad MESSAGE from the worker");
+    return FALSE;
+  }
+  if (gst_structure_has_name (s, GST_PX_WORKER_READY)) {
+    ok = handle_ready (worker, s);
+  } else if (gst_structure_has_name (s, GST_PX_WORKER_FAILED)) {
+    const gchar *what = gst_structure_get_string (s, "message");
+    gchar *failure = g_strdup_printf ("%s: %s",
+        gst_structure_get_string (s, "stage"), what ? what : "failed");
+
+    set_status (worker, WORKER_FAILED, failure);
+    g_free (failure);
+  } else {
+    message = gst_px_worker_message_from_structure (worker->owner, blob.kind,
+        s);
+    if (message != NULL && worker->callbacks.message)
+      worker->callbacks.message (worker, message, worker->user_data);
+    else if (message != NULL)
+      gst_message_unref (message);
+  }
+  gst_structure_free (s);
+  if (!ok)
+    g_set_error (error, GST_PX_ERROR, 0, "bad ready report from the worker");
+  return ok;
+}
+
+static gboolean
+handle_violation (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
+{
+  PxWireViolation violation;
+  char name[64];
+
+  if (px_wire_decode_violation (msg, &violation) < 0) {
+    g_set_error (error, GST_PX_ERROR, 0, "bad VIOLATION from the worker");
+    return FALSE;
+  }
+  px_sandbox_violation_name (violation.syscall_nr, violation.arch, name,
+      sizeof name);
+  GST_WARNING_OBJECT (worker->owner, "the sandbox refused %s", name);
+  g_mutex_lock (&worker->lock);
+  if (worker->violation == NULL)
+    worker->violation = g_strdup (name);
+  g_mutex_unlock (&worker->lock);
+  return TRUE;
+}
+
+static gboolean
+handle_state_done (GstPxWorker * worker, PxWireMessage * msg,
+    GError ** error)
+{
+  PxWireState state;
+
+  if (px_wire_decode_state (msg, &state) < 0) {
+    g_set_error (error, GST_PX_ERROR, 0, "bad STATE_DONE from the worker");
+    return FALSE;
+  }
+  g_mutex_lock (&worker->lock);
+  if (msg->header.request_id == worker->state_request) {
+    worker->state_done = TRUE;
+    worker->state_result = state.result;
+    g_cond_broadcast (&worker->cond);
+  }
+  g_mutex_unlock (&worker->lock);
+  return TRUE;
+}
+
+static gboolean
+control_message (GstPxConnection * conn, PxWireMessage * msg,
+    gpointer user_data, GError ** error)
+{
+  GstPxWorker *worker = user_data;
+
+  switch (msg->header.type) {
+    case PX_WIRE_MESSAGE:
+      return handle_message (worker, msg, error);
+    case PX_WIRE_VIOLATION:
+      return handle_violation (worker, msg, error);
+    case PX_WIRE_STATE_DONE:
+      return handle_state_done (worker, msg, error);
+    default:
+      g_set_error (error, GST_PX_ERROR, 0, "unexpected %s from the worker",
+          px_wire_type_name (msg->header.type));
+      return FALSE;
+  }
+}
+
+static void
+control_closed (GstPxConnection * conn, const GError * error,
+    gpointer user_data)
+{
+  GstPxWorker *worker = user_data;
+
+  /* A worker that breaks the protocol is not trusted any further. */
+  if (error != NULL) {
+    set_status (worker, WORKER_FAILED, error->message);
+    px_sandbox_child_kill (&worker->child);
+  }
+}
+
+static const GstPxConnectionFuncs control_funcs = {
+  control_message, NULL, control_closed,
+};
+
+/* ---- supervision ------------------------------------------------------- */
+
+/* A worker the sandbox kills sends its VIOLATION just before dying: read
+ * the control socket to its end before deciding why it died. */
+static void
+drain_control (GstPxWorker * worker)
+{
+  gint64 deadline = g_get_monotonic_time () + G_TIME_SPAN_SECOND;
+
+  while (!gst_px_connection_is_closed (worker->control) &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+}
+
+static gchar *
+exit_reason (GstPxWorker * worker, const siginfo_t * info)
+{
+  gchar *violation;
+  gchar *reason;
+
+  g_mutex_lock (&worker->lock);
+  violation = g_strdup (worker->violation);
+  g_mutex_unlock (&worker->lock);
+  if (violation != NULL)
+    reason = g_strdup_printf ("killed by the sandbox for calling %s",
+        violation);
+  else if (info->si_code == CLD_EXITED)
+    reason = g_strdup_printf ("exited with status %d", info->si_status);
+  else
+    reason = g_strdup_printf ("killed by signal %d (%s)", info->si_status,
+        g_strsignal (info->si_status));
+  g_free (violation);
+  return reason;
+}
+
+static gchar **
+worker_argv (GstPxWorker * worker, GError ** error)
+{
+  gchar **plugins = gst_px_worker_plugin_files (worker->description, error);
+  GPtrArray *argv;
+
+  if (plugins == NULL)
+    return NULL;
+  argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, g_strdup ("parallax-worker"));
+  g_ptr_array_add (argv, g_strdup_printf ("--input-fd=%d", WORKER_INPUT_FD));
+  g_ptr_array_add (argv, g_strdup_printf ("--output-fd=%d",
+          WORKER_OUTPUT_FD));
+  for (guint i = 0; plugins[i]; i++)
+    g_ptr_array_add (argv, g_strdup_printf ("--plugin=%s", plugins[i]));
+  g_ptr_array_add (argv, g_strdup ("--"));
+  g_ptr_array_add (argv, g_strdup (worker->description));
+  g_ptr_array_add (argv, NULL);
+  g_strfreev (plugins);
+  return (gchar **) g_ptr_array_free (argv, FALSE);
+}
+
+/* Waits for the worker to end or for gst_px_worker_stop(). */
+static void
+watch (GstPxWorker * worker)
+{
+  struct pollfd pfd[2] = {
+    {.fd = worker->child.pidfd,.events = POLLIN},
+    {.fd = worker->stop_fd,.events = POLLIN},
+  };
+
+  while (poll (pfd, 2, -1) < 0 && errno == EINTR);
+}
+
+static gpointer
+supervise (gpointer data)
+{
+  GstPxWorker *worker = data;
+  GError *error = NULL;
+  gchar **argv = worker_argv (worker, &error);
+  char *spawn_error = NULL;
+  siginfo_t info = { 0, };
+  gchar *reason;
+  int ret;
+
+  if (argv == NULL) {
+    set_status (worker, WORKER_FAILED, error->message);
+    set_status (worker, WORKER_EXITED, NULL);
+    g_clear_error (&error);
+    return NULL;
+  }
+  ret = px_sandbox_spawn_fds (gst_px_worker_path (),
+      (const char *const *) argv, worker->child_fds, 3, &worker->config,
+      &worker->child, &spawn_error);
+  g_strfreev (argv);
+  for (guint i = 0; i < 3; i++)
+    px_close_fd (&worker->child_fds[i]);
+  if (ret < 0) {
+    set_status (worker, WORKER_FAILED, spawn_error ? spawn_error :
+        g_strerror (-ret));
+    set_status (worker, WORKER_EXITED, NULL);
+    free (spawn_error);
+    return NULL;
+  }
+  if (worker->child.warning && worker->callbacks.message) {
+    GError *incomplete = g_error_new (GST_RESOURCE_ERROR,
+        GST_RESOURCE_ERROR_SETTINGS, "Sandbox incomplete: %s",
+        worker->child.warning);
+
+    worker->callbacks.message (worker, gst_message_new_warning
+        (worker->owner, incomplete, NULL), worker->user_data);
+    g_error_free (incomplete);
+  }
+
+  watch (worker);
+  /* Reap (it may still be running if we were asked to stop: the caller
+   * kills it after its grace period). */
+  px_sandbox_child_wait (&worker->child, true, &info);
+  drain_control (worker);
+  reason = exit_reason (worker, &info);
+  GST_INFO_OBJECT (worker->owner, "worker %d %s", worker->child.pid, reason);
+  set_status (worker, WORKER_EXITED, reason);
+  if (worker->callbacks.exited)
+    worker->callbacks.exited (worker, reason, worker->user_data);
+  g_free (reason);
+  return NULL;
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+GstPxWorker *
+gst_px_worker_new (const gchar * description, const PxSandboxConfig * config,
+    GstObject * owner, const GstPxWorkerCallbacks * callbacks,
+    gpointer user_data)
+{
+  GstPxWorker *worker = g_new0 (GstPxWorker, 1);
+
+  init_debug ();
+  worker->description = g_strdup (description);
+  worker->config = *config;
+  worker->owner = owner;
+  if (callbacks)
+    worker->callbacks = *callbacks;
+  worker->user_data = user_data;
+  worker->input_fd = worker->output_fd = worker->stop_fd = -1;
+  for (guint i = 0; i < 3; i++)
+    worker->child_fds[i] = -1;
+  worker->child.pidfd = -1;
+  g_mutex_init (&worker->lock);
+  g_cond_init (&worker->cond);
+  return worker;
+}
+
+static gboolean
+make_sockets (GstPxWorker * worker, int control[2], GError ** error)
+{
+  int in[2], out[2];
+
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, control) < 0)
+    goto failed;
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, in) < 0) {
+    close (control[0]);
+    close (control[1]);
+    goto failed;
+  }
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, out) < 0) {
+    close (control[0]);
+    close (control[1]);
+    close (in[0]);
+    close (in[1]);
+    goto failed;
+  }
+  worker->input_fd = in[0];
+  worker->output_fd = out[0];
+  /* fd 3, 4 and 5 in the worker */
+  worker->child_fds[0] = control[1];
+  worker->child_fds[1] = in[1];
+  worker->child_fds[2] = out[1];
+  return TRUE;
+failed:
+  g_set_error (error, GST_PX_ERROR, 0, "socketpair: %s", g_strerror (errno));
+  return FALSE;
+}
+
+static gboolean
+wait_ready (GstPxWorker * worker, GstClockTime timeout, GError ** error)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+  gboolean ok;
+
+  g_mutex_lock (&worker->lock);
+  while (worker->status == WORKER_STARTING &&
+      g_cond_wait_until (&worker->cond, &worker->lock, deadline));
+  ok = worker->status == WORKER_READY;
+  if (!ok)
+    g_set_error (error, GST_PX_ERROR, 0, "the sandboxed worker did not "
+        "start: %s", worker->failure ? worker->failure :
+        worker->status == WORKER_STARTING ? "timed out" : "it ended");
+  g_mutex_unlock (&worker->lock);
+  return ok;
+}
+
+gboolean
+gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
+    GError ** error)
+{
+  int control[2];
+
+  g_return_val_if_fail (worker->supervisor == NULL, FALSE);
+  if (!make_sockets (worker, control, error))
+    return FALSE;
+  worker->stop_fd = eventfd (0, EFD_CLOEXEC);
+  worker->control = gst_px_connection_new (control[0], worker->owner,
+      &control_funcs, worker);
+  gst_px_connection_set_name (worker->control, "worker");
+  if (worker->stop_fd < 0 ||
+      !gst_px_connection_start (worker->control, error))
+    return FALSE;
+  worker->supervisor = g_thread_try_new ("px-supervisor", supervise, worker,
+      error);
+  if (worker->supervisor == NULL)
+    return FALSE;
+  return wait_ready (worker, timeout, error);
+}
+
+gint
+gst_px_worker_get_input_fd (GstPxWorker * worker)
+{
+  return worker->input_fd;
+}
+
+gint
+gst_px_worker_get_output_fd (GstPxWorker * worker)
+{
+  return worker->output_fd;
+}
+
+const gchar *
+gst_px_worker_get_layers (GstPxWorker * worker)
+{
+  return worker->layers;
+}
+
+guint
+gst_px_worker_get_layer_mask (GstPxWorker * worker)
+{
+  return worker->layer_mask;
+}
+
+const gchar *
+gst_px_worker_get_limits (GstPxWorker * worker)
+{
+  return px_sandbox_limit_mechanism_name (worker->child.limits);
+}
+
+const gchar *
+gst_px_worker_get_warning (GstPxWorker * worker)
+{
+  return worker->child.warning;
+}
+
+pid_t
+gst_px_worker_get_pid (GstPxWorker * worker)
+{
+  return worker->child.pid;
+}
+
+gchar *
+gst_px_worker_get_violation (GstPxWorker * worker)
+{
+  gchar *violation;
+
+  g_mutex_lock (&worker->lock);
+  violation = g_strdup (worker->violation);
+  g_mutex_unlock (&worker->lock);
+  return violation;
+}
+
+gboolean
+gst_px_worker_ping (GstPxWorker * worker, GstClockTime timeout)
+{
+  return worker->control && gst_px_connection_ping (worker->control, timeout);
+}
+
+GstStateChangeReturn
+gst_px_worker_change_state (GstPxWorker * worker, GstStateChange transition,
+    GstClockTime timeout)
+{
+  static guint64 next_request = 1;
+  PxWireState state = {.transition = transition };
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+  GstStateChangeReturn result = GST_STATE_CHANGE_FAILURE;
+  guint64 request;
+
+  g_mutex_lock (&worker->lock);
+  request = worker->state_request = next_request++;
+  worker->state_done = FALSE;
+  g_mutex_unlock (&worker->lock);
+  if (gst_px_connection_send (worker->control, PX_WIRE_STATE, 0, request,
+          &state, sizeof state, -1, timeout) < 0)
+    return GST_STATE_CHANGE_FAILURE;
+
+  g_mutex_lock (&worker->lock);
+  while (!worker->state_done && worker->status == WORKER_READY &&
+      g_cond_wait_until (&worker->cond, &worker->lock, deadline));
+  if (worker->state_done)
+    result = worker->state_result;
+  worker->state_request = 0;
+  g_mutex_unlock (&worker->lock);
+  return result;
+}
+
+void
+gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace)
+{
+  gint64 deadline = g_get_monotonic_time () + grace / GST_USECOND;
+  guint64 one = 1;
+
+  if (worker->supervisor != NULL) {
+    gst_px_connection_send (worker->control, PX_WIRE_SHUTDOWN, 0, 0, NULL, 0,
+        -1, grace);
+    g_mutex_lock (&worker->lock);
+    while (worker->status != WORKER_EXITED &&
+        g_cond_wait_until (&worker->cond, &worker->lock, deadline));
+    g_mutex_unlock (&worker->lock);
+    /* Past the grace period, or never started: no more waiting. */
+    px_sandbox_child_kill (&worker->child);
+    if (write (worker->stop_fd, &one, sizeof one) < 0)
+      GST_WARNING_OBJECT (worker->owner, "cannot wake the supervisor");
+    g_thread_join (worker->supervisor);
+    worker->supervisor = NULL;
+  }
+  if (worker->control) {
+    gst_px_connection_close (worker->control);
+    gst_px_connection_unref (worker->control);
+    worker->control = NULL;
+  }
+  px_sandbox_child_cleanup (&worker->child);
+  px_close_fd (&worker->input_fd);
+  px_close_fd (&worker->output_fd);
+  px_close_fd (&worker->stop_fd);
+  for (guint i = 0; i < 3; i++)
+    px_close_fd (&worker->child_fds[i]);
+}
+
+void
+gst_px_worker_free (GstPxWorker * worker)
+{
+  if (worker == NULL)
+    return;
+  gst_px_worker_stop (worker, 0);
+  g_free (worker->description);
+  g_free (worker->failure);
+  g_free (worker->layers);
+  g_free (worker->violation);
+  g_mutex_clear (&worker->lock);
+  g_cond_clear (&worker->cond);
+  g_free (worker);
+}

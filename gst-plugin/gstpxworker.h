@@ -1,0 +1,108 @@
+/* Parallax — the host side of a sandboxed parallax-worker.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A GstPxWorker starts parallax-worker in the sandbox for one launch
+ * description, and supervises it from a thread of its own (the worker's
+ * parent-death signal is tied to that thread): it waits for the worker to
+ * report itself locked down, relays its bus messages, learns which syscall
+ * the jail refused when the worker is killed for one, and reaps it.
+ *
+ * Buffers go in through an ipcsink whose fd is gst_px_worker_get_input_fd()
+ * and come out of an ipcsrc on gst_px_worker_get_output_fd(); the worker
+ * runs "ipcsrc ! DESCRIPTION ! ipcsink" between the two.
+ *
+ * Everything the worker sends is checked; nothing waits on it without a
+ * timeout.
+ */
+#ifndef __GST_PX_WORKER_H__
+#define __GST_PX_WORKER_H__
+
+#include <gst/gst.h>
+
+#include "px-sandbox.h"
+
+G_BEGIN_DECLS
+
+/* Names shared by the worker and the host. */
+#define GST_PX_WORKER_READY "parallax-worker-ready"
+#define GST_PX_WORKER_FAILED "parallax-worker-failed"
+#define GST_PX_WORKER_MESSAGE "parallax-worker-message"
+#define GST_PX_WORKER_INPUT "parallax-input"
+#define GST_PX_WORKER_OUTPUT "parallax-output"
+
+/* Where the worker binary is: $PARALLAX_WORKER (set by `meson devenv` and
+ * the tests), else the installed one. */
+const gchar *gst_px_worker_path (void);
+
+/* Worker side: a bus message as the structure sent to the host, or NULL
+ * for messages that stay in the worker. */
+GstStructure *gst_px_worker_message_to_structure (GstMessage * message);
+
+/* Host side: rebuilds a message the worker sent (ERROR, WARNING, INFO or
+ * ELEMENT) with @src as its source, or NULL if @s is not one. */
+GstMessage *gst_px_worker_message_from_structure (GstObject * src,
+    guint32 kind, const GstStructure * s);
+
+/* The plugin files the host's registry resolves for the elements of
+ * @description, plus the parallax plugin itself. */
+gchar **gst_px_worker_plugin_files (const gchar * description,
+    GError ** error);
+
+typedef struct _GstPxWorker GstPxWorker;
+
+typedef struct
+{
+  /* A bus message from the worker (transfer full). Any thread. */
+  void (*message) (GstPxWorker * worker, GstMessage * message,
+      gpointer user_data);
+  /* The worker ended; @reason says how ("exited with status 1", "killed by
+   * the sandbox for calling execve", ...). Supervisor thread. */
+  void (*exited) (GstPxWorker * worker, const gchar * reason,
+      gpointer user_data);
+} GstPxWorkerCallbacks;
+
+/* @owner is the source of relayed messages and of logs (not referenced).
+ * @config is copied as needed for the spawn. */
+GstPxWorker *gst_px_worker_new (const gchar * description,
+    const PxSandboxConfig * config, GstObject * owner,
+    const GstPxWorkerCallbacks * callbacks, gpointer user_data);
+
+/* Spawns the worker and waits (at most @timeout) until it is locked down
+ * and ready, or failed. */
+gboolean gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
+    GError ** error);
+
+/* The host ends of the data sockets (owned by the worker object). */
+gint gst_px_worker_get_input_fd (GstPxWorker * worker);
+gint gst_px_worker_get_output_fd (GstPxWorker * worker);
+
+/* What the jail applied: layer names ("user-namespace, ..., seccomp"), the
+ * PxSandboxLayer mask, the limit mechanism ("cgroup-v1", "rlimit", ...),
+ * and the warning listing missing layers (NULL when none). */
+const gchar *gst_px_worker_get_layers (GstPxWorker * worker);
+guint gst_px_worker_get_layer_mask (GstPxWorker * worker);
+const gchar *gst_px_worker_get_limits (GstPxWorker * worker);
+const gchar *gst_px_worker_get_warning (GstPxWorker * worker);
+pid_t gst_px_worker_get_pid (GstPxWorker * worker);
+
+/* Asks the worker's pipeline to perform @transition; waits at most
+ * @timeout. */
+GstStateChangeReturn gst_px_worker_change_state (GstPxWorker * worker,
+    GstStateChange transition, GstClockTime timeout);
+
+gboolean gst_px_worker_ping (GstPxWorker * worker, GstClockTime timeout);
+
+/* The syscall the sandbox refused, if it killed the worker for one. */
+gchar *gst_px_worker_get_violation (GstPxWorker * worker);
+
+/* Asks the worker to leave, kills it after @grace, reaps it, removes its
+ * cgroups and closes every fd. Safe to call twice. */
+void gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace);
+
+/* Stops the worker if needed and frees everything. */
+void gst_px_worker_free (GstPxWorker * worker);
+
+G_END_DECLS
+
+#endif /* __GST_PX_WORKER_H__ */

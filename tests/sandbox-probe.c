@@ -1,0 +1,512 @@
+/* Parallax — a stand-in worker for the sandbox tests. Never installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ *   sandbox-probe [--px-sandbox-...] MISDEED [ARGUMENT]
+ *
+ * Started by px_sandbox_spawn() like parallax-worker: calls
+ * px_sandbox_lockdown_prepare(), px_sandbox_lockdown() with the
+ * configuration it was given, reports "ready <layers>" on the control
+ * socket (fd 3), then commits one misdeed and reports "result ..." — unless
+ * the jail kills it first, in which case the violation reporter speaks.
+ * Messages are PX_WIRE_MESSAGE blobs whose body is the text.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "px-sandbox.h"
+#include "px-wire.h"
+
+#define CONTROL_FD 3
+#define POSTURE_THREADS 3       /* main + 2 */
+
+extern char **environ;
+
+static void
+say (const char *fmt, ...)
+{
+  char body[4096];
+  PxWireBlob blob = { 0 };
+  va_list args;
+
+  va_start (args, fmt);
+  vsnprintf (body, sizeof body, fmt, args);
+  va_end (args);
+  blob.body = body;
+  blob.body_size = strlen (body) + 1;
+  px_wire_send_blob (CONTROL_FD, PX_WIRE_MESSAGE, 0, 0, &blob);
+}
+
+static void
+report (long ret)
+{
+  if (ret < 0)
+    say ("result errno %d", errno);
+  else
+    say ("result ok");
+}
+
+/* ---- Posture ------------------------------------------------------------ */
+
+typedef struct
+{
+  uint64_t caps;                /* effective | permitted | inheritable */
+  uint64_t bounding;
+  int nnp;
+  int seccomp;
+} Posture;
+
+static pthread_barrier_t barrier;
+static Posture postures[POSTURE_THREADS];
+
+static void
+read_posture (Posture * p)
+{
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct data[2] = { 0 };
+
+  syscall (SYS_capget, &header, data);
+  p->caps = 0;
+  for (int i = 0; i < 2; i++)
+    p->caps |= (uint64_t) (data[i].effective | data[i].permitted |
+        data[i].inheritable) << (32 * i);
+  p->bounding = 0;
+  for (int cap = 0; cap < 64; cap++) {
+    if (prctl (PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+      p->bounding |= 1ull << cap;
+  }
+  p->nnp = prctl (PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+  p->seccomp = prctl (PR_GET_SECCOMP, 0, 0, 0, 0);
+}
+
+/* Started before the lockdown: TSYNC must reach them. */
+static void *
+posture_thread (void *data)
+{
+  Posture *p = data;
+
+  pthread_barrier_wait (&barrier);      /* lockdown done */
+  read_posture (p);
+  pthread_barrier_wait (&barrier);      /* read */
+  return NULL;
+}
+
+static int
+start_posture_threads (pthread_t * threads)
+{
+  pthread_barrier_init (&barrier, NULL, POSTURE_THREADS);
+  for (int i = 1; i < POSTURE_THREADS; i++) {
+    if (pthread_create (&threads[i], NULL, posture_thread, &postures[i]) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Waits until the host closes the control socket (it inspects /proc). */
+static void
+wait_for_host (void)
+{
+  char buf[256];
+
+  while (read (CONTROL_FD, buf, sizeof buf) > 0 || errno == EINTR);
+}
+
+static void
+posture (pthread_t * threads)
+{
+  char text[1024];
+  size_t len;
+
+  pthread_barrier_wait (&barrier);
+  read_posture (&postures[0]);
+  pthread_barrier_wait (&barrier);
+  for (int i = 1; i < POSTURE_THREADS; i++)
+    pthread_join (threads[i], NULL);
+  len = snprintf (text, sizeof text, "result pid=%d", (int) getpid ());
+  for (int i = 0; i < POSTURE_THREADS; i++)
+    len += snprintf (text + len, sizeof text - len,
+        " [caps=%llx bounding=%llx nnp=%d seccomp=%d]",
+        (unsigned long long) postures[i].caps,
+        (unsigned long long) postures[i].bounding, postures[i].nnp,
+        postures[i].seccomp);
+  say ("%s", text);
+  wait_for_host ();
+}
+
+/* ---- Misdeeds ----------------------------------------------------------- */
+
+static void
+idle (const char *arg)
+{
+  say ("result idle");
+  wait_for_host ();
+}
+
+static void
+environment (const char *arg)
+{
+  char text[4096];
+  size_t len = 0;
+
+  for (char **e = environ; *e != NULL && len < sizeof text; e++)
+    len += snprintf (text + len, sizeof text - len, "%s%s", len ? ";" : "",
+        *e);
+  say ("result env=%s", text);
+}
+
+static void
+connect_to (const char *port)
+{
+  struct sockaddr_in addr = {.sin_family = AF_INET,
+    .sin_port = htons ((uint16_t) atoi (port ? port : "9")),
+    .sin_addr.s_addr = htonl (INADDR_LOOPBACK),
+  };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  if (fd < 0) {
+    report (-1);
+    return;
+  }
+  report (connect (fd, (struct sockaddr *) &addr, sizeof addr));
+}
+
+static void
+read_file (const char *path)
+{
+  char buf[64];
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read (fd, buf, sizeof buf - 1);
+
+  if (n < 0) {
+    report (-1);
+    return;
+  }
+  buf[n] = '\0';
+  say ("result ok %s", buf);
+}
+
+static void
+write_file (const char *path)
+{
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+  report (fd < 0 ? -1 : write (fd, "written", 7));
+}
+
+/* Touches @limit_mib MiB in 16 MiB steps. */
+static void
+allocate (const char *limit_mib)
+{
+  long steps = atol (limit_mib ? limit_mib : "1024") / 16;
+
+  for (long i = 0; i < steps; i++) {
+    void *p = mmap (NULL, 16 << 20, PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED) {
+      say ("result errno %d after %ld MiB", errno, i * 16);
+      return;
+    }
+    memset (p, 1, 16 << 20);
+  }
+  say ("result ok");
+}
+
+static void *
+block_forever (void *data)
+{
+  for (;;)
+    pause ();
+  return NULL;
+}
+
+static void
+make_threads (const char *count)
+{
+  long n = atol (count ? count : "64");
+
+  for (long i = 0; i < n; i++) {
+    pthread_attr_t attr;
+    pthread_t thread;
+    int ret;
+
+    pthread_attr_init (&attr);
+    pthread_attr_setstacksize (&attr, 64 * 1024);
+    ret = pthread_create (&thread, &attr, block_forever, NULL);
+    pthread_attr_destroy (&attr);
+    if (ret != 0) {
+      say ("result errno %d after %ld threads", ret, i);
+      return;
+    }
+  }
+  say ("result ok");
+}
+
+static void
+map_wx (bool with_mprotect, int second_prot)
+{
+  int prot = with_mprotect ? PROT_READ | PROT_WRITE :
+      PROT_READ | PROT_WRITE | PROT_EXEC;
+  void *p = mmap (NULL, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  if (p == MAP_FAILED || !with_mprotect) {
+    report (p == MAP_FAILED ? -1 : 0);
+    return;
+  }
+  report (mprotect (p, 4096, second_prot));
+}
+
+static void
+call_clone3 (const char *arg)
+{
+  uint64_t args[8] = { 0, 0, 0, 0, SIGCHLD, 0, 0, 0 };
+  long ret = syscall (SYS_clone3, args, sizeof args);
+
+  if (ret == 0)
+    _exit (0);
+  report (ret);
+}
+
+/* i386 getpid (20) through the 32-bit entry point. */
+static void
+call_i386 (const char *arg)
+{
+  long ret = 20;
+
+  __asm__ volatile ("int $0x80":"+a" (ret)::"memory");
+  say ("result ok %ld", ret);
+}
+
+static void
+set_default_sigsys (bool high_bits)
+{
+  struct sigaction dfl = {.sa_handler = SIG_DFL };
+
+  /* the kernel reads the signal number as an int: upper bits are ignored */
+  if (high_bits)
+    report (syscall (SYS_rt_sigaction, (1ul << 32) | SIGSYS, &dfl, NULL, 8));
+  else
+    report (sigaction (SIGSYS, &dfl, NULL));
+}
+
+static void
+replace_sigsys_handler (const char *arg)
+{
+  set_default_sigsys (false);
+}
+
+static void
+replace_sigsys_handler_high_bits (const char *arg)
+{
+  set_default_sigsys (true);
+}
+
+static void
+blocked_sigsys_exec (const char *arg)
+{
+  sigset_t set;
+
+  sigemptyset (&set);
+  sigaddset (&set, SIGSYS);
+  sigprocmask (SIG_BLOCK, &set, NULL);
+  report (execl ("/bin/sh", "sh", "-c", "true", (char *) NULL));
+}
+
+static void
+nothing (const char *arg)
+{
+  say ("result ok");
+}
+
+static void
+open_path (const char *arg)
+{
+  report (open (arg ? arg : "/etc/passwd", O_RDONLY | O_CLOEXEC));
+}
+
+static void
+create_file (const char *arg)
+{
+  report (open ("/tmp/parallax-probe", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+}
+
+static void
+run_shell (const char *arg)
+{
+  report (execl ("/bin/sh", "sh", "-c", "true", (char *) NULL));
+}
+
+static void
+fork_process (const char *arg)
+{
+  pid_t pid = fork ();
+
+  if (pid == 0)
+    _exit (0);
+  report (pid);
+}
+
+static void
+trace_parent (const char *arg)
+{
+  report (ptrace (PTRACE_ATTACH, getppid (), NULL, NULL));
+}
+
+/* In a PID namespace the parent is 0, i.e. the process group. */
+static void
+kill_parent (const char *arg)
+{
+  report (kill (getppid (), SIGKILL));
+}
+
+static void
+spin (const char *arg)
+{
+  say ("spinning");
+  for (volatile unsigned long i = 0;; i++);
+}
+
+static void
+map_writable_executable (const char *arg)
+{
+  map_wx (false, 0);
+}
+
+static void
+protect_writable_executable (const char *arg)
+{
+  map_wx (true, PROT_READ | PROT_WRITE | PROT_EXEC);
+}
+
+static void
+protect_executable (const char *arg)
+{
+  map_wx (true, PROT_READ | PROT_EXEC);
+}
+
+static void
+new_user_namespace (const char *arg)
+{
+  report (unshare (CLONE_NEWUSER));
+}
+
+static void
+mount_tmpfs (const char *arg)
+{
+  report (mount ("none", "/", "tmpfs", 0, NULL));
+}
+
+static void
+x32_getpid (const char *arg)
+{
+  report (syscall (0x40000000 | SYS_getpid));
+}
+
+static const struct
+{
+  const char *name;
+  void (*run) (const char *arg);
+} misdeeds[] = {
+  {"nothing", nothing},
+  {"env", environment},
+  {"idle", idle},
+  {"open", open_path},
+  {"write", create_file},
+  {"read-file", read_file},
+  {"write-file", write_file},
+  {"connect", connect_to},
+  {"exec", run_shell},
+  {"fork", fork_process},
+  {"ptrace", trace_parent},
+  {"kill-parent", kill_parent},
+  {"memory", allocate},
+  {"cpu", spin},
+  {"pids", make_threads},
+  {"wx-mmap", map_writable_executable},
+  {"wx-mprotect", protect_writable_executable},
+  {"exec-mprotect", protect_executable},
+  {"clone3", call_clone3},
+  {"unshare", new_user_namespace},
+  {"mount", mount_tmpfs},
+  {"sigsys-handler", replace_sigsys_handler},
+  {"sigsys-handler-high-bits", replace_sigsys_handler_high_bits},
+  {"sigsys-blocked", blocked_sigsys_exec},
+  {"x32", x32_getpid},
+  {"i386", call_i386},
+  {"hold-directory", nothing},  /* the fd is opened before the lockdown */
+  {"threads-unprepared", nothing},      /* the lockdown fails */
+};
+
+static int
+misdeed (const char *name, const char *arg, pthread_t * threads)
+{
+  if (strcmp (name, "posture") == 0) {
+    posture (threads);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof misdeeds / sizeof misdeeds[0]; i++) {
+    if (strcmp (name, misdeeds[i].name) == 0) {
+      misdeeds[i].run (arg);
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int
+main (int argc, char **argv)
+{
+  PxSandboxConfig *config = NULL;
+  pthread_t threads[POSTURE_THREADS];
+  char *error = NULL;
+  unsigned applied = 0;
+  bool prepare;
+  int ret;
+
+  if (px_sandbox_config_take_from_args (&argc, argv, &config) < 0 ||
+      argc < 2) {
+    fprintf (stderr, "usage: %s --px-sandbox-... MISDEED [ARG]\n", argv[0]);
+    return 2;
+  }
+  /* "threads-unprepared": what a worker that forgot the prepare call and
+   * started threads gets */
+  prepare = strcmp (argv[1], "threads-unprepared") != 0;
+  if (prepare && (ret = px_sandbox_lockdown_prepare ()) < 0) {
+    say ("prepare-failed %s", strerror (-ret));
+    return 1;
+  }
+  if ((strcmp (argv[1], "posture") == 0 || !prepare) &&
+      start_posture_threads (threads) < 0)
+    return 1;
+  /* "hold-directory": a directory fd kept across the lockdown */
+  if (strcmp (argv[1], "hold-directory") == 0 &&
+      open ("/", O_RDONLY | O_DIRECTORY) < 0)
+    return 1;
+  ret = px_sandbox_lockdown (config, CONTROL_FD, &applied, &error);
+  if (ret < 0) {
+    say ("lockdown-failed %s", error ? error : strerror (-ret));
+    return 1;
+  }
+  say ("ready %x", applied);
+  if (misdeed (argv[1], argc > 2 ? argv[2] : NULL, threads) < 0)
+    say ("unknown misdeed %s", argv[1]);
+  return 0;
+}

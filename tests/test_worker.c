@@ -1,0 +1,594 @@
+/* Parallax — parallax-worker in its sandbox, driven from a host pipeline.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Each test starts a worker for a launch description through GstPxWorker,
+ * feeds it from "videotestsrc ! ipcsink fd=…" and drains it into
+ * "ipcsrc fd=… ! fakesink", as sandboxbin will. The hostile element (test
+ * plugin "parallaxtest") tries one misdeed on its first buffer; the test
+ * checks that the jail refused it the expected way: an errno reported by
+ * the element, or the worker killed with the refused syscall named to the
+ * host. Ordinary elements must produce, through the worker, exactly the
+ * bytes they produce in-process.
+ *
+ * Run as root, the tests also run again as an unprivileged user (meson test
+ * "worker_unprivileged").
+ */
+#include <gst/check/gstcheck.h>
+#include <gst/video/video.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gstpxworker.h"
+#include "px-sandbox.h"
+#include "px-test-util.h"
+
+#define START_TIMEOUT (20 * GST_SECOND)
+#define RUN_TIMEOUT (30 * G_TIME_SPAN_SECOND)
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  GstStructure *result;         /* hostile-result */
+  gchar *exit_reason;
+  gchar *error;                 /* first ERROR relayed from the worker */
+} Observed;
+
+static void
+observed_init (Observed * obs)
+{
+  memset (obs, 0, sizeof *obs);
+  g_mutex_init (&obs->lock);
+  g_cond_init (&obs->cond);
+}
+
+static void
+observed_clear (Observed * obs)
+{
+  if (obs->result)
+    gst_structure_free (obs->result);
+  g_free (obs->exit_reason);
+  g_free (obs->error);
+  g_mutex_clear (&obs->lock);
+  g_cond_clear (&obs->cond);
+}
+
+static void
+on_message (GstPxWorker * worker, GstMessage * message, gpointer user_data)
+{
+  Observed *obs = user_data;
+  const GstStructure *s = gst_message_get_structure (message);
+
+  g_mutex_lock (&obs->lock);
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ELEMENT && s &&
+      gst_structure_has_name (s, "hostile-result") && obs->result == NULL)
+    obs->result = gst_structure_copy (s);
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR && obs->error == NULL) {
+    GError *error;
+
+    gst_message_parse_error (message, &error, NULL);
+    obs->error = g_strdup (error->message);
+    g_error_free (error);
+  }
+  g_cond_broadcast (&obs->cond);
+  g_mutex_unlock (&obs->lock);
+  gst_message_unref (message);
+}
+
+static void
+on_exited (GstPxWorker * worker, const gchar * reason, gpointer user_data)
+{
+  Observed *obs = user_data;
+
+  g_mutex_lock (&obs->lock);
+  obs->exit_reason = g_strdup (reason);
+  g_cond_broadcast (&obs->cond);
+  g_mutex_unlock (&obs->lock);
+}
+
+static const GstPxWorkerCallbacks callbacks = { on_message, on_exited };
+
+static void
+default_config (PxSandboxConfig * config)
+{
+  static const char *const env[] = { "ORC_CODE=backup", NULL };
+
+  px_sandbox_config_init (config);
+  config->memory_bytes = 512u << 20;
+  config->pids = 64;
+  config->cpu_percent = 50;
+  config->env = env;
+}
+
+/* Host side of a worker: a producer feeding it and a consumer draining it,
+ * each with a per-buffer checksum list. */
+typedef struct
+{
+  GstElement *producer;
+  GstElement *consumer;
+  GPtrArray *checksums;
+} Host;
+
+/* Raw video is compared by its visible pixels: a decoder may lay frames
+ * out with other strides and padding depending on the pool it was given. */
+static gboolean
+checksum_video_frame (GstBuffer * buffer, GstCaps * caps, GChecksum * sum)
+{
+  GstVideoInfo info;
+  GstVideoFrame frame;
+
+  if (caps == NULL || !gst_video_info_from_caps (&info, caps) ||
+      !gst_video_frame_map (&frame, &info, buffer, GST_MAP_READ))
+    return FALSE;
+  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES (&frame); p++) {
+    const guint8 *row = GST_VIDEO_FRAME_PLANE_DATA (&frame, p);
+    gint comp[GST_VIDEO_MAX_COMPONENTS];
+    guint width, height;
+
+    gst_video_format_info_component (info.finfo, p, comp);
+    width = GST_VIDEO_FRAME_COMP_WIDTH (&frame, comp[0]) *
+        GST_VIDEO_FRAME_COMP_PSTRIDE (&frame, comp[0]);
+    height = GST_VIDEO_FRAME_COMP_HEIGHT (&frame, comp[0]);
+    for (guint y = 0; y < height; y++)
+      g_checksum_update (sum, row + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame,
+              p), width);
+  }
+  gst_video_frame_unmap (&frame);
+  return TRUE;
+}
+
+static void
+record_checksum (GstElement * sink, GstBuffer * buffer, GstPad * pad,
+    gpointer user_data)
+{
+  GPtrArray *checksums = user_data;
+  GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA1);
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+
+  if (!checksum_video_frame (buffer, caps, sum)) {
+    GstMapInfo map;
+
+    gst_buffer_map (buffer, &map, GST_MAP_READ);
+    g_checksum_update (sum, map.data, map.size);
+    gst_buffer_unmap (buffer, &map);
+  }
+  g_ptr_array_add (checksums, g_strdup (g_checksum_get_string (sum)));
+  g_checksum_free (sum);
+  gst_clear_caps (&caps);
+}
+
+static GstElement *
+consumer_pipeline (const gchar * head, GPtrArray * checksums)
+{
+  gchar *description = g_strdup_printf ("%s ! fakesink name=sink "
+      "signal-handoffs=true sync=false", head);
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+
+  fail_unless (pipeline != NULL, "cannot build %s", description);
+  g_signal_connect (sink, "handoff", G_CALLBACK (record_checksum), checksums);
+  gst_object_unref (sink);
+  g_free (description);
+  return pipeline;
+}
+
+static GstPxWorker *
+start_worker (const gchar * description, const PxSandboxConfig * config,
+    Observed * obs)
+{
+  GstPxWorker *worker = gst_px_worker_new (description, config, NULL,
+      &callbacks, obs);
+  GError *error = NULL;
+
+  fail_unless (gst_px_worker_start (worker, START_TIMEOUT, &error),
+      "worker for '%s': %s", description, error ? error->message : "?");
+  fail_unless (gst_px_worker_change_state (worker,
+          GST_STATE_CHANGE_READY_TO_PAUSED, START_TIMEOUT) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (gst_px_worker_change_state (worker,
+          GST_STATE_CHANGE_PAUSED_TO_PLAYING, START_TIMEOUT) !=
+      GST_STATE_CHANGE_FAILURE);
+  return worker;
+}
+
+static void
+host_start (Host * host, GstPxWorker * worker, const gchar * source)
+{
+  gchar *producer = g_strdup_printf ("%s ! ipcsink name=in fd=%d", source,
+      gst_px_worker_get_input_fd (worker));
+  gchar *consumer = g_strdup_printf ("ipcsrc is-live=false fd=%d",
+      gst_px_worker_get_output_fd (worker));
+
+  host->checksums = g_ptr_array_new_with_free_func (g_free);
+  host->producer = gst_parse_launch (producer, NULL);
+  fail_unless (host->producer != NULL);
+  host->consumer = consumer_pipeline (consumer, host->checksums);
+  fail_unless (gst_element_set_state (host->consumer, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (gst_element_set_state (host->producer, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  g_free (producer);
+  g_free (consumer);
+}
+
+/* Waits for EOS or an error on the consumer. */
+static gboolean
+host_wait_eos (Host * host)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS
+      (host->consumer), RUN_TIMEOUT * 1000, GST_MESSAGE_EOS |
+      GST_MESSAGE_ERROR);
+  gboolean eos = msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS;
+
+  if (msg)
+    gst_message_unref (msg);
+  return eos;
+}
+
+static void
+host_stop (Host * host)
+{
+  gst_element_set_state (host->producer, GST_STATE_NULL);
+  gst_element_set_state (host->consumer, GST_STATE_NULL);
+  gst_object_unref (host->producer);
+  gst_object_unref (host->consumer);
+  g_ptr_array_unref (host->checksums);
+}
+
+/* Runs "hostile misdeed=@misdeed" in a worker until it reports or dies. */
+static void
+run_misdeed (const gchar * misdeed, const PxSandboxConfig * config,
+    Observed * obs)
+{
+  gchar *description = g_strdup_printf ("hostile misdeed=%s target-pid=%d",
+      misdeed, (int) getpid ());
+  gint64 deadline = g_get_monotonic_time () + RUN_TIMEOUT;
+  GstPxWorker *worker;
+  Host host;
+
+  observed_init (obs);
+  worker = start_worker (description, config, obs);
+  host_start (&host, worker, "videotestsrc num-buffers=3 ! "
+      "video/x-raw,format=I420,width=64,height=48");
+  g_mutex_lock (&obs->lock);
+  while (obs->result == NULL && obs->exit_reason == NULL &&
+      g_cond_wait_until (&obs->cond, &obs->lock, deadline));
+  g_mutex_unlock (&obs->lock);
+  gst_px_worker_stop (worker, GST_SECOND);
+  host_stop (&host);
+  gst_px_worker_free (worker);
+  g_free (description);
+}
+
+static void
+assert_refused_with_errno (const gchar * misdeed, gint expected_errno)
+{
+  PxSandboxConfig config;
+  Observed obs;
+  gint err = 0, ret = 0;
+
+  default_config (&config);
+  run_misdeed (misdeed, &config, &obs);
+  fail_unless (obs.result != NULL, "%s: no result (worker %s)", misdeed,
+      obs.exit_reason ? obs.exit_reason : "still running");
+  gst_structure_get_int (obs.result, "ret", &ret);
+  gst_structure_get_int (obs.result, "errno", &err);
+  fail_unless (ret < 0, "%s was allowed", misdeed);
+  fail_unless_equals_string (g_strerror (err), g_strerror (expected_errno));
+  observed_clear (&obs);
+}
+
+static void
+assert_killed_for (const gchar * misdeed, const gchar * syscall)
+{
+  PxSandboxConfig config;
+  Observed obs;
+  gchar *expected = g_strdup_printf ("killed by the sandbox for calling %s",
+      syscall);
+
+  default_config (&config);
+  run_misdeed (misdeed, &config, &obs);
+  fail_unless (obs.result == NULL, "%s returned instead of being killed",
+      misdeed);
+  fail_unless (obs.exit_reason != NULL, "%s: the worker did not end",
+      misdeed);
+  fail_unless_equals_string (obs.exit_reason, expected);
+  g_free (expected);
+  observed_clear (&obs);
+}
+
+GST_START_TEST (test_open_file_refused)
+{
+  assert_refused_with_errno ("open-file", EACCES);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_write_file_refused)
+{
+  assert_refused_with_errno ("write-file", EACCES);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_socket_kills)
+{
+  assert_killed_for ("connect", "socket");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_exec_kills)
+{
+  assert_killed_for ("exec", "execve");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_fork_kills)
+{
+  assert_killed_for ("fork", "clone");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_ptrace_kills)
+{
+  assert_killed_for ("ptrace", "ptrace");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_kill_parent_kills)
+{
+  assert_killed_for ("kill", "kill");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_wx_mapping_kills)
+{
+  assert_killed_for ("wx-mmap", "mmap");
+}
+
+GST_END_TEST;
+
+/* The producer's memory is mapped read-only and sealed: the worker cannot
+ * make it writable. */
+GST_START_TEST (test_write_input_refused)
+{
+  assert_refused_with_errno ("write-input", EACCES);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_threads_limited)
+{
+  assert_refused_with_errno ("threads", EAGAIN);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_memory_limited)
+{
+  PxSandboxConfig config;
+  Observed obs;
+  gint err = 0;
+
+  default_config (&config);
+  config.memory_bytes = 256u << 20;
+  run_misdeed ("allocate", &config, &obs);
+  /* Either the allocation fails (address-space rlimit) or the kernel kills
+   * the worker (cgroup limit): the host goes on either way. */
+  if (obs.result != NULL) {
+    gst_structure_get_int (obs.result, "errno", &err);
+    fail_unless_equals_int (err, ENOMEM);
+  } else {
+    fail_unless (obs.exit_reason != NULL);
+    fail_unless (g_str_has_prefix (obs.exit_reason, "killed by signal 9"),
+        "worker %s", obs.exit_reason);
+  }
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
+/* A worker that spins forever is stopped by the host and leaves nothing
+ * behind; while it spins it gets no more CPU than its limit. */
+GST_START_TEST (test_spinning_worker_is_contained)
+{
+  gchar *description = g_strdup ("hostile misdeed=spin");
+  PxSandboxConfig config;
+  GstPxWorker *worker;
+  Observed obs;
+  Host host;
+  int fds = px_test_count_fds ();
+
+  default_config (&config);
+  config.cpu_percent = 20;
+  observed_init (&obs);
+  worker = start_worker (description, &config, &obs);
+  host_start (&host, worker, "videotestsrc num-buffers=3 ! "
+      "video/x-raw,format=I420,width=64,height=48");
+  g_usleep (G_USEC_PER_SEC / 2);
+  fail_unless (obs.exit_reason == NULL);
+  fail_unless (kill (gst_px_worker_get_pid (worker), 0) == 0);
+  gst_px_worker_stop (worker, GST_SECOND / 10);
+  fail_unless (obs.exit_reason != NULL);
+  host_stop (&host);
+  gst_px_worker_free (worker);
+  fail_unless_equals_int (px_test_count_fds (), fds);
+  observed_clear (&obs);
+  g_free (description);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_layers_reported)
+{
+  PxSandboxConfig config;
+  GstPxWorker *worker;
+  Observed obs;
+  guint wanted;
+
+  default_config (&config);
+  observed_init (&obs);
+  worker = gst_px_worker_new ("identity", &config, NULL, &callbacks, &obs);
+  fail_unless (gst_px_worker_start (worker, START_TIMEOUT, NULL));
+  wanted = px_sandbox_config_wanted_layers (&config);
+  fail_unless_equals_int (gst_px_worker_get_layer_mask (worker) & wanted,
+      wanted);
+  fail_unless (strstr (gst_px_worker_get_layers (worker), "seccomp"));
+  fail_unless (gst_px_worker_get_warning (worker) == NULL);
+  fail_unless (gst_px_worker_ping (worker, GST_SECOND * 5));
+  gst_px_worker_free (worker);
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
+/* Ordinary elements behave after lockdown exactly as in-process. */
+static void
+assert_bit_exact (const gchar * source, const gchar * description,
+    guint min_buffers)
+{
+  gchar *in_process = g_strdup_printf ("%s ! %s", source, description);
+  GPtrArray *expected = g_ptr_array_new_with_free_func (g_free);
+  GstElement *reference = consumer_pipeline (in_process, expected);
+  PxSandboxConfig config;
+  GstPxWorker *worker;
+  Observed obs;
+  Host host;
+
+  gst_element_set_state (reference, GST_STATE_PLAYING);
+  fail_unless (gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (reference),
+          GST_CLOCK_TIME_NONE, GST_MESSAGE_EOS) != NULL);
+  gst_element_set_state (reference, GST_STATE_NULL);
+  fail_unless (expected->len >= min_buffers, "%s: %u buffers", in_process,
+      expected->len);
+
+  default_config (&config);
+  observed_init (&obs);
+  worker = start_worker (description, &config, &obs);
+  host_start (&host, worker, source);
+  fail_unless (host_wait_eos (&host), "%s: no EOS (worker: %s)",
+      description, obs.error ? obs.error : "no error");
+  fail_unless_equals_int (host.checksums->len, expected->len);
+  for (guint i = 0; i < expected->len; i++)
+    fail_unless_equals_string (g_ptr_array_index (host.checksums, i),
+        g_ptr_array_index (expected, i));
+  host_stop (&host);
+  gst_px_worker_free (worker);
+  observed_clear (&obs);
+  gst_object_unref (reference);
+  g_ptr_array_unref (expected);
+  g_free (in_process);
+}
+
+#define VIDEO "videotestsrc num-buffers=10 pattern=smpte ! " \
+  "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
+#define AUDIO "audiotestsrc num-buffers=10 wave=sine ! " \
+  "audio/x-raw,format=S16LE,rate=44100,channels=2"
+
+GST_START_TEST (test_videoconvert_bit_exact)
+{
+  assert_bit_exact (VIDEO, "videoconvert ! video/x-raw,format=BGRx", 10);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_videoscale_bit_exact)
+{
+  assert_bit_exact (VIDEO, "videoscale ! video/x-raw,width=160,height=120",
+      10);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_audioconvert_bit_exact)
+{
+  assert_bit_exact (AUDIO, "audioconvert ! audio/x-raw,format=F32LE", 10);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_audioresample_bit_exact)
+{
+  assert_bit_exact (AUDIO, "audioresample ! audio/x-raw,rate=48000", 10);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_jpeg_bit_exact)
+{
+  assert_bit_exact (VIDEO, "jpegenc ! jpegdec", 10);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_pngdec_bit_exact)
+{
+  assert_bit_exact (VIDEO " ! videoconvert ! video/x-raw,format=RGB ! "
+      "pngenc", "pngdec", 10);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_vp8_bit_exact)
+{
+  assert_bit_exact (VIDEO, "vp8enc deadline=1 threads=1 cpu-used=16 ! "
+      "vp8dec threads=1", 10);
+}
+
+GST_END_TEST;
+
+/* The H.264 stream is made in-process by x264enc (gst-plugins-ugly) and
+ * decoded in the worker. */
+GST_START_TEST (test_avdec_h264_bit_exact)
+{
+  assert_bit_exact (VIDEO " ! x264enc threads=1 speed-preset=ultrafast ! "
+      "h264parse", "avdec_h264 max-threads=1", 10);
+}
+
+GST_END_TEST;
+
+static Suite *
+worker_suite (void)
+{
+  Suite *s = suite_create ("worker");
+  TCase *jail = tcase_create ("jail");
+  TCase *elements = tcase_create ("elements");
+
+  suite_add_tcase (s, jail);
+  tcase_set_timeout (jail, 60);
+  tcase_add_test (jail, test_layers_reported);
+  tcase_add_test (jail, test_open_file_refused);
+  tcase_add_test (jail, test_write_file_refused);
+  tcase_add_test (jail, test_socket_kills);
+  tcase_add_test (jail, test_exec_kills);
+  tcase_add_test (jail, test_fork_kills);
+  tcase_add_test (jail, test_ptrace_kills);
+  tcase_add_test (jail, test_kill_parent_kills);
+  tcase_add_test (jail, test_wx_mapping_kills);
+  tcase_add_test (jail, test_write_input_refused);
+  tcase_add_test (jail, test_threads_limited);
+  tcase_add_test (jail, test_memory_limited);
+  tcase_add_test (jail, test_spinning_worker_is_contained);
+
+  suite_add_tcase (s, elements);
+  tcase_set_timeout (elements, 60);
+  tcase_add_test (elements, test_videoconvert_bit_exact);
+  tcase_add_test (elements, test_videoscale_bit_exact);
+  tcase_add_test (elements, test_audioconvert_bit_exact);
+  tcase_add_test (elements, test_audioresample_bit_exact);
+  tcase_add_test (elements, test_jpeg_bit_exact);
+  tcase_add_test (elements, test_pngdec_bit_exact);
+  tcase_add_test (elements, test_vp8_bit_exact);
+  tcase_add_test (elements, test_avdec_h264_bit_exact);
+  return s;
+}
+
+GST_CHECK_MAIN (worker);
