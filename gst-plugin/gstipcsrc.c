@@ -59,6 +59,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_ipc_src_debug);
 #define DEFAULT_RECONNECT_INTERVAL 500
 /* The most buffers a producer may announce it keeps in flight. */
 #define MAX_IN_FLIGHT 1024
+/* Events queued for the streaming thread at most; buffers are bounded by
+ * the producer's announced max-in-flight. A producer that sends events
+ * faster than downstream takes them is broken or hostile. */
+#define MAX_QUEUED_EVENTS 256
+/* How long a consumer waits for the producer to greet it. */
+#define HELLO_TIMEOUT (5 * G_TIME_SPAN_SECOND)
 
 enum
 {
@@ -110,6 +116,7 @@ struct _GstIpcSrc
   GCond cond;
   Session *session;
   GQueue items;
+  guint queued_events;          /* events among the items */
   gboolean flushing;            /* stopping, or flushed from downstream */
   gboolean disconnected;        /* the session ended */
   gboolean discont;             /* mark the next buffer DISCONT */
@@ -184,6 +191,8 @@ enqueue (GstIpcSrc * self, GstMiniObject * object, guint64 base_time)
   item->base_time = base_time;
   g_mutex_lock (&self->lock);
   g_queue_push_tail (&self->items, item);
+  if (GST_IS_EVENT (object))
+    self->queued_events++;
   wake_task (self);
   g_mutex_unlock (&self->lock);
 }
@@ -197,6 +206,7 @@ clear_items_locked (GstIpcSrc * self)
     gst_mini_object_unref (item->object);
     g_free (item);
   }
+  self->queued_events = 0;
 }
 
 /* ---- messages from the producer ---------------------------------------- */
@@ -217,9 +227,12 @@ handle_hello (Session * session, PxWireMessage * msg, GError ** error)
       hello.role != PX_WIRE_ROLE_PRODUCER || hello.max_in_flight == 0 ||
       hello.max_in_flight > MAX_IN_FLIGHT)
     return protocol_error (error, "bad HELLO");
-  session->hello = TRUE;
   session->upstream = (hello.features & PX_WIRE_FEATURE_UPSTREAM) != 0;
   session->max_in_flight = hello.max_in_flight;
+  g_mutex_lock (&session->src->lock);
+  session->hello = TRUE;
+  wake_task (session->src);
+  g_mutex_unlock (&session->src->lock);
   return TRUE;
 }
 
@@ -369,6 +382,7 @@ flush_items (GstIpcSrc * self, GstEvent * flush_start)
   g_mutex_lock (&self->lock);
   items = self->items;
   g_queue_init (&self->items);
+  self->queued_events = 0;
   g_mutex_unlock (&self->lock);
   gst_pad_push_event (self->srcpad, flush_start);
   while ((item = g_queue_pop_head (&items)) != NULL) {
@@ -405,6 +419,14 @@ handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
   } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START) {
     flush_items (self, event);
   } else {
+    g_mutex_lock (&self->lock);
+    if (self->queued_events >= MAX_QUEUED_EVENTS) {
+      g_mutex_unlock (&self->lock);
+      gst_event_unref (event);
+      return protocol_error (error, "more events queued than downstream "
+          "takes");
+    }
+    g_mutex_unlock (&self->lock);
     if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
       session->got_eos = TRUE;
     else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
@@ -497,6 +519,22 @@ static const GstPxConnectionFuncs session_funcs = {
 
 /* ---- connecting -------------------------------------------------------- */
 
+static gboolean
+wait_for_hello (GstIpcSrc * self, Session * session)
+{
+  gint64 deadline = g_get_monotonic_time () + HELLO_TIMEOUT;
+  gboolean greeted;
+
+  g_mutex_lock (&self->lock);
+  while (!session->hello && !self->disconnected && !self->flushing &&
+      g_cond_wait_until (&self->cond, &self->lock, deadline));
+  greeted = session->hello;
+  g_mutex_unlock (&self->lock);
+  return greeted;
+}
+
+static void end_session (GstIpcSrc * self);
+
 /* Takes @fd, greets the producer and starts reading. */
 static gboolean
 start_session (GstIpcSrc * self, int fd, GError ** error)
@@ -536,6 +574,16 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
   self->disconnected = FALSE;
   self->discont = TRUE;
   g_mutex_unlock (&self->lock);
+  /* A producer that accepted us greets us at once; one that will not serve
+   * us (max-clients) closes the socket. Learn which now, so that a refusal
+   * fails the state change instead of surfacing later. With an fd, the
+   * producer greets when it starts, which may be after us. */
+  if (!upstream && !wait_for_hello (self, session)) {
+    g_set_error (error, GST_PX_ERROR, 0, "the producer did not greet us; "
+        "it may serve no more clients (max-clients)");
+    end_session (self);
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -631,6 +679,8 @@ next_item (GstIpcSrc * self, gboolean * disconnected)
     g_cond_wait (&self->cond, &self->lock);
   if (!self->flushing)
     item = g_queue_pop_head (&self->items);
+  if (item != NULL && GST_IS_EVENT (item->object))
+    self->queued_events--;
   *disconnected = item == NULL && self->disconnected && !self->flushing;
   g_mutex_unlock (&self->lock);
   return item;

@@ -42,7 +42,14 @@ struct _GstPxConnection
   guint64 next_request_id;
   GList *pending;               /* of Pending */
   GArray *done_ids;             /* guint64, waiting for BUFFER_DONE */
+  gint queries_served;          /* the peer's queries on pool threads now */
 };
+
+/* Queries of one peer served at once. Each holds a pool thread, possibly
+ * waiting on another connection (nested round trips), so the bound keeps a
+ * peer from growing the process's threads at will; legitimate nesting is a
+ * few levels deep. Past it, a query is answered "not answered". */
+#define MAX_QUERIES_SERVED 16
 
 static GThreadPool *query_pool;
 
@@ -448,6 +455,7 @@ serve_query (gpointer data, gpointer unused)
   if (query)
     gst_query_unref (query);
   g_free (task->body);
+  g_atomic_int_add (&conn->queries_served, -1);
   gst_px_connection_unref (conn);
   g_free (task);
 }
@@ -484,6 +492,15 @@ handle_internal (GstPxConnection * conn, PxWireMessage * msg)
 
       if (px_wire_decode_blob (msg, &blob) < 0)
         return -EPROTO;
+      if (g_atomic_int_add (&conn->queries_served, 1) >= MAX_QUERIES_SERVED) {
+        g_atomic_int_add (&conn->queries_served, -1);
+        GST_WARNING_OBJECT (conn->owner, "%s: too many queries at once, "
+            "refusing one", conn->name);
+        gst_px_connection_send_blob (conn, PX_WIRE_QUERY_REPLY, 0,
+            msg->header.request_id, blob.kind, 0, "",
+            GST_PX_CONNECTION_REPLY_TIMEOUT);
+        return 1;
+      }
       task = g_new0 (QueryTask, 1);
       task->conn = gst_px_connection_ref (conn);
       task->request_id = msg->header.request_id;

@@ -216,6 +216,28 @@ common_fault (const char *fault, PxWireRole role)
   return 1;
 }
 
+/* GST_EVENT_CUSTOM_DOWNSTREAM: (280 << 8) | DOWNSTREAM | SERIALIZED. */
+#define EVENT_CUSTOM_DOWNSTREAM ((280 << 8) | 2 | 4)
+
+/* Far more events than a consumer that is not streaming may queue. */
+static void
+send_event_flood (void)
+{
+  PxWireBlob blob = {.kind = EVENT_CUSTOM_DOWNSTREAM };
+  const char *body = "flood, n=(int)1;";
+
+  blob.body = body;
+  blob.body_size = (uint32_t) strlen (body) + 1;
+  for (int i = 0; i < 2000; i++) {
+    int ret = px_wire_send_blob (sock, PX_WIRE_EVENT, 0, 0, &blob);
+
+    if (ret == -EPIPE || ret == -ECONNRESET)
+      exit (0);
+    if (ret < 0)
+      die ("send", ret);
+  }
+}
+
 static void
 producer_fault (const char *fault)
 {
@@ -270,6 +292,8 @@ producer_fault (const char *fault)
   } else if (strcmp (fault, "fd-on-buffer") == 0) {
     send_arena_add (id, make_memfd (sealed));
     send_buffer (&buffer, make_memfd (sealed));
+  } else if (strcmp (fault, "event-flood") == 0) {
+    send_event_flood ();
   } else {
     die (fault, EINVAL);
   }

@@ -2801,7 +2801,9 @@ GST_START_TEST (test_hostile_producer)
   GPid pid = spawn_hostile ("producer", path, fault->fault);
   gchar *error;
 
-  play (pipeline);
+  /* A fault before the producer's greeting also fails the state change;
+   * either way the error must name it. */
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
   error = wait_message_from (pipeline, GST_MESSAGE_ERROR, "ipcsrc", WAIT_MS);
   fail_unless (error != NULL, "%s: no error", fault->fault);
   fail_unless (strstr (error, fault->expected) != NULL, "%s: '%s'",
@@ -2814,6 +2816,33 @@ GST_START_TEST (test_hostile_producer)
   g_free (error);
   gst_object_unref (pipeline);
   gst_object_unref (clock);
+  g_free (path);
+  cleanup ();
+}
+
+GST_END_TEST;
+
+/* A producer cannot make a consumer that is not streaming (a live source in
+ * PAUSED) queue events without end. */
+GST_START_TEST (test_event_flood_refused)
+{
+  gchar *path = test_path ("sock");
+  GstElement *pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink",
+      path);
+  int fds = px_test_count_fds ();
+  GPid pid = spawn_hostile ("producer", path, "event-flood");
+  gchar *error;
+
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_NO_PREROLL);
+  error = wait_message_from (pipeline, GST_MESSAGE_ERROR, "ipcsrc", WAIT_MS);
+  fail_unless (error != NULL, "no error");
+  fail_unless (strstr (error, "more events queued") != NULL, "'%s'", error);
+  stop (pipeline);
+  fail_unless_equals_int (wait_child (pid, WAIT_MS), 0);
+  fail_unless_equals_int (px_test_count_fds (), fds);
+  g_free (error);
+  gst_object_unref (pipeline);
   g_free (path);
   cleanup ();
 }
@@ -2925,6 +2954,7 @@ ipc_suite (void)
   tcase_add_test (faults, test_fd_limit_32_with_100000_buffers);
 
   suite_add_tcase (s, hostile);
+  tcase_add_test (hostile, test_event_flood_refused);
   tcase_add_loop_test (hostile, test_hostile_producer, 0,
       G_N_ELEMENTS (producer_faults));
   tcase_add_loop_test (hostile, test_hostile_consumer, 0,
