@@ -7,6 +7,7 @@
 #include "px-fd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,6 +347,47 @@ try_cgroup_v2 (const PxSandboxConfig * config, pid_t pid,
 
 /* ---- cgroup v1 ---------------------------------------------------------- */
 
+/* The child joins @dir itself through this fd (px_limits_join_cgroups()):
+ * writing another process's pid into cgroup.procs would wait for an RCU
+ * grace period. */
+static int
+open_tasks (const char *dir, PxLimitsJoin * join)
+{
+  char path[PATH_MAX + 8];
+  int fd;
+
+  if (join->n_fds == PX_LIMITS_MAX_JOIN_FDS)
+    return -E2BIG;
+  if (snprintf (path, sizeof path, "%s/tasks", dir) >= (int) sizeof path)
+    return -ENAMETOOLONG;
+  fd = open (path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return px_negative_errno ();
+  join->fds[join->n_fds++] = fd;
+  return 0;
+}
+
+void
+px_limits_join_clear (PxLimitsJoin * join)
+{
+  for (unsigned i = 0; i < join->n_fds; i++)
+    px_close_fd (&join->fds[i]);
+  join->n_fds = 0;
+}
+
+int
+px_limits_join_cgroups (const int *fds, unsigned n_fds)
+{
+  for (unsigned i = 0; i < n_fds; i++) {
+    /* "0": the writing thread, the child's only one */
+    ssize_t n = write (fds[i], "0", 1);
+
+    if (n != 1)
+      return n < 0 ? px_negative_errno () : -EIO;
+  }
+  return 0;
+}
+
 static int
 write_v1_limits (const PxSandboxConfig * config, const char *controller,
     const char *dir)
@@ -372,7 +414,7 @@ write_v1_limits (const PxSandboxConfig * config, const char *controller,
 
 static int
 try_cgroup_v1 (const PxSandboxConfig * config, pid_t pid,
-    PxSandboxChild * child, char **error)
+    PxSandboxChild * child, PxLimitsJoin * join, char **error)
 {
   const char *controllers[3];
   unsigned n = 0;
@@ -393,12 +435,14 @@ try_cgroup_v1 (const PxSandboxConfig * config, pid_t pid,
     } else if ((ret = create_cgroup (child, base, pid, &dir)) < 0) {
       px_sandbox_fail (error, 0, ret, "creating a cgroup in %s", base);
     } else if ((ret = write_v1_limits (config, controllers[i], dir)) < 0 ||
-        (ret = move_into (dir, pid)) < 0) {
+        (ret = open_tasks (dir, join)) < 0) {
       px_sandbox_fail (error, 0, ret, "%s", dir);
     }
   }
-  if (ret < 0)
+  if (ret < 0) {
+    px_limits_join_clear (join);
     px_limits_remove_cgroups (child);
+  }
   return ret;
 }
 
@@ -424,7 +468,7 @@ try_rlimits (const PxSandboxConfig * config, uid_t worker_uid,
 int
 px_limits_apply (const PxSandboxConfig * config, pid_t pid,
     uid_t worker_uid, PxSandboxChild * child, PxLimitsRlimits * rlimits,
-    char **error)
+    PxLimitsJoin * join, char **error)
 {
   static const PxSandboxLimitMechanism order[] = {
     PX_SANDBOX_LIMITS_CGROUP_V2, PX_SANDBOX_LIMITS_CGROUP_V1,
@@ -436,6 +480,7 @@ px_limits_apply (const PxSandboxConfig * config, pid_t pid,
   int ret = -EOPNOTSUPP;
 
   memset (rlimits, 0, sizeof *rlimits);
+  join->n_fds = 0;
   if (!(px_sandbox_config_wanted_layers (config) & PX_SANDBOX_LAYER_LIMITS)) {
     child->limits = PX_SANDBOX_LIMITS_NONE;
     return 0;
@@ -448,7 +493,7 @@ px_limits_apply (const PxSandboxConfig * config, pid_t pid,
     if (order[i] == PX_SANDBOX_LIMITS_CGROUP_V2)
       ret = try_cgroup_v2 (config, pid, child, &why);
     else if (order[i] == PX_SANDBOX_LIMITS_CGROUP_V1)
-      ret = try_cgroup_v1 (config, pid, child, &why);
+      ret = try_cgroup_v1 (config, pid, child, join, &why);
     else
       ret = try_rlimits (config, worker_uid, rlimits, &why);
     if (ret == 0)

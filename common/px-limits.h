@@ -18,7 +18,12 @@
  *   for a worker running as host root, so refused then), nice 19 for CPU
  *   (a weight under contention, not a cap).
  *
- * The worker is moved into its cgroups before it execs.
+ * The worker is in its cgroups before it execs. Under cgroup v1 it moves
+ * itself there: the host opens the "tasks" file of each cgroup and hands
+ * the fds over, and the child writes "0" into them. A single thread moving
+ * itself needs no global lock, while moving another process takes
+ * cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period
+ * (5-20 ms measured, the largest cost of a spawn with limits).
  */
 #ifndef PX_LIMITS_H
 #define PX_LIMITS_H
@@ -40,12 +45,29 @@ typedef struct
   rlim_t max_pids;
 } PxLimitsRlimits;
 
+#define PX_LIMITS_MAX_JOIN_FDS 3
+
+/* cgroup v1: the "tasks" files of the worker's cgroups, opened by the host
+ * (the kernel checks the opener's credentials), for the child to join. */
+typedef struct
+{
+  int fds[PX_LIMITS_MAX_JOIN_FDS];
+  unsigned n_fds;
+} PxLimitsJoin;
+
 /* Host side, between clone and exec of @pid: applies @config's limits with
  * the first mechanism that works, records it (and the cgroups created) in
- * @child, and fills @rlimits for the child. */
+ * @child, and fills @rlimits and @join for the child (close @join's fds
+ * with px_limits_join_clear() once handed over). */
 int px_limits_apply (const PxSandboxConfig * config, pid_t pid,
     uid_t worker_uid, PxSandboxChild * child, PxLimitsRlimits * rlimits,
-    char **error);
+    PxLimitsJoin * join, char **error);
+
+void px_limits_join_clear (PxLimitsJoin * join);
+
+/* Child side, async-signal-safe, single-threaded: moves the calling
+ * process into the cgroups of @fds (from a PxLimitsJoin). */
+int px_limits_join_cgroups (const int *fds, unsigned n_fds);
 
 /* Child side, async-signal-safe: RLIMIT_CORE 0 always (a jailed worker
  * never dumps core), then @rlimits if they are the mechanism. */

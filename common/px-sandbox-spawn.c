@@ -82,12 +82,21 @@ typedef struct
   gid_t gid;
 } ChildPlan;
 
-/* Parent to child, once ids are mapped and cgroups joined. */
+/* Parent to child, once ids are mapped and cgroups made; carries the
+ * n_join_fds fds of the cgroups the child joins itself (cgroup v1). */
 typedef struct
 {
   uint32_t layers;
+  uint32_t n_join_fds;
   PxLimitsRlimits rlimits;
 } GoMessage;
+
+/* Room for the SCM_RIGHTS of a GoMessage. */
+typedef union
+{
+  struct cmsghdr align;
+  char buf[CMSG_SPACE (PX_LIMITS_MAX_JOIN_FDS * sizeof (int))];
+} GoControl;
 
 /* Child to parent when a step fails (a successful exec closes the socket
  * instead). */
@@ -98,13 +107,13 @@ typedef struct
 } ChildFailure;
 
 enum
-{ STEP_DEATH_SIGNAL, STEP_SESSION, STEP_IDS, STEP_RLIMITS, STEP_FDS,
-  STEP_EXEC, N_STEPS
+{ STEP_DEATH_SIGNAL, STEP_CGROUPS, STEP_SESSION, STEP_IDS, STEP_RLIMITS,
+  STEP_FDS, STEP_EXEC, N_STEPS
 };
 
 static const char *const step_names[N_STEPS] = {
-  "parent-death signal", "new session", "switching ids", "rlimits",
-  "file descriptors", "exec",
+  "parent-death signal", "joining the cgroups", "new session",
+  "switching ids", "rlimits", "file descriptors", "exec",
 };
 
 typedef struct
@@ -225,6 +234,44 @@ child_setup_fds (const ChildPlan * plan, int *sync_fd)
   return 0;
 }
 
+/* The go message, and the fds of the cgroups to join (closed once joined:
+ * the parent keeps the cgroups' paths for the clean-up). */
+static int
+child_receive_go (int sync_fd, GoMessage * go)
+{
+  GoControl control;
+  struct iovec iov = {.iov_base = go,.iov_len = sizeof *go };
+  struct msghdr msg = {.msg_iov = &iov,.msg_iovlen = 1,
+    .msg_control = control.buf,.msg_controllen = sizeof control.buf
+  };
+  struct cmsghdr *cmsg = NULL;
+  /* as many as the buffer can hold, which may be more than were sent */
+  int fds[(sizeof (GoControl) - CMSG_LEN (0)) / sizeof (int)];
+  unsigned n_fds = 0;
+  ssize_t n;
+  int ret;
+
+  do {
+    n = recvmsg (sync_fd, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n != sizeof *go)
+    _exit (127);
+  if (!(msg.msg_flags & MSG_CTRUNC))
+    cmsg = CMSG_FIRSTHDR (&msg);
+  if (cmsg != NULL && cmsg->cmsg_level == SOL_SOCKET &&
+      cmsg->cmsg_type == SCM_RIGHTS) {
+    n_fds = (cmsg->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+    if (n_fds > sizeof fds / sizeof fds[0])
+      n_fds = sizeof fds / sizeof fds[0];
+    memcpy (fds, CMSG_DATA (cmsg), n_fds * sizeof (int));
+  }
+  ret = n_fds == go->n_join_fds && n_fds <= PX_LIMITS_MAX_JOIN_FDS ?
+      px_limits_join_cgroups (fds, n_fds) : -EPROTO;
+  for (unsigned i = 0; i < n_fds; i++)
+    close (fds[i]);
+  return ret;
+}
+
 static void
 write_hex (char *dest, uint32_t value)
 {
@@ -239,18 +286,14 @@ child_main (const ChildPlan * plan)
 {
   int sync = plan->sync_fd, ret;
   GoMessage go;
-  ssize_t n;
 
   /* our copy of the parent's end would hide the parent's death */
   close (plan->parent_sync_fd);
   child_reset_signals ();
   if ((ret = child_set_death_signal (sync)) < 0)
     child_fail (sync, STEP_DEATH_SIGNAL, -ret);
-  do {
-    n = recv (sync, &go, sizeof go, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n != sizeof go)
-    _exit (127);
+  if ((ret = child_receive_go (sync, &go)) < 0)
+    child_fail (sync, STEP_CGROUPS, -ret);
   write_hex (plan->layers_digits, go.layers);
   if (setsid () < 0)
     child_fail (sync, STEP_SESSION, errno);
@@ -421,8 +464,31 @@ wait_for_exec (int sync_fd, char **error)
         "worker");
   if (n != sizeof failure || failure.step < 0 || failure.step >= N_STEPS)
     return px_sandbox_fail (error, 0, -EPROTO, "starting the worker");
-  return px_sandbox_fail (error, 0, -failure.error, "starting the worker: %s",
+  return px_sandbox_fail (error, failure.step == STEP_CGROUPS ?
+      PX_SANDBOX_LAYER_LIMITS : 0, -failure.error, "starting the worker: %s",
       step_names[failure.step]);
+}
+
+static int
+send_go (int sync_fd, const GoMessage * go, const PxLimitsJoin * join)
+{
+  GoControl control;
+  struct iovec iov = {.iov_base = (void *) go,.iov_len = sizeof *go };
+  struct msghdr msg = {.msg_iov = &iov,.msg_iovlen = 1 };
+  struct cmsghdr *cmsg;
+
+  if (join->n_fds > 0) {
+    memset (&control, 0, sizeof control);
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE (join->n_fds * sizeof (int));
+    cmsg = CMSG_FIRSTHDR (&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN (join->n_fds * sizeof (int));
+    memcpy (CMSG_DATA (cmsg), join->fds, join->n_fds * sizeof (int));
+  }
+  return sendmsg (sync_fd, &msg, MSG_NOSIGNAL) < 0 ? px_negative_errno () :
+      0;
 }
 
 /* Maps ids, applies limits, lets the child go and waits for its exec. */
@@ -431,13 +497,16 @@ finish_child (Spawn * s, pid_t pid, unsigned ns_layers,
     PxSandboxChild * child, char **error)
 {
   GoMessage go = {.layers = ns_layers };
+  PxLimitsJoin join = {.n_fds = 0 };
   char *why = NULL;
   int ret = 0;
 
   if (ns_layers & PX_SANDBOX_LAYER_USER_NAMESPACE)
     ret = write_id_maps (s, pid, error);
   if (ret == 0) {
-    ret = px_limits_apply (&s->config, pid, s->uid, child, &go.rlimits, &why);
+    ret = px_limits_apply (&s->config, pid, s->uid, child, &go.rlimits,
+        &join, &why);
+    go.n_join_fds = join.n_fds;
     if (ret == 0 && child->limits != PX_SANDBOX_LIMITS_NONE)
       go.layers |= PX_SANDBOX_LAYER_LIMITS;
     else if (ret < 0 && (s->config.allow_missing & PX_SANDBOX_LAYER_LIMITS)) {
@@ -448,9 +517,9 @@ finish_child (Spawn * s, pid_t pid, unsigned ns_layers,
     }
     free (why);
   }
-  if (ret == 0 && send (s->sync[0], &go, sizeof go, MSG_NOSIGNAL) < 0)
-    ret = px_sandbox_fail (error, 0, px_negative_errno (), "starting the "
-        "worker");
+  if (ret == 0 && (ret = send_go (s->sync[0], &go, &join)) < 0)
+    px_sandbox_fail (error, 0, ret, "starting the worker");
+  px_limits_join_clear (&join);
   if (ret == 0)
     ret = wait_for_exec (s->sync[0], error);
   if (ret == 0)

@@ -22,6 +22,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_px_worker_debug);
 #define WORKER_INPUT_FD 4
 #define WORKER_OUTPUT_FD 5
 
+/* ORC's JIT (videoconvert, audioconvert, videoscale, ...) needs a writable
+ * + executable mapping, or an executable view of a file it writes, and the
+ * lockdown kills a worker that asks for either: its C fallback, unless the
+ * caller names ORC_CODE itself (docs/security.md, "W^X and ORC"). */
+#define WORKER_ORC_CODE "ORC_CODE=backup"
+
 typedef enum
 {
   WORKER_STARTING,
@@ -34,6 +40,7 @@ struct _GstPxWorker
 {
   gchar *description;
   PxSandboxConfig config;
+  gchar **env;                  /* config.env points here */
   GstObject *owner;
   GstPxWorkerCallbacks callbacks;
   gpointer user_data;
@@ -498,6 +505,32 @@ supervise (gpointer data)
 
 /* ---- public API -------------------------------------------------------- */
 
+static gboolean
+names_orc_code (const gchar * entry)
+{
+  return g_str_has_prefix (entry, "ORC_CODE") &&
+      (entry[8] == '\0' || entry[8] == '=');
+}
+
+/* The caller's entries (copied: they must outlive the spawn, which happens
+ * on the supervisor's thread), plus WORKER_ORC_CODE unless one of them
+ * names ORC_CODE ("ORC_CODE=..." or "ORC_CODE", the caller's value). */
+static gchar **
+worker_env (const char *const *env)
+{
+  GPtrArray *entries = g_ptr_array_new ();
+  gboolean orc_code = FALSE;
+
+  for (guint i = 0; env != NULL && env[i] != NULL; i++) {
+    orc_code |= names_orc_code (env[i]);
+    g_ptr_array_add (entries, g_strdup (env[i]));
+  }
+  if (!orc_code)
+    g_ptr_array_add (entries, g_strdup (WORKER_ORC_CODE));
+  g_ptr_array_add (entries, NULL);
+  return (gchar **) g_ptr_array_free (entries, FALSE);
+}
+
 GstPxWorker *
 gst_px_worker_new (const gchar * description, const PxSandboxConfig * config,
     GstObject * owner, const GstPxWorkerCallbacks * callbacks,
@@ -508,6 +541,8 @@ gst_px_worker_new (const gchar * description, const PxSandboxConfig * config,
   init_debug ();
   worker->description = g_strdup (description);
   worker->config = *config;
+  worker->env = worker_env (config->env);
+  worker->config.env = (const char *const *) worker->env;
   worker->owner = owner;
   if (callbacks)
     worker->callbacks = *callbacks;
@@ -720,6 +755,7 @@ gst_px_worker_free (GstPxWorker * worker)
     return;
   gst_px_worker_stop (worker, 0);
   g_free (worker->description);
+  g_strfreev (worker->env);
   g_free (worker->failure);
   g_free (worker->layers);
   g_free (worker->violation);

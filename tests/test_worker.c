@@ -452,13 +452,12 @@ GST_END_TEST;
 
 /* Ordinary elements behave after lockdown exactly as in-process. */
 static void
-assert_bit_exact (const gchar * source, const gchar * description,
-    guint min_buffers)
+assert_bit_exact_with (const gchar * source, const gchar * description,
+    guint min_buffers, const PxSandboxConfig * config)
 {
   gchar *in_process = g_strdup_printf ("%s ! %s", source, description);
   GPtrArray *expected = g_ptr_array_new_with_free_func (g_free);
   GstElement *reference = consumer_pipeline (in_process, expected);
-  PxSandboxConfig config;
   GstPxWorker *worker;
   Observed obs;
   Host host;
@@ -470,12 +469,12 @@ assert_bit_exact (const gchar * source, const gchar * description,
   fail_unless (expected->len >= min_buffers, "%s: %u buffers", in_process,
       expected->len);
 
-  default_config (&config);
   observed_init (&obs);
-  worker = start_worker (description, &config, &obs);
+  worker = start_worker (description, config, &obs);
   host_start (&host, worker, source);
   fail_unless (host_wait_eos (&host), "%s: no EOS (worker: %s)",
-      description, obs.error ? obs.error : "no error");
+      description, obs.error ? obs.error : obs.exit_reason ?
+      obs.exit_reason : "no error");
   fail_unless_equals_int (host.checksums->len, expected->len);
   for (guint i = 0; i < expected->len; i++)
     fail_unless_equals_string (g_ptr_array_index (host.checksums, i),
@@ -486,6 +485,16 @@ assert_bit_exact (const gchar * source, const gchar * description,
   gst_object_unref (reference);
   g_ptr_array_unref (expected);
   g_free (in_process);
+}
+
+static void
+assert_bit_exact (const gchar * source, const gchar * description,
+    guint min_buffers)
+{
+  PxSandboxConfig config;
+
+  default_config (&config);
+  assert_bit_exact_with (source, description, min_buffers, &config);
 }
 
 #define VIDEO "videotestsrc num-buffers=10 pattern=smpte ! " \
@@ -545,6 +554,53 @@ GST_START_TEST (test_vp8_bit_exact)
 
 GST_END_TEST;
 
+/* ORC's JIT needs a writable + executable mapping, which the worker may
+ * not have: GstPxWorker gives every worker ORC_CODE=backup (ORC's C
+ * fallback) unless the caller names ORC_CODE in its environment. */
+GST_START_TEST (test_orc_fallback_without_orc_code)
+{
+  PxSandboxConfig config;
+
+  default_config (&config);
+  config.env = NULL;
+  assert_bit_exact_with (VIDEO, "videoconvert ! video/x-raw,format=BGRx", 10,
+      &config);
+}
+
+GST_END_TEST;
+
+/* With the JIT allowed ("ORC_CODE=", empty), videoconvert's first frame
+ * makes ORC map writable + executable memory, and the W^X layer kills the
+ * worker for it: that layer is what keeps ORC's JIT out. */
+GST_START_TEST (test_orc_jit_killed_for_mmap)
+{
+  static const char *const env[] = { "ORC_CODE=", NULL };
+  gint64 deadline = g_get_monotonic_time () + RUN_TIMEOUT;
+  PxSandboxConfig config;
+  GstPxWorker *worker;
+  Observed obs;
+  Host host;
+
+  default_config (&config);
+  config.env = env;
+  observed_init (&obs);
+  worker = start_worker ("videoconvert ! video/x-raw,format=BGRx", &config,
+      &obs);
+  host_start (&host, worker, VIDEO);
+  fail_if (host_wait_eos (&host), "videoconvert ran with ORC's JIT");
+  g_mutex_lock (&obs.lock);
+  while (obs.exit_reason == NULL &&
+      g_cond_wait_until (&obs.cond, &obs.lock, deadline));
+  g_mutex_unlock (&obs.lock);
+  fail_unless_equals_string (obs.exit_reason,
+      "killed by the sandbox for calling mmap");
+  host_stop (&host);
+  gst_px_worker_free (worker);
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
 /* The H.264 stream is made in-process by x264enc (gst-plugins-ugly) and
  * decoded in the worker. */
 GST_START_TEST (test_avdec_h264_bit_exact)
@@ -588,6 +644,8 @@ worker_suite (void)
   tcase_add_test (elements, test_pngdec_bit_exact);
   tcase_add_test (elements, test_vp8_bit_exact);
   tcase_add_test (elements, test_avdec_h264_bit_exact);
+  tcase_add_test (elements, test_orc_fallback_without_orc_code);
+  tcase_add_test (elements, test_orc_jit_killed_for_mmap);
   return s;
 }
 
