@@ -450,6 +450,166 @@ GST_START_TEST (test_layers_reported)
 
 GST_END_TEST;
 
+/* ---- posture of a real worker, read from /proc ----------------------- */
+
+/* The value of "@key:" in a /proc status file, or NULL. */
+static gchar *
+status_field (const gchar * path, const gchar * key)
+{
+  gchar *contents = NULL, *value = NULL;
+  gchar **lines;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (contents, "\n", -1);
+  for (gchar ** l = lines; *l && value == NULL; l++) {
+    if (g_str_has_prefix (*l, key) && (*l)[strlen (key)] == ':')
+      value = g_strdup (g_strstrip (*l + strlen (key) + 1));
+  }
+  g_strfreev (lines);
+  g_free (contents);
+  return value;
+}
+
+static void
+assert_status (const gchar * path, const gchar * key, const gchar * expected)
+{
+  gchar *value = status_field (path, key);
+
+  fail_unless (value != NULL, "%s: no %s", path, key);
+  fail_unless_equals_string (value, expected);
+  g_free (value);
+}
+
+/* Every thread: no capabilities, no_new_privs, seccomp filter mode. */
+static guint
+assert_threads_locked_down (pid_t pid)
+{
+  gchar *dir = g_strdup_printf ("/proc/%d/task", (int) pid);
+  GDir *tasks = g_dir_open (dir, 0, NULL);
+  const gchar *tid;
+  guint n = 0;
+
+  fail_unless (tasks != NULL);
+  while ((tid = g_dir_read_name (tasks)) != NULL) {
+    gchar *status = g_strdup_printf ("%s/%s/status", dir, tid);
+
+    assert_status (status, "CapEff", "0000000000000000");
+    assert_status (status, "CapPrm", "0000000000000000");
+    assert_status (status, "CapBnd", "0000000000000000");
+    assert_status (status, "NoNewPrivs", "1");
+    assert_status (status, "Seccomp", "2");
+    g_free (status);
+    n++;
+  }
+  g_dir_close (tasks);
+  g_free (dir);
+  return n;
+}
+
+/* Only /dev/null, the stderr we gave it, sockets, eventfds and pipes: no
+ * file or directory of the host stays open. */
+static void
+assert_only_expected_fds (pid_t pid)
+{
+  gchar *dir = g_strdup_printf ("/proc/%d/fd", (int) pid);
+  GDir *fds = g_dir_open (dir, 0, NULL);
+  gchar *our_stderr = g_file_read_link ("/proc/self/fd/2", NULL);
+  const gchar *fd;
+
+  fail_unless (fds != NULL);
+  while ((fd = g_dir_read_name (fds)) != NULL) {
+    gchar *link = g_strdup_printf ("%s/%s", dir, fd);
+    gchar *target = g_file_read_link (link, NULL);
+    gint n = atoi (fd);
+
+    fail_unless (target != NULL);
+    if (n <= 1) {
+      fail_unless_equals_string (target, "/dev/null");
+    } else if (n == 2) {
+      fail_unless_equals_string (target, our_stderr);
+    } else if (n <= 5) {
+      fail_unless (g_str_has_prefix (target, "socket:"), "fd %d: %s", n,
+          target);
+    } else {
+      fail_unless (g_str_has_prefix (target, "socket:") ||
+          g_str_has_prefix (target, "anon_inode:") ||
+          g_str_has_prefix (target, "pipe:") ||
+          g_str_has_prefix (target, "/memfd:"), "fd %d: %s", n, target);
+    }
+    g_free (target);
+    g_free (link);
+  }
+  g_dir_close (fds);
+  g_free (our_stderr);
+  g_free (dir);
+}
+
+static void
+assert_namespaces (pid_t pid)
+{
+  gchar *status = g_strdup_printf ("/proc/%d/status", (int) pid);
+  gchar *nspid = status_field (status, "NSpid");
+  gchar *root = g_strdup_printf ("/proc/%d/root", (int) pid);
+  gchar *net = g_strdup_printf ("/proc/%d/net/dev", (int) pid);
+  gchar *fib = g_strdup_printf ("/proc/%d/net/fib_trie", (int) pid);
+  gchar *contents = NULL;
+  gchar **lines;
+  GDir *dir;
+
+  /* PID 1 in its own namespace. */
+  fail_unless (nspid != NULL && g_str_has_suffix (nspid, "\t1"), "%s",
+      nspid);
+  /* An empty root. */
+  dir = g_dir_open (root, 0, NULL);
+  fail_unless (dir != NULL);
+  fail_unless (g_dir_read_name (dir) == NULL, "the worker's root is not "
+      "empty");
+  g_dir_close (dir);
+  /* Only a loopback interface, with no address: it is down. */
+  fail_unless (g_file_get_contents (net, &contents, NULL, NULL));
+  lines = g_strsplit (g_strstrip (contents), "\n", -1);
+  fail_unless_equals_int (g_strv_length (lines), 3);
+  fail_unless (g_str_has_prefix (g_strstrip (lines[2]), "lo:"));
+  g_strfreev (lines);
+  g_free (contents);
+  fail_unless (g_file_get_contents (fib, &contents, NULL, NULL));
+  fail_if (strstr (contents, "127.0.0.1"), "loopback is up");
+  g_free (contents);
+  g_free (fib);
+  g_free (net);
+  g_free (root);
+  g_free (nspid);
+  g_free (status);
+}
+
+/* Checked on a worker that has streamed, so that every thread it starts
+ * for its elements and connections exists. */
+GST_START_TEST (test_posture)
+{
+  PxSandboxConfig config;
+  GstPxWorker *worker;
+  Observed obs;
+  Host host;
+  pid_t pid;
+
+  default_config (&config);
+  observed_init (&obs);
+  worker = start_worker ("videoconvert", &config, &obs);
+  host_start (&host, worker, "videotestsrc num-buffers=5 ! "
+      "video/x-raw,format=I420,width=64,height=48");
+  fail_unless (host_wait_eos (&host));
+  pid = gst_px_worker_get_pid (worker);
+  fail_unless (assert_threads_locked_down (pid) > 2);
+  assert_only_expected_fds (pid);
+  assert_namespaces (pid);
+  host_stop (&host);
+  gst_px_worker_free (worker);
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
 /* Ordinary elements behave after lockdown exactly as in-process. */
 static void
 assert_bit_exact_with (const gchar * source, const gchar * description,
@@ -621,6 +781,7 @@ worker_suite (void)
   suite_add_tcase (s, jail);
   tcase_set_timeout (jail, 60);
   tcase_add_test (jail, test_layers_reported);
+  tcase_add_test (jail, test_posture);
   tcase_add_test (jail, test_open_file_refused);
   tcase_add_test (jail, test_write_file_refused);
   tcase_add_test (jail, test_socket_kills);
