@@ -63,6 +63,7 @@ struct _GstPxWorker
   guint layer_mask;
   gchar *violation;
   guint64 state_request;        /* the STATE being waited for, 0 if none */
+  guint64 last_state_request;
   gboolean state_done;
   GstStateChangeReturn state_result;
 };
@@ -691,14 +692,13 @@ GstStateChangeReturn
 gst_px_worker_change_state (GstPxWorker * worker, GstStateChange transition,
     GstClockTime timeout)
 {
-  static guint64 next_request = 1;
   PxWireState state = {.transition = transition };
   gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
   GstStateChangeReturn result = GST_STATE_CHANGE_FAILURE;
   guint64 request;
 
   g_mutex_lock (&worker->lock);
-  request = worker->state_request = next_request++;
+  request = worker->state_request = ++worker->last_state_request;
   worker->state_done = FALSE;
   g_mutex_unlock (&worker->lock);
   if (gst_px_connection_send (worker->control, PX_WIRE_STATE, 0, request,

@@ -63,7 +63,9 @@ typedef struct
 } GstPxWorkerCallbacks;
 
 /* @owner is the source of relayed messages and of logs (not referenced).
- * @config is copied as needed for the spawn. */
+ * @config is copied as needed for the spawn; the worker's environment gets
+ * ORC_CODE=backup unless @config's env names ORC_CODE (see
+ * docs/security.md, "W^X and ORC"). */
 GstPxWorker *gst_px_worker_new (const gchar * description,
     const PxSandboxConfig * config, GstObject * owner,
     const GstPxWorkerCallbacks * callbacks, gpointer user_data);
@@ -87,7 +89,8 @@ const gchar *gst_px_worker_get_warning (GstPxWorker * worker);
 pid_t gst_px_worker_get_pid (GstPxWorker * worker);
 
 /* Asks the worker's pipeline to perform @transition; waits at most
- * @timeout. */
+ * @timeout. One state change at a time (the element's state-change
+ * thread). The worker answers ASYNC when its sink waits for data. */
 GstStateChangeReturn gst_px_worker_change_state (GstPxWorker * worker,
     GstStateChange transition, GstClockTime timeout);
 
