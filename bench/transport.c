@@ -450,10 +450,10 @@ producer_description (const ChildOptions * options)
           "max-size-bytes=0 max-size-time=0 ! fakesink name=sink "
           "sync=false enable-last-sample=false", source, POOL_MAX_BUFFERS);
     case TRANSPORT_IPC:
-      return g_strdup_printf ("%sipcsink name=entry socket-path=%s "
+      return g_strdup_printf ("%sipcsink name=entry socket-path=\"%s\" "
           "wait-for-connection=true", source, path);
     case TRANSPORT_SHM:
-      return g_strdup_printf ("%sshmsink name=entry socket-path=%s "
+      return g_strdup_printf ("%sshmsink name=entry socket-path=\"%s\" "
           "wait-for-connection=true shm-size=%u sync=false", source, path,
           shm_size (options->payload));
     case TRANSPORT_TCP:
@@ -473,11 +473,11 @@ consumer_description (const ChildOptions * options)
     case TRANSPORT_IN_PROCESS:
       return producer_description (options);
     case TRANSPORT_IPC:
-      return g_strdup_printf ("ipcsrc socket-path=%s ! %s", options->endpoint,
-          sink);
+      return g_strdup_printf ("ipcsrc socket-path=\"%s\" ! %s",
+          options->endpoint, sink);
     case TRANSPORT_SHM:
       /* shmsrc does not carry caps. */
-      return g_strdup_printf ("shmsrc socket-path=%s ! %s ! %s",
+      return g_strdup_printf ("shmsrc socket-path=\"%s\" ! %s ! %s",
           options->endpoint, options->payload->caps, sink);
     case TRANSPORT_TCP:
       return g_strdup_printf ("tcpclientsrc host=127.0.0.1 port=%s ! "
@@ -830,11 +830,11 @@ run_consumer (const ChildOptions * options)
   gboolean ok;
   GstBus *bus;
 
+  g_mutex_init (&state.lock);
   if (pipeline == NULL || (in_process && !add_probe (pipeline, "entry",
               producer_probe, &producer)) ||
       !add_probe (pipeline, "sink", consumer_probe, &state))
     return 1;
-  g_mutex_init (&state.lock);
   if (options->mode == MODE_LATENCY)
     state.latencies = g_array_sized_new (FALSE, FALSE, sizeof (gint64),
         (guint) (options->seconds * options->payload->latency_rate * 1.2) +
