@@ -237,6 +237,14 @@ add_client_locked (GstIpcSink * self, int fd, GError ** error)
   return client;
 }
 
+/* A send failed because the client closed its end: not worth a warning,
+ * its reader sees the close and removes it. */
+static gboolean
+peer_gone (int ret)
+{
+  return ret == -EPIPE || ret == -ECONNRESET;
+}
+
 /* Removes @client; with lock. The caller closes and frees it unlocked. */
 static void
 remove_client_locked (GstIpcSink * self, Client * client)
@@ -666,7 +674,7 @@ send_to_clients_locked (GstIpcSink * self, GstBuffer * buffer,
     if (ret == 0)
       ret = gst_px_connection_send (client->conn, PX_WIRE_BUFFER, 0, 0, wire,
           sizeof *wire, -1, SEND_TIMEOUT);
-    if (ret == -EPIPE)
+    if (peer_gone (ret))
       continue;                 /* its reader saw why, and removes it */
     if (ret < 0) {
       drop_client (self, client, g_strerror (-ret));
@@ -863,8 +871,8 @@ broadcast_event (GstIpcSink * self, GstEvent * event)
       send_sticky_locked (self, client);
     ret = gst_px_connection_send_event (client->conn, event, FALSE,
         SEND_TIMEOUT);
-    /* -EPIPE: its reader saw why, and removes it */
-    if (ret < 0 && ret != -ENOTSUP && ret != -EPIPE)
+    /* a client that left: its reader saw why, and removes it */
+    if (ret < 0 && ret != -ENOTSUP && !peer_gone (ret))
       drop_client (self, client, g_strerror (-ret));
   }
   g_ptr_array_unref (clients);
