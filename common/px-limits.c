@@ -191,9 +191,10 @@ optional (int ret)
 static void
 remove_dir (const char *dir)
 {
-  /* A cgroup can stay busy for a moment after its last task was reaped. */
-  for (int i = 0; i < 200; i++) {
-    struct timespec pause = { 0, 1000000 };
+  /* A cgroup can stay busy for a moment after its last task was reaped,
+   * longer on a loaded machine and after many threads: up to 2 s. */
+  for (int i = 0; i < 1000; i++) {
+    struct timespec pause = { 0, 2000000 };
 
     if (rmdir (dir) == 0 || errno != EBUSY)
       return;
