@@ -143,6 +143,7 @@ struct _GstIpcSink
   gboolean listening_on_file;
 
   GstBufferPool *copy_pool;     /* for buffers upstream did not put in an arena */
+  gsize copy_pool_size;         /* its buffer size */
   GstBuffer *prerolled;         /* sent at preroll: not sent again by render */
 };
 
@@ -695,16 +696,11 @@ copy_into_arena (GstIpcSink * self, GstBuffer * buffer)
   gsize size = gst_buffer_get_size (buffer);
   GstBuffer *copy = NULL;
   GstStructure *config;
-  guint pool_size = 0;
 
   if (size == 0 || size > G_MAXUINT)
     return NULL;
-  if (self->copy_pool != NULL) {
-    config = gst_buffer_pool_get_config (self->copy_pool);
-    gst_buffer_pool_config_get_params (config, NULL, &pool_size, NULL, NULL);
-    gst_structure_free (config);
-  }
-  if (self->copy_pool == NULL || pool_size < size) {
+  /* Grown, never shrunk: a stream of varying sizes settles on its largest. */
+  if (self->copy_pool == NULL || self->copy_pool_size < size) {
     if (self->copy_pool) {
       gst_buffer_pool_set_active (self->copy_pool, FALSE);
       gst_object_unref (self->copy_pool);
@@ -718,6 +714,7 @@ copy_into_arena (GstIpcSink * self, GstBuffer * buffer)
       gst_clear_object (&self->copy_pool);
       return NULL;
     }
+    self->copy_pool_size = size;
   }
   if (gst_buffer_pool_acquire_buffer (self->copy_pool, &copy, NULL) !=
       GST_FLOW_OK)
