@@ -132,6 +132,7 @@ struct _GstIpcSink
   guint next_client_id;
   guint64 next_buffer_id;
   gboolean flushing;
+  guint room_waiters;           /* streaming threads in wait_for_room_locked */
   gboolean upstream_allowed;    /* fd mode: one peer, both directions */
   GstEvent *latency_event;      /* last one sent, for late clients */
   guint64 buffers_sent, buffers_copied, buffers_dropped;
@@ -378,7 +379,10 @@ client_buffer_done (Client * client, PxWireMessage * msg, GError ** error)
     g_ptr_array_add (released, g_array_index (flight, InFlight, j).buffer);
     g_array_remove_index_fast (flight, j);
   }
-  g_cond_broadcast (&self->cond);
+  /* Only a streaming thread waiting for room cares; a broadcast costs a
+   * system call even when nobody waits, and this runs for every buffer. */
+  if (self->room_waiters > 0)
+    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   /* Unref outside the lock: a buffer going back to its pool may wake an
    * upstream thread. */
@@ -622,7 +626,9 @@ wait_for_room_locked (GstIpcSink * self, Client * client)
   while (client->in_flight->len >= self->max_in_flight) {
     if (self->policy == GST_IPC_SINK_SLOW_CLIENT_DROP || self->flushing)
       return FALSE;
+    self->room_waiters++;
     g_cond_wait (&self->cond, &self->lock);
+    self->room_waiters--;
     if (g_list_find (self->clients, client) == NULL)
       return FALSE;
   }

@@ -117,6 +117,7 @@ struct _GstIpcSrc
   Session *session;
   GQueue items;
   guint queued_events;          /* events among the items */
+  gboolean task_waiting;        /* the task sleeps in next_item() */
   gboolean flushing;            /* stopping, or flushed from downstream */
   gboolean disconnected;        /* the session ended */
   gboolean discont;             /* mark the next buffer DISCONT */
@@ -193,7 +194,9 @@ enqueue (GstIpcSrc * self, GstMiniObject * object, guint64 base_time)
   g_queue_push_tail (&self->items, item);
   if (GST_IS_EVENT (object))
     self->queued_events++;
-  wake_task (self);
+  /* Runs for every buffer: wake the task only if it sleeps. */
+  if (self->task_waiting)
+    wake_task (self);
   g_mutex_unlock (&self->lock);
 }
 
@@ -675,8 +678,11 @@ next_item (GstIpcSrc * self, gboolean * disconnected)
 
   g_mutex_lock (&self->lock);
   while (!self->flushing && g_queue_is_empty (&self->items) &&
-      !self->disconnected)
+      !self->disconnected) {
+    self->task_waiting = TRUE;
     g_cond_wait (&self->cond, &self->lock);
+    self->task_waiting = FALSE;
+  }
   if (!self->flushing)
     item = g_queue_pop_head (&self->items);
   if (item != NULL && GST_IS_EVENT (item->object))
