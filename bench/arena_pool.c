@@ -27,6 +27,7 @@
  * ns/buffer divided by the default pool's at the same size and loop.
  */
 
+#include "bench-util.h"
 #include <gst/gst.h>
 #include <gst/allocators/allocators.h>
 
@@ -302,13 +303,6 @@ clear_target (BenchTarget * target)
   gst_clear_object (&target->allocator);
 }
 
-static gint
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
-
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 static void
 summarize_case (BenchCase * bench_case, gint runs)
@@ -316,7 +310,7 @@ summarize_case (BenchCase * bench_case, gint runs)
   gdouble sorted[MAX_RUNS];
 
   memcpy (sorted, bench_case->ns_per_buffer, runs * sizeof (gdouble));
-  qsort (sorted, runs, sizeof (gdouble), compare_doubles);
+  qsort (sorted, runs, sizeof (gdouble), bench_compare_doubles);
   if (runs % 2)
     bench_case->median = sorted[runs / 2];
   else
@@ -366,28 +360,13 @@ size_name (gsize size)
   return name;
 }
 
-/* "12 345 678": digit groups make rates that differ by 1000x readable. */
-static gchar *
-group_digits (gdouble value)
-{
-  g_autofree gchar *digits = g_strdup_printf ("%.0f", value);
-  GString *out = g_string_new (NULL);
-  gsize len = strlen (digits);
-
-  for (gsize i = 0; i < len; i++) {
-    if (i > 0 && (len - i) % 3 == 0)
-      g_string_append_c (out, ' ');
-    g_string_append_c (out, digits[i]);
-  }
-  return g_string_free (out, FALSE);
-}
 
 static gchar *
 format_ns (gdouble ns)
 {
   if (ns < 100)
     return g_strdup_printf ("%.1f", ns);
-  return group_digits (ns);
+  return bench_group_digits (ns);
 }
 
 static void
@@ -396,7 +375,7 @@ print_text_row (gsize size, BenchPath path, BenchCase * loops,
 {
   g_print ("%-8s %-13s", size_name (size), path_names[path]);
   for (gint l = 0; l < N_LOOPS; l++) {
-    g_autofree gchar *rate = group_digits (1e9 / loops[l].median);
+    g_autofree gchar *rate = bench_group_digits (1e9 / loops[l].median);
     g_autofree gchar *ns = format_ns (loops[l].median);
 
     g_print (" | %13s %10s %8.2fx %5.1f%%", rate, ns,
@@ -429,7 +408,7 @@ print_markdown_row (gsize size, BenchPath path, BenchCase * loops,
 {
   g_print ("| %s | %s", size_name (size), path_names[path]);
   for (gint l = 0; l < N_LOOPS; l++) {
-    g_autofree gchar *rate = group_digits (1e9 / loops[l].median);
+    g_autofree gchar *rate = bench_group_digits (1e9 / loops[l].median);
     g_autofree gchar *ns = format_ns (loops[l].median);
 
     g_print (" | %s | %s | %.2fx", rate, ns,

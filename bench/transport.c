@@ -54,6 +54,7 @@
  * GST_PLUGIN_PATH set to <builddir>/gst-plugin.
  */
 
+#include "bench-util.h"
 #include <gst/gst.h>
 #include <gst/base/gstpushsrc.h>
 #include <gst/video/video.h>
@@ -1087,13 +1088,6 @@ start_producer (Child * producer, gchar ** argv, gchar ** endpoint,
   return TRUE;
 }
 
-static gint
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
-
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 static gint
 compare_int64 (gconstpointer a, gconstpointer b)
@@ -1218,7 +1212,7 @@ summarize_case (BenchCase * c)
   if (n == 0)
     return;
   memcpy (sorted, c->per_second, n * sizeof (gdouble));
-  qsort (sorted, n, sizeof (gdouble), compare_doubles);
+  qsort (sorted, n, sizeof (gdouble), bench_compare_doubles);
   c->median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   c->spread = (sorted[n - 1] - sorted[0]) / c->median;
   if (c->mode != MODE_LATENCY)
@@ -1229,7 +1223,7 @@ summarize_case (BenchCase * c)
       0.99);
   c->max = percentile ((gint64 *) c->latencies->data, c->latencies->len, 1);
   memcpy (sorted, c->run_p50, n * sizeof (gdouble));
-  qsort (sorted, n, sizeof (gdouble), compare_doubles);
+  qsort (sorted, n, sizeof (gdouble), bench_compare_doubles);
   c->p50_spread = (sorted[n - 1] - sorted[0]) / sorted[n / 2];
 }
 
@@ -1248,28 +1242,13 @@ find_case (GPtrArray * cases, const Payload * payload, Transport transport,
   return NULL;
 }
 
-/* "12 345 678": digit groups make rates that differ by 1000x readable. */
-static gchar *
-group_digits (gdouble value)
-{
-  g_autofree gchar *digits = g_strdup_printf ("%.0f", value);
-  GString *out = g_string_new (NULL);
-  gsize len = strlen (digits);
-
-  for (gsize i = 0; i < len; i++) {
-    if (i > 0 && (len - i) % 3 == 0)
-      g_string_append_c (out, ' ');
-    g_string_append_c (out, digits[i]);
-  }
-  return g_string_free (out, FALSE);
-}
 
 static gchar *
 format_us (gdouble ns)
 {
   if (ns < 100000)
     return g_strdup_printf ("%.1f", ns / 1000);
-  return group_digits (ns / 1000);
+  return bench_group_digits (ns / 1000);
 }
 
 /* Where the producer wrote its data, as the first buffer entering the
@@ -1308,8 +1287,8 @@ static void
 print_throughput_row (GPtrArray * cases, const BenchCase * c,
     gboolean markdown)
 {
-  g_autofree gchar *rate = group_digits (c->median);
-  g_autofree gchar *mbps = group_digits (c->median * c->payload->size / 1e6);
+  g_autofree gchar *rate = bench_group_digits (c->median);
+  g_autofree gchar *mbps = bench_group_digits (c->median * c->payload->size / 1e6);
   g_autofree gchar *memory = memory_description (c);
   g_autofree gchar *ratio = g_strdup_printf ("%.2fx",
       vs_in_process (cases, c));
@@ -1335,7 +1314,7 @@ print_latency_row (const BenchCase * c, gboolean markdown)
   g_autofree gchar *p50 = format_us (c->p50);
   g_autofree gchar *p99 = format_us (c->p99);
   g_autofree gchar *max = format_us (c->max);
-  g_autofree gchar *n = group_digits (c->latencies->len);
+  g_autofree gchar *n = bench_group_digits (c->latencies->len);
 
   if (c->failure != NULL && markdown)
     g_print ("| %s | %s | | failed: %s | | | |\n", c->payload->title,

@@ -58,6 +58,7 @@
  *    --orc-runs.
  */
 
+#include "bench-util.h"
 #include <gst/gst.h>
 
 #include <errno.h>
@@ -124,13 +125,6 @@ now_ns (void)
   return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
 }
 
-static gint
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
-
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 /* Median and nearest-rank 90th percentile of @n values (sorts a copy). */
 static void
@@ -139,7 +133,7 @@ summarize (const gdouble * values, gint n, gdouble * median, gdouble * p90,
 {
   g_autofree gdouble *sorted = g_memdup2 (values, n * sizeof (gdouble));
 
-  qsort (sorted, n, sizeof (gdouble), compare_doubles);
+  qsort (sorted, n, sizeof (gdouble), bench_compare_doubles);
   *median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   if (p90)
     *p90 = sorted[MAX (0, (9 * n + 9) / 10 - 1)];   /* nearest rank */
