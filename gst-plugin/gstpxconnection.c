@@ -42,6 +42,7 @@ struct _GstPxConnection
   guint64 next_request_id;
   GList *pending;               /* of Pending */
   GArray *done_ids;             /* guint64, waiting for BUFFER_DONE */
+  gboolean sending_done;        /* a thread is sending done_ids */
   gint queries_served;          /* the peer's queries on pool threads now */
 };
 
@@ -288,18 +289,73 @@ gst_px_connection_send_event (GstPxConnection * conn, GstEvent * event,
   return ret;
 }
 
+/* Sends the pending ids without waiting for room in the socket. FALSE if
+ * the socket was full: the ids not sent are pending again. */
+static gboolean
+send_done_now (GstPxConnection * conn)
+{
+  GArray *ids;
+  guint i;
+
+  g_mutex_lock (&conn->lock);
+  ids = conn->done_ids;
+  conn->done_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_mutex_unlock (&conn->lock);
+
+  for (i = 0; i < ids->len; i += PX_WIRE_MAX_DONE) {
+    guint32 n = MIN (ids->len - i, PX_WIRE_MAX_DONE);
+    int ret = px_wire_send_buffer_done (conn->fd,
+        &g_array_index (ids, guint64, i), n);
+
+    if (ret == -EAGAIN)
+      break;
+    if (ret < 0)
+      i = ids->len;             /* closed: nobody to tell any more */
+  }
+  if (i < ids->len) {
+    g_mutex_lock (&conn->lock);
+    g_array_prepend_vals (conn->done_ids, &g_array_index (ids, guint64, i),
+        ids->len - i);
+    g_mutex_unlock (&conn->lock);
+  }
+  g_array_unref (ids);
+  return i >= ids->len;
+}
+
+/* Sent by the thread that frees the buffer, batched with the ids freed
+ * while it sends: handing them to the reader would cost a wake-up and a
+ * thread switch per buffer. Only when the socket is full does the reader
+ * take over, as it may wait for room. */
 void
 gst_px_connection_buffer_done (GstPxConnection * conn, guint64 buffer_id)
 {
-  gboolean first;
+  gboolean sender;
 
   g_mutex_lock (&conn->lock);
-  first = conn->done_ids->len == 0;
-  if (!conn->closed)
-    g_array_append_val (conn->done_ids, buffer_id);
+  if (conn->closed) {
+    g_mutex_unlock (&conn->lock);
+    return;
+  }
+  g_array_append_val (conn->done_ids, buffer_id);
+  sender = !conn->sending_done;
+  conn->sending_done = TRUE;
   g_mutex_unlock (&conn->lock);
-  if (first)
-    wake_reader (conn);
+  if (!sender)
+    return;                     /* the thread sending now takes it along */
+
+  for (;;) {
+    gboolean sent = send_done_now (conn);
+
+    g_mutex_lock (&conn->lock);
+    if (!sent || conn->done_ids->len == 0) {
+      conn->sending_done = FALSE;
+      g_mutex_unlock (&conn->lock);
+      if (!sent)
+        wake_reader (conn);
+      return;
+    }
+    g_mutex_unlock (&conn->lock);
+  }
 }
 
 /* Reader thread: sends every pending BUFFER_DONE id. */
