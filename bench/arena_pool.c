@@ -96,14 +96,6 @@ typedef struct
   gboolean markdown;
 } BenchOptions;
 
-static gint64
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
-}
 
 static gboolean
 write_first_byte (GstBuffer * buffer, guint8 value)
@@ -165,14 +157,14 @@ run_case (BenchCase * bench_case, guint64 iterations)
 {
   BenchTarget *target = bench_case->target;
   gboolean write = bench_case->loop == LOOP_WRITE_FIRST_BYTE;
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
   gboolean ok;
 
   if (target->pool != NULL)
     ok = loop_pool (target->pool, iterations, write);
   else
     ok = loop_alloc (target, iterations, write);
-  return ok ? now_ns () - start : -1;
+  return ok ? bench_now_ns () - start : -1;
 }
 
 /* Finds how many iterations last about @seconds: doubles a short run until

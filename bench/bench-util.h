@@ -7,6 +7,18 @@
 
 #include <glib.h>
 #include <string.h>
+#include <time.h>
+
+/* CLOCK_MONOTONIC in nanoseconds (g_get_monotonic_time () has only
+ * microseconds). */
+static inline gint64
+bench_now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
+}
 
 /* For qsort () of gdouble arrays (medians). */
 static inline int

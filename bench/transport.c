@@ -153,14 +153,6 @@ typedef enum
 
 static const gchar *mode_names[N_MODES] = { "throughput", "latency" };
 
-static gint64
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
-}
 
 /* ---- the source -------------------------------------------------------- */
 
@@ -546,7 +538,7 @@ producer_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
         G_OBJECT_TYPE_NAME (allocator), sizeof state->memory);
   }
   if (state->stamp) {
-    gint64 stamp = now_ns ();
+    gint64 stamp = bench_now_ns ();
 
     if (gst_buffer_fill (buffer, G_STRUCT_OFFSET (BenchHeader, stamp_ns),
             &stamp, sizeof stamp) != sizeof stamp)
@@ -573,7 +565,7 @@ consumer_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
   ConsumerState *state = user_data;
   GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-  gint64 now = now_ns ();
+  gint64 now = bench_now_ns ();
   BenchHeader header;
 
   if (gst_buffer_extract (buffer, 0, &header, sizeof header) !=
@@ -754,7 +746,7 @@ watch_bus_until (GstBus * bus, ConsumerState * state, gint64 deadline,
     g_mutex_unlock (&state->lock);
     if (first_buffer && seen)
       return TRUE;
-    if (now_ns () >= deadline) {
+    if (bench_now_ns () >= deadline) {
       if (first_buffer)
         g_printerr ("consumer: no buffer within %d s\n",
             START_TIMEOUT_SECONDS);
@@ -779,9 +771,9 @@ measure (GstBus * bus, ConsumerState * state, gdouble seconds,
   guint64 buffers;
   gint64 start_ns;
 
-  if (!watch_bus_until (bus, state, now_ns () + START_TIMEOUT_SECONDS *
+  if (!watch_bus_until (bus, state, bench_now_ns () + START_TIMEOUT_SECONDS *
           G_GINT64_CONSTANT (1000000000), TRUE) ||
-      !watch_bus_until (bus, state, now_ns () + WARM_UP_SECONDS * 1e9,
+      !watch_bus_until (bus, state, bench_now_ns () + WARM_UP_SECONDS * 1e9,
           FALSE))
     return FALSE;
   g_mutex_lock (&state->lock);
@@ -790,7 +782,7 @@ measure (GstBus * bus, ConsumerState * state, gdouble seconds,
   state->recording = TRUE;
   g_mutex_unlock (&state->lock);
 
-  if (!watch_bus_until (bus, state, now_ns () + seconds * 1e9, FALSE))
+  if (!watch_bus_until (bus, state, bench_now_ns () + seconds * 1e9, FALSE))
     return FALSE;
   g_mutex_lock (&state->lock);
   state->recording = FALSE;
@@ -849,7 +841,7 @@ run_consumer (const ChildOptions * options)
   gst_element_set_state (pipeline, GST_STATE_NULL);
   /* Errors posted while starting. */
   if (!ok)
-    watch_bus_until (bus, &state, now_ns (), FALSE);
+    watch_bus_until (bus, &state, bench_now_ns (), FALSE);
   if (ok)
     print_consumer_results (&state, &window);
   if (in_process)
@@ -877,7 +869,7 @@ typedef struct
 static gint64
 deadline_in (gdouble seconds)
 {
-  return now_ns () + (gint64) (seconds * 1e9);
+  return bench_now_ns () + (gint64) (seconds * 1e9);
 }
 
 static gboolean
@@ -911,7 +903,7 @@ child_read (Child * child, const gchar * prefix, gint64 deadline)
 {
   for (;;) {
     struct pollfd pfd = {.fd = child->stdout_fd,.events = POLLIN };
-    gint64 left_ms = (deadline - now_ns ()) / 1000000;
+    gint64 left_ms = (deadline - bench_now_ns ()) / 1000000;
     gchar buf[65536];
     ssize_t n;
 
@@ -948,7 +940,7 @@ child_wait (Child * child, gint64 deadline, gchar ** failure)
 
     if (ret == child->pid || (ret < 0 && errno != EINTR))
       break;
-    if (now_ns () >= deadline) {
+    if (bench_now_ns () >= deadline) {
       if (*failure == NULL)
         *failure = g_strdup_printf ("the %s hung (killed)", child->what);
       kill (child->pid, SIGKILL);

@@ -116,14 +116,6 @@ typedef struct
   gchar *child;                 /* hidden: what a child process does */
 } BenchOptions;
 
-static gint64
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
-}
 
 
 /* Median and nearest-rank 90th percentile of @n values (sorts a copy). */
@@ -179,12 +171,12 @@ wait_process (pid_t pid)
 static gdouble
 time_anchor (const gchar * const *argv)
 {
-  gint64 start = now_ns ();
+  gint64 start = bench_now_ns ();
   pid_t pid = start_process (argv);
 
   if (pid < 0 || !wait_process (pid))
     return -1;
-  return (now_ns () - start) / 1e6;
+  return (bench_now_ns () - start) / 1e6;
 }
 
 /* argv of "gst-launch-1.0 -q LINE", split on spaces. */
@@ -310,14 +302,14 @@ time_worker (const gchar * description, gboolean limits, gdouble * free_ms,
   gint64 start, ready;
 
   worker_config (&config, limits);
-  start = now_ns ();
+  start = bench_now_ns ();
   worker = start_worker (description, &config, NULL, NULL);
-  ready = now_ns ();
+  ready = bench_now_ns ();
   if (worker == NULL)
     return -1;
   *mechanism = gst_px_worker_get_limits (worker);
   gst_px_worker_free (worker);
-  *free_ms = (now_ns () - ready) / 1e6;
+  *free_ms = (bench_now_ns () - ready) / 1e6;
   return (ready - start) / 1e6;
 }
 
@@ -599,7 +591,7 @@ count_frame (GstElement * sink, GstBuffer * buffer, GstPad * pad,
     gpointer user_data)
 {
   FrameCounter *counter = user_data;
-  gint64 now = now_ns ();
+  gint64 now = bench_now_ns ();
 
   g_mutex_lock (&counter->lock);
   counter->frames++;
