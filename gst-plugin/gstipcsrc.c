@@ -84,7 +84,11 @@ typedef struct
   gint refcount;
   GstIpcSrc *src;               /* cleared when the element lets go */
   GstPxConnection *conn;
-  PxArenaTable arenas;          /* reader thread only */
+  /* Held while a message is handled: the connection's two readers may
+   * handle messages at once (see gstpxconnection.h), and they must be
+   * handled, and queued or pushed, in the order they came. */
+  GMutex lock;
+  PxArenaTable arenas;
   gboolean hello;
   gboolean upstream;            /* producer offered events/queries upstream */
   guint max_in_flight;
@@ -92,7 +96,7 @@ typedef struct
   gboolean got_eos;
 } Session;
 
-/* What the reader hands the streaming task, in order. */
+/* What the reader hands the streaming task, in order; or pushes itself. */
 typedef struct
 {
   GstMiniObject *object;        /* GstBuffer or GstEvent */
@@ -118,12 +122,18 @@ struct _GstIpcSrc
   GQueue items;
   guint queued_events;          /* events among the items */
   gboolean task_waiting;        /* the task sleeps in next_item() */
+  GstFlowReturn pending_flow;   /* a reader's push failed: for the task */
+  gboolean pending_from_buffer; /* ... pushing a buffer */
   gboolean flushing;            /* stopping, or flushed from downstream */
   gboolean disconnected;        /* the session ended */
   gboolean discont;             /* mark the next buffer DISCONT */
   GstClockTime latency_min, latency_max;
   guint64 buffers_received;
-  gint64 applied_offset;
+
+  /* Held by whoever pushes a buffer or serialized event: the task, or a
+   * reader that found the task idle. */
+  GMutex push_lock;
+  gint64 applied_offset;        /* (push_lock) */
 };
 
 #define gst_ipc_src_parent_class parent_class
@@ -154,6 +164,7 @@ session_unref (Session * session)
     return;
   px_arena_table_clear (&session->arenas);
   gst_px_connection_unref (session->conn);
+  g_mutex_clear (&session->lock);
   g_free (session);
 }
 
@@ -183,14 +194,29 @@ wake_task (GstIpcSrc * self)
   g_cond_broadcast (&self->cond);
 }
 
-static void
-enqueue (GstIpcSrc * self, GstMiniObject * object, guint64 base_time)
+/* A buffer or serialized event from the producer, in order: when the task
+ * sleeps with nothing queued, the reader pushes it itself, which spares a
+ * thread switch per buffer; otherwise the task gets it. TRUE if the caller
+ * pushes @object: it then holds push_lock and fills @claimed. With the
+ * session lock, so that what the readers hand on keeps its order. */
+static gboolean
+queue_or_claim (GstIpcSrc * self, GstMiniObject * object, guint64 base_time,
+    Item * claimed)
 {
-  Item *item = g_new (Item, 1);
+  Item *item;
 
+  g_mutex_lock (&self->lock);
+  if (self->task_waiting && g_queue_is_empty (&self->items) &&
+      !self->flushing && self->pending_flow == GST_FLOW_OK &&
+      g_mutex_trylock (&self->push_lock)) {
+    g_mutex_unlock (&self->lock);
+    claimed->object = object;
+    claimed->base_time = base_time;
+    return TRUE;
+  }
+  item = g_new (Item, 1);
   item->object = object;
   item->base_time = base_time;
-  g_mutex_lock (&self->lock);
   g_queue_push_tail (&self->items, item);
   if (GST_IS_EVENT (object))
     self->queued_events++;
@@ -198,6 +224,7 @@ enqueue (GstIpcSrc * self, GstMiniObject * object, guint64 base_time)
   if (self->task_waiting)
     wake_task (self);
   g_mutex_unlock (&self->lock);
+  return FALSE;
 }
 
 static void
@@ -336,7 +363,7 @@ wrap_buffer (Session * session, const PxWireBuffer * wire, GError ** error)
 
 static gboolean
 handle_buffer (Session * session, GstIpcSrc * self, PxWireMessage * msg,
-    GError ** error)
+    Item * claimed, GError ** error)
 {
   PxWireBuffer wire;
   GstBuffer *buffer;
@@ -346,7 +373,8 @@ handle_buffer (Session * session, GstIpcSrc * self, PxWireMessage * msg,
   buffer = wrap_buffer (session, &wire, error);
   if (buffer == NULL)
     return FALSE;
-  enqueue (self, GST_MINI_OBJECT_CAST (buffer), wire.base_time);
+  queue_or_claim (self, GST_MINI_OBJECT_CAST (buffer), wire.base_time,
+      claimed);
   return TRUE;
 }
 
@@ -403,7 +431,7 @@ flush_items (GstIpcSrc * self, GstEvent * flush_start)
 
 static gboolean
 handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
-    GError ** error)
+    Item * claimed, GError ** error)
 {
   PxWireBlob blob;
   GstEvent *event;
@@ -434,16 +462,15 @@ handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
       session->got_eos = TRUE;
     else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
       session->got_eos = FALSE;   /* a flush undoes an EOS */
-    enqueue (self, GST_MINI_OBJECT_CAST (event), 0);
+    queue_or_claim (self, GST_MINI_OBJECT_CAST (event), 0, claimed);
   }
   return TRUE;
 }
 
 static gboolean
-session_message (GstPxConnection * conn, PxWireMessage * msg,
-    gpointer user_data, GError ** error)
+dispatch (Session * session, PxWireMessage * msg, Item * claimed,
+    GError ** error)
 {
-  Session *session = user_data;
   GstIpcSrc *self = session->src;
 
   if (!session->hello && msg->header.type != PX_WIRE_HELLO) {
@@ -459,14 +486,50 @@ session_message (GstPxConnection * conn, PxWireMessage * msg,
     case PX_WIRE_ARENA_REMOVE:
       return handle_arena_remove (session, msg, error);
     case PX_WIRE_BUFFER:
-      return handle_buffer (session, self, msg, error);
+      return handle_buffer (session, self, msg, claimed, error);
     case PX_WIRE_EVENT:
-      return handle_event (session, self, msg, error);
+      return handle_event (session, self, msg, claimed, error);
     default:
       g_set_error (error, GST_PX_ERROR, 0, "unexpected %s message",
           px_wire_type_name (msg->header.type));
       return FALSE;
   }
+}
+
+static GstFlowReturn push_item (GstIpcSrc * self, Item * item);
+
+/* Reader thread. */
+static gboolean
+session_message (GstPxConnection * conn, PxWireMessage * msg,
+    gpointer user_data, GError ** error)
+{
+  Session *session = user_data;
+  GstIpcSrc *self = session->src;
+  Item claimed = { NULL, 0 };
+  GstFlowReturn ret;
+  gboolean ok, is_buffer;
+
+  g_mutex_lock (&session->lock);
+  ok = dispatch (session, msg, &claimed, error);
+  g_mutex_unlock (&session->lock);
+  if (claimed.object == NULL)
+    return ok;
+
+  /* Pushed here, outside the session lock: the push may block, and the
+   * other reader then goes on with the next messages. */
+  is_buffer = GST_IS_BUFFER (claimed.object);
+  ret = push_item (self, &claimed);
+  g_mutex_unlock (&self->push_lock);
+  if (ret != GST_FLOW_OK) {
+    /* The task acts on it: pausing a task from another thread would wait
+     * for it. Until then, what comes next is queued. */
+    g_mutex_lock (&self->lock);
+    self->pending_flow = ret;
+    self->pending_from_buffer = is_buffer;
+    wake_task (self);
+    g_mutex_unlock (&self->lock);
+  }
+  return ok;
 }
 
 /* A query from the producer's pipeline (fd mode): ask ours downstream. */
@@ -486,11 +549,15 @@ session_closed (GstPxConnection * conn, const GError * error,
 {
   Session *session = user_data;
   GstIpcSrc *self = session->src;
-  gboolean reconnect;
+  gboolean reconnect, hello, got_eos;
 
   GST_OBJECT_LOCK (self);
   reconnect = self->reconnect && self->socket_path != NULL;
   GST_OBJECT_UNLOCK (self);
+  g_mutex_lock (&session->lock);
+  hello = session->hello;
+  got_eos = session->got_eos;
+  g_mutex_unlock (&session->lock);
 
   if (error != NULL && !reconnect)
     GST_ELEMENT_ERROR (self, STREAM, DECODE,
@@ -499,14 +566,14 @@ session_closed (GstPxConnection * conn, const GError * error,
     GST_ELEMENT_WARNING (self, STREAM, DECODE,
         ("Invalid data from the producer, reconnecting: %s", error->message),
         (NULL));
-  else if (!session->hello && !reconnect)
+  else if (!hello && !reconnect)
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("The producer closed the connection without greeting us"),
         ("it may serve no more clients (max-clients)"));
-  else if (!session->got_eos && !reconnect)
+  else if (!got_eos && !reconnect)
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
         ("The producer went away"), (NULL));
-  else if (!session->got_eos)
+  else if (!got_eos)
     GST_ELEMENT_WARNING (self, RESOURCE, READ,
         ("The producer went away, reconnecting"), (NULL));
 
@@ -518,6 +585,7 @@ session_closed (GstPxConnection * conn, const GError * error,
 
 static const GstPxConnectionFuncs session_funcs = {
   session_message, session_query, session_closed,
+  TRUE,                         /* pushes downstream */
 };
 
 /* ---- connecting -------------------------------------------------------- */
@@ -553,6 +621,7 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
 
   session->refcount = 1;
   session->src = self;
+  g_mutex_init (&session->lock);
   px_arena_table_init (&session->arenas, gst_object_unref);
   session->conn = gst_px_connection_new (fd, GST_OBJECT (self),
       &session_funcs, session);
@@ -670,26 +739,59 @@ sync_running_time (GstIpcSrc * self, guint64 producer_base)
   }
 }
 
-/* Waits for the next item; NULL when flushing or disconnected. */
+/* Waits for the next item; NULL when flushing, disconnected, or when a
+ * reader's push failed (*@flow, *@from_buffer). */
 static Item *
-next_item (GstIpcSrc * self, gboolean * disconnected)
+next_item (GstIpcSrc * self, gboolean * disconnected, GstFlowReturn * flow,
+    gboolean * from_buffer)
 {
   Item *item = NULL;
 
   g_mutex_lock (&self->lock);
   while (!self->flushing && g_queue_is_empty (&self->items) &&
-      !self->disconnected) {
+      !self->disconnected && self->pending_flow == GST_FLOW_OK) {
     self->task_waiting = TRUE;
     g_cond_wait (&self->cond, &self->lock);
     self->task_waiting = FALSE;
   }
-  if (!self->flushing)
+  *flow = self->pending_flow;
+  *from_buffer = self->pending_from_buffer;
+  self->pending_flow = GST_FLOW_OK;
+  if (!self->flushing && *flow == GST_FLOW_OK)
     item = g_queue_pop_head (&self->items);
   if (item != NULL && GST_IS_EVENT (item->object))
     self->queued_events--;
-  *disconnected = item == NULL && self->disconnected && !self->flushing;
+  *disconnected = item == NULL && self->disconnected && !self->flushing &&
+      *flow == GST_FLOW_OK;
   g_mutex_unlock (&self->lock);
   return item;
+}
+
+/* With push_lock. Takes the item's object. */
+static GstFlowReturn
+push_item (GstIpcSrc * self, Item * item)
+{
+  if (GST_IS_BUFFER (item->object)) {
+    GstBuffer *buffer = GST_BUFFER_CAST (item->object);
+
+    g_mutex_lock (&self->lock);
+    self->buffers_received++;
+    if (self->discont) {
+      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+      self->discont = FALSE;
+    }
+    g_mutex_unlock (&self->lock);
+    if (self->is_live)
+      sync_running_time (self, item->base_time);
+    return gst_pad_push (self->srcpad, buffer);
+  } else {
+    GstEvent *event = GST_EVENT_CAST (item->object);
+    gboolean eos = GST_EVENT_TYPE (event) == GST_EVENT_EOS;
+
+    if (!gst_pad_push_event (self->srcpad, event) && eos)
+      return GST_FLOW_EOS;
+    return GST_FLOW_OK;
+  }
 }
 
 /* The producer is gone and we were asked to wait for it: retry. */
@@ -750,9 +852,13 @@ static void
 gst_ipc_src_loop (GstIpcSrc * self)
 {
   gboolean disconnected, reconnecting, is_buffer;
-  GstFlowReturn ret = GST_FLOW_OK;
-  Item *item = next_item (self, &disconnected);
+  GstFlowReturn ret;
+  Item *item = next_item (self, &disconnected, &ret, &is_buffer);
 
+  if (ret != GST_FLOW_OK) {
+    handle_flow (self, ret, is_buffer);
+    return;
+  }
   if (item == NULL) {
     GST_OBJECT_LOCK (self);
     reconnecting = self->reconnect && self->socket_path != NULL;
@@ -765,26 +871,9 @@ gst_ipc_src_loop (GstIpcSrc * self)
   }
 
   is_buffer = GST_IS_BUFFER (item->object);
-  if (is_buffer) {
-    GstBuffer *buffer = GST_BUFFER_CAST (item->object);
-
-    g_mutex_lock (&self->lock);
-    self->buffers_received++;
-    if (self->discont) {
-      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
-      self->discont = FALSE;
-    }
-    g_mutex_unlock (&self->lock);
-    if (self->is_live)
-      sync_running_time (self, item->base_time);
-    ret = gst_pad_push (self->srcpad, buffer);
-  } else {
-    GstEvent *event = GST_EVENT_CAST (item->object);
-
-    if (!gst_pad_push_event (self->srcpad, event) &&
-        GST_EVENT_TYPE (event) == GST_EVENT_EOS)
-      ret = GST_FLOW_EOS;
-  }
+  g_mutex_lock (&self->push_lock);
+  ret = push_item (self, item);
+  g_mutex_unlock (&self->push_lock);
   g_free (item);
   handle_flow (self, ret, is_buffer);
 }
@@ -863,6 +952,7 @@ start (GstIpcSrc * self)
   g_mutex_lock (&self->lock);
   self->flushing = FALSE;
   self->disconnected = FALSE;
+  self->pending_flow = GST_FLOW_OK;
   self->buffers_received = 0;
   self->applied_offset = 0;
   self->latency_min = 0;
@@ -1049,6 +1139,7 @@ gst_ipc_src_finalize (GObject * object)
 
   g_free (self->socket_path);
   g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->push_lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1119,6 +1210,7 @@ gst_ipc_src_init (GstIpcSrc * self)
   self->reconnect_interval = DEFAULT_RECONNECT_INTERVAL;
   self->latency_max = GST_CLOCK_TIME_NONE;
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->push_lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->items);
 

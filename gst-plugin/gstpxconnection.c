@@ -33,18 +33,31 @@ struct _GstPxConnection
   gchar *name;
   GstPxConnectionFuncs funcs;
   gpointer user_data;
-  GThread *reader;
-  PxWireMessage *msg;           /* the reader's receive buffer */
+  GThread *readers[2];
 
   GMutex lock;
-  GCond cond;
+  GCond cond;                   /* replies */
   gboolean closed;
   guint64 next_request_id;
   GList *pending;               /* of Pending */
   GArray *done_ids;             /* guint64, waiting for BUFFER_DONE */
   gboolean sending_done;        /* a thread is sending done_ids */
   gint queries_served;          /* the peer's queries on pool threads now */
+
+  /* Reading roles (lock), see "Two readers" below. */
+  GCond role_cond;
+  GThread *leader;              /* the reader that owns the socket */
+  gboolean leader_busy;         /* ... is handling a message */
+  gint64 busy_since;            /* ... since then (monotonic, us) */
+  gboolean leader_blocked;      /* ... and waits for a reply */
+  gboolean standby_idle;        /* the other one sleeps without deadline */
 };
+
+/* How long the reader may spend on one message before the standby reader
+ * takes the socket over. Long enough that a steady stream of short
+ * messages never hands over; short enough that a reply or a flush waiting
+ * behind a blocked push does not stall anybody noticeably. */
+#define HANDOVER_DELAY (10 * G_TIME_SPAN_MILLISECOND)
 
 /* Queries of one peer served at once. Each holds a pool thread, possibly
  * waiting on another connection (nested round trips), so the bound keeps a
@@ -98,6 +111,7 @@ gst_px_connection_new (int fd, GstObject * owner,
   conn->done_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_mutex_init (&conn->lock);
   g_cond_init (&conn->cond);
+  g_cond_init (&conn->role_cond);
   /* Non-blocking: every wait on the peer goes through poll with a
    * timeout. */
   fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
@@ -116,13 +130,13 @@ gst_px_connection_unref (GstPxConnection * conn)
 {
   if (conn == NULL || !g_atomic_int_dec_and_test (&conn->refcount))
     return;
-  g_assert (conn->reader == NULL);
+  g_assert (conn->readers[0] == NULL && conn->readers[1] == NULL);
   px_close_fd (&conn->fd);
   px_close_fd (&conn->wake_fd);
   g_array_unref (conn->done_ids);
   g_mutex_clear (&conn->lock);
   g_cond_clear (&conn->cond);
-  g_free (conn->msg);
+  g_cond_clear (&conn->role_cond);
   g_free (conn->name);
   g_free (conn);
 }
@@ -174,6 +188,7 @@ mark_closed (GstPxConnection * conn)
   was_closed = conn->closed;
   conn->closed = TRUE;
   g_cond_broadcast (&conn->cond);
+  g_cond_broadcast (&conn->role_cond);
   g_mutex_unlock (&conn->lock);
   if (!was_closed) {
     shutdown (conn->fd, SHUT_RDWR);
@@ -185,19 +200,21 @@ mark_closed (GstPxConnection * conn)
 void
 gst_px_connection_close (GstPxConnection * conn)
 {
-  GThread *reader;
+  GThread *readers[2];
 
   mark_closed (conn);
   g_mutex_lock (&conn->lock);
-  reader = conn->reader;
-  conn->reader = NULL;
+  memcpy (readers, conn->readers, sizeof readers);
+  memset (conn->readers, 0, sizeof conn->readers);
   g_mutex_unlock (&conn->lock);
-  if (reader == NULL)
-    return;
-  if (reader == g_thread_self ())
-    g_thread_unref (reader);    /* closing from a callback: detach */
-  else
-    g_thread_join (reader);
+  for (guint i = 0; i < G_N_ELEMENTS (readers); i++) {
+    if (readers[i] == NULL)
+      continue;
+    if (readers[i] == g_thread_self ())
+      g_thread_unref (readers[i]);      /* closing from a callback: detach */
+    else
+      g_thread_join (readers[i]);
+  }
 }
 
 /* ---- sending ----------------------------------------------------------- */
@@ -398,6 +415,12 @@ round_trip (GstPxConnection * conn, PxWireType type, guint32 kind,
   g_mutex_lock (&conn->lock);
   p->request_id = conn->next_request_id++;
   conn->pending = g_list_prepend (conn->pending, p);
+  /* Asked from the reader, while it handles a message (a push downstream
+   * that queries upstream): it cannot read the reply itself. */
+  if (conn->leader == g_thread_self () && conn->leader_busy) {
+    conn->leader_blocked = TRUE;
+    g_cond_signal (&conn->role_cond);
+  }
   g_mutex_unlock (&conn->lock);
 
   if (type == PX_WIRE_PING)
@@ -585,15 +608,101 @@ receive_error_text (int ret)
   }
 }
 
-/* Reads and dispatches one message. FALSE ends the connection, with @error
- * set unless the peer simply closed it. */
+/* ---- two readers ------------------------------------------------------- *
+ *
+ * Handling a message may block: ipcsrc pushes buffers downstream from the
+ * reader, and a push waits as long as downstream likes (a full queue, a
+ * sink waiting for preroll). Meanwhile the socket must still be read: the
+ * reply to a query asked from inside that push, a FLUSH_START that would
+ * unblock it, the peer's pings and queries.
+ *
+ * So such a connection (message_may_block) has two reader threads, and one
+ * of them at a time (the leader) owns the socket. The other waits. When the leader has spent
+ * HANDOVER_DELAY on one message, or waits for a reply on this connection
+ * while handling one, the other takes the socket over; the old leader
+ * becomes the one that waits once its message is handled. In a steady
+ * stream the waiting reader wakes up at most once per HANDOVER_DELAY, and
+ * handing a message from the reader to another thread costs nothing. The
+ * owner's message() may therefore run on both threads at once, but only
+ * after a handover.
+ */
+
+/* Waits until the caller may own the socket. FALSE once closed. */
 static gboolean
-read_one (GstPxConnection * conn, GError ** error)
+take_socket (GstPxConnection * conn)
 {
-  PxWireMessage *msg = conn->msg;
+  gint64 deadline = 0;
+
+  g_mutex_lock (&conn->lock);
+  for (;;) {
+    if (conn->closed) {
+      g_mutex_unlock (&conn->lock);
+      return FALSE;
+    }
+    if (conn->leader == NULL)
+      break;
+    if (conn->leader_busy) {
+      deadline = conn->busy_since + HANDOVER_DELAY;
+      if (conn->leader_blocked || g_get_monotonic_time () >= deadline)
+        break;
+      g_cond_wait_until (&conn->role_cond, &conn->lock, deadline);
+    } else {
+      conn->standby_idle = TRUE;
+      g_cond_wait (&conn->role_cond, &conn->lock);
+      conn->standby_idle = FALSE;
+    }
+  }
+  if (conn->leader != NULL)
+    GST_DEBUG_OBJECT (conn->owner, "%s: taking over reading from a reader "
+        "%s", conn->name, conn->leader_blocked ? "waiting for a reply" :
+        "busy with one message");
+  conn->leader = g_thread_self ();
+  conn->leader_busy = FALSE;
+  conn->leader_blocked = FALSE;
+  g_mutex_unlock (&conn->lock);
+  return TRUE;
+}
+
+static void
+begin_message (GstPxConnection * conn)
+{
+  g_mutex_lock (&conn->lock);
+  conn->leader_busy = TRUE;
+  conn->busy_since = g_get_monotonic_time ();
+  /* The other reader starts its clock; it sleeps without deadline only
+   * while the leader waits in poll. */
+  if (conn->standby_idle)
+    g_cond_signal (&conn->role_cond);
+  g_mutex_unlock (&conn->lock);
+}
+
+/* TRUE if the caller still owns the socket. */
+static gboolean
+end_message (GstPxConnection * conn)
+{
+  gboolean leader;
+
+  g_mutex_lock (&conn->lock);
+  leader = conn->leader == g_thread_self ();
+  if (leader) {
+    conn->leader_busy = FALSE;
+    conn->leader_blocked = FALSE;
+  }
+  g_mutex_unlock (&conn->lock);
+  return leader;
+}
+
+/* Reads and handles one message. FALSE ends the connection, with @error
+ * set unless the peer simply closed it. *@leader tells whether the caller
+ * still owns the socket. */
+static gboolean
+read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
+    GError ** error)
+{
   ssize_t ret;
   int handled;
 
+  *leader = TRUE;
   ret = px_wire_recv (conn->fd, msg, MSG_DONTWAIT);
   if (ret == -EAGAIN || ret == -EINTR)
     return TRUE;
@@ -604,10 +713,12 @@ read_one (GstPxConnection * conn, GError ** error)
         receive_error_text ((int) ret));
     return FALSE;
   }
+  begin_message (conn);
   handled = handle_internal (conn, msg);
   if (handled == 0 && !conn->funcs.message (conn, msg, conn->user_data,
           error))
     handled = -EPROTO;
+  *leader = end_message (conn);
   px_wire_message_clear (msg);
   if (handled < 0 && error && *error == NULL)
     g_set_error (error, GST_PX_ERROR, 0, "malformed %s message",
@@ -615,14 +726,14 @@ read_one (GstPxConnection * conn, GError ** error)
   return handled >= 0;
 }
 
-static gpointer
-reader_thread (gpointer data)
+/* Owns the socket until the connection ends (FALSE) or the other reader
+ * takes it over (TRUE). */
+static gboolean
+lead (GstPxConnection * conn, PxWireMessage * msg, GError ** error)
 {
-  GstPxConnection *conn = data;
-  GError *error = NULL;
-  gboolean alive = TRUE;
+  gboolean alive = TRUE, leader = TRUE;
 
-  while (alive && !gst_px_connection_is_closed (conn)) {
+  while (alive && leader && !gst_px_connection_is_closed (conn)) {
     struct pollfd pfd[2] = {
       {.fd = conn->fd,.events = POLLIN},
       {.fd = conn->wake_fd,.events = POLLIN},
@@ -631,8 +742,8 @@ reader_thread (gpointer data)
     if (poll (pfd, 2, -1) < 0) {
       if (errno == EINTR)
         continue;
-      g_set_error (&error, GST_PX_ERROR, 0, "poll: %s", g_strerror (errno));
-      break;
+      g_set_error (error, GST_PX_ERROR, 0, "poll: %s", g_strerror (errno));
+      return FALSE;
     }
     if (pfd[1].revents & POLLIN) {
       guint64 count;
@@ -642,17 +753,33 @@ reader_thread (gpointer data)
       flush_done (conn);
     }
     if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-      alive = read_one (conn, &error);
+      alive = read_one (conn, msg, &leader, error);
   }
+  return alive && !gst_px_connection_is_closed (conn);
+}
 
-  /* Only a connection that ended on its own reports it. */
-  if (mark_closed (conn)) {
+static gpointer
+reader_thread (gpointer data)
+{
+  GstPxConnection *conn = data;
+  PxWireMessage *msg = g_malloc (sizeof (PxWireMessage));
+  GError *error = NULL;
+  gboolean alive = TRUE;
+
+  memset (msg, 0, sizeof (PxWireHeader));
+  msg->n_fds = 0;
+  while (alive && take_socket (conn))
+    alive = lead (conn, msg, &error);
+
+  /* Only a connection that ended on its own reports it, once. */
+  if (!alive && mark_closed (conn)) {
     if (error)
       GST_WARNING_OBJECT (conn->owner, "%s: %s", conn->name, error->message);
     if (conn->funcs.closed)
       conn->funcs.closed (conn, error, conn->user_data);
   }
   g_clear_error (&error);
+  g_free (msg);
   gst_px_connection_unref (conn);
   return NULL;
 }
@@ -660,24 +787,23 @@ reader_thread (gpointer data)
 gboolean
 gst_px_connection_start (GstPxConnection * conn, GError ** error)
 {
-  GThread *thread;
-
   if (conn->wake_fd < 0) {
     g_set_error (error, GST_PX_ERROR, 0, "eventfd: %s", g_strerror (errno));
     return FALSE;
   }
-  conn->msg = g_malloc (sizeof (PxWireMessage));
-  memset (conn->msg, 0, sizeof (PxWireHeader));
-  conn->msg->n_fds = 0;
-  /* The thread holds a reference until it ends. */
-  gst_px_connection_ref (conn);
   g_mutex_lock (&conn->lock);
-  thread = g_thread_try_new ("px-reader", reader_thread, conn, error);
-  conn->reader = thread;
-  g_mutex_unlock (&conn->lock);
-  if (thread == NULL) {
-    gst_px_connection_unref (conn);
-    return FALSE;
+  for (guint i = 0; i < (conn->funcs.message_may_block ? 2 : 1); i++) {
+    /* Each thread holds a reference until it ends. */
+    gst_px_connection_ref (conn);
+    conn->readers[i] = g_thread_try_new ("px-reader", reader_thread, conn,
+        error);
+    if (conn->readers[i] == NULL) {
+      gst_px_connection_unref (conn);
+      g_mutex_unlock (&conn->lock);
+      /* The caller closes the connection, which ends the first one. */
+      return FALSE;
+    }
   }
+  g_mutex_unlock (&conn->lock);
   return TRUE;
 }

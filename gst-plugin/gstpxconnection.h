@@ -2,9 +2,12 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A connection owns a SOCK_SEQPACKET socket and a reader thread. The reader
- * hands every message to the owner's message() function, except the ones
- * the connection handles itself:
+ * A connection owns a SOCK_SEQPACKET socket and a reader thread, or two
+ * when the owner's message() may block (push downstream): one of them reads
+ * at a time, the other takes the socket over when the first spends long on
+ * one message or, while handling one, waits for a reply on this
+ * connection. The reader hands every message to the owner's message()
+ * function, except the ones the connection handles itself:
  *   - QUERY: run on a pool thread through the owner's query() function and
  *     answered with QUERY_REPLY, so that the reader keeps reading while a
  *     query (which may itself cross another connection) is in progress;
@@ -12,8 +15,9 @@
  *     gst_px_connection_query() or gst_px_connection_ping();
  *   - PING: answered with PONG.
  * It also batches BUFFER_DONE: gst_px_connection_buffer_done() may be called
- * from any thread; the reader sends the pending ids, up to PX_WIRE_MAX_DONE
- * per message.
+ * from any thread; that thread sends the ids pending by then, up to
+ * PX_WIRE_MAX_DONE per message, and the reader sends them when the socket
+ * is full.
  *
  * Nothing waits on the peer without a timeout: sends wait for room in the
  * socket at most the given time, queries and pings at most theirs.
@@ -35,7 +39,10 @@ typedef struct _GstPxConnection GstPxConnection;
 typedef struct
 {
   /* Reader thread. Returns FALSE and sets @error to drop the peer (a
-   * protocol error). The message's fd, if any, may be stolen. */
+   * protocol error). The message's fd, if any, may be stolen. May block
+   * if message_may_block is set; while it does, the other reader may take
+   * over and call message() for the following messages on its own
+   * thread. */
   gboolean (*message) (GstPxConnection * conn, PxWireMessage * msg,
       gpointer user_data, GError ** error);
   /* Pool thread: answer @query from the peer; TRUE if answered. May be
@@ -46,6 +53,8 @@ typedef struct
    * the protocol. Not called once gst_px_connection_close() was called. */
   void (*closed) (GstPxConnection * conn, const GError * error,
       gpointer user_data);
+  /* Run a second reader (see above). */
+  gboolean message_may_block;
 } GstPxConnectionFuncs;
 
 /* Takes @fd (a connected SOCK_SEQPACKET socket). @owner is used for logging
@@ -56,12 +65,14 @@ GstPxConnection *gst_px_connection_new (int fd, GstObject * owner,
 GstPxConnection *gst_px_connection_ref (GstPxConnection * conn);
 void gst_px_connection_unref (GstPxConnection * conn);
 
-/* Starts the reader thread. */
+/* Starts the reader threads. On failure the caller still closes. */
 gboolean gst_px_connection_start (GstPxConnection * conn, GError ** error);
 
 /* Stops reading, wakes every waiter, shuts the socket down and waits for
- * the reader thread to end. Idempotent; may be called from the connection's
- * own callbacks. The owner must call it before dropping its reference. */
+ * the reader threads to end. Idempotent; may be called from the
+ * connection's own callbacks (the calling reader is then left to end on its
+ * own, the other one is waited for). The owner must call it before
+ * dropping its reference. */
 void gst_px_connection_close (GstPxConnection * conn);
 
 gboolean gst_px_connection_is_closed (GstPxConnection * conn);

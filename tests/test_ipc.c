@@ -977,6 +977,15 @@ run_script (GstHarness * h, const gchar * name)
     push_event (h, gst_event_new_flush_stop (TRUE));
     push_event (h, segment_at (0));
     gst_harness_push (h, script_buffer (128, 9));
+  } else if (g_str_equal (name, "flush-blocked")) {
+    /* A consumer in PAUSED prerolls the first buffer and its push waits
+     * there; the flush behind it must still get through. */
+    gst_harness_set_src_caps_str (h, "application/x-parallax-test");
+    gst_harness_push (h, script_buffer (64, 0));
+    push_event (h, gst_event_new_flush_start ());
+    push_event (h, gst_event_new_flush_stop (TRUE));
+    push_event (h, segment_at (0));
+    gst_harness_push (h, script_buffer (128, 1));
   } else if (g_str_equal (name, "padded")) {
     gst_harness_set_src_caps_str (h,
         "video/x-raw, format=I420, width=60, height=20, framerate=25/1");
@@ -1462,6 +1471,49 @@ GST_START_TEST (test_flush_keeps_sticky_events)
   g_free (seq);
   g_strfreev (theirs);
   g_strfreev (ours);
+  cleanup ();
+}
+
+GST_END_TEST;
+
+/* A flush from the producer reaches a consumer whose push waits downstream
+ * (a sink prerolled in PAUSED): the connection is still read while the
+ * thread that pushes is blocked. */
+GST_START_TEST (test_flush_reaches_blocked_push)
+{
+  gchar *path = test_path ("sock");
+  GPid pid;
+  gchar *result = spawn_helper ("producer", "script", "flush-blocked", path,
+      NULL, -1, 0, &pid);
+  GstElement *pipeline;
+  Recorder *rec;
+  gchar **ours;
+  gchar *seq;
+
+  wait_listening (path);
+  pipeline = pipeline_newf ("ipcsrc socket-path=%s is-live=false ! "
+      "fakesink name=sink", path);
+  rec = recorder_attach (by_name (pipeline, "sink"), FALSE);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
+      GST_STATE_CHANGE_FAILURE);
+  /* The second buffer comes after the flush: it prerolls again. */
+  fail_unless (recorder_wait_buffers (rec, 2, 20000),
+      "the flush did not reach the blocked push");
+  ours = recorder_lines (rec);
+  seq = sequence (ours);
+  fail_unless (strstr (seq, "buffer flush-start flush-stop segment buffer")
+      != NULL, "%s", seq);
+  play (pipeline);
+  wait_eos (pipeline, 20000);
+  stop (pipeline);
+  fail_unless_equals_int (wait_child (pid, WAIT_MS), 0);
+
+  g_free (seq);
+  g_strfreev (ours);
+  recorder_free (rec);
+  gst_object_unref (pipeline);
+  g_free (result);
+  g_free (path);
   cleanup ();
 }
 
@@ -2316,6 +2368,70 @@ GST_START_TEST (test_fd_consumer_queries_reach_the_producer)
 
 GST_END_TEST;
 
+/* A query asked from inside a push (an element downstream negotiating as a
+ * buffer goes through) is answered: the thread that pushes may be the one
+ * that reads the connection, and the reply must still be read. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  GstCaps *caps;
+} QueryInPush;
+
+static GstPadProbeReturn
+query_in_push (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  QueryInPush *q = user_data;
+  GstCaps *caps = gst_pad_peer_query_caps (pad, NULL);
+
+  g_mutex_lock (&q->lock);
+  q->caps = caps;
+  g_cond_broadcast (&q->cond);
+  g_mutex_unlock (&q->lock);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+GST_START_TEST (test_fd_query_from_inside_a_push)
+{
+  int fds[2];
+  gchar *result;
+  Recorder *rec;
+  GstElement *pipeline = start_fd_pair (FD_PRODUCER, FD_CONSUMER, fds,
+      &result, &rec);
+  GstPad *pad = gst_element_get_static_pad (by_name (pipeline, "sink"),
+      "sink");
+  GstCaps *allowed = gst_caps_from_string
+      ("video/x-raw,format=GRAY8,width=[16,64],framerate=25/1");
+  gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
+  QueryInPush q = { 0, };
+
+  g_mutex_init (&q.lock);
+  g_cond_init (&q.cond);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, query_in_push, &q,
+      NULL);
+  g_mutex_lock (&q.lock);
+  while (q.caps == NULL && g_cond_wait_until (&q.cond, &q.lock, deadline));
+  g_mutex_unlock (&q.lock);
+  fail_unless (q.caps != NULL, "no buffer went through");
+  fail_if (gst_caps_is_empty (q.caps) || gst_caps_is_any (q.caps), "%s",
+      caps_text (q.caps));
+  fail_unless (gst_caps_is_subset (q.caps, allowed), "%s",
+      caps_text (q.caps));
+  gst_caps_unref (q.caps);
+  gst_caps_unref (allowed);
+  gst_object_unref (pad);
+  stop (pipeline);
+  close (fds[0]);
+  g_mutex_clear (&q.lock);
+  g_cond_clear (&q.cond);
+  recorder_free (rec);
+  gst_object_unref (pipeline);
+  g_free (result);
+  cleanup ();
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_fd_consumer_accept_caps_reaches_the_producer)
 {
   int fds[2];
@@ -2912,6 +3028,7 @@ ipc_suite (void)
   tcase_add_test (data, test_timestamps_and_flags_preserved);
   tcase_add_test (data, test_events_forwarded_in_order);
   tcase_add_test (data, test_flush_keeps_sticky_events);
+  tcase_add_test (data, test_flush_reaches_blocked_push);
   tcase_add_test (data, test_video_meta_strides_and_offsets);
   tcase_add_test (data, test_caps_change_mid_stream);
   tcase_add_test (data, test_buffers_copied_when_upstream_ignores_the_pool);
@@ -2940,6 +3057,7 @@ ipc_suite (void)
   tcase_add_test (fd, test_fd_upstream_reconfigure);
   tcase_add_test (fd, test_fd_upstream_seek);
   tcase_add_test (fd, test_fd_consumer_queries_reach_the_producer);
+  tcase_add_test (fd, test_fd_query_from_inside_a_push);
   tcase_add_test (fd, test_fd_consumer_accept_caps_reaches_the_producer);
   tcase_add_test (fd, test_fd_consumer_latency_query_reaches_the_producer);
   tcase_add_test (fd, test_fd_producer_negotiates_with_the_consumer);
