@@ -25,6 +25,7 @@
 #include <gst/gst.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -278,6 +279,12 @@ main (int argc, char **argv)
   Worker worker = { NULL, };
   GError *error = NULL;
   int ret;
+
+  /* glibc gives threads malloc arenas of their own, each reserving 64 MiB
+   * of address space: a memory limit enforced as RLIMIT_AS (the fallback
+   * without cgroups) would count a few of them as used and refuse the
+   * next thread. The worker's threads share two. */
+  mallopt (M_ARENA_MAX, 2);
 
   /* Before any thread exists: the capabilities the lockdown needs are kept
    * by one helper thread, every other thread starts without any. */
