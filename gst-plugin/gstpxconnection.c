@@ -42,6 +42,7 @@ struct _GstPxConnection
   GList *pending;               /* of Pending */
   GArray *done_ids;             /* guint64, waiting for BUFFER_DONE */
   gboolean sending_done;        /* a thread is sending done_ids */
+  gboolean reader_idle;         /* the reader waits in poll() */
   gint queries_served;          /* the peer's queries on pool threads now */
 
   /* Reading roles (lock), see "Two readers" below. */
@@ -339,10 +340,17 @@ send_done_now (GstPxConnection * conn)
   return i >= ids->len;
 }
 
-/* Sent by the thread that frees the buffer, batched with the ids freed
- * while it sends: handing them to the reader would cost a wake-up and a
- * thread switch per buffer. Only when the socket is full does the reader
- * take over, as it may wait for room. */
+/* Ids freed while the reader is busy wait for it to run out of messages,
+ * up to this many: a busy consumer releases slots in batches. */
+#define DONE_BATCH 8
+
+/* While the reader is busy reading (the buffer is often freed by the
+ * reader itself, having pushed it downstream), the ids wait for it to find
+ * the socket empty and send them all at once. Otherwise they are sent by
+ * the thread that frees the buffer, batched with the ids freed while it
+ * sends: handing them to an idle reader would cost a wake-up and a thread
+ * switch per buffer. Only when the socket is full does the reader take
+ * over, as it may wait for room. */
 void
 gst_px_connection_buffer_done (GstPxConnection * conn, guint64 buffer_id)
 {
@@ -354,6 +362,10 @@ gst_px_connection_buffer_done (GstPxConnection * conn, guint64 buffer_id)
     return;
   }
   g_array_append_val (conn->done_ids, buffer_id);
+  if (!conn->reader_idle && conn->done_ids->len < DONE_BATCH) {
+    g_mutex_unlock (&conn->lock);
+    return;                     /* the reader sends it before it sleeps */
+  }
   sender = !conn->sending_done;
   conn->sending_done = TRUE;
   g_mutex_unlock (&conn->lock);
@@ -694,16 +706,17 @@ end_message (GstPxConnection * conn)
 
 /* Reads and handles one message. FALSE ends the connection, with @error
  * set unless the peer simply closed it. *@leader tells whether the caller
- * still owns the socket. */
+ * still owns the socket, *@drained whether there was nothing to read. */
 static gboolean
 read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
-    GError ** error)
+    gboolean * drained, GError ** error)
 {
   ssize_t ret;
   int handled;
 
   *leader = TRUE;
   ret = px_wire_recv (conn->fd, msg, MSG_DONTWAIT);
+  *drained = ret == -EAGAIN;
   if (ret == -EAGAIN || ret == -EINTR)
     return TRUE;
   if (ret == -ECONNRESET || ret == -EPIPE)
@@ -727,11 +740,13 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
 }
 
 /* Owns the socket until the connection ends (FALSE) or the other reader
- * takes it over (TRUE). */
+ * takes it over (TRUE). While messages keep coming it reads them back to
+ * back, and polls (for the socket and the wake-up fd) once there is none:
+ * a busy connection costs one system call per message. */
 static gboolean
 lead (GstPxConnection * conn, PxWireMessage * msg, GError ** error)
 {
-  gboolean alive = TRUE, leader = TRUE;
+  gboolean alive = TRUE, leader = TRUE, drained = TRUE;
 
   while (alive && leader && !gst_px_connection_is_closed (conn)) {
     struct pollfd pfd[2] = {
@@ -739,7 +754,28 @@ lead (GstPxConnection * conn, PxWireMessage * msg, GError ** error)
       {.fd = conn->wake_fd,.events = POLLIN},
     };
 
-    if (poll (pfd, 2, -1) < 0) {
+    gboolean pending;
+    int ret;
+
+    if (!drained) {
+      alive = read_one (conn, msg, &leader, &drained, error);
+      continue;
+    }
+    /* Nothing to read: release what was freed meanwhile, then sleep. A
+     * thread sending ids takes along all there are. */
+    g_mutex_lock (&conn->lock);
+    pending = conn->done_ids->len > 0 && !conn->sending_done;
+    conn->reader_idle = !pending;
+    g_mutex_unlock (&conn->lock);
+    if (pending) {
+      flush_done (conn);
+      continue;
+    }
+    ret = poll (pfd, 2, -1);
+    g_mutex_lock (&conn->lock);
+    conn->reader_idle = FALSE;
+    g_mutex_unlock (&conn->lock);
+    if (ret < 0) {
       if (errno == EINTR)
         continue;
       g_set_error (error, GST_PX_ERROR, 0, "poll: %s", g_strerror (errno));
@@ -753,7 +789,7 @@ lead (GstPxConnection * conn, PxWireMessage * msg, GError ** error)
       flush_done (conn);
     }
     if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-      alive = read_one (conn, msg, &leader, error);
+      alive = read_one (conn, msg, &leader, &drained, error);
   }
   return alive && !gst_px_connection_is_closed (conn);
 }
