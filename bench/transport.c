@@ -21,7 +21,10 @@
  * shmsink's shared-memory allocator or over system memory — writes a
  * 24-byte header (a magic number, a sequence number, a time stamp) at its
  * start and pushes it. Nothing else is written: no end does work on the
- * pixels. fakesink reads the header back and drops the buffer.
+ * pixels, what is measured is the transport's own cost. fakesink reads the
+ * header back and drops the buffer. The "written" video payloads are the
+ * same frames, except that the source writes every byte of each one first,
+ * as a camera or a decoder does: what a real video stream costs.
  *
  * Every transport gets the same depth: the source's own pools hold
  * POOL_MAX_BUFFERS buffers, as many as ipcsink's arena pool with its
@@ -124,22 +127,31 @@ typedef struct
   const gchar *title;
   const gchar *caps;
   guint size;                   /* bytes per buffer */
-  guint latency_rate;           /* buffers/s in the latency runs */
+  guint latency_rate;           /* buffers/s in the latency runs; 0: none */
   gboolean video;               /* held to the throughput ratio targets */
+  gboolean written;             /* the source writes every byte */
 } Payload;
 
 static const Payload payloads[] = {
   {"4k", "4K I420",
         "video/x-raw,format=I420,width=3840,height=2160,framerate=0/1",
-      3840 * 2160 * 3 / 2, 30, TRUE},
+      3840 * 2160 * 3 / 2, 30, TRUE, FALSE},
   {"1080p", "1080p I420",
         "video/x-raw,format=I420,width=1920,height=1080,framerate=0/1",
-      1920 * 1080 * 3 / 2, 60, TRUE},
+      1920 * 1080 * 3 / 2, 60, TRUE, FALSE},
   {"4kib", "4 KiB",
-      "application/x-parallax-bench", 4096, 1000, FALSE},
+      "application/x-parallax-bench", 4096, 1000, FALSE, FALSE},
   {"4kib-video", "4 KiB (64x64 GRAY8)",
         "video/x-raw,format=GRAY8,width=64,height=64,framerate=0/1",
-      4096, 1000, FALSE},
+      4096, 1000, FALSE, FALSE},
+  /* As a camera or a decoder does: every frame is made, byte by byte. The
+   * latency runs would measure the same trip as above. */
+  {"4k-written", "4K I420, written",
+        "video/x-raw,format=I420,width=3840,height=2160,framerate=0/1",
+      3840 * 2160 * 3 / 2, 0, TRUE, TRUE},
+  {"1080p-written", "1080p I420, written",
+        "video/x-raw,format=I420,width=1920,height=1080,framerate=0/1",
+      1920 * 1080 * 3 / 2, 0, TRUE, TRUE},
 };
 
 #define N_PAYLOADS G_N_ELEMENTS (payloads)
@@ -165,6 +177,7 @@ struct _GstBenchSrc
   guint rate;                   /* buffers/s when live; 0 = as fast as it can */
   guint size;                   /* bytes per buffer, from the caps */
   GstCaps *caps;                /* what it produces */
+  gboolean write_all;           /* every byte of every buffer */
   guint64 sequence;
 };
 
@@ -173,6 +186,7 @@ enum
   PROP_0,
   PROP_RATE,
   PROP_CAPS,
+  PROP_WRITE_ALL,
 };
 
 G_DEFINE_TYPE (GstBenchSrc, gst_bench_src, GST_TYPE_PUSH_SRC);
@@ -274,6 +288,14 @@ gst_bench_src_fill (GstPushSrc * push, GstBuffer * buffer)
   GstBenchSrc *self = GST_BENCH_SRC (push);
   BenchHeader header = {.magic = HEADER_MAGIC,.sequence = self->sequence };
 
+  if (self->write_all) {
+    GstMapInfo map;
+
+    if (!gst_buffer_map (buffer, &map, GST_MAP_WRITE))
+      return GST_FLOW_ERROR;
+    memset (map.data, (int) (self->sequence & 0xff), map.size);
+    gst_buffer_unmap (buffer, &map);
+  }
   if (gst_buffer_fill (buffer, 0, &header, sizeof header) != sizeof header)
     return GST_FLOW_ERROR;
   GST_BUFFER_OFFSET (buffer) = self->sequence;
@@ -323,6 +345,9 @@ gst_bench_src_set_property (GObject * object, guint prop_id,
       gst_caps_replace (&self->caps, (GstCaps *) gst_value_get_caps (value));
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_WRITE_ALL:
+      self->write_all = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -343,6 +368,9 @@ gst_bench_src_get_property (GObject * object, guint prop_id, GValue * value,
       GST_OBJECT_LOCK (self);
       gst_value_set_caps (value, self->caps);
       GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_WRITE_ALL:
+      g_value_set_boolean (value, self->write_all);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -374,6 +402,10 @@ gst_bench_src_class_init (GstBenchSrcClass * klass)
       g_param_spec_uint ("rate", "Rate",
           "Buffers per second, as a live source (0 = as fast as possible, "
           "not live)", 0, 1000000, 0,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_WRITE_ALL,
+      g_param_spec_boolean ("write-all", "Write all",
+          "Write every byte of every buffer, not only the header", FALSE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   gst_element_class_add_static_pad_template (element_class,
       &bench_src_template);
@@ -423,8 +455,9 @@ source_description (const ChildOptions * options)
   guint rate = options->mode == MODE_LATENCY ?
       options->payload->latency_rate : 0;
 
-  return g_strdup_printf ("benchsrc caps=\"%s\" rate=%u blocksize=%u ! ",
-      options->payload->caps, rate, options->payload->size);
+  return g_strdup_printf ("benchsrc caps=\"%s\" rate=%u blocksize=%u "
+      "write-all=%s ! ", options->payload->caps, rate, options->payload->size,
+      options->payload->written ? "true" : "false");
 }
 
 /* The element named "entry" is where a buffer enters the transport: its
@@ -1456,7 +1489,8 @@ parse_options (int *argc, char ***argv, BenchOptions * options)
     {"transports", 't', 0, G_OPTION_ARG_STRING, &options->transports,
         "Only these, comma-separated: in-process,ipc,shm,tcp", "LIST"},
     {"payloads", 'p', 0, G_OPTION_ARG_STRING, &options->payloads,
-        "Only these, comma-separated: 4k,1080p,4kib,4kib-video", "LIST"},
+        "Only these, comma-separated: 4k,1080p,4kib,4kib-video,4k-written,"
+          "1080p-written", "LIST"},
     {"modes", 0, 0, G_OPTION_ARG_STRING, &options->modes,
         "Only these, comma-separated: throughput,latency", "LIST"},
     {"role", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &options->role,
@@ -1586,7 +1620,8 @@ make_cases (const BenchOptions * options)
 
         if (!selected (options->payloads, payloads[p].name) ||
             !selected (options->modes, mode_names[m]) ||
-            !selected (options->transports, transport_names[t]))
+            !selected (options->transports, transport_names[t]) ||
+            (m == MODE_LATENCY && payloads[p].latency_rate == 0))
           continue;
         c = g_new0 (BenchCase, 1);
         c->payload = &payloads[p];
