@@ -515,20 +515,25 @@ session_message (GstPxConnection * conn, PxWireMessage * msg,
   if (claimed.object == NULL)
     return ok;
 
-  /* Pushed here, outside the session lock: the push may block, and the
-   * other reader then goes on with the next messages. */
+  /* Pushed here, outside the session lock and our turn: the push may
+   * block, and the other reader then goes on with the next messages (which
+   * wait for push_lock or the task). */
+  gst_px_connection_release_turn (conn);
   is_buffer = GST_IS_BUFFER (claimed.object);
   ret = push_item (self, &claimed);
-  g_mutex_unlock (&self->push_lock);
   if (ret != GST_FLOW_OK) {
     /* The task acts on it: pausing a task from another thread would wait
-     * for it. Until then, what comes next is queued. */
+     * for it. Until then, what comes next is queued; the first failure
+     * is the one that counts. */
     g_mutex_lock (&self->lock);
-    self->pending_flow = ret;
-    self->pending_from_buffer = is_buffer;
+    if (self->pending_flow == GST_FLOW_OK) {
+      self->pending_flow = ret;
+      self->pending_from_buffer = is_buffer;
+    }
     wake_task (self);
     g_mutex_unlock (&self->lock);
   }
+  g_mutex_unlock (&self->push_lock);
   return ok;
 }
 
@@ -629,6 +634,12 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
   hello.features = upstream ? PX_WIRE_FEATURE_UPSTREAM : 0;
   ret = gst_px_connection_send (session->conn, PX_WIRE_HELLO, 0, 0, &hello,
       sizeof hello, -1, GST_PX_CONNECTION_REPLY_TIMEOUT);
+  /* Before the readers start: the session may end as soon as they do. */
+  g_mutex_lock (&self->lock);
+  self->session = session;
+  self->disconnected = FALSE;
+  self->discont = TRUE;
+  g_mutex_unlock (&self->lock);
   if (ret < 0 || !gst_px_connection_start (session->conn, error)) {
     if (ret == -EPIPE || ret == -ECONNRESET)
       g_set_error (error, GST_PX_ERROR, 0, "the producer closed the "
@@ -637,15 +648,9 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
     else if (ret < 0)
       g_set_error (error, GST_PX_ERROR, 0, "cannot greet the producer: %s",
           g_strerror (-ret));
-    gst_px_connection_close (session->conn);
-    session_unref (session);
+    end_session (self);
     return FALSE;
   }
-  g_mutex_lock (&self->lock);
-  self->session = session;
-  self->disconnected = FALSE;
-  self->discont = TRUE;
-  g_mutex_unlock (&self->lock);
   /* A producer that accepted us greets us at once; one that will not serve
    * us (max-clients) closes the socket. Learn which now, so that a refusal
    * fails the state change instead of surfacing later. With an fd, the
@@ -863,10 +868,18 @@ gst_ipc_src_loop (GstIpcSrc * self)
     GST_OBJECT_LOCK (self);
     reconnecting = self->reconnect && self->socket_path != NULL;
     GST_OBJECT_UNLOCK (self);
-    if (disconnected && reconnecting)
+    if (disconnected && reconnecting) {
       reconnect (self);
-    else
+      return;
+    }
+    /* Checked again under the lock that start_task() takes to clear the
+     * flag: a live source going PLAYING -> PAUSED -> PLAYING quickly must
+     * not end up with its task paused in PLAYING. */
+    g_mutex_lock (&self->lock);
+    if (self->flushing || (self->disconnected &&
+            g_queue_is_empty (&self->items)))
       gst_pad_pause_task (self->srcpad);
+    g_mutex_unlock (&self->lock);
     return;
   }
 

@@ -53,6 +53,13 @@ struct _GstPxConnection
   gboolean leader_blocked;      /* ... and waits for a reply */
   guint64 messages;             /* handled so far */
   gboolean standby_idle;        /* the other one sleeps without deadline */
+
+  /* Turns (lock): owner messages are handed to message() in the order they
+   * came, one at a time until the handler gives its turn up. */
+  GCond turn_cond;
+  guint64 next_ticket;          /* the next owner message's */
+  guint64 turn;                 /* the ticket whose turn it is */
+  GThread *turn_holder;
 };
 
 /* How long the reader may spend on one message before the standby reader
@@ -114,6 +121,7 @@ gst_px_connection_new (int fd, GstObject * owner,
   g_mutex_init (&conn->lock);
   g_cond_init (&conn->cond);
   g_cond_init (&conn->role_cond);
+  g_cond_init (&conn->turn_cond);
   /* Non-blocking: every wait on the peer goes through poll with a
    * timeout. */
   fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
@@ -139,6 +147,7 @@ gst_px_connection_unref (GstPxConnection * conn)
   g_mutex_clear (&conn->lock);
   g_cond_clear (&conn->cond);
   g_cond_clear (&conn->role_cond);
+  g_cond_clear (&conn->turn_cond);
   g_free (conn->name);
   g_free (conn);
 }
@@ -191,6 +200,7 @@ mark_closed (GstPxConnection * conn)
   conn->closed = TRUE;
   g_cond_broadcast (&conn->cond);
   g_cond_broadcast (&conn->role_cond);
+  g_cond_broadcast (&conn->turn_cond);
   g_mutex_unlock (&conn->lock);
   if (!was_closed) {
     shutdown (conn->fd, SHUT_RDWR);
@@ -217,6 +227,12 @@ gst_px_connection_close (GstPxConnection * conn)
     else
       g_thread_join (readers[i]);
   }
+  /* Nor may a query of the peer still be running in the owner's query():
+   * the owner frees what it passed as user data once this returns. */
+  g_mutex_lock (&conn->lock);
+  while (conn->queries_served > 0)
+    g_cond_wait (&conn->cond, &conn->lock);
+  g_mutex_unlock (&conn->lock);
 }
 
 /* ---- sending ----------------------------------------------------------- */
@@ -326,10 +342,8 @@ send_done_now (GstPxConnection * conn)
     int ret = px_wire_send_buffer_done (conn->fd,
         &g_array_index (ids, guint64, i), n);
 
-    if (ret == -EAGAIN)
-      break;
     if (ret < 0)
-      i = ids->len;             /* closed: nobody to tell any more */
+      break;
   }
   if (i < ids->len) {
     g_mutex_lock (&conn->lock);
@@ -386,31 +400,6 @@ gst_px_connection_buffer_done (GstPxConnection * conn, guint64 buffer_id)
     }
     g_mutex_unlock (&conn->lock);
   }
-}
-
-/* Reader thread: sends every pending BUFFER_DONE id. */
-static void
-flush_done (GstPxConnection * conn)
-{
-  GArray *ids;
-
-  g_mutex_lock (&conn->lock);
-  ids = conn->done_ids;
-  conn->done_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
-  g_mutex_unlock (&conn->lock);
-
-  for (guint i = 0; i < ids->len; i += PX_WIRE_MAX_DONE) {
-    guint32 n = MIN (ids->len - i, PX_WIRE_MAX_DONE);
-    guint64 payload[1 + PX_WIRE_MAX_DONE];
-    guint32 head[2] = { n, 0 };
-
-    memcpy (payload, head, sizeof head);
-    memcpy (payload + 1, &g_array_index (ids, guint64, i), n * 8);
-    if (gst_px_connection_send (conn, PX_WIRE_BUFFER_DONE, 0, 0, payload,
-            8 + 8 * n, -1, GST_PX_CONNECTION_REPLY_TIMEOUT) < 0)
-      break;
-  }
-  g_array_unref (ids);
 }
 
 /* ---- requests and replies ---------------------------------------------- */
@@ -535,7 +524,8 @@ serve_query (gpointer data, gpointer unused)
     GST_INFO_OBJECT (conn->owner, "%s: refusing query: %s", conn->name,
         error->message);
     g_clear_error (&error);
-  } else if (conn->funcs.query != NULL) {
+  } else if (conn->funcs.query != NULL &&
+      !gst_px_connection_is_closed (conn)) {
     answered = conn->funcs.query (conn, query, conn->user_data);
   }
   if (answered)
@@ -547,14 +537,25 @@ serve_query (gpointer data, gpointer unused)
   if (query)
     gst_query_unref (query);
   g_free (task->body);
-  g_atomic_int_add (&conn->queries_served, -1);
+  g_mutex_lock (&conn->lock);
+  conn->queries_served--;
+  g_cond_broadcast (&conn->cond);       /* close() may wait for it */
+  g_mutex_unlock (&conn->lock);
   gst_px_connection_unref (conn);
   g_free (task);
 }
 
 /* ---- reader ------------------------------------------------------------ */
 
-/* Handles the messages the connection answers itself. Returns 1 if handled,
+/* The messages the connection answers itself, whatever their order. */
+static gboolean
+handled_here (guint32 type)
+{
+  return type == PX_WIRE_PING || type == PX_WIRE_PONG ||
+      type == PX_WIRE_QUERY || type == PX_WIRE_QUERY_REPLY;
+}
+
+/* Handles the messages handled_here() names. Returns 1 if handled,
  * 0 if the owner should see it, -EPROTO if malformed. */
 static int
 handle_internal (GstPxConnection * conn, PxWireMessage * msg)
@@ -581,11 +582,16 @@ handle_internal (GstPxConnection * conn, PxWireMessage * msg)
       return 1;
     case PX_WIRE_QUERY:{
       QueryTask *task;
+      gboolean busy;
 
       if (px_wire_decode_blob (msg, &blob) < 0)
         return -EPROTO;
-      if (g_atomic_int_add (&conn->queries_served, 1) >= MAX_QUERIES_SERVED) {
-        g_atomic_int_add (&conn->queries_served, -1);
+      g_mutex_lock (&conn->lock);
+      busy = conn->queries_served >= MAX_QUERIES_SERVED;
+      if (!busy)
+        conn->queries_served++;
+      g_mutex_unlock (&conn->lock);
+      if (busy) {
         GST_WARNING_OBJECT (conn->owner, "%s: too many queries at once, "
             "refusing one", conn->name);
         gst_px_connection_send_blob (conn, PX_WIRE_QUERY_REPLY, 0,
@@ -685,16 +691,53 @@ take_socket (GstPxConnection * conn)
   return TRUE;
 }
 
-static void
-begin_message (GstPxConnection * conn)
+/* The leader got a message: it is busy, and an owner message gets its
+ * ticket, in the order messages came (no handover happens between the
+ * receive and this). */
+static guint64
+begin_message (GstPxConnection * conn, gboolean owner)
 {
+  guint64 ticket = 0;
+
   g_mutex_lock (&conn->lock);
   conn->leader_busy = TRUE;
   conn->busy_since = g_get_monotonic_time ();
   conn->messages++;
+  if (owner)
+    ticket = conn->next_ticket++;
   /* The other reader starts watching if it had stopped. */
   if (conn->standby_idle)
     g_cond_signal (&conn->role_cond);
+  g_mutex_unlock (&conn->lock);
+  return ticket;
+}
+
+/* Waits until the owner message with @ticket may be handled. FALSE once
+ * closed. */
+static gboolean
+wait_turn (GstPxConnection * conn, guint64 ticket)
+{
+  gboolean closed;
+
+  g_mutex_lock (&conn->lock);
+  while (!conn->closed && conn->turn != ticket)
+    g_cond_wait (&conn->turn_cond, &conn->lock);
+  closed = conn->closed;
+  if (!closed)
+    conn->turn_holder = g_thread_self ();
+  g_mutex_unlock (&conn->lock);
+  return !closed;
+}
+
+void
+gst_px_connection_release_turn (GstPxConnection * conn)
+{
+  g_mutex_lock (&conn->lock);
+  if (conn->turn_holder == g_thread_self ()) {
+    conn->turn_holder = NULL;
+    conn->turn++;
+    g_cond_broadcast (&conn->turn_cond);
+  }
   g_mutex_unlock (&conn->lock);
 }
 
@@ -736,11 +779,19 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
         receive_error_text ((int) ret));
     return FALSE;
   }
-  begin_message (conn);
-  handled = handle_internal (conn, msg);
-  if (handled == 0 && !conn->funcs.message (conn, msg, conn->user_data,
-          error))
-    handled = -EPROTO;
+  if (handled_here (msg->header.type)) {
+    begin_message (conn, FALSE);
+    handled = handle_internal (conn, msg);
+  } else {
+    guint64 ticket = begin_message (conn, TRUE);
+
+    handled = 1;
+    if (wait_turn (conn, ticket)) {
+      if (!conn->funcs.message (conn, msg, conn->user_data, error))
+        handled = -EPROTO;
+      gst_px_connection_release_turn (conn);
+    }
+  }
   *leader = end_message (conn);
   px_wire_message_clear (msg);
   if (handled < 0 && error && *error == NULL)
@@ -763,7 +814,6 @@ lead (GstPxConnection * conn, PxWireMessage * msg, GError ** error)
       {.fd = conn->fd,.events = POLLIN},
       {.fd = conn->wake_fd,.events = POLLIN},
     };
-
     gboolean pending;
     int ret;
 
@@ -772,15 +822,16 @@ lead (GstPxConnection * conn, PxWireMessage * msg, GError ** error)
       continue;
     }
     /* Nothing to read: release what was freed meanwhile, then sleep. A
-     * thread sending ids takes along all there are. */
+     * thread sending ids takes along all there are. When the socket is
+     * full, wait for room without ceasing to read. */
     g_mutex_lock (&conn->lock);
     pending = conn->done_ids->len > 0 && !conn->sending_done;
     conn->reader_idle = !pending;
     g_mutex_unlock (&conn->lock);
-    if (pending) {
-      flush_done (conn);
+    if (pending && send_done_now (conn))
       continue;
-    }
+    if (pending)
+      pfd[0].events |= POLLOUT;
     ret = poll (pfd, 2, -1);
     g_mutex_lock (&conn->lock);
     conn->reader_idle = FALSE;
@@ -794,9 +845,9 @@ lead (GstPxConnection * conn, PxWireMessage * msg, GError ** error)
     if (pfd[1].revents & POLLIN) {
       guint64 count;
 
+      /* A thread found the socket full: the ids are pending again. */
       if (read (conn->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
         GST_WARNING_OBJECT (conn->owner, "eventfd: %s", g_strerror (errno));
-      flush_done (conn);
     }
     if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
       alive = read_one (conn, msg, &leader, &drained, error);

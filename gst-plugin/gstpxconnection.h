@@ -15,9 +15,9 @@
  *     gst_px_connection_query() or gst_px_connection_ping();
  *   - PING: answered with PONG.
  * It also batches BUFFER_DONE: gst_px_connection_buffer_done() may be called
- * from any thread; that thread sends the ids pending by then, up to
- * PX_WIRE_MAX_DONE per message, and the reader sends them when the socket
- * is full.
+ * from any thread. While the reader is busy the ids wait for it to find the
+ * socket empty (or for a few of them to gather); otherwise the thread that
+ * frees the buffer sends them, up to PX_WIRE_MAX_DONE per message.
  *
  * Nothing waits on the peer without a timeout: sends wait for room in the
  * socket at most the given time, queries and pings at most theirs.
@@ -40,9 +40,9 @@ typedef struct
 {
   /* Reader thread. Returns FALSE and sets @error to drop the peer (a
    * protocol error). The message's fd, if any, may be stolen. May block
-   * if message_may_block is set; while it does, the other reader may take
-   * over and call message() for the following messages on its own
-   * thread. */
+   * if message_may_block is set; the other reader may then take over and
+   * call message() for the following messages on its own thread once this
+   * one gave up its turn (gst_px_connection_release_turn()). */
   gboolean (*message) (GstPxConnection * conn, PxWireMessage * msg,
       gpointer user_data, GError ** error);
   /* Pool thread: answer @query from the peer; TRUE if answered. May be
@@ -76,6 +76,14 @@ gboolean gst_px_connection_start (GstPxConnection * conn, GError ** error);
 void gst_px_connection_close (GstPxConnection * conn);
 
 gboolean gst_px_connection_is_closed (GstPxConnection * conn);
+
+/* From message(): the messages that follow this one may now be handed to
+ * the owner (on the other reader, should this one block), although this
+ * one's handling is not over. Until then, or until message() returns,
+ * messages reach the owner one at a time, in the order they came. Call it
+ * once what depends on that order is done, before anything that may
+ * block. */
+void gst_px_connection_release_turn (GstPxConnection * conn);
 
 /* Sends one message (@fd = -1 for none), waiting at most @timeout for room
  * in the socket. Returns 0 or -errno (-ETIMEDOUT, -EPIPE when closed). */
