@@ -60,6 +60,7 @@ struct _GstPxConnection
   guint64 next_ticket;          /* the next owner message's */
   guint64 turn;                 /* the ticket whose turn it is */
   GThread *turn_holder;
+  guint turn_waiters;
 };
 
 /* How long the reader may spend on one message before the standby reader
@@ -720,8 +721,11 @@ wait_turn (GstPxConnection * conn, guint64 ticket)
   gboolean closed;
 
   g_mutex_lock (&conn->lock);
-  while (!conn->closed && conn->turn != ticket)
+  while (!conn->closed && conn->turn != ticket) {
+    conn->turn_waiters++;
     g_cond_wait (&conn->turn_cond, &conn->lock);
+    conn->turn_waiters--;
+  }
   closed = conn->closed;
   if (!closed)
     conn->turn_holder = g_thread_self ();
@@ -736,7 +740,10 @@ gst_px_connection_release_turn (GstPxConnection * conn)
   if (conn->turn_holder == g_thread_self ()) {
     conn->turn_holder = NULL;
     conn->turn++;
-    g_cond_broadcast (&conn->turn_cond);
+    /* Once per message: a broadcast costs a system call even when nobody
+     * waits. */
+    if (conn->turn_waiters > 0)
+      g_cond_broadcast (&conn->turn_cond);
   }
   g_mutex_unlock (&conn->lock);
 }
