@@ -407,7 +407,7 @@ take_latency (GstIpcSrc * self, GstEvent * event)
 static void
 flush_items (GstIpcSrc * self, GstEvent * flush_start)
 {
-  GQueue items;
+  GQueue items, kept = G_QUEUE_INIT;
   Item *item;
 
   g_mutex_lock (&self->lock);
@@ -420,13 +420,27 @@ flush_items (GstIpcSrc * self, GstEvent * flush_start)
     GstEvent *event = GST_IS_EVENT (item->object) ?
         GST_EVENT_CAST (item->object) : NULL;
 
+    /* Before the pad is active (the flush came while we were starting),
+     * it stores nothing: the event stays queued instead. */
     if (event && GST_EVENT_IS_STICKY (event) &&
         GST_EVENT_TYPE (event) != GST_EVENT_SEGMENT &&
-        GST_EVENT_TYPE (event) != GST_EVENT_EOS)
-      gst_pad_store_sticky_event (self->srcpad, event);
+        GST_EVENT_TYPE (event) != GST_EVENT_EOS &&
+        gst_pad_store_sticky_event (self->srcpad, event) != GST_FLOW_OK) {
+      g_queue_push_tail (&kept, item);
+      continue;
+    }
     gst_mini_object_unref (item->object);
     g_free (item);
   }
+  if (kept.length == 0)
+    return;
+  g_mutex_lock (&self->lock);
+  self->queued_events += kept.length;
+  while ((item = g_queue_pop_tail (&kept)) != NULL)
+    g_queue_push_head (&self->items, item);
+  if (self->task_waiting)
+    wake_task (self);
+  g_mutex_unlock (&self->lock);
 }
 
 static gboolean
@@ -1042,9 +1056,6 @@ gst_ipc_src_change_state (GstElement * element, GstStateChange transition)
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       if (!start (self))
         return GST_STATE_CHANGE_FAILURE;
-      /* A live source produces in PLAYING only. */
-      if (!live && !start_task (self))
-        return GST_STATE_CHANGE_FAILURE;
       break;
     case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
       if (live && !start_task (self))
@@ -1062,8 +1073,19 @@ gst_ipc_src_change_state (GstElement * element, GstStateChange transition)
   }
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (ret == GST_STATE_CHANGE_FAILURE)
+  if (ret == GST_STATE_CHANGE_FAILURE) {
+    if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+      stop (self);
     return ret;
+  }
+  /* Not before the pad is active (the parent class activates it): what
+   * is pushed on an inactive pad is lost, the stream-start first. A live
+   * source produces in PLAYING only. */
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !live &&
+      !start_task (self)) {
+    stop (self);
+    return GST_STATE_CHANGE_FAILURE;
+  }
   if (live && (transition == GST_STATE_CHANGE_READY_TO_PAUSED ||
           transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED))
     ret = GST_STATE_CHANGE_NO_PREROLL;

@@ -331,6 +331,7 @@ static gboolean
 send_done_now (GstPxConnection * conn)
 {
   GArray *ids;
+  gboolean all;
   guint i;
 
   g_mutex_lock (&conn->lock);
@@ -346,14 +347,15 @@ send_done_now (GstPxConnection * conn)
     if (ret < 0)
       break;
   }
-  if (i < ids->len) {
+  all = i >= ids->len;
+  if (!all) {
     g_mutex_lock (&conn->lock);
     g_array_prepend_vals (conn->done_ids, &g_array_index (ids, guint64, i),
         ids->len - i);
     g_mutex_unlock (&conn->lock);
   }
   g_array_unref (ids);
-  return i >= ids->len;
+  return all;
 }
 
 /* Ids freed while the reader is busy wait for it to run out of messages,
