@@ -2338,6 +2338,21 @@ GST_START_TEST (test_fd_upstream_seek)
 
 GST_END_TEST;
 
+/* @caps is what FD_PRODUCER's capsfilter allows, as its pipeline answered
+ * a CAPS query: not ANY, the answer of a consumer left alone. Takes @caps. */
+static void
+assert_producer_caps (GstCaps * caps)
+{
+  GstCaps *allowed = gst_caps_from_string
+      ("video/x-raw,format=GRAY8,width=[16,64],framerate=25/1");
+
+  fail_if (gst_caps_is_empty (caps) || gst_caps_is_any (caps), "%s",
+      caps_text (caps));
+  fail_unless (gst_caps_is_subset (caps, allowed), "%s", caps_text (caps));
+  gst_caps_unref (caps);
+  gst_caps_unref (allowed);
+}
+
 GST_START_TEST (test_fd_consumer_queries_reach_the_producer)
 {
   int fds[2];
@@ -2347,16 +2362,8 @@ GST_START_TEST (test_fd_consumer_queries_reach_the_producer)
       &result, &rec);
   GstPad *pad = gst_element_get_static_pad (by_name (pipeline, "sink"),
       "sink");
-  GstCaps *caps, *allowed = gst_caps_from_string
-      ("video/x-raw,format=GRAY8,width=[16,64],framerate=25/1");
 
-  /* What the producer's capsfilter allows. */
-  caps = gst_pad_peer_query_caps (pad, NULL);
-  fail_if (gst_caps_is_empty (caps) || gst_caps_is_any (caps), "%s",
-      caps_text (caps));
-  fail_unless (gst_caps_is_subset (caps, allowed), "%s", caps_text (caps));
-  gst_caps_unref (caps);
-  gst_caps_unref (allowed);
+  assert_producer_caps (gst_pad_peer_query_caps (pad, NULL));
   gst_object_unref (pad);
   stop (pipeline);
   close (fds[0]);
@@ -2400,8 +2407,6 @@ GST_START_TEST (test_fd_query_from_inside_a_push)
       &result, &rec);
   GstPad *pad = gst_element_get_static_pad (by_name (pipeline, "sink"),
       "sink");
-  GstCaps *allowed = gst_caps_from_string
-      ("video/x-raw,format=GRAY8,width=[16,64],framerate=25/1");
   gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
   QueryInPush q = { 0, };
 
@@ -2413,12 +2418,7 @@ GST_START_TEST (test_fd_query_from_inside_a_push)
   while (q.caps == NULL && g_cond_wait_until (&q.cond, &q.lock, deadline));
   g_mutex_unlock (&q.lock);
   fail_unless (q.caps != NULL, "no buffer went through");
-  fail_if (gst_caps_is_empty (q.caps) || gst_caps_is_any (q.caps), "%s",
-      caps_text (q.caps));
-  fail_unless (gst_caps_is_subset (q.caps, allowed), "%s",
-      caps_text (q.caps));
-  gst_caps_unref (q.caps);
-  gst_caps_unref (allowed);
+  assert_producer_caps (q.caps);
   gst_object_unref (pad);
   stop (pipeline);
   close (fds[0]);
