@@ -326,7 +326,8 @@ gst_px_connection_send_event (GstPxConnection * conn, GstEvent * event,
 }
 
 /* Sends the pending ids without waiting for room in the socket. FALSE if
- * the socket was full: the ids not sent are pending again. */
+ * the socket was full: the ids not sent are pending again, for the reader
+ * to send once there is room. */
 static gboolean
 send_done_now (GstPxConnection * conn)
 {
@@ -344,8 +345,15 @@ send_done_now (GstPxConnection * conn)
     int ret = px_wire_send_buffer_done (conn->fd,
         &g_array_index (ids, guint64, i), n);
 
-    if (ret < 0)
+    if (ret == -EAGAIN)
       break;
+    /* Anything else: the peer cannot receive (closed, or shut its
+     * reading side); retrying would only spin. */
+    if (ret < 0) {
+      GST_DEBUG_OBJECT (conn->owner, "%s: BUFFER_DONE: %s", conn->name,
+          g_strerror (-ret));
+      i = ids->len;
+    }
   }
   all = i >= ids->len;
   if (!all) {
