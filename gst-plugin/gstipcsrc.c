@@ -84,9 +84,10 @@ typedef struct
   gint refcount;
   GstIpcSrc *src;               /* cleared when the element lets go */
   GstPxConnection *conn;
-  /* Held while a message is handled: the connection's two readers may
-   * handle messages at once (see gstpxconnection.h), and they must be
-   * handled, and queued or pushed, in the order they came. */
+  /* Held while a message is handled. Messages come one at a time, in
+   * order, until a handler gives its turn up to push (see
+   * gstpxconnection.h); this guards what session_closed() reads, which the
+   * other reader may call meanwhile. */
   GMutex lock;
   PxArenaTable arenas;
   gboolean hello;
@@ -197,8 +198,8 @@ wake_task (GstIpcSrc * self)
 /* A buffer or serialized event from the producer, in order: when the task
  * sleeps with nothing queued, the reader pushes it itself, which spares a
  * thread switch per buffer; otherwise the task gets it. TRUE if the caller
- * pushes @object: it then holds push_lock and fills @claimed. With the
- * session lock, so that what the readers hand on keeps its order. */
+ * pushes @object: it then holds push_lock and fills @claimed. Called in
+ * the message's turn, so that what the readers hand on keeps its order. */
 static gboolean
 queue_or_claim (GstIpcSrc * self, GstMiniObject * object, guint64 base_time,
     Item * claimed)
