@@ -373,10 +373,13 @@ add_argument_rules (RuleSet * set)
         SCMP_A2 (SCMP_CMP_EQ, 0));
   if (ret == 0)
     ret = ruleset_add (set, "getrlimit", SCMP_ACT_ALLOW, NULL, 0);
-  /* GThreadPool gives each new thread its creator's scheduling settings;
-   * on the calling thread only, and without CAP_SYS_NICE it cannot raise
-   * anything */
-  if (ret == 0)
+  /* GThreadPool gives each new thread its creator's scheduling settings,
+   * naming the thread by its tid. As PID 1 of its own PID namespace the
+   * worker can name no task but its own threads; otherwise only the
+   * calling thread (0). Without CAP_SYS_NICE it cannot raise anything. */
+  if (ret == 0 && getpid () == 1)
+    ret = ruleset_add (set, "sched_setattr", SCMP_ACT_ALLOW, NULL, 0);
+  else if (ret == 0)
     ret = RULE (set, "sched_setattr", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, 0));
   /* a connected pair reaches nothing: GstPoll and GLib wake-up fallbacks */

@@ -414,6 +414,29 @@ mount_tmpfs (const char *arg)
   report (mount ("none", "/", "tmpfs", 0, NULL));
 }
 
+/* What GThreadPool does for each new thread: its creator's scheduling
+ * settings, applied by tid. */
+static void
+copy_scheduling (const char *arg)
+{
+  /* The kernel's struct sched_attr, first version (48 bytes); its header
+   * clashes with glibc's. */
+  struct
+  {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+  } attr = {.size = sizeof attr };
+  long ret = syscall (SYS_sched_getattr, 0, &attr, sizeof attr, 0);
+
+  if (ret == 0)
+    ret = syscall (SYS_sched_setattr, (pid_t) syscall (SYS_gettid), &attr,
+        0);
+  report (ret);
+}
+
 static void
 x32_getpid (const char *arg)
 {
@@ -449,6 +472,7 @@ static const struct
   {"sigsys-handler", replace_sigsys_handler},
   {"sigsys-handler-high-bits", replace_sigsys_handler_high_bits},
   {"sigsys-blocked", blocked_sigsys_exec},
+  {"sched-copy", copy_scheduling},
   {"x32", x32_getpid},
   {"i386", call_i386},
   {"hold-directory", nothing},  /* the fd is opened before the lockdown */

@@ -728,6 +728,23 @@ body_clone3_answers_enosys (void)
 
 SANDBOX_TEST (clone3_answers_enosys);
 
+/* GLib gives each new pool thread its creator's scheduling settings by
+ * tid: in its own PID namespace the worker may, as it reaches no other
+ * task. */
+static void
+body_own_threads_scheduling_allowed (void)
+{
+  Outcome o;
+
+  run_misdeed ("sched-copy", NULL, &o);
+  fail_unless_equals_string (o.result, "ok");
+  fail_unless_equals_int (o.code, CLD_EXITED);
+  fail_unless_equals_int (o.n_violations, 0);
+  outcome_clear (&o);
+}
+
+SANDBOX_TEST (own_threads_scheduling_allowed);
+
 static void
 body_unshare_and_mount_kill (void)
 {
@@ -1447,6 +1464,7 @@ sandbox_suite (void)
   ADD_SANDBOX_TEST (tc, kill_parent_kills);
   ADD_SANDBOX_TEST (tc, writable_executable_mapping_kills);
   ADD_SANDBOX_TEST (tc, clone3_answers_enosys);
+  ADD_SANDBOX_TEST (tc, own_threads_scheduling_allowed);
   ADD_SANDBOX_TEST (tc, unshare_and_mount_kill);
   ADD_SANDBOX_TEST (tc, sigsys_handler_cannot_be_replaced);
   ADD_SANDBOX_TEST (tc, blocked_sigsys_still_kills);
