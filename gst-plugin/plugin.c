@@ -8,10 +8,10 @@
 
 #include <gst/gst.h>
 #include <gst/video/video.h>
+#include <parallax/parallax.h>
 
 #include "gstipcsink.h"
 #include "gstipcsrc.h"
-#include "gstpxmemfdallocator.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -21,9 +21,8 @@ plugin_init (GstPlugin * plugin)
    * registered only when something asks for it. */
   g_type_ensure (GST_TYPE_VIDEO_MULTIVIEW_FLAGSET);
 
-  /* gst_allocator_register() takes the reference. */
-  gst_allocator_register (GST_PX_MEMFD_ALLOCATOR_NAME,
-      gst_px_memfd_allocator_new ());
+  /* The "pxmemfd" allocator, from libparallax-1.0. */
+  gst_px_init ();
   return GST_ELEMENT_REGISTER (ipcsink, plugin) &&
       GST_ELEMENT_REGISTER (ipcsrc, plugin);
 }

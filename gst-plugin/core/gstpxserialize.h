@@ -13,12 +13,10 @@
 
 #include <gst/gst.h>
 
+#include "gstpxerror.h"
 #include "px-wire.h"
 
 G_BEGIN_DECLS
-
-#define GST_PX_ERROR (gst_px_error_quark ())
-GQuark gst_px_error_quark (void);
 
 /* Custom downstream event an ipcsink sends to tell ipcsrc the latency of
  * the producer's pipeline up to the sink. */

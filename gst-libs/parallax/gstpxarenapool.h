@@ -5,9 +5,7 @@
 #ifndef __GST_PX_ARENA_POOL_H__
 #define __GST_PX_ARENA_POOL_H__
 
-#include <gst/gst.h>
-
-#include "px-arena.h"
+#include <parallax/parallax-prelude.h>
 
 G_BEGIN_DECLS
 
@@ -15,14 +13,20 @@ G_BEGIN_DECLS
 #define GST_PX_ARENA_POOL_DEFAULT_SLOTS 16
 
 #define GST_TYPE_PX_ARENA_POOL (gst_px_arena_pool_get_type ())
+GST_PX_API
 G_DECLARE_FINAL_TYPE (GstPxArenaPool, gst_px_arena_pool, GST, PX_ARENA_POOL,
     GstBufferPool);
 
+/**
+ * gst_px_arena_pool_new:
+ *
+ * A buffer pool whose buffers live in one memfd arena: fd memory
+ * (gst_is_fd_memory()) that another process can map.
+ *
+ * Returns: (transfer full): a new #GstPxArenaPool
+ */
+GST_PX_API
 GstBufferPool *gst_px_arena_pool_new (void);
-
-/* The arena behind the current configuration (borrowed; NULL before a
- * successful gst_buffer_pool_set_config()). */
-PxArena *gst_px_arena_pool_get_arena (GstBufferPool * pool);
 
 G_END_DECLS
 

@@ -8,8 +8,6 @@
 #include <math.h>
 #include <stdarg.h>
 
-G_DEFINE_QUARK (gst-px-error-quark, gst_px_error);
-
 static gboolean
 fail (GError ** error, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -22,7 +20,7 @@ fail (GError ** error, const gchar * format, ...)
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error_literal (error, GST_PX_ERROR, 0, message);
+  g_set_error_literal (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL, message);
   g_free (message);
   return FALSE;
 }
