@@ -14,7 +14,6 @@
  */
 #include "px-sandbox-private.h"
 #include "px-seccomp.h"
-#include "px-wire.h"
 #include "px-fd.h"
 
 #include <dirent.h>
@@ -33,10 +32,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#ifndef SYS_SECCOMP
-#define SYS_SECCOMP 1
-#endif
 
 #define MAX_BINDS (2 * PX_SANDBOX_MAX_PATHS + 8)
 
@@ -408,62 +403,72 @@ px_sandbox_lockdown_prepare (void)
   return ret;
 }
 
-/* ---- Violations --------------------------------------------------------- */
+/* ---- The seccomp listener ---------------------------------------------- */
 
-static volatile int reporter_fd = -1;
-
-static void __attribute__ ((noreturn))
-die_by_sigsys (void)
+/* Hands the filter's listener to the supervisor on PX_SANDBOX_SUPERVISOR_FD
+ * and closes both: from here on only the host can read (or answer) the
+ * calls the filter stops, and the worker holds nothing that could. */
+static int
+hand_over_listener (int listener_fd, char **why)
 {
-  struct sigaction dfl = {.sa_handler = SIG_DFL };
-  sigset_t set;
+  union
+  {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE (sizeof (int))];
+  } control;
+  uint32_t magic = PX_SANDBOX_LISTENER_MAGIC;
+  struct iovec iov = {.iov_base = &magic,.iov_len = sizeof magic };
+  struct msghdr msg = {.msg_iov = &iov,.msg_iovlen = 1,
+    .msg_control = control.buf,.msg_controllen = sizeof control.buf
+  };
+  struct cmsghdr *cmsg;
+  ssize_t n;
 
-  /* Under the filter rt_sigaction (SIGSYS) is trapped too. SIGSYS is
-   * blocked while its handler runs, and the kernel delivers a trap that
-   * hits a blocked SIGSYS with the default action: the process dies by
-   * SIGSYS, even as PID 1 of its namespace. */
-  sigaction (SIGSYS, &dfl, NULL);
-  /* No filter (a SIGSYS from elsewhere): the default is set now. */
-  sigemptyset (&set);
-  sigaddset (&set, SIGSYS);
-  raise (SIGSYS);
-  pthread_sigmask (SIG_UNBLOCK, &set, NULL);
-  _exit (128 + SIGSYS);
-}
-
-/* Reports on the control socket with a message built on the stack
- * (px_wire_send() allocates nothing for it), then dies. */
-static void
-on_sigsys (int sig, siginfo_t * info, void *context)
-{
-  int fd = reporter_fd;
-
-  if (fd >= 0 && info->si_code == SYS_SECCOMP) {
-    PxWireViolation violation = {
-      .syscall_nr = info->si_syscall,
-      .arch = info->si_arch,
-    };
-
-    (void) px_wire_send (fd, PX_WIRE_VIOLATION, 0, 0, &violation,
-        sizeof violation, NULL, 0, MSG_DONTWAIT);
-  }
-  die_by_sigsys ();
-}
-
-int
-px_sandbox_install_violation_reporter (int control_fd)
-{
-  struct sigaction action = {.sa_sigaction = on_sigsys,.sa_flags =
-        SA_SIGINFO };
-
-  if (control_fd < 0)
-    return -EBADF;
-  /* nothing else runs on this thread until the report is out */
-  sigfillset (&action.sa_mask);
-  reporter_fd = control_fd;
-  if (sigaction (SIGSYS, &action, NULL) < 0)
-    return -errno;
+  memset (&control, 0, sizeof control);
+  cmsg = CMSG_FIRSTHDR (&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (cmsg), &listener_fd, sizeof (int));
+  do {
+    n = sendmsg (PX_SANDBOX_SUPERVISOR_FD, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return px_sandbox_fail (why, 0, px_negative_errno (), "handing the "
+        "listener to the supervisor (fd %d)", PX_SANDBOX_SUPERVISOR_FD);
   return 0;
+}
+
+/* The supervisor socket spawn left at PX_SANDBOX_SUPERVISOR_FD: a seqpacket
+ * socket, or the filter's kills would have no one to stop them. */
+static int
+check_supervisor_socket (char **why)
+{
+  int type = 0;
+  socklen_t len = sizeof type;
+
+  if (getsockopt (PX_SANDBOX_SUPERVISOR_FD, SOL_SOCKET, SO_TYPE, &type,
+          &len) < 0 || type != SOCK_SEQPACKET)
+    return px_sandbox_fail (why, 0, -EBADF, "no supervisor socket on fd %d "
+        "(the worker must be started by px_sandbox_spawn())",
+        PX_SANDBOX_SUPERVISOR_FD);
+  return 0;
+}
+
+/* Loads the filter and hands its listener over. The filter is in force
+ * before the hand-over: a thread that makes a killed call meanwhile waits
+ * in the kernel until the supervisor has the listener. */
+static int
+load_filter (PxSeccompFilter * filter, char **why)
+{
+  px_auto_fd listener = -1;
+  int ret = check_supervisor_socket (why);
+
+  if (ret == 0)
+    ret = px_seccomp_filter_load (filter, &listener, why);
+  if (ret == 0)
+    ret = hand_over_listener (listener, why);
+  return ret;
 }
 
 /* ---- Lockdown ----------------------------------------------------------- */
@@ -533,8 +538,8 @@ lock_capabilities (const PxSandboxConfig * config, bool prepared,
 }
 
 int
-px_sandbox_lockdown (const PxSandboxConfig * config, int control_fd,
-    unsigned *applied, char **error)
+px_sandbox_lockdown (const PxSandboxConfig * config, unsigned *applied,
+    char **error)
 {
   unsigned wanted = px_sandbox_config_wanted_layers (config), done = 0;
   bool prepared = helper.running;
@@ -547,8 +552,6 @@ px_sandbox_lockdown (const PxSandboxConfig * config, int control_fd,
   if (wanted & PX_SANDBOX_LAYER_SECCOMP)
     filter_ret = px_seccomp_filter_new (config->policy, config->rules,
         getpid (), &filter, &filter_why);
-  if (control_fd >= 0)
-    px_sandbox_install_violation_reporter (control_fd);
   ret = lock_root (config, wanted & PX_SANDBOX_LAYER_EMPTY_ROOT, &done,
       error);
   if (ret == 0 && (wanted & PX_SANDBOX_LAYER_CAPABILITIES))
@@ -559,13 +562,17 @@ px_sandbox_lockdown (const PxSandboxConfig * config, int control_fd,
         &done, error);
   if (ret == 0 && (wanted & PX_SANDBOX_LAYER_SECCOMP)) {
     if (filter_ret == 0)
-      filter_ret = px_seccomp_filter_load (filter, &filter_why);
+      filter_ret = load_filter (filter, &filter_why);
     ret = layer_result (config, PX_SANDBOX_LAYER_SECCOMP, filter_ret,
         filter_why, &done, error);
     filter_why = NULL;
   }
   free (filter_why);
   px_seccomp_filter_free (filter);
+  /* nothing more to hand over; a supervisor waiting for a listener that
+   * never came sees the socket close */
+  if (check_supervisor_socket (NULL) == 0)
+    close (PX_SANDBOX_SUPERVISOR_FD);
   if (ret < 0)
     return ret;
   *applied = (config->spawned_layers & PX_SANDBOX_SPAWN_LAYERS) | done;

@@ -75,6 +75,7 @@ typedef struct
   int fds[PX_SANDBOX_MAX_FDS];  /* become 3, 4, ... in the worker */
   unsigned n_fds;
   int sync_fd, parent_sync_fd, null_fd;
+  int supervisor_fd, parent_supervisor_fd;      /* PX_SANDBOX_SUPERVISOR_FD */
   bool user_namespace;          /* the parent maps 0 to the worker's ids */
   bool drop_groups;             /* privileged: setgroups (0) */
   bool change_ids;              /* no user namespace: switch to uid/gid */
@@ -125,6 +126,7 @@ typedef struct
   char **envp;
   ChildPlan plan;
   int sync[2];
+  int supervisor[2];            /* [0] the host's, [1] the worker's */
   int null_fd;
   unsigned wanted;
   unsigned missing;
@@ -192,19 +194,37 @@ child_switch_ids (const ChildPlan * plan)
   return 0;
 }
 
-/* 0 and 1: /dev/null; 2: stderr; 3...: the fds handed over; everything
- * else is closed by exec. Everything is first moved above the target
- * range, so that no dup2 overwrites a source. *sync_fd stays open until
- * exec. */
+/* Marks every fd from @first to @last close-on-exec. */
+static int
+child_cloexec_range (unsigned first, unsigned last)
+{
+  struct rlimit nofile;
+
+  if (syscall (SYS_close_range, first, last, CLOSE_RANGE_CLOEXEC) == 0)
+    return 0;
+  if (getrlimit (RLIMIT_NOFILE, &nofile) < 0)
+    return -errno;
+  for (rlim_t fd = first; fd <= last && fd < nofile.rlim_cur && fd < 65536;
+      fd++)
+    (void) fcntl ((int) fd, F_SETFD, FD_CLOEXEC);
+  return 0;
+}
+
+/* 0 and 1: /dev/null; 2: stderr; 3...: the fds handed over;
+ * PX_SANDBOX_SUPERVISOR_FD: the supervisor socket; everything else is
+ * closed by exec. Everything is first moved above the target range, so
+ * that no dup2 overwrites a source. *sync_fd stays open until exec. */
 static int
 child_setup_fds (const ChildPlan * plan, int *sync_fd)
 {
-  int first_free = WORKER_FIRST_FD + (int) plan->n_fds;
+  int first_free = PX_SANDBOX_SUPERVISOR_FD + 1;
   int sync = fcntl (*sync_fd, F_DUPFD_CLOEXEC, first_free);
   int null_fd = fcntl (plan->null_fd, F_DUPFD_CLOEXEC, first_free);
+  int supervisor = fcntl (plan->supervisor_fd, F_DUPFD_CLOEXEC, first_free);
   int moved[PX_SANDBOX_MAX_FDS];
+  int ret;
 
-  if (sync < 0 || null_fd < 0)
+  if (sync < 0 || null_fd < 0 || supervisor < 0)
     return -errno;
   *sync_fd = sync;
   for (unsigned i = 0; i < plan->n_fds; i++) {
@@ -220,18 +240,15 @@ child_setup_fds (const ChildPlan * plan, int *sync_fd)
     if (dup2 (moved[i], WORKER_FIRST_FD + (int) i) < 0)
       return -errno;
   }
+  if (dup2 (supervisor, PX_SANDBOX_SUPERVISOR_FD) < 0)
+    return -errno;
   if (fcntl (2, F_SETFD, 0) < 0 && dup2 (null_fd, 2) < 0)
     return -errno;
-  if (syscall (SYS_close_range, (unsigned) first_free, ~0u,
-          CLOSE_RANGE_CLOEXEC) < 0) {
-    struct rlimit nofile;
-
-    if (getrlimit (RLIMIT_NOFILE, &nofile) < 0)
-      return -errno;
-    for (rlim_t fd = first_free; fd < nofile.rlim_cur && fd < 65536; fd++)
-      (void) fcntl ((int) fd, F_SETFD, FD_CLOEXEC);
-  }
-  return 0;
+  ret = child_cloexec_range (WORKER_FIRST_FD + plan->n_fds,
+      PX_SANDBOX_SUPERVISOR_FD - 1);
+  if (ret == 0)
+    ret = child_cloexec_range (first_free, ~0u);
+  return ret;
 }
 
 /* The go message, and the fds of the cgroups to join (closed once joined:
@@ -289,6 +306,7 @@ child_main (const ChildPlan * plan)
 
   /* our copy of the parent's end would hide the parent's death */
   close (plan->parent_sync_fd);
+  close (plan->parent_supervisor_fd);
   child_reset_signals ();
   if ((ret = child_set_death_signal (sync)) < 0)
     child_fail (sync, STEP_DEATH_SIGNAL, -ret);
@@ -700,7 +718,8 @@ prepare (Spawn * s, const char *worker_path, const char *const *argv,
         "line and environment");
   s->null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (s->null_fd < 0 || socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
-          0, s->sync) < 0)
+          0, s->sync) < 0 || socketpair (AF_UNIX, SOCK_SEQPACKET |
+          SOCK_CLOEXEC, 0, s->supervisor) < 0)
     return px_sandbox_fail (error, 0, px_negative_errno (), "preparing");
   s->plan.path = worker_path;
   s->plan.argv = s->argv;
@@ -710,6 +729,8 @@ prepare (Spawn * s, const char *worker_path, const char *const *argv,
   s->plan.sync_fd = s->sync[1];
   s->plan.parent_sync_fd = s->sync[0];
   s->plan.null_fd = s->null_fd;
+  s->plan.supervisor_fd = s->supervisor[1];
+  s->plan.parent_supervisor_fd = s->supervisor[0];
   s->plan.drop_groups = s->drop_groups;
   s->plan.uid = s->uid;
   s->plan.gid = s->gid;
@@ -725,6 +746,8 @@ spawn_clear (Spawn * s)
   px_sandbox_strv_free (s->envp);
   px_close_fd (&s->sync[0]);
   px_close_fd (&s->sync[1]);
+  px_close_fd (&s->supervisor[0]);
+  px_close_fd (&s->supervisor[1]);
   px_close_fd (&s->null_fd);
 }
 
@@ -747,8 +770,8 @@ px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
     const int *fds, unsigned n_fds, const PxSandboxConfig * config,
     PxSandboxChild * child, char **error)
 {
-  Spawn s = {.sync = {-1, -1},.null_fd = -1 };
-  PxSandboxChild c = {.pidfd = -1 };
+  Spawn s = {.sync = {-1, -1},.supervisor = {-1, -1},.null_fd = -1 };
+  PxSandboxChild c = {.pidfd = -1,.supervisor_fd = -1,.listener_fd = -1 };
   unsigned ns_layers = 0;
   int ret = config ? prepare (&s, worker_path, argv, fds, n_fds, config,
       error) : -EINVAL;
@@ -759,6 +782,8 @@ px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
   }
   if (ret == 0) {
     px_close_fd (&s.sync[1]);
+    px_close_fd (&s.supervisor[1]);
+    c.supervisor_fd = px_steal_fd (&s.supervisor[0]);
     ret = finish_child (&s, c.pid, ns_layers, &c, error);
     if (ret < 0)
       px_sandbox_child_cleanup (&c);
@@ -827,6 +852,8 @@ px_sandbox_child_cleanup (PxSandboxChild * child)
   }
   px_limits_remove_cgroups (child);
   px_close_fd (&child->pidfd);
+  px_close_fd (&child->supervisor_fd);
+  px_close_fd (&child->listener_fd);
   free (child->warning);
   child->warning = NULL;
   child->pid = 0;

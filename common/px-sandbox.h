@@ -6,12 +6,18 @@
  *
  * - The host calls px_sandbox_spawn(): the worker starts in new user,
  *   mount, network, IPC, PID and UTS namespaces, with resource limits, a
- *   clean environment, only /dev/null (fds 0 and 1), stderr (fd 2) and the
- *   control socket (fd 3, then any other fd handed over) open, and SIGKILL
- *   as its parent-death signal.
+ *   clean environment, only /dev/null (fds 0 and 1), stderr (fd 2), the
+ *   control socket (fd 3, then any other fd handed over) and the supervisor
+ *   socket (PX_SANDBOX_SUPERVISOR_FD) open, and SIGKILL as its parent-death
+ *   signal.
  * - The worker calls px_sandbox_lockdown_prepare() first thing in main(),
  *   then px_sandbox_lockdown() once its elements are in READY: empty file
  *   system root, no capabilities, no_new_privs, seccomp on every thread.
+ *   The filter's listener goes to the host on the supervisor socket.
+ * - The host supervises: px_sandbox_child_service() takes the listener and
+ *   then reads, from the kernel, every call the filter kills;
+ *   px_sandbox_child_check_posture() reads the worker's posture from /proc
+ *   before anything else trusts it.
  *
  * The configuration reaches the worker on its command line: spawn inserts
  * "--px-sandbox-..." arguments right after argv[0], and the worker takes
@@ -94,6 +100,12 @@ typedef enum
 
 #define PX_SANDBOX_MAX_PATHS 64u
 #define PX_SANDBOX_MAX_FDS 8u         /* handed to the worker as 3, 4, ... */
+
+/* The worker's end of the supervisor socket, past the handed-over fds.
+ * px_sandbox_lockdown() sends the seccomp listener on it (one message:
+ * PX_SANDBOX_LISTENER_MAGIC, SCM_RIGHTS with the fd) and closes it. */
+#define PX_SANDBOX_SUPERVISOR_FD (3 + (int) PX_SANDBOX_MAX_FDS)
+#define PX_SANDBOX_LISTENER_MAGIC 0x4c584d50u   /* "PMXL" */
 #define PX_SANDBOX_MAX_RULES 256u
 #define PX_SANDBOX_MAX_ENV 128u
 
@@ -158,7 +170,24 @@ typedef struct
   unsigned n_cgroups;
   char *cgroups[3];
   bool reaped;
+  int supervisor_fd;            /* until the listener came, or closed */
+  int listener_fd;              /* the worker's seccomp listener */
+  bool listener_taken;
 } PxSandboxChild;
+
+/* A call the seccomp filter killed, as the kernel reported it to the
+ * supervisor (struct seccomp_notif). */
+typedef struct
+{
+  pid_t tid;                    /* the calling thread, in the host's view */
+  int32_t nr;
+  uint32_t arch;                /* AUDIT_ARCH_* */
+  uint64_t instruction_pointer;
+  uint64_t args[6];
+  /* The first string argument (execve's path, ...), read from the
+   * worker's memory while the thread waited; "" when none or unreadable. */
+  char text[128];
+} PxSandboxViolation;
 
 void px_sandbox_config_init (PxSandboxConfig * config);
 
@@ -216,6 +245,46 @@ int px_sandbox_child_wait (PxSandboxChild * child, bool block,
 /* SIGKILL through the pidfd. */
 int px_sandbox_child_kill (PxSandboxChild * child);
 
+/* What to poll (POLLIN) for the worker's seccomp listener and then for its
+ * violations: the supervisor socket until the listener came, then the
+ * listener; -1 when there is neither (the worker closed the socket without
+ * a listener, or after px_sandbox_child_cleanup()). Poll it from the
+ * thread that supervises, without fail: while nobody reads the listener,
+ * a worker thread that made a killed call waits in the kernel. */
+int px_sandbox_child_watch_fd (const PxSandboxChild * child);
+
+/* Call when px_sandbox_child_watch_fd() is readable (or hung up). Takes the
+ * listener the worker hands over at lockdown (returns 0), or reads one
+ * killed call, kills the worker and fills @violation (returns 1). Returns
+ * 0 too for a call that vanished before it could be read, and when the
+ * worker closed its supervisor socket without a listener (watch_fd is -1
+ * then). -EPROTO: the worker handed over something that is not a seccomp
+ * listener, or more than one fd; it is killed. Never blocks. */
+int px_sandbox_child_service (PxSandboxChild * child,
+    PxSandboxViolation * violation);
+
+/* True once the worker has handed its listener over. */
+bool px_sandbox_child_has_listener (const PxSandboxChild * child);
+
+/* "execve (pathname=\"/bin/sh\", argv=0x7ffc..., envp=0x0)" in @buf: the
+ * syscall's name (px_sandbox_violation_name()) and its arguments, decoded
+ * for the calls the policies kill (flags, signals, address families by
+ * name), as hexadecimal otherwise. Returns the length or -ENOSPC. */
+int px_sandbox_violation_describe (const PxSandboxViolation * violation,
+    char *buf, size_t size);
+
+/* Reads the worker's posture from /proc, from outside: for every thread
+ * Seccomp 2 (with one filter more than the host has), NoNewPrivs 1,
+ * CapEff and CapPrm 0; each namespace different from the host's; a root
+ * that is not the host's; no seccomp listener left among its fds. A layer
+ * @config wants must be found unless it allows it missing; a layer in
+ * @claimed (what the worker says it applied) must be found. *@verified:
+ * the layers found (spawn's LIMITS as spawn applied them, SECCOMP only
+ * with the listener in hand). -EPERM with what is wrong in *@error. */
+int px_sandbox_child_check_posture (const PxSandboxChild * child,
+    const PxSandboxConfig * config, unsigned claimed, unsigned *verified,
+    char **error);
+
 /* Kills and reaps the worker if that has not happened yet, removes its
  * cgroups and closes the pidfd. Safe to call twice. */
 void px_sandbox_child_cleanup (PxSandboxChild * child);
@@ -245,17 +314,15 @@ void px_sandbox_config_free (PxSandboxConfig * config);
 int px_sandbox_lockdown_prepare (void);
 
 /* Applies, in this order: empty root, no capabilities, no_new_privs,
- * seccomp (all threads). Installs the violation reporter on @control_fd
- * (-1: none) first. On success *@applied = config->spawned_layers | the
- * lockdown layers applied; a layer in config->allow_missing that fails is
- * left out. Without px_sandbox_lockdown_prepare() the process must be
- * single-threaded, or the capabilities layer fails. */
-int px_sandbox_lockdown (const PxSandboxConfig * config, int control_fd,
-    unsigned *applied, char **error);
-
-/* Installs a SIGSYS handler that sends a PX_WIRE_VIOLATION (syscall number
- * and AUDIT_ARCH_*) on @control_fd, then ends the process with SIGSYS. */
-int px_sandbox_install_violation_reporter (int control_fd);
+ * seccomp (all threads), whose listener goes to the supervisor on
+ * PX_SANDBOX_SUPERVISOR_FD (seccomp fails without that socket); then
+ * closes the supervisor socket. On success *@applied =
+ * config->spawned_layers | the lockdown layers applied; a layer in
+ * config->allow_missing that fails is left out. Without
+ * px_sandbox_lockdown_prepare() the process must be single-threaded, or
+ * the capabilities layer fails. */
+int px_sandbox_lockdown (const PxSandboxConfig * config, unsigned *applied,
+    char **error);
 
 /* A readable name for a refused syscall: "execve", or "execve (i386)" for
  * a foreign ABI, or "syscall 1234". Returns the length or -ENOSPC. */

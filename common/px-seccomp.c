@@ -34,6 +34,15 @@
 #define F_GET_SEALS 1034
 #endif
 
+/* "kill": the calling thread stops in the kernel and the supervisor, which
+ * holds the filter's listener, learns the call and kills the worker
+ * (SECCOMP_RET_USER_NOTIF). Nothing the worker does can hide or forge it. */
+#define ACT_KILL SCMP_ACT_NOTIFY
+
+/* libseccomp API level for user notification combined with TSYNC
+ * (SECCOMP_FILTER_FLAG_TSYNC_ESRCH, Linux 5.7). */
+#define API_NOTIFY_WITH_TSYNC 6
+
 #define MAX_CONDITIONS 3
 #define MAX_NAME 40
 #define MAX_TOKENS 24
@@ -123,9 +132,6 @@ ruleset_add_names (RuleSet * set, uint32_t action, const char *const *names,
 
 #define N_ELEMENTS(a) (sizeof (a) / sizeof ((a)[0]))
 
-/* Lower 32 bits of an int argument equal to @v. */
-#define LOW32_EQ(arg, v) SCMP_CMP (arg, SCMP_CMP_MASKED_EQ, 0xffffffffu, v)
-
 /* ---- Built-in policies -------------------------------------------------- */
 
 /* Whose mere attempt means the worker has been taken over: trapped,
@@ -152,8 +158,7 @@ static const char *const kill_list[] = {
 /* Also out of a rules file's reach: the W^X, thread-only clone, signal and
  * reporter rules below. */
 static const char *const protected_names[] = {
-  "mmap", "mprotect", "pkey_mprotect", "clone", "clone3", "rt_sigaction",
-  "kill", "tgkill",
+  "mmap", "mprotect", "pkey_mprotect", "clone", "clone3", "kill", "tgkill",
   "personality",                /* READ_IMPLIES_EXEC would undo W^X */
 };
 
@@ -273,7 +278,7 @@ add_memory_rules (RuleSet * set)
       ret = RULE (set, calls[i], SCMP_ACT_ERRNO (EACCES),
           SCMP_A2 (SCMP_CMP_MASKED_EQ, wx, PROT_EXEC));
     if (ret == 0)
-      ret = RULE (set, calls[i], SCMP_ACT_TRAP,
+      ret = RULE (set, calls[i], ACT_KILL,
           SCMP_A2 (SCMP_CMP_MASKED_EQ, wx, wx));
   }
   /* pkey_mprotect: nobody needs memory protection keys, and it would be a
@@ -299,44 +304,34 @@ add_thread_rules (RuleSet * set)
   ret = RULE (set, "clone", SCMP_ACT_ALLOW,
       SCMP_A0 (SCMP_CMP_MASKED_EQ, thread | forbidden, thread));
   if (ret == 0)
-    ret = RULE (set, "clone", SCMP_ACT_TRAP,
+    ret = RULE (set, "clone", ACT_KILL,
         SCMP_A0 (SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
   if (ret == 0)
     ret = ruleset_add (set, "clone3", SCMP_ACT_ERRNO (ENOSYS), NULL, 0);
   return ret;
 }
 
-/* Signals: handlers for anything but SIGSYS (the violation reporter's), and
- * signals only to the worker itself. */
+/* Signals: only to the worker itself. Handlers are the worker's business:
+ * no signal carries a report any more (see ACT_KILL). */
 static int
 add_signal_rules (RuleSet * set, pid_t self)
 {
   int ret;
 
-  /* SIGSYS is 31 = 0b011111: any other signal number has one of bits 0-4
-   * clear or bit 5 set. Expressed on the lower 32 bits only, because the
-   * kernel reads the signal as an int. */
-  ret = RULE (set, "rt_sigaction", SCMP_ACT_TRAP, LOW32_EQ (0, SIGSYS));
-  for (unsigned bit = 0; bit < 5 && ret == 0; bit++) {
-    /* GLib and glibc install handlers (SIGPIPE ignored, ...) */
-    ret = RULE (set, "rt_sigaction", SCMP_ACT_ALLOW,
-        SCMP_A0 (SCMP_CMP_MASKED_EQ, 1u << bit, 0));
-  }
-  if (ret == 0)
-    ret = RULE (set, "rt_sigaction", SCMP_ACT_ALLOW,
-        SCMP_A0 (SCMP_CMP_MASKED_EQ, 1u << 5, 1u << 5));
+  /* GLib and glibc install handlers (SIGPIPE ignored, ...) */
+  ret = ruleset_add (set, "rt_sigaction", SCMP_ACT_ALLOW, NULL, 0);
   /* abort() and raise() (g_error, g_assert) signal the worker itself */
   if (ret == 0)
     ret = RULE (set, "tgkill", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, (uint64_t) self));
   if (ret == 0)
-    ret = RULE (set, "tgkill", SCMP_ACT_TRAP,
+    ret = RULE (set, "tgkill", ACT_KILL,
         SCMP_A0 (SCMP_CMP_NE, (uint64_t) self));
   if (ret == 0)
     ret = RULE (set, "kill", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, (uint64_t) self));
   if (ret == 0)
-    ret = RULE (set, "kill", SCMP_ACT_TRAP,
+    ret = RULE (set, "kill", ACT_KILL,
         SCMP_A0 (SCMP_CMP_NE, (uint64_t) self));
   return ret;
 }
@@ -419,7 +414,7 @@ add_common_rules (RuleSet * set, pid_t self)
   int ret;
 
   set->default_action = SCMP_ACT_ERRNO (EPERM);
-  ret = ruleset_add_names (set, SCMP_ACT_TRAP, kill_list,
+  ret = ruleset_add_names (set, ACT_KILL, kill_list,
       N_ELEMENTS (kill_list));
   if (ret == 0)
     ret = ruleset_add_names (set, SCMP_ACT_ALLOW, compute_allowed,
@@ -507,13 +502,13 @@ build_policy (PxSandboxPolicy policy, pid_t self, RuleSet * set)
   switch (policy) {
     case PX_SANDBOX_POLICY_MINIMAL_COMPUTE:
       /* no new sockets: the network namespace is empty anyway */
-      return ruleset_add (set, "socket", SCMP_ACT_TRAP, NULL, 0);
+      return ruleset_add (set, "socket", ACT_KILL, NULL, 0);
     case PX_SANDBOX_POLICY_WITH_NETWORK:
       return add_network_rules (set);
     case PX_SANDBOX_POLICY_WITH_FILESYSTEM:
       ret = add_filesystem_rules (set);
       if (ret == 0)
-        ret = ruleset_add (set, "socket", SCMP_ACT_TRAP, NULL, 0);
+        ret = ruleset_add (set, "socket", ACT_KILL, NULL, 0);
       return ret;
     default:
       return -EINVAL;
@@ -609,7 +604,7 @@ parse_action (char **tokens, int n, uint32_t * action)
     return 1;
   }
   if (n >= 1 && strcmp (tokens[0], "kill") == 0) {
-    *action = SCMP_ACT_TRAP;
+    *action = ACT_KILL;
     return 1;
   }
   if (n >= 2 && strcmp (tokens[0], "errno") == 0 &&
@@ -894,9 +889,18 @@ compile (const RuleSet * set, scmp_filter_ctx * out, char **error)
 
   if (ctx == NULL)
     return -ENOMEM;
+  /* The kill action needs a listener on a filter synchronised to every
+   * thread: refused rather than weakened where the kernel (< 5.7) or
+   * libseccomp cannot combine the two. */
+  if (seccomp_api_get () < API_NOTIFY_WITH_TSYNC) {
+    seccomp_release (ctx);
+    return px_sandbox_fail (error, 0, -EOPNOTSUPP, "user notification with "
+        "TSYNC needs Linux 5.7 and libseccomp 2.5 (API level %u, have %u)",
+        API_NOTIFY_WITH_TSYNC, seccomp_api_get ());
+  }
   /* i386 and x32 syscalls on x86_64 are reported and fatal: no foreign
    * architecture is added to the filter. */
-  ret = seccomp_attr_set (ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
+  ret = seccomp_attr_set (ctx, SCMP_FLTATR_ACT_BADARCH, ACT_KILL);
   if (ret == 0)
     ret = seccomp_attr_set (ctx, SCMP_FLTATR_CTL_TSYNC, 1);
   /* no_new_privs is a layer of its own, set before the filter */
@@ -956,14 +960,25 @@ px_seccomp_filter_new (PxSandboxPolicy policy, const char *const *rules,
 }
 
 int
-px_seccomp_filter_load (PxSeccompFilter * filter, char **error)
+px_seccomp_filter_load (PxSeccompFilter * filter, int *listener_fd,
+    char **error)
 {
   int ret = seccomp_load (filter->ctx);
+  int fd;
 
   /* TSYNC failure: a thread runs under a filter that is not an ancestor of
-   * this one (libseccomp reports -ESRCH) */
+   * this one (libseccomp reports -ESRCH); -EBUSY: a filter the process
+   * inherited already has a listener (the kernel allows one per chain) */
+  if (ret == -EBUSY)
+    return px_sandbox_fail (error, 0, ret, "loading the filter: the process "
+        "already runs under a filter with a listener (a supervisor outside "
+        "Parallax)");
   if (ret < 0)
     return px_sandbox_fail (error, 0, ret, "loading the filter");
+  fd = seccomp_notify_fd (filter->ctx);
+  if (fd < 0)
+    return px_sandbox_fail (error, 0, fd, "the filter has no listener");
+  *listener_fd = fd;
   return 0;
 }
 

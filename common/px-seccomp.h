@@ -12,8 +12,9 @@
  *   lazy load fails like a missing file would;
  * - the kill list (exec, ptrace, mount, namespaces, bpf, ...), process
  *   clones, writable+executable mappings, signals to other processes,
- *   replacing the SIGSYS handler, foreign ABIs: SECCOMP_RET_TRAP, i.e.
- *   reported by the violation reporter, then the worker dies by SIGSYS;
+ *   foreign ABIs: SECCOMP_RET_USER_NOTIF, i.e. the calling thread waits in
+ *   the kernel while the supervisor, which holds the filter's listener,
+ *   reads the call and kills the worker;
  * - clone3: ENOSYS (glibc then falls back to clone, which is checked);
  * - everything else: EPERM.
  */
@@ -34,9 +35,13 @@ typedef struct PxSeccompFilter PxSeccompFilter;
 int px_seccomp_filter_new (PxSandboxPolicy policy, const char *const *rules,
     pid_t self, PxSeccompFilter ** out, char **error);
 
-/* Loads the filter on every thread of the process (TSYNC). The caller must
- * already have no_new_privs (or CAP_SYS_ADMIN). */
-int px_seccomp_filter_load (PxSeccompFilter * filter, char **error);
+/* Loads the filter on every thread of the process (TSYNC) and gives its
+ * listener (the seccomp user-notification fd, CLOEXEC) in *@listener_fd:
+ * until someone reads it, a thread that makes a killed call waits. The
+ * caller must already have no_new_privs (or CAP_SYS_ADMIN). -EBUSY when
+ * an inherited filter already has a listener. */
+int px_seccomp_filter_load (PxSeccompFilter * filter, int *listener_fd,
+    char **error);
 
 void px_seccomp_filter_free (PxSeccompFilter * filter);
 

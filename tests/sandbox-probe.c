@@ -8,7 +8,7 @@
  * px_sandbox_lockdown_prepare(), px_sandbox_lockdown() with the
  * configuration it was given, reports "ready <layers>" on the control
  * socket (fd 3), then commits one misdeed and reports "result ..." — unless
- * the jail kills it first, in which case the violation reporter speaks.
+ * the jail kills it first, in which case the kernel tells the host.
  * Messages are PX_WIRE_MESSAGE blobs whose body is the text.
  */
 #include <errno.h>
@@ -296,30 +296,6 @@ call_i386 (const char *arg)
 }
 
 static void
-set_default_sigsys (bool high_bits)
-{
-  struct sigaction dfl = {.sa_handler = SIG_DFL };
-
-  /* the kernel reads the signal number as an int: upper bits are ignored */
-  if (high_bits)
-    report (syscall (SYS_rt_sigaction, (1ul << 32) | SIGSYS, &dfl, NULL, 8));
-  else
-    report (sigaction (SIGSYS, &dfl, NULL));
-}
-
-static void
-replace_sigsys_handler (const char *arg)
-{
-  set_default_sigsys (false);
-}
-
-static void
-replace_sigsys_handler_high_bits (const char *arg)
-{
-  set_default_sigsys (true);
-}
-
-static void
 blocked_sigsys_exec (const char *arg)
 {
   sigset_t set;
@@ -469,8 +445,6 @@ static const struct
   {"clone3", call_clone3},
   {"unshare", new_user_namespace},
   {"mount", mount_tmpfs},
-  {"sigsys-handler", replace_sigsys_handler},
-  {"sigsys-handler-high-bits", replace_sigsys_handler_high_bits},
   {"sigsys-blocked", blocked_sigsys_exec},
   {"sched-copy", copy_scheduling},
   {"x32", x32_getpid},
@@ -524,7 +498,7 @@ main (int argc, char **argv)
   if (strcmp (argv[1], "hold-directory") == 0 &&
       open ("/", O_RDONLY | O_DIRECTORY) < 0)
     return 1;
-  ret = px_sandbox_lockdown (config, CONTROL_FD, &applied, &error);
+  ret = px_sandbox_lockdown (config, &applied, &error);
   if (ret < 0) {
     say ("lockdown-failed %s", error ? error : strerror (-ret));
     return 1;

@@ -226,7 +226,7 @@ lock_down (Worker * worker, PxSandboxConfig * config)
   char *error = NULL;
   char layers[256];
 
-  if (px_sandbox_lockdown (config, CONTROL_FD, &applied, &error) < 0) {
+  if (px_sandbox_lockdown (config, &applied, &error) < 0) {
     report_failure (worker, "lockdown", error ? error : "failed");
     free (error);
     return FALSE;
