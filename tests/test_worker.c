@@ -33,6 +33,7 @@ typedef struct
   GMutex lock;
   GCond cond;
   GstStructure *result;         /* hostile-result */
+  GstStructure *violation;      /* the host's parallax-worker-violation */
   gchar *exit_reason;
   gchar *error;                 /* first ERROR relayed from the worker */
 } Observed;
@@ -50,6 +51,8 @@ observed_clear (Observed * obs)
 {
   if (obs->result)
     gst_structure_free (obs->result);
+  if (obs->violation)
+    gst_structure_free (obs->violation);
   g_free (obs->exit_reason);
   g_free (obs->error);
   g_mutex_clear (&obs->lock);
@@ -66,6 +69,10 @@ on_message (GstPxWorker * worker, GstMessage * message, gpointer user_data)
   if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ELEMENT && s &&
       gst_structure_has_name (s, "hostile-result") && obs->result == NULL)
     obs->result = gst_structure_copy (s);
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ELEMENT && s &&
+      gst_structure_has_name (s, GST_PX_WORKER_VIOLATION) &&
+      obs->violation == NULL)
+    obs->violation = gst_structure_copy (s);
   if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR && obs->error == NULL) {
     GError *error;
 
@@ -281,23 +288,44 @@ assert_refused_with_errno (const gchar * misdeed, gint expected_errno)
   observed_clear (&obs);
 }
 
+/* The reason names @syscall with its decoded arguments, and the host
+ * posted the violation, with the calling thread, as the kernel told it. */
 static void
+assert_violation_reported (Observed * obs, const gchar * syscall)
+{
+  gchar *expected = g_strdup_printf ("killed by the sandbox for calling %s (",
+      syscall);
+  gint thread = 0;
+
+  fail_unless (obs->exit_reason != NULL, "the worker did not end");
+  fail_unless (g_str_has_prefix (obs->exit_reason, expected), "%s",
+      obs->exit_reason);
+  fail_unless (obs->violation != NULL, "no violation on the bus");
+  fail_unless_equals_string (gst_structure_get_string (obs->violation,
+          "syscall"), syscall);
+  fail_unless (gst_structure_get_int (obs->violation, "thread", &thread) &&
+      thread > 0);
+  fail_unless (g_str_has_suffix (obs->exit_reason, gst_structure_get_string
+          (obs->violation, "call")));
+  g_free (expected);
+}
+
+/* Killed by the sandbox; returns the exit reason (free it). */
+static gchar *
 assert_killed_for (const gchar * misdeed, const gchar * syscall)
 {
   PxSandboxConfig config;
   Observed obs;
-  gchar *expected = g_strdup_printf ("killed by the sandbox for calling %s",
-      syscall);
+  gchar *reason;
 
   default_config (&config);
   run_misdeed (misdeed, &config, &obs);
   fail_unless (obs.result == NULL, "%s returned instead of being killed",
       misdeed);
-  fail_unless (obs.exit_reason != NULL, "%s: the worker did not end",
-      misdeed);
-  fail_unless_equals_string (obs.exit_reason, expected);
-  g_free (expected);
+  assert_violation_reported (&obs, syscall);
+  reason = g_strdup (obs.exit_reason);
   observed_clear (&obs);
+  return reason;
 }
 
 GST_START_TEST (test_open_file_refused)
@@ -316,42 +344,108 @@ GST_END_TEST;
 
 GST_START_TEST (test_socket_kills)
 {
-  assert_killed_for ("connect", "socket");
+  g_free (assert_killed_for ("connect", "socket"));
 }
 
 GST_END_TEST;
 
+/* The path comes from the worker's memory, read while the thread waited. */
 GST_START_TEST (test_exec_kills)
 {
-  assert_killed_for ("exec", "execve");
+  gchar *reason = assert_killed_for ("exec", "execve");
+
+  fail_unless (strstr (reason, "pathname=\"/bin/sh\""), "%s", reason);
+  g_free (reason);
+}
+
+GST_END_TEST;
+
+/* No SIGSYS is involved: a worker that blocks every signal is reported
+ * by the kernel all the same (it used to be "killed by signal 31"). */
+GST_START_TEST (test_exec_with_signals_blocked_named)
+{
+  g_free (assert_killed_for ("exec-signals-blocked", "execve"));
+}
+
+GST_END_TEST;
+
+/* A VIOLATION message from the worker is a lie: it is killed for breaking
+ * the protocol, or exits as it meant to; it is never reported as killed
+ * by the sandbox. */
+GST_START_TEST (test_forged_violation_not_believed)
+{
+  PxSandboxConfig config;
+  Observed obs;
+
+  default_config (&config);
+  run_misdeed ("forge-violation", &config, &obs);
+  fail_unless (obs.exit_reason != NULL, "the worker did not end");
+  fail_if (strstr (obs.exit_reason, "execve"), "%s", obs.exit_reason);
+  fail_unless (g_str_equal (obs.exit_reason, "exited with status 0") ||
+      g_str_has_prefix (obs.exit_reason, "killed by the host: the worker "
+          "sent a VIOLATION"), "%s", obs.exit_reason);
+  fail_unless (obs.violation == NULL);
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
+/* A worker that says it is locked down before it is: the host reads its
+ * posture from /proc, refuses it, and says what was wrong. */
+GST_START_TEST (test_false_ready_refused)
+{
+  PxSandboxConfig config;
+  GstPxWorker *worker;
+  GError *error = NULL;
+  Observed obs;
+
+  default_config (&config);
+  observed_init (&obs);
+  worker = gst_px_worker_new ("hostile misdeed=early-ready", &config, NULL,
+      &callbacks, &obs);
+  fail_if (gst_px_worker_start (worker, START_TIMEOUT, &error));
+  fail_unless (error != NULL);
+  fail_unless (strstr (error->message, "posture does not match"), "%s",
+      error->message);
+  fail_unless (strstr (error->message, "seccomp: thread "), "%s",
+      error->message);
+  fail_unless (strstr (error->message, "no-new-privs: thread "), "%s",
+      error->message);
+  fail_unless (strstr (error->message, "empty-root: "), "%s",
+      error->message);
+  g_error_free (error);
+  gst_px_worker_free (worker);
+  fail_unless (g_str_has_prefix (obs.exit_reason, "killed by the host: "),
+      "%s", obs.exit_reason);
+  observed_clear (&obs);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_fork_kills)
 {
-  assert_killed_for ("fork", "clone");
+  g_free (assert_killed_for ("fork", "clone"));
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_ptrace_kills)
 {
-  assert_killed_for ("ptrace", "ptrace");
+  g_free (assert_killed_for ("ptrace", "ptrace"));
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_kill_parent_kills)
 {
-  assert_killed_for ("kill", "kill");
+  g_free (assert_killed_for ("kill", "kill"));
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_wx_mapping_kills)
 {
-  assert_killed_for ("wx-mmap", "mmap");
+  g_free (assert_killed_for ("wx-mmap", "mmap"));
 }
 
 GST_END_TEST;
@@ -752,8 +846,9 @@ GST_START_TEST (test_orc_jit_killed_for_mmap)
   while (obs.exit_reason == NULL &&
       g_cond_wait_until (&obs.cond, &obs.lock, deadline));
   g_mutex_unlock (&obs.lock);
-  fail_unless_equals_string (obs.exit_reason,
-      "killed by the sandbox for calling mmap");
+  assert_violation_reported (&obs, "mmap");
+  fail_unless (strstr (obs.exit_reason, "prot=PROT_READ|PROT_WRITE|PROT_EXEC"),
+      "%s", obs.exit_reason);
   host_stop (&host);
   gst_px_worker_free (worker);
   observed_clear (&obs);
@@ -786,6 +881,9 @@ worker_suite (void)
   tcase_add_test (jail, test_write_file_refused);
   tcase_add_test (jail, test_socket_kills);
   tcase_add_test (jail, test_exec_kills);
+  tcase_add_test (jail, test_exec_with_signals_blocked_named);
+  tcase_add_test (jail, test_forged_violation_not_believed);
+  tcase_add_test (jail, test_false_ready_refused);
   tcase_add_test (jail, test_fork_kills);
   tcase_add_test (jail, test_ptrace_kills);
   tcase_add_test (jail, test_kill_parent_kills);

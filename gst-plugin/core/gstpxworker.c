@@ -50,6 +50,7 @@ struct _GstPxWorker
   /* worker ends, closed once it is spawned */
   int child_fds[3];
   int stop_fd;                  /* eventfd: wakes the supervisor */
+  int ready_fd;                 /* eventfd: the worker says it is ready */
 
   GThread *supervisor;
   GstPxConnection *control;
@@ -59,9 +60,17 @@ struct _GstPxWorker
   GCond cond;
   WorkerStatus status;
   gchar *failure;
+  /* what the worker's READY claims, until the supervisor has checked it */
+  gboolean ready_claimed;
+  guint claimed_mask;
+  /* what the supervisor found, set before WORKER_READY */
   gchar *layers;
   guint layer_mask;
+  /* what the kernel reported: the refused call's name and description */
   gchar *violation;
+  gchar *violation_description;
+  /* why the host killed the worker, if it did */
+  gchar *kill_reason;
   guint64 state_request;        /* the STATE being waited for, 0 if none */
   guint64 last_state_request;
   gboolean state_done;
@@ -251,21 +260,26 @@ set_status (GstPxWorker * worker, WorkerStatus status, const gchar * failure)
   g_mutex_unlock (&worker->lock);
 }
 
+/* Reader thread. The claim is only noted: the supervisor checks the
+ * worker's posture from outside before anything trusts it. */
 static gboolean
 handle_ready (GstPxWorker * worker, const GstStructure * s)
 {
   const gchar *layers = gst_structure_get_string (s, "layers");
+  guint64 one = 1;
   guint mask = 0;
+  gboolean first;
 
   if (layers == NULL || !gst_structure_get_uint (s, "layer-mask", &mask))
     return FALSE;
   g_mutex_lock (&worker->lock);
-  g_free (worker->layers);
-  worker->layers = g_strdup (layers);
-  worker->layer_mask = mask;
+  first = !worker->ready_claimed;
+  worker->ready_claimed = TRUE;
+  worker->claimed_mask = mask;
   g_mutex_unlock (&worker->lock);
-  set_status (worker, WORKER_READY, NULL);
-  return TRUE;
+  if (first && write (worker->ready_fd, &one, sizeof one) < 0)
+    GST_WARNING_OBJECT (worker->owner, "cannot wake the supervisor");
+  return first;
 }
 
 static gboolean
@@ -300,28 +314,9 @@ handle_message (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
   }
   gst_structure_free (s);
   if (!ok)
-    g_set_error (error, GST_PX_ERROR, 0, "bad ready report from the worker");
+    g_set_error (error, GST_PX_ERROR, 0, "bad or repeated ready report from "
+        "the worker");
   return ok;
-}
-
-static gboolean
-handle_violation (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
-{
-  PxWireViolation violation;
-  char name[64];
-
-  if (px_wire_decode_violation (msg, &violation) < 0) {
-    g_set_error (error, GST_PX_ERROR, 0, "bad VIOLATION from the worker");
-    return FALSE;
-  }
-  px_sandbox_violation_name (violation.syscall_nr, violation.arch, name,
-      sizeof name);
-  GST_WARNING_OBJECT (worker->owner, "the sandbox refused %s", name);
-  g_mutex_lock (&worker->lock);
-  if (worker->violation == NULL)
-    worker->violation = g_strdup (name);
-  g_mutex_unlock (&worker->lock);
-  return TRUE;
 }
 
 static gboolean
@@ -354,7 +349,11 @@ control_message (GstPxConnection * conn, PxWireMessage * msg,
     case PX_WIRE_MESSAGE:
       return handle_message (worker, msg, error);
     case PX_WIRE_VIOLATION:
-      return handle_violation (worker, msg, error);
+      /* only the kernel reports violations: a worker that sends one lies */
+      g_set_error (error, GST_PX_ERROR, 0, "the worker sent a VIOLATION "
+          "message (violations are learnt from the kernel, never from the "
+          "worker)");
+      return FALSE;
     case PX_WIRE_STATE_DONE:
       return handle_state_done (worker, msg, error);
     default:
@@ -364,6 +363,19 @@ control_message (GstPxConnection * conn, PxWireMessage * msg,
   }
 }
 
+/* Any thread. The first reason is the one reported. */
+static void
+kill_worker (GstPxWorker * worker, const gchar * reason)
+{
+  g_mutex_lock (&worker->lock);
+  if (worker->kill_reason == NULL)
+    worker->kill_reason = g_strdup (reason);
+  g_mutex_unlock (&worker->lock);
+  GST_WARNING_OBJECT (worker->owner, "killing the worker: %s", reason);
+  set_status (worker, WORKER_FAILED, reason);
+  px_sandbox_child_kill (&worker->child);
+}
+
 static void
 control_closed (GstPxConnection * conn, const GError * error,
     gpointer user_data)
@@ -371,10 +383,8 @@ control_closed (GstPxConnection * conn, const GError * error,
   GstPxWorker *worker = user_data;
 
   /* A worker that breaks the protocol is not trusted any further. */
-  if (error != NULL) {
-    set_status (worker, WORKER_FAILED, error->message);
-    px_sandbox_child_kill (&worker->child);
-  }
+  if (error != NULL)
+    kill_worker (worker, error->message);
 }
 
 static const GstPxConnectionFuncs control_funcs = {
@@ -383,8 +393,8 @@ static const GstPxConnectionFuncs control_funcs = {
 
 /* ---- supervision ------------------------------------------------------- */
 
-/* A worker the sandbox kills sends its VIOLATION just before dying: read
- * the control socket to its end before deciding why it died. */
+/* Messages the worker sent before it died are relayed before its end is
+ * reported: read the control socket to its end. */
 static void
 drain_control (GstPxWorker * worker)
 {
@@ -398,21 +408,20 @@ drain_control (GstPxWorker * worker)
 static gchar *
 exit_reason (GstPxWorker * worker, const siginfo_t * info)
 {
-  gchar *violation;
   gchar *reason;
 
   g_mutex_lock (&worker->lock);
-  violation = g_strdup (worker->violation);
-  g_mutex_unlock (&worker->lock);
-  if (violation != NULL)
+  if (worker->violation_description != NULL)
     reason = g_strdup_printf ("killed by the sandbox for calling %s",
-        violation);
+        worker->violation_description);
   else if (info->si_code == CLD_EXITED)
     reason = g_strdup_printf ("exited with status %d", info->si_status);
+  else if (worker->kill_reason != NULL && info->si_status == SIGKILL)
+    reason = g_strdup_printf ("killed by the host: %s", worker->kill_reason);
   else
     reason = g_strdup_printf ("killed by signal %d (%s)", info->si_status,
         g_strsignal (info->si_status));
-  g_free (violation);
+  g_mutex_unlock (&worker->lock);
   return reason;
 }
 
@@ -438,16 +447,114 @@ worker_argv (GstPxWorker * worker, GError ** error)
   return (gchar **) g_ptr_array_free (argv, FALSE);
 }
 
-/* Waits for the worker to end or for gst_px_worker_stop(). */
+/* Supervisor thread: the kernel reported a call the filter kills; the
+ * worker is already being killed. */
+static void
+record_violation (GstPxWorker * worker, const PxSandboxViolation * v)
+{
+  char name[64], description[512];
+  GstStructure *s;
+  gboolean first;
+
+  px_sandbox_violation_name (v->nr, v->arch, name, sizeof name);
+  if (px_sandbox_violation_describe (v, description, sizeof description) < 0)
+    g_strlcpy (description, name, sizeof description);
+  GST_WARNING_OBJECT (worker->owner, "the sandbox refused %s on thread %d",
+      description, (int) v->tid);
+  g_mutex_lock (&worker->lock);
+  first = worker->violation == NULL;
+  if (first) {
+    worker->violation = g_strdup (name);
+    worker->violation_description = g_strdup (description);
+  }
+  g_mutex_unlock (&worker->lock);
+  set_status (worker, WORKER_FAILED, description);
+  if (!first || worker->callbacks.message == NULL)
+    return;
+  s = gst_structure_new (GST_PX_WORKER_VIOLATION, "syscall", G_TYPE_STRING,
+      name, "number", G_TYPE_INT, (gint) v->nr, "arch", G_TYPE_UINT,
+      (guint) v->arch, "call", G_TYPE_STRING, description, "thread",
+      G_TYPE_INT, (gint) v->tid, NULL);
+  worker->callbacks.message (worker, gst_message_new_element (worker->owner,
+          s), worker->user_data);
+}
+
+/* Supervisor thread: the worker says it is locked down. It is ready once
+ * its posture, read from /proc, shows what the policy asks and what it
+ * claims. */
+static void
+check_ready (GstPxWorker * worker)
+{
+  PxSandboxViolation unused;
+  char *why = NULL, layers[256];
+  unsigned claimed, verified = 0;
+  guint64 count;
+
+  if (read (worker->ready_fd, &count, sizeof count) < 0)
+    return;
+  g_mutex_lock (&worker->lock);
+  claimed = worker->claimed_mask;
+  g_mutex_unlock (&worker->lock);
+  /* the listener was sent before READY: it is queued if it exists */
+  if (!px_sandbox_child_has_listener (&worker->child))
+    px_sandbox_child_service (&worker->child, &unused);
+  if (px_sandbox_child_check_posture (&worker->child, &worker->config,
+          claimed, &verified, &why) < 0) {
+    kill_worker (worker, why ? why : "its posture could not be read");
+    free (why);
+    return;
+  }
+  px_sandbox_layers_format (verified, layers, sizeof layers);
+  g_mutex_lock (&worker->lock);
+  g_free (worker->layers);
+  worker->layers = g_strdup (layers);
+  worker->layer_mask = verified;
+  g_mutex_unlock (&worker->lock);
+  set_status (worker, WORKER_READY, NULL);
+}
+
+/* Supervisor thread: the listener came, or a call was killed. */
+static void
+service_listener (GstPxWorker * worker)
+{
+  PxSandboxViolation violation;
+  int ret = px_sandbox_child_service (&worker->child, &violation);
+
+  if (ret == 1)
+    record_violation (worker, &violation);
+  else if (ret < 0)
+    kill_worker (worker, "the worker handed over something else than its "
+        "seccomp listener");
+}
+
+/* Waits for the worker to end or for gst_px_worker_stop(), reading the
+ * seccomp listener meanwhile: nothing else may hold this thread up, or a
+ * worker thread that made a killed call would wait for good. */
 static void
 watch (GstPxWorker * worker)
 {
-  struct pollfd pfd[2] = {
-    {.fd = worker->child.pidfd,.events = POLLIN},
-    {.fd = worker->stop_fd,.events = POLLIN},
-  };
+  for (;;) {
+    struct pollfd pfd[4] = {
+      {.fd = px_sandbox_child_watch_fd (&worker->child),.events = POLLIN},
+      {.fd = worker->ready_fd,.events = POLLIN},
+      {.fd = worker->child.pidfd,.events = POLLIN},
+      {.fd = worker->stop_fd,.events = POLLIN},
+    };
 
-  while (poll (pfd, 2, -1) < 0 && errno == EINTR);
+    if (poll (pfd, 4, -1) < 0) {
+      if (errno == EINTR)
+        continue;
+      GST_ERROR_OBJECT (worker->owner, "poll: %s", g_strerror (errno));
+      kill_worker (worker, "the supervisor cannot wait");
+      return;
+    }
+    if (pfd[0].revents)
+      service_listener (worker);
+    if (pfd[1].revents)
+      check_ready (worker);
+    if (pfd[2].revents || pfd[3].revents)
+      return;
+  }
 }
 
 static gpointer
@@ -549,9 +656,11 @@ gst_px_worker_new (const gchar * description, const PxSandboxConfig * config,
     worker->callbacks = *callbacks;
   worker->user_data = user_data;
   worker->input_fd = worker->output_fd = worker->stop_fd = -1;
+  worker->ready_fd = -1;
   for (guint i = 0; i < 3; i++)
     worker->child_fds[i] = -1;
   worker->child.pidfd = -1;
+  worker->child.supervisor_fd = worker->child.listener_fd = -1;
   g_mutex_init (&worker->lock);
   g_cond_init (&worker->cond);
   return worker;
@@ -616,10 +725,11 @@ gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
   if (!make_sockets (worker, control, error))
     return FALSE;
   worker->stop_fd = eventfd (0, EFD_CLOEXEC);
+  worker->ready_fd = eventfd (0, EFD_CLOEXEC);
   worker->control = gst_px_connection_new (control[0], worker->owner,
       &control_funcs, worker);
   gst_px_connection_set_name (worker->control, "worker");
-  if (worker->stop_fd < 0 ||
+  if (worker->stop_fd < 0 || worker->ready_fd < 0 ||
       !gst_px_connection_start (worker->control, error))
     return FALSE;
   worker->supervisor = g_thread_try_new ("px-supervisor", supervise, worker,
@@ -744,6 +854,7 @@ gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace)
   px_close_fd (&worker->input_fd);
   px_close_fd (&worker->output_fd);
   px_close_fd (&worker->stop_fd);
+  px_close_fd (&worker->ready_fd);
   for (guint i = 0; i < 3; i++)
     px_close_fd (&worker->child_fds[i]);
 }
@@ -759,6 +870,8 @@ gst_px_worker_free (GstPxWorker * worker)
   g_free (worker->failure);
   g_free (worker->layers);
   g_free (worker->violation);
+  g_free (worker->violation_description);
+  g_free (worker->kill_reason);
   g_mutex_clear (&worker->lock);
   g_cond_clear (&worker->cond);
   g_free (worker);

@@ -5,8 +5,10 @@
  * A GstPxWorker starts parallax-worker in the sandbox for one launch
  * description, and supervises it from a thread of its own (the worker's
  * parent-death signal is tied to that thread): it waits for the worker to
- * report itself locked down, relays its bus messages, learns which syscall
- * the jail refused when the worker is killed for one, and reaps it.
+ * report itself locked down and checks that from /proc before accepting
+ * it, relays its bus messages, holds the seccomp listener through which
+ * the kernel reports every call the jail kills (the worker cannot forge
+ * or hide one), kills the worker for it, and reaps it.
  *
  * Buffers go in through an ipcsink whose fd is gst_px_worker_get_input_fd()
  * and come out of an ipcsrc on gst_px_worker_get_output_fd(); the worker
@@ -28,6 +30,11 @@ G_BEGIN_DECLS
 #define GST_PX_WORKER_READY "parallax-worker-ready"
 #define GST_PX_WORKER_FAILED "parallax-worker-failed"
 #define GST_PX_WORKER_MESSAGE "parallax-worker-message"
+/* Element message of the host (never of the worker): a call the sandbox
+ * killed the worker for, as the kernel reported it. Fields: "syscall"
+ * (name), "number", "arch" (AUDIT_ARCH_*), "call" (name and decoded
+ * arguments), "thread" (the caller's tid, in the host's view). */
+#define GST_PX_WORKER_VIOLATION "parallax-worker-violation"
 #define GST_PX_WORKER_INPUT "parallax-input"
 #define GST_PX_WORKER_OUTPUT "parallax-output"
 
@@ -57,7 +64,8 @@ typedef struct
   void (*message) (GstPxWorker * worker, GstMessage * message,
       gpointer user_data);
   /* The worker ended; @reason says how ("exited with status 1", "killed by
-   * the sandbox for calling execve", ...). Supervisor thread. */
+   * the sandbox for calling execve (pathname=\"/bin/sh\", ...)", "killed
+   * by the host: ...", ...). Supervisor thread. */
   void (*exited) (GstPxWorker * worker, const gchar * reason,
       gpointer user_data);
 } GstPxWorkerCallbacks;
@@ -71,7 +79,10 @@ GstPxWorker *gst_px_worker_new (const gchar * description,
     const GstPxWorkerCallbacks * callbacks, gpointer user_data);
 
 /* Spawns the worker and waits (at most @timeout) until it is locked down
- * and ready, or failed. */
+ * and ready, or failed. Ready means: the worker said so, it handed over
+ * its seccomp listener, and /proc shows every layer the config wants
+ * (docs/security.md, "Posture"); otherwise it is killed and @error says
+ * what was wrong. */
 gboolean gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
     GError ** error);
 
@@ -79,7 +90,8 @@ gboolean gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
 gint gst_px_worker_get_input_fd (GstPxWorker * worker);
 gint gst_px_worker_get_output_fd (GstPxWorker * worker);
 
-/* What the jail applied: layer names ("user-namespace, ..., seccomp"), the
+/* What the jail applied, as the host found it from outside (never the
+ * worker's word): layer names ("user-namespace, ..., seccomp"), the
  * PxSandboxLayer mask, the limit mechanism ("cgroup-v1", "rlimit", ...),
  * and the warning listing missing layers (NULL when none). */
 const gchar *gst_px_worker_get_layers (GstPxWorker * worker);
@@ -96,7 +108,8 @@ GstStateChangeReturn gst_px_worker_change_state (GstPxWorker * worker,
 
 gboolean gst_px_worker_ping (GstPxWorker * worker, GstClockTime timeout);
 
-/* The syscall the sandbox refused, if it killed the worker for one. */
+/* The name of the syscall the sandbox killed the worker for, as the kernel
+ * reported it, or NULL. */
 gchar *gst_px_worker_get_violation (GstPxWorker * worker);
 
 /* Asks the worker to leave, kills it after @grace, reaps it, removes its

@@ -6,6 +6,8 @@
  * its "misdeed" property names, as code that took over a decoder would, and
  * posts the outcome as an element message "hostile-result" (misdeed, ret,
  * errno) — unless the sandbox kills it first, which is the point.
+ * Misdeeds whose name starts with "early-" happen instead on NULL→READY,
+ * before the lockdown, in the thread that then locks down.
  *
  * Built into a plugin of its own ("parallaxtest") for the worker tests;
  * never installed.
@@ -27,6 +29,11 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "px-wire.h"
+
+/* The worker's control socket. */
+#define CONTROL_FD 3
 
 #define GST_TYPE_HOSTILE (gst_hostile_get_type ())
 G_DECLARE_FINAL_TYPE (GstHostile, gst_hostile, GST, HOSTILE, GstBaseTransform);
@@ -86,6 +93,33 @@ exec_shell (GstHostile * self, GstBuffer * buffer)
   char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) "true", NULL };
 
   return execve ("/bin/sh", argv, NULL);
+}
+
+/* Blocks every signal it can first: the report must not depend on the
+ * worker taking a SIGSYS. */
+static int
+exec_with_signals_blocked (GstHostile * self, GstBuffer * buffer)
+{
+  sigset_t all;
+
+  sigfillset (&all);
+  if (pthread_sigmask (SIG_BLOCK, &all, NULL) != 0)
+    return -1;
+  return exec_shell (self, buffer);
+}
+
+/* What a taken-over worker would send to be believed: a VIOLATION naming
+ * execve, then a clean exit. */
+static int
+forge_violation (GstHostile * self, GstBuffer * buffer)
+{
+  PxWireViolation violation = {.syscall_nr = SYS_execve,.arch = 0xc000003e };
+
+  if (px_wire_send (CONTROL_FD, PX_WIRE_VIOLATION, 0, 0, &violation,
+          sizeof violation, NULL, 0, 0) < 0)
+    return -1;
+  syscall (SYS_exit_group, 0);
+  return -1;
 }
 
 static int
@@ -194,6 +228,8 @@ static const struct
   {"write-file", write_file},
   {"connect", connect_loopback},
   {"exec", exec_shell},
+  {"exec-signals-blocked", exec_with_signals_blocked},
+  {"forge-violation", forge_violation},
   {"fork", fork_process},
   {"ptrace", ptrace_parent},
   {"kill", kill_parent},
@@ -204,13 +240,43 @@ static const struct
   {"wx-mmap", map_writable_executable},
 };
 
+/* Before the lockdown: says the worker is locked down (as a worker that
+ * lies about its posture would), then holds the lockdown back. */
+static void
+early_ready (void)
+{
+  const char *body = "parallax-worker-ready, layers=(string)\"user-namespace, "
+      "mount-namespace, network-namespace, ipc-namespace, pid-namespace, "
+      "uts-namespace, limits, empty-root, capabilities, no-new-privs, "
+      "seccomp\", layer-mask=(uint)2047;";
+  PxWireBlob blob = {.kind = GST_MESSAGE_ELEMENT,.body = body,
+    .body_size = (uint32_t) strlen (body) + 1
+  };
+
+  px_wire_send_blob (CONTROL_FD, PX_WIRE_MESSAGE, 0, 0, &blob);
+  g_usleep (5 * G_USEC_PER_SEC);
+}
+
+static GstStateChangeReturn
+gst_hostile_change_state (GstElement * element, GstStateChange transition)
+{
+  GstHostile *self = GST_HOSTILE (element);
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && self->misdeed &&
+      g_str_equal (self->misdeed, "early-ready"))
+    early_ready ();
+  return GST_ELEMENT_CLASS (gst_hostile_parent_class)->change_state (element,
+      transition);
+}
+
 static GstFlowReturn
 gst_hostile_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
 {
   GstHostile *self = GST_HOSTILE (trans);
   int ret, saved_errno;
 
-  if (self->done || self->misdeed == NULL)
+  if (self->done || self->misdeed == NULL ||
+      g_str_has_prefix (self->misdeed, "early-"))
     return GST_FLOW_OK;
   self->done = TRUE;
   for (guint i = 0; i < G_N_ELEMENTS (misdeeds); i++) {
@@ -286,6 +352,7 @@ gst_hostile_class_init (GstHostileClass * klass)
   gobject_class->set_property = gst_hostile_set_property;
   gobject_class->get_property = gst_hostile_get_property;
   gobject_class->finalize = gst_hostile_finalize;
+  element_class->change_state = gst_hostile_change_state;
   g_object_class_install_property (gobject_class, PROP_MISDEED,
       g_param_spec_string ("misdeed", "Misdeed",
           "What to try on the first buffer", NULL,
