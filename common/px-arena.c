@@ -132,20 +132,17 @@ init_bitmap (PxArena * arena)
 }
 
 int
-px_arena_new (const char *name, size_t slot_size, uint32_t slot_count,
-    PxArena ** out)
+px_arena_new_fd (const char *name, size_t slot_size, uint32_t slot_count,
+    int *out_fd, uint64_t * out_size, size_t *out_stride)
 {
   px_auto_fd fd = -1;
-  PxArena *arena;
   size_t stride;
   uint64_t size;
-  void *data;
   int ret;
 
   ret = compute_layout (slot_size, slot_count, &stride, &size);
   if (ret < 0)
     return ret;
-
   fd = memfd_create (name ? name : "parallax-arena",
       MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0)
@@ -154,20 +151,33 @@ px_arena_new (const char *name, size_t slot_size, uint32_t slot_count,
     return px_negative_errno ();
   if (fcntl (fd, F_ADD_SEALS, PX_ARENA_SIZE_SEALS) < 0)
     return px_negative_errno ();
+  *out_fd = px_steal_fd (&fd);
+  *out_size = size;
+  *out_stride = stride;
+  return 0;
+}
+
+/* Maps @fd read-write and makes the owner arena around it; takes @fd in
+ * every case. */
+static int
+own_mapped (int fd_in, uint64_t id, uint64_t size, size_t slot_size,
+    size_t stride, uint32_t slot_count, PxArena ** out)
+{
+  px_auto_fd fd = fd_in;
+  PxArena *arena;
+  void *data;
+  int ret;
 
   data = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (data == MAP_FAILED)
     return px_negative_errno ();
-
-  arena = arena_alloc (fd, px_arena_new_id (), size, slot_size, stride,
-      slot_count);
+  arena = arena_alloc (fd, id, size, slot_size, stride, slot_count);
   if (arena == NULL) {
     munmap (data, size);
     return -ENOMEM;
   }
   arena->data = data;
   fd = -1;                      /* owned by the arena from here */
-
   ret = init_bitmap (arena);
   if (ret < 0) {
     arena_destroy (arena);
@@ -175,6 +185,21 @@ px_arena_new (const char *name, size_t slot_size, uint32_t slot_count,
   }
   *out = arena;
   return 0;
+}
+
+int
+px_arena_new (const char *name, size_t slot_size, uint32_t slot_count,
+    PxArena ** out)
+{
+  size_t stride;
+  uint64_t size;
+  int fd, ret;
+
+  ret = px_arena_new_fd (name, slot_size, slot_count, &fd, &size, &stride);
+  if (ret < 0)
+    return ret;
+  return own_mapped (fd, px_arena_new_id (), size, slot_size, stride,
+      slot_count, out);
 }
 
 /* The checks a receiver makes before it maps anything a peer sent. */
@@ -237,6 +262,31 @@ px_arena_import (int fd_in, uint64_t id, uint64_t size, size_t slot_stride,
   fd = -1;
   *out = arena;
   return 0;
+}
+
+int
+px_arena_adopt (int fd_in, uint64_t id, uint64_t size, size_t slot_stride,
+    uint32_t slot_count, PxArena ** out)
+{
+  px_auto_fd fd = fd_in;
+  uint64_t expected;
+  int ret, seals;
+
+  if (id == 0 || slot_count == 0 || slot_count > PX_ARENA_MAX_SLOTS ||
+      slot_stride == 0 || slot_stride % page_size () != 0 ||
+      size > PX_ARENA_MAX_SIZE ||
+      __builtin_mul_overflow ((uint64_t) slot_stride, (uint64_t) slot_count,
+          &expected) || expected != size)
+    return -EINVAL;
+  ret = check_received_fd (fd, size, false);
+  if (ret < 0)
+    return ret;
+  /* ours to write: nobody may have sealed it against that */
+  seals = fcntl (fd, F_GET_SEALS);
+  if (seals < 0 || (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+    return -EROFS;
+  return own_mapped (px_steal_fd (&fd), id, size, slot_stride, slot_stride,
+      slot_count, out);
 }
 
 PxArena *

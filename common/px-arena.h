@@ -50,6 +50,22 @@ typedef struct PxArena PxArena;
 int px_arena_new (const char *name, size_t slot_size, uint32_t slot_count,
     PxArena ** out);
 
+/* The memfd of an arena made for another process to own (a sandboxed
+ * worker, which creates no shared memory itself): the layout of
+ * px_arena_new(), sealed against shrinking and growing, not mapped here.
+ * The receiver takes it with px_arena_adopt(). Errors as px_arena_new().
+ * *@fd is CLOEXEC and the caller's. */
+int px_arena_new_fd (const char *name, size_t slot_size, uint32_t slot_count,
+    int *fd, uint64_t * size, size_t *slot_stride);
+
+/* Becomes the owner of an arena another process made with
+ * px_arena_new_fd() and sent: takes @fd (closed on failure), checks it as
+ * px_arena_import() does (memfd, size, size seals, layout), and that it is
+ * not sealed against writing (-EROFS), then maps it read-write with a slot
+ * bitmap, as px_arena_new() would. */
+int px_arena_adopt (int fd, uint64_t id, uint64_t size, size_t slot_stride,
+    uint32_t slot_count, PxArena ** out);
+
 /* Imports an arena received from another process. Takes ownership of @fd in
  * every case (it is closed on failure). Checks, before mapping anything:
  * @fd is a regular memfd, its size equals @size, its seals include

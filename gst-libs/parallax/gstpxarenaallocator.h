@@ -69,6 +69,21 @@ gboolean gst_is_px_arena_memory (GstMemory * mem);
 GST_PX_API
 PxArena *gst_px_arena_pool_get_arena (GstBufferPool * pool);
 
+/* Makes an arena of @slot_count slots of at least @slot_size bytes for a
+ * pool's configuration: 0 and *@out (a reference) or -errno. */
+typedef int (*GstPxArenaFunc) (gsize slot_size, guint slot_count,
+    PxArena ** out, gpointer user_data);
+
+/* Where @pool's arenas come from from now on, instead of px_arena_new():
+ * a sandboxed worker's ipcsink asks its peer, since the worker may create
+ * no shared memory. Called from gst_buffer_pool_set_config(), on the
+ * thread that sets it. @notify (may be NULL) frees @user_data when the
+ * function is replaced or the pool finalized. Set it before the first
+ * configuration. */
+GST_PX_API
+void gst_px_arena_pool_set_arena_func (GstBufferPool * pool,
+    GstPxArenaFunc func, gpointer user_data, GDestroyNotify notify);
+
 G_END_DECLS
 
 #endif /* __GST_PX_ARENA_ALLOCATOR_H__ */

@@ -47,6 +47,11 @@ struct _GstPxArenaPool
   gsize slot_size;
   gboolean add_video_meta;
   GstVideoInfo video_info;
+  /* Where arenas come from (NULL: px_arena_new ()); see
+   * gst_px_arena_pool_set_arena_func(). */
+  GstPxArenaFunc arena_func;
+  gpointer arena_func_data;
+  GDestroyNotify arena_func_notify;
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstPxArenaPool, gst_px_arena_pool,
@@ -61,6 +66,28 @@ gst_px_arena_pool_get_options (GstBufferPool * pool)
   return options;
 }
 
+
+/* The arena of a new configuration. The current one when it has the same
+ * layout (set_config runs only with every buffer back, so no slot is in
+ * use): upstream often sets a proposed pool's config again, and an arena
+ * that comes from a peer costs a round trip and part of a budget. */
+static int
+make_arena (GstPxArenaPool * self, gsize slot_size, guint slots,
+    PxArena ** out)
+{
+  PxArena *current = self->allocator ?
+      gst_px_arena_allocator_get_arena (self->allocator) : NULL;
+
+  if (current != NULL && px_arena_slot_size (current) >= slot_size &&
+      px_arena_slot_count (current) == slots &&
+      px_arena_slots_in_use (current) == 0) {
+    *out = px_arena_ref (current);
+    return 0;
+  }
+  if (self->arena_func != NULL)
+    return self->arena_func (slot_size, slots, out, self->arena_func_data);
+  return px_arena_new ("parallax-pool", slot_size, slots, out);
+}
 
 static gboolean
 gst_px_arena_pool_set_config (GstBufferPool * pool, GstStructure * config)
@@ -89,7 +116,7 @@ gst_px_arena_pool_set_config (GstBufferPool * pool, GstStructure * config)
     return FALSE;
   }
 
-  ret = px_arena_new ("parallax-pool", slot_size, max, &arena);
+  ret = make_arena (self, slot_size, max, &arena);
   if (ret < 0) {
     GST_ERROR_OBJECT (self, "cannot create an arena of %u x %" G_GSIZE_FORMAT
         " bytes: %s", max, slot_size, g_strerror (-ret));
@@ -201,6 +228,8 @@ gst_px_arena_pool_finalize (GObject * object)
   GstPxArenaPool *self = GST_PX_ARENA_POOL (object);
 
   g_clear_object (&self->allocator);
+  if (self->arena_func_notify)
+    self->arena_func_notify (self->arena_func_data);
   G_OBJECT_CLASS (gst_px_arena_pool_parent_class)->finalize (object);
 }
 
@@ -240,4 +269,19 @@ gst_px_arena_pool_get_arena (GstBufferPool * pool)
   self = GST_PX_ARENA_POOL (pool);
   return self->allocator ? gst_px_arena_allocator_get_arena (self->allocator)
       : NULL;
+}
+
+void
+gst_px_arena_pool_set_arena_func (GstBufferPool * pool, GstPxArenaFunc func,
+    gpointer user_data, GDestroyNotify notify)
+{
+  GstPxArenaPool *self;
+
+  g_return_if_fail (GST_IS_PX_ARENA_POOL (pool));
+  self = GST_PX_ARENA_POOL (pool);
+  if (self->arena_func_notify)
+    self->arena_func_notify (self->arena_func_data);
+  self->arena_func = func;
+  self->arena_func_data = user_data;
+  self->arena_func_notify = notify;
 }

@@ -26,7 +26,10 @@
  * With #GstIpcSink:fd (an already-connected socket, one peer), events and
  * queries also travel upstream: seeks, QoS and navigation from the consumer
  * reach this pipeline, and CAPS / ACCEPT_CAPS queries from upstream are
- * answered by the consumer's pipeline.
+ * answered by the consumer's pipeline. With #GstIpcSink:request-arenas as
+ * well, ipcsink creates no shared memory: the consumer makes each arena and
+ * hands it over (what a sandboxed worker does, whose memory limit would not
+ * count memfds it made).
  *
  * ## Example launch lines
  * |[
@@ -36,6 +39,7 @@
  */
 
 #include "gstipcsink.h"
+#include "gstipcarenarequest.h"
 #include "gstpxarenaallocator.h"
 #include "gstpxarenapool.h"
 #include "gstpxconnection.h"
@@ -81,6 +85,7 @@ enum
   PROP_BUFFERS_SENT,
   PROP_BUFFERS_COPIED,
   PROP_BUFFERS_DROPPED,
+  PROP_REQUEST_ARENAS,
 };
 
 enum
@@ -142,6 +147,11 @@ struct _GstIpcSink
   int wake_fd;
   GThread *accept_thread;
   gboolean listening_on_file;
+
+  /* fd mode, request-arenas: the consumer makes the arenas (lock) */
+  gboolean request_arenas;
+  gboolean arena_requested;     /* a request waits for its arena */
+  PxArena *granted_arena;       /* came, not yet taken by the request */
 
   GstBufferPool *copy_pool;     /* for buffers upstream did not put in an arena */
   gsize copy_pool_size;         /* its buffer size */
@@ -411,6 +421,119 @@ client_upstream_event (Client * client, PxWireMessage * msg, GError ** error)
   return TRUE;
 }
 
+/* ---- arenas the consumer makes (request-arenas) ------------------------ */
+
+/* Reader thread: the arena the consumer made for a request, sent just
+ * before its answer. Only while a request waits; adopted (mapped
+ * read-write, our slots) at once. */
+static gboolean
+client_arena_granted (Client * client, PxWireMessage * msg, GError ** error)
+{
+  GstIpcSink *self = client->sink;
+  PxWireArenaAdd add;
+  PxArena *arena = NULL;
+  gboolean expected;
+  int ret;
+
+  g_mutex_lock (&self->lock);
+  expected = self->upstream_allowed && self->request_arenas &&
+      self->arena_requested && self->granted_arena == NULL;
+  g_mutex_unlock (&self->lock);
+  if (!expected || px_wire_decode_arena_add (msg, &add) < 0) {
+    g_set_error (error, GST_PX_ERROR, 0, "unexpected ARENA_ADD");
+    return FALSE;
+  }
+  ret = px_arena_adopt (px_wire_message_steal_fd (msg), add.arena_id,
+      add.size, add.slot_stride, add.slot_count, &arena);
+  if (ret < 0) {
+    g_set_error (error, GST_PX_ERROR, 0, "refused the consumer's arena %016"
+        G_GINT64_MODIFIER "x: %s", add.arena_id, g_strerror (-ret));
+    return FALSE;
+  }
+  g_mutex_lock (&self->lock);
+  self->granted_arena = arena;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+/* The connection of the one peer (fd mode), referenced; NULL if none. */
+static GstPxConnection *
+peer_connection (GstIpcSink * self)
+{
+  GstPxConnection *conn = NULL;
+
+  g_mutex_lock (&self->lock);
+  for (GList * l = self->clients; l && conn == NULL; l = l->next) {
+    Client *client = l->data;
+
+    if (client->ready)
+      conn = gst_px_connection_ref (client->conn);
+  }
+  g_mutex_unlock (&self->lock);
+  return conn;
+}
+
+/* GstPxArenaFunc of the sink's pools with request-arenas: asks the consumer
+ * for the arena and waits (at most the reply timeout) for its answer; the
+ * arena itself came just before. Streaming thread (set_config). */
+static int
+request_arena (gsize slot_size, guint slot_count, PxArena ** out,
+    gpointer user_data)
+{
+  GstIpcSink *self = user_data;
+  GstPxConnection *conn = peer_connection (self);
+  GstQuery *query = gst_ipc_arena_request_new (slot_size, slot_count);
+  const gchar *refused = NULL;
+  PxArena *arena;
+  guint64 id = 0;
+  gboolean answered;
+
+  g_mutex_lock (&self->lock);
+  self->arena_requested = TRUE;
+  g_mutex_unlock (&self->lock);
+  answered = conn != NULL && gst_px_connection_query (conn, query,
+      GST_PX_CONNECTION_REPLY_TIMEOUT);
+  g_mutex_lock (&self->lock);
+  self->arena_requested = FALSE;
+  arena = g_steal_pointer (&self->granted_arena);
+  g_mutex_unlock (&self->lock);
+  if (!answered || !gst_ipc_arena_request_granted (query, &id, &refused) ||
+      arena == NULL || px_arena_id (arena) != id ||
+      px_arena_slot_count (arena) != slot_count ||
+      px_arena_slot_size (arena) < slot_size) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+        ("The consumer did not make an arena of %u slots of %" G_GSIZE_FORMAT
+            " bytes%s%s", slot_count, slot_size, refused ? ": " : "",
+            refused ? refused : ""), ("request-arenas is set: this sink "
+            "makes no shared memory of its own"));
+    px_arena_unref (arena);
+    gst_query_unref (query);
+    g_clear_pointer (&conn, gst_px_connection_unref);
+    return -ENOSPC;
+  }
+  gst_query_unref (query);
+  gst_px_connection_unref (conn);
+  *out = arena;
+  return 0;
+}
+
+/* A pool of the sink's: with request-arenas, its arenas come from the
+ * consumer. */
+static GstBufferPool *
+new_arena_pool (GstIpcSink * self)
+{
+  GstBufferPool *pool = gst_px_arena_pool_new ();
+  gboolean request;
+
+  g_mutex_lock (&self->lock);
+  request = self->request_arenas && self->upstream_allowed;
+  g_mutex_unlock (&self->lock);
+  if (request)
+    gst_px_arena_pool_set_arena_func (pool, request_arena,
+        gst_object_ref (self), gst_object_unref);
+  return pool;
+}
+
 static gboolean
 client_message (GstPxConnection * conn, PxWireMessage * msg,
     gpointer user_data, GError ** error)
@@ -429,6 +552,8 @@ client_message (GstPxConnection * conn, PxWireMessage * msg,
       return client_buffer_done (client, msg, error);
     case PX_WIRE_EVENT:
       return client_upstream_event (client, msg, error);
+    case PX_WIRE_ARENA_ADD:
+      return client_arena_granted (client, msg, error);
     default:
       g_set_error (error, GST_PX_ERROR, 0, "unexpected %s message",
           px_wire_type_name (msg->header.type));
@@ -711,7 +836,7 @@ copy_into_arena (GstIpcSink * self, GstBuffer * buffer)
       gst_buffer_pool_set_active (self->copy_pool, FALSE);
       gst_object_unref (self->copy_pool);
     }
-    self->copy_pool = gst_px_arena_pool_new ();
+    self->copy_pool = new_arena_pool (self);
     config = gst_buffer_pool_get_config (self->copy_pool);
     gst_buffer_pool_config_set_params (config, NULL, (guint) size, 0,
         2 * self->max_in_flight + 4);
@@ -996,7 +1121,7 @@ gst_ipc_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
 
   /* Room for what clients hold plus what upstream works on. */
   max = 2 * self->max_in_flight + 4;
-  pool = gst_px_arena_pool_new ();
+  pool = new_arena_pool (self);
   config = gst_buffer_pool_get_config (pool);
   gst_buffer_pool_config_set_params (config, caps, info.size, 2, max);
   gst_buffer_pool_config_add_option (config,
@@ -1138,6 +1263,23 @@ settable (GstIpcSink * self, GParamSpec * pspec)
   return TRUE;
 }
 
+/* Read by the streaming thread under our lock, which is never taken with
+ * the object lock held: checked under one, set under the other. */
+static void
+set_request_arenas (GstIpcSink * self, GParamSpec * pspec, gboolean request)
+{
+  gboolean ok;
+
+  GST_OBJECT_LOCK (self);
+  ok = settable (self, pspec);
+  GST_OBJECT_UNLOCK (self);
+  if (!ok)
+    return;
+  g_mutex_lock (&self->lock);
+  self->request_arenas = request;
+  g_mutex_unlock (&self->lock);
+}
+
 static void
 gst_ipc_sink_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
@@ -1155,6 +1297,10 @@ gst_ipc_sink_set_property (GObject * object, guint prop_id,
       self->wait_for_connection = g_value_get_boolean (value);
     g_cond_broadcast (&self->cond);
     g_mutex_unlock (&self->lock);
+    return;
+  }
+  if (prop_id == PROP_REQUEST_ARENAS) {
+    set_request_arenas (self, pspec, g_value_get_boolean (value));
     return;
   }
   GST_OBJECT_LOCK (self);
@@ -1217,6 +1363,9 @@ get_stream_property (GstIpcSink * self, guint prop_id, GValue * value)
     case PROP_BUFFERS_DROPPED:
       g_value_set_uint64 (value, self->buffers_dropped);
       break;
+    case PROP_REQUEST_ARENAS:
+      g_value_set_boolean (value, self->request_arenas);
+      break;
     default:
       found = FALSE;
       break;
@@ -1263,6 +1412,7 @@ gst_ipc_sink_finalize (GObject * object)
   GstIpcSink *self = GST_IPC_SINK (object);
 
   g_free (self->socket_path);
+  px_arena_unref (self->granted_arena);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -1309,6 +1459,11 @@ install_properties (GObjectClass * gobject_class)
           "Hold buffers until a client is connected instead of discarding "
           "them", FALSE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_REQUEST_ARENAS,
+      g_param_spec_boolean ("request-arenas", "Request arenas",
+          "With fd: make no shared memory, ask the consumer for each arena "
+          "(a sandboxed worker, whose memory limit would not count memfds "
+          "it made)", FALSE, rw));
   g_object_class_install_property (gobject_class, PROP_CLIENTS,
       g_param_spec_uint ("clients", "Clients", "Clients connected now", 0,
           G_MAXUINT, 0, ro));

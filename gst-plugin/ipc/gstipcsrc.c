@@ -27,6 +27,10 @@
  * QoS, navigation, reconfigure) and queries (caps, accept-caps, latency,
  * position, duration, seeking) travel to the producer's pipeline, and the
  * producer's CAPS / ACCEPT_CAPS queries are answered by this pipeline.
+ * A producer that may create no shared memory (a sandboxed worker's
+ * ipcsink) asks for its arenas instead: ipcsrc creates them, within
+ * #GstIpcSrc:arena-budget bytes in total, and hands them over writable to
+ * that producer alone.
  *
  * Anything malformed from the producer — a bad message, an unknown arena, a
  * slot out of range, an unsealed memfd, a video meta that does not fit its
@@ -40,6 +44,7 @@
  */
 
 #include "gstipcsrc.h"
+#include "gstipcarenarequest.h"
 #include "gstpxarenaallocator.h"
 #include "gstpxconnection.h"
 #include "gstpxserialize.h"
@@ -75,6 +80,7 @@ enum
   PROP_RECONNECT,
   PROP_RECONNECT_INTERVAL,
   PROP_BUFFERS_RECEIVED,
+  PROP_ARENA_BUDGET,
 };
 
 /* One connection to a producer. Buffers outlive it (downstream may hold
@@ -95,6 +101,7 @@ typedef struct
   guint max_in_flight;
   gint outstanding;             /* buffers given out, not yet done */
   gboolean got_eos;
+  guint64 arena_bytes_granted;  /* arenas made for the producer, in total */
 } Session;
 
 /* What the reader hands the streaming task, in order; or pushes itself. */
@@ -115,6 +122,7 @@ struct _GstIpcSrc
   gboolean is_live;
   gboolean reconnect;
   guint reconnect_interval;
+  guint64 arena_budget;
 
   /* (lock) */
   GMutex lock;
@@ -552,12 +560,104 @@ session_message (GstPxConnection * conn, PxWireMessage * msg,
   return ok;
 }
 
+/* Takes @size out of the session's arena budget; FALSE, with why in
+ * @why, when it does not fit. */
+static gboolean
+reserve_arena_bytes (Session * session, guint64 size, gchar ** why)
+{
+  GstIpcSrc *self = session->src;
+  guint64 budget, granted;
+  gboolean fits;
+
+  GST_OBJECT_LOCK (self);
+  budget = self->arena_budget;
+  GST_OBJECT_UNLOCK (self);
+  g_mutex_lock (&session->lock);
+  granted = session->arena_bytes_granted;
+  fits = size <= budget && granted <= budget - size;
+  if (fits)
+    session->arena_bytes_granted += size;
+  g_mutex_unlock (&session->lock);
+  if (!fits)
+    *why = g_strdup_printf ("an arena of %" G_GUINT64_FORMAT " bytes is over "
+        "the arena budget (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+        " bytes granted)", size, granted, budget);
+  return fits;
+}
+
+/* Makes the arena a producer asked for and sends it (ARENA_ADD, before the
+ * answer). Returns its id, or 0 with why in @why. */
+static guint64
+make_requested_arena (Session * session, guint64 slot_size, guint slot_count,
+    gchar ** why)
+{
+  PxWireArenaAdd add = { 0 };
+  uint64_t size = 0;
+  size_t stride = 0;
+  int ret, fd = -1;
+
+  ret = slot_size <= G_MAXSIZE ? px_arena_new_fd ("parallax-granted",
+      (size_t) slot_size, slot_count, &fd, &size, &stride) : -EOVERFLOW;
+  if (ret < 0) {
+    *why = g_strdup_printf ("cannot make an arena of %u slots of %"
+        G_GUINT64_FORMAT " bytes: %s", slot_count, slot_size,
+        g_strerror (-ret));
+    return 0;
+  }
+  if (!reserve_arena_bytes (session, size, why)) {
+    close (fd);
+    return 0;
+  }
+  add.arena_id = px_arena_new_id ();
+  add.size = size;
+  add.slot_stride = stride;
+  add.slot_count = slot_count;
+  ret = gst_px_connection_send (session->conn, PX_WIRE_ARENA_ADD, 0, 0, &add,
+      sizeof add, fd, GST_PX_CONNECTION_REPLY_TIMEOUT);
+  close (fd);
+  if (ret < 0) {
+    *why = g_strdup_printf ("cannot send the arena: %s", g_strerror (-ret));
+    return 0;
+  }
+  return add.arena_id;
+}
+
+/* Pool thread: the producer asks for an arena (gstipcarenarequest.h). Only
+ * over an fd (one peer) and within the budget; the answer says why not. */
+static gboolean
+answer_arena_request (Session * session, GstQuery * query)
+{
+  GstIpcSrc *self = session->src;
+  guint64 slot_size = 0, id = 0;
+  guint slot_count = 0;
+  gchar *why = NULL;
+
+  if (!session->upstream)
+    why = g_strdup ("arenas are only made for a producer on an fd");
+  else if (!gst_ipc_arena_request_parse (query, &slot_size, &slot_count))
+    why = g_strdup ("malformed arena request");
+  else
+    id = make_requested_arena (session, slot_size, slot_count, &why);
+  if (id == 0)
+    GST_ELEMENT_WARNING (self, RESOURCE, NO_SPACE_LEFT,
+        ("Refused the producer an arena: %s", why), (NULL));
+  else
+    GST_DEBUG_OBJECT (self, "made arena %016" G_GINT64_MODIFIER "x for the "
+        "producer: %u slots of %" G_GUINT64_FORMAT " bytes", id, slot_count,
+        slot_size);
+  gst_ipc_arena_request_answer (query, id, why);
+  g_free (why);
+  return TRUE;
+}
+
 /* A query from the producer's pipeline (fd mode): ask ours downstream. */
 static gboolean
 session_query (GstPxConnection * conn, GstQuery * query, gpointer user_data)
 {
   Session *session = user_data;
 
+  if (gst_ipc_arena_request_is (query))
+    return answer_arena_request (session, query);
   if (!session->upstream)
     return FALSE;
   return gst_pad_peer_query (session->src->srcpad, query);
@@ -1126,6 +1226,9 @@ gst_ipc_src_set_property (GObject * object, guint prop_id,
     case PROP_RECONNECT_INTERVAL:
       self->reconnect_interval = g_value_get_uint (value);
       break;
+    case PROP_ARENA_BUDGET:
+      self->arena_budget = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1155,6 +1258,9 @@ gst_ipc_src_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_RECONNECT_INTERVAL:
       g_value_set_uint (value, self->reconnect_interval);
+      break;
+    case PROP_ARENA_BUDGET:
+      g_value_set_uint64 (value, self->arena_budget);
       break;
     case PROP_BUFFERS_RECEIVED:
       g_mutex_lock (&self->lock);
@@ -1211,6 +1317,11 @@ install_properties (GObjectClass * gobject_class)
           "Milliseconds between connection attempts", 1, 60000,
           DEFAULT_RECONNECT_INTERVAL, G_PARAM_READWRITE |
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_ARENA_BUDGET,
+      g_param_spec_uint64 ("arena-budget", "Arena budget",
+          "Bytes of arenas made, in total, for a producer that may not make "
+          "its own (a sandboxed worker: its memory limit; fd only; 0 = "
+          "none)", 0, G_MAXUINT64, 0, rw));
   g_object_class_install_property (gobject_class, PROP_BUFFERS_RECEIVED,
       g_param_spec_uint64 ("buffers-received", "Buffers received",
           "Buffers pushed downstream", 0, G_MAXUINT64, 0,
