@@ -726,7 +726,9 @@ run_through_worker (GstPxWorker * worker, FrameCounter * counter,
   g_autofree gchar *producer_line = g_strdup_printf (ORC_SOURCE
       " ! ipcsink fd=%d", gst_px_worker_get_input_fd (worker));
   g_autofree gchar *consumer_line = g_strdup_printf ("ipcsrc is-live=false "
-      "fd=%d ! " ORC_SINK, gst_px_worker_get_output_fd (worker));
+      "fd=%d arena-budget=%" G_GUINT64_FORMAT " ! " ORC_SINK,
+      gst_px_worker_get_output_fd (worker),
+      gst_px_worker_get_arena_budget (worker));
   GstElement *producer = counted_pipeline (producer_line, counter);
   GstElement *consumer = counted_pipeline (consumer_line, counter);
   gboolean ok = producer != NULL && consumer != NULL &&

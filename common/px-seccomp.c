@@ -170,7 +170,8 @@ static const char *const compute_allowed[] = {
   "munmap",                     /* glibc free, GstMemory and arena unmaps */
   "mremap",                     /* glibc realloc of large blocks */
   "madvise",                    /* glibc free and thread exit, DONTNEED */
-  "memfd_create",               /* px_arena_new: arenas made in the worker */
+  /* no memfd_create: memfd pages count against no rlimit, so the host
+   * makes the worker's arenas (ipcsink request-arenas) */
   "ftruncate",                  /* px_arena_new sizes its memfd */
   "fstat",                      /* px_arena_import checks a received memfd */
   "lseek",                      /* stdio on stderr, GstFdMemory offsets */

@@ -201,13 +201,16 @@ start_worker (const gchar * description, const PxSandboxConfig * config,
   return worker;
 }
 
+/* The consumer makes the worker's output arenas, within @arena_budget. */
 static void
-host_start (Host * host, GstPxWorker * worker, const gchar * source)
+host_start_with_budget (Host * host, GstPxWorker * worker,
+    const gchar * source, guint64 arena_budget)
 {
   gchar *producer = g_strdup_printf ("%s ! ipcsink name=in fd=%d", source,
       gst_px_worker_get_input_fd (worker));
-  gchar *consumer = g_strdup_printf ("ipcsrc is-live=false fd=%d",
-      gst_px_worker_get_output_fd (worker));
+  gchar *consumer = g_strdup_printf ("ipcsrc is-live=false fd=%d "
+      "arena-budget=%" G_GUINT64_FORMAT, gst_px_worker_get_output_fd (worker),
+      arena_budget);
 
   host->checksums = g_ptr_array_new_with_free_func (g_free);
   host->producer = gst_parse_launch (producer, NULL);
@@ -219,6 +222,13 @@ host_start (Host * host, GstPxWorker * worker, const gchar * source)
       GST_STATE_CHANGE_FAILURE);
   g_free (producer);
   g_free (consumer);
+}
+
+static void
+host_start (Host * host, GstPxWorker * worker, const gchar * source)
+{
+  host_start_with_budget (host, worker, source,
+      gst_px_worker_get_arena_budget (worker));
 }
 
 /* Waits for EOS or an error on the consumer. */
@@ -485,6 +495,61 @@ GST_START_TEST (test_memory_limited)
     fail_unless (g_str_has_prefix (obs.exit_reason, "killed by signal 9"),
         "worker %s", obs.exit_reason);
   }
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
+/* Memory no address-space limit counts: memfds filled with write(). The
+ * worker may make none (its arenas come from the host), so it holds none
+ * of it, whichever limit mechanism applies. */
+GST_START_TEST (test_memfd_memory_limited)
+{
+  PxSandboxConfig config;
+  Observed obs;
+  gint ret = 0, err = 0;
+
+  default_config (&config);
+  config.memory_bytes = 256u << 20;
+  run_misdeed ("memfd-fill", &config, &obs);
+  fail_unless (obs.result != NULL, "no result (worker %s)",
+      obs.exit_reason ? obs.exit_reason : "still running");
+  gst_structure_get_int (obs.result, "ret", &ret);
+  gst_structure_get_int (obs.result, "errno", &err);
+  fail_unless (ret < 0, "the worker filled %d MiB of memfds", ret);
+  fail_unless_equals_int (-ret - 1, 0);
+  fail_unless_equals_string (g_strerror (err), g_strerror (EPERM));
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
+/* The worker's output arenas are the host's to make, within a budget: a
+ * request over it is refused and the worker says why. */
+GST_START_TEST (test_arena_over_budget_refused)
+{
+  PxSandboxConfig config;
+  GstPxWorker *worker;
+  Observed obs;
+  Host host;
+
+  default_config (&config);
+  observed_init (&obs);
+  worker = start_worker ("videoconvert ! video/x-raw,format=BGRx", &config,
+      &obs);
+  /* 320x240 BGRx frames are 300 KiB: no arena of them fits in 64 KiB */
+  host_start_with_budget (&host, worker, "videotestsrc num-buffers=3 ! "
+      "video/x-raw,format=I420,width=320,height=240", 64 << 10);
+  host_wait_eos (&host);
+  fail_unless_equals_int (host.checksums->len, 0);
+  g_mutex_lock (&obs.lock);
+  while (obs.error == NULL && g_cond_wait_until (&obs.cond, &obs.lock,
+          g_get_monotonic_time () + RUN_TIMEOUT));
+  g_mutex_unlock (&obs.lock);
+  fail_unless (obs.error != NULL, "the worker posted no error");
+  fail_unless (strstr (obs.error, "over the arena budget"), "%s", obs.error);
+  host_stop (&host);
+  gst_px_worker_free (worker);
   observed_clear (&obs);
 }
 
@@ -891,6 +956,8 @@ worker_suite (void)
   tcase_add_test (jail, test_write_input_refused);
   tcase_add_test (jail, test_threads_limited);
   tcase_add_test (jail, test_memory_limited);
+  tcase_add_test (jail, test_memfd_memory_limited);
+  tcase_add_test (jail, test_arena_over_budget_refused);
   tcase_add_test (jail, test_spinning_worker_is_contained);
 
   suite_add_tcase (s, elements);

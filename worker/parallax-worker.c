@@ -13,8 +13,9 @@
  *      and loads exactly the plugin files the host named: those the host's
  *      own registry resolved for the wrapped elements, so plugins on the
  *      host's GST_PLUGIN_PATH work too;
- *   2. builds "ipcsrc fd=IN ! DESCRIPTION ! ipcsink fd=OUT" and brings it to
- *      READY, where most elements open what they need;
+ *   2. builds "ipcsrc fd=IN ! DESCRIPTION ! ipcsink fd=OUT
+ *      request-arenas=true" and brings it to READY, where most elements
+ *      open what they need (the output's arenas come from the host);
  *   3. locks itself down (empty root, no capabilities, no_new_privs,
  *      seccomp on every thread);
  *   4. only then tells the host it is ready, with the layers applied, and
@@ -208,9 +209,13 @@ static GstElement *
 build_pipeline (Options * options, GError ** error)
 {
   gchar *description = g_strjoinv (" ", options->description);
+  /* request-arenas: the worker makes no shared memory after the lockdown
+   * (memfd_create is refused): the host makes its output arenas, within
+   * the worker's memory limit. */
   gchar *full = g_strdup_printf ("ipcsrc name=" GST_PX_WORKER_INPUT
       " fd=%d is-live=false ! %s ! ipcsink name=" GST_PX_WORKER_OUTPUT
-      " fd=%d", options->input_fd, description, options->output_fd);
+      " fd=%d request-arenas=true", options->input_fd, description,
+      options->output_fd);
   GstElement *pipeline = gst_parse_launch_full (full, NULL,
       GST_PARSE_FLAG_FATAL_ERRORS, error);
 

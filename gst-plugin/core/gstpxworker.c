@@ -751,6 +751,13 @@ gst_px_worker_get_output_fd (GstPxWorker * worker)
   return worker->output_fd;
 }
 
+guint64
+gst_px_worker_get_arena_budget (GstPxWorker * worker)
+{
+  return worker->config.memory_bytes ? worker->config.memory_bytes :
+      G_MAXUINT64;
+}
+
 const gchar *
 gst_px_worker_get_layers (GstPxWorker * worker)
 {

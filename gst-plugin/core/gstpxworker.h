@@ -90,6 +90,11 @@ gboolean gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
 gint gst_px_worker_get_input_fd (GstPxWorker * worker);
 gint gst_px_worker_get_output_fd (GstPxWorker * worker);
 
+/* The worker makes no shared memory: the ipcsrc on the output fd makes its
+ * arenas, and must be given this as its arena-budget (the worker's memory
+ * limit, G_MAXUINT64 without one). */
+guint64 gst_px_worker_get_arena_budget (GstPxWorker * worker);
+
 /* What the jail applied, as the host found it from outside (never the
  * worker's word): layer names ("user-namespace, ..., seccomp"), the
  * PxSandboxLayer mask, the limit mechanism ("cgroup-v1", "rlimit", ...),

@@ -175,6 +175,38 @@ allocate_forever (GstHostile * self, GstBuffer * buffer)
   }
 }
 
+/* Memory no address-space limit sees: memfds filled with write(), never
+ * mapped, 64 MiB each, up to 1 GiB. Returns the MiB it holds (the memfds
+ * stay open); errno tells why it stopped short. */
+#define MEMFD_CHUNK (64 << 20)
+#define MEMFD_TOTAL_MIB 1024
+
+static int
+fill_memfds (GstHostile * self, GstBuffer * buffer)
+{
+  static char block[1 << 20];
+  int held_mib = 0, saved = 0;
+
+  memset (block, 1, sizeof block);
+  while (held_mib < MEMFD_TOTAL_MIB && saved == 0) {
+    int fd = (int) syscall (SYS_memfd_create, "hostile", 0);
+
+    if (fd < 0) {
+      saved = errno;
+      break;
+    }
+    for (int mib = 0; mib < MEMFD_CHUNK >> 20; mib++) {
+      if (write (fd, block, sizeof block) != (ssize_t) sizeof block) {
+        saved = errno ? errno : ENOSPC;
+        break;
+      }
+      held_mib++;
+    }
+  }
+  errno = saved;
+  return saved ? -held_mib - 1 : held_mib;
+}
+
 static int
 spin_forever (GstHostile * self, GstBuffer * buffer)
 {
@@ -235,6 +267,7 @@ static const struct
   {"kill", kill_parent},
   {"write-input", write_input},
   {"allocate", allocate_forever},
+  {"memfd-fill", fill_memfds},
   {"spin", spin_forever},
   {"threads", spawn_threads},
   {"wx-mmap", map_writable_executable},
