@@ -427,6 +427,9 @@ GST_START_TEST (test_false_ready_refused)
   gst_px_worker_free (worker);
   fail_unless (g_str_has_prefix (obs.exit_reason, "killed by the host: "),
       "%s", obs.exit_reason);
+  /* and on the bus */
+  fail_unless (obs.error != NULL && strstr (obs.error, "posture does not "
+          "match"), "%s", obs.error);
   observed_clear (&obs);
 }
 

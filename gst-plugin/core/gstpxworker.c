@@ -479,6 +479,23 @@ record_violation (GstPxWorker * worker, const PxSandboxViolation * v)
           s), worker->user_data);
 }
 
+/* Kills a worker whose posture does not match and says so on the bus. */
+static void
+refuse_posture (GstPxWorker * worker, const gchar * why)
+{
+  GError *error;
+
+  kill_worker (worker, why);
+  if (worker->callbacks.message == NULL)
+    return;
+  error = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED,
+      "Refused the sandboxed worker: %s", why);
+  worker->callbacks.message (worker, gst_message_new_error (worker->owner,
+          error, "its posture was read from /proc before it could receive "
+          "media"), worker->user_data);
+  g_error_free (error);
+}
+
 /* Supervisor thread: the worker says it is locked down. It is ready once
  * its posture, read from /proc, shows what the policy asks and what it
  * claims. */
@@ -500,7 +517,7 @@ check_ready (GstPxWorker * worker)
     px_sandbox_child_service (&worker->child, &unused);
   if (px_sandbox_child_check_posture (&worker->child, &worker->config,
           claimed, &verified, &why) < 0) {
-    kill_worker (worker, why ? why : "its posture could not be read");
+    refuse_posture (worker, why ? why : "its posture could not be read");
     free (why);
     return;
   }
