@@ -32,6 +32,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <seccomp.h>
+
 #include "px-sandbox.h"
 #include "px-wire.h"
 
@@ -469,6 +471,26 @@ misdeed (const char *name, const char *arg, pthread_t * threads)
   return -1;
 }
 
+/* Instead of the lockdown: a filter of its own that kills nothing and has
+ * no listener, on every thread, with no_new_privs; claims every layer. */
+static int
+withhold_listener (void)
+{
+  scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
+
+  if (ctx == NULL || prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+      seccomp_attr_set (ctx, SCMP_FLTATR_CTL_TSYNC, 1) < 0 ||
+      seccomp_load (ctx) < 0) {
+    say ("lockdown-failed own filter");
+    return 1;
+  }
+  seccomp_release (ctx);
+  say ("ready %x", PX_SANDBOX_ALL_LAYERS & ~PX_SANDBOX_LAYER_LIMITS);
+  say ("result withheld");
+  wait_for_host ();
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -498,6 +520,10 @@ main (int argc, char **argv)
   if (strcmp (argv[1], "hold-directory") == 0 &&
       open ("/", O_RDONLY | O_DIRECTORY) < 0)
     return 1;
+  /* "withhold-listener": what a worker that keeps its listener from the
+   * host looks like from outside */
+  if (strcmp (argv[1], "withhold-listener") == 0)
+    return withhold_listener ();
   ret = px_sandbox_lockdown (config, &applied, &error);
   if (ret < 0) {
     say ("lockdown-failed %s", error ? error : strerror (-ret));

@@ -603,6 +603,45 @@ body_posture (void)
 
 SANDBOX_TEST (posture);
 
+/* The host reads the posture itself: a worker under a filter of its own,
+ * which handed no listener over, is refused whatever it claims. */
+static void
+check_withheld_listener (Outcome * o, void *data)
+{
+  PxSandboxConfig config;
+  unsigned verified = 0;
+  char *error = NULL;
+
+  px_sandbox_config_init (&config);
+  fail_if (px_sandbox_child_has_listener (&o->child));
+  fail_unless_equals_int (px_sandbox_child_check_posture (&o->child, &config,
+          o->applied, &verified, &error), -EPERM);
+  fail_unless (error != NULL);
+  fail_unless (strstr (error, "seccomp: the worker handed over no seccomp "
+          "listener"), "%s", error);
+  /* never locked down: its root is the host's */
+  fail_unless (strstr (error, "empty-root: the worker's root is the "
+          "host's"), "%s", error);
+  fail_unless_equals_int (verified, 0);
+  free (error);
+}
+
+static void
+body_withheld_listener_refused (void)
+{
+  PxSandboxConfig config;
+  Outcome o;
+
+  px_sandbox_config_init (&config);
+  run_probe (&config, "withhold-listener", NULL, &o, check_withheld_listener,
+      NULL);
+  fail_unless_equals_int (o.spawn_ret, 0);
+  fail_unless_equals_string (o.result, "withheld");
+  outcome_clear (&o);
+}
+
+SANDBOX_TEST (withheld_listener_refused);
+
 /* Extra fds arrive as 4, 5, ... in order, and nothing else. */
 static void
 check_handed_fds (Outcome * o, void *data)
@@ -1478,6 +1517,7 @@ sandbox_suite (void)
   ADD_SANDBOX_TEST (tc, own_threads_scheduling_allowed);
   ADD_SANDBOX_TEST (tc, unshare_and_mount_kill);
   ADD_SANDBOX_TEST (tc, blocked_sigsys_still_reported);
+  ADD_SANDBOX_TEST (tc, withheld_listener_refused);
   ADD_SANDBOX_TEST (tc, foreign_abi_kills);
   ADD_SANDBOX_TEST (tc, with_filesystem_shows_listed_paths_only);
   ADD_SANDBOX_TEST (tc, custom_rules_change_the_answer);
