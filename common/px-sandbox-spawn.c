@@ -200,7 +200,8 @@ child_cloexec_range (unsigned first, unsigned last)
 {
   struct rlimit nofile;
 
-  if (syscall (SYS_close_range, first, last, CLOSE_RANGE_CLOEXEC) == 0)
+  if (first > last ||
+      syscall (SYS_close_range, first, last, CLOSE_RANGE_CLOEXEC) == 0)
     return 0;
   if (getrlimit (RLIMIT_NOFILE, &nofile) < 0)
     return -errno;

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <seccomp.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -469,6 +471,70 @@ GST_START_TEST (test_rules_file_is_read)
       -ENOENT);
   fail_unless (strstr (error, path) != NULL);
   g_free (error);
+}
+
+GST_END_TEST;
+
+/* The kernel's numbers, in words: flags, signals and families by name,
+ * the path read from the worker, raw arguments for calls without a
+ * signature and for foreign ABIs. */
+GST_START_TEST (test_violation_descriptions)
+{
+  PxSandboxViolation v = {.arch = SCMP_ARCH_X86_64 };
+  char buf[512];
+
+  v.nr = SCMP_SYS (mmap);
+  v.args[1] = 4096;
+  v.args[2] = PROT_READ | PROT_WRITE | PROT_EXEC;
+  v.args[3] = MAP_PRIVATE | MAP_ANONYMOUS;
+  v.args[4] = (uint64_t) - 1;
+  fail_unless (px_sandbox_violation_describe (&v, buf, sizeof buf) > 0);
+  fail_unless_equals_string (buf, "mmap (addr=NULL, length=4096, "
+      "prot=PROT_READ|PROT_WRITE|PROT_EXEC, flags=MAP_PRIVATE|MAP_ANONYMOUS, "
+      "fd=-1, offset=0x0)");
+
+  memset (v.args, 0, sizeof v.args);
+  v.nr = SCMP_SYS (execve);
+  v.args[0] = 0x7f0000001000;
+  g_strlcpy (v.text, "/bin/s\"h\n", sizeof v.text);
+  fail_unless (px_sandbox_violation_describe (&v, buf, sizeof buf) > 0);
+  fail_unless_equals_string (buf, "execve (pathname=\"/bin/s\\x22h\\x0a\", "
+      "argv=NULL, envp=NULL)");
+  v.text[0] = '\0';
+  fail_unless (px_sandbox_violation_describe (&v, buf, sizeof buf) > 0);
+  fail_unless_equals_string (buf, "execve (pathname=0x7f0000001000, "
+      "argv=NULL, envp=NULL)");
+
+  v.nr = SCMP_SYS (socket);
+  v.args[0] = AF_UNIX;
+  v.args[1] = SOCK_DGRAM | SOCK_CLOEXEC;
+  fail_unless (px_sandbox_violation_describe (&v, buf, sizeof buf) > 0);
+  fail_unless_equals_string (buf, "socket (domain=AF_UNIX, "
+      "type=SOCK_DGRAM|SOCK_CLOEXEC, protocol=0)");
+
+  v.nr = SCMP_SYS (clone);
+  v.args[0] = CLONE_NEWUSER | SIGCHLD;
+  v.args[1] = 0;
+  fail_unless (px_sandbox_violation_describe (&v, buf, sizeof buf) > 0);
+  fail_unless_equals_string (buf, "clone (flags=CLONE_NEWUSER|SIGCHLD, "
+      "stack=NULL, parent_tid=NULL, child_tid=NULL, tls=0x0)");
+
+  v.nr = SCMP_SYS (kill);
+  v.args[0] = 1;
+  v.args[1] = SIGKILL;
+  fail_unless (px_sandbox_violation_describe (&v, buf, sizeof buf) > 0);
+  fail_unless_equals_string (buf, "kill (pid=1, sig=SIGKILL)");
+
+  /* a foreign ABI: no signature, its own numbering */
+  memset (v.args, 0, sizeof v.args);
+  v.arch = SCMP_ARCH_X86;
+  v.nr = 20;
+  v.args[0] = 0xff;
+  fail_unless (px_sandbox_violation_describe (&v, buf, sizeof buf) > 0);
+  fail_unless_equals_string (buf, "getpid (i386) (arg0=0xff, arg1=0x0, "
+      "arg2=0x0, arg3=0x0, arg4=0x0, arg5=0x0)");
+  fail_unless_equals_int (px_sandbox_violation_describe (&v, buf, 8),
+      -ENOSPC);
 }
 
 GST_END_TEST;
@@ -1502,6 +1568,7 @@ sandbox_suite (void)
   tcase_add_test (tc, test_rules_are_checked);
   tcase_add_test (tc, test_rules_file_is_read);
   tcase_add_test (tc, test_violation_names);
+  tcase_add_test (tc, test_violation_descriptions);
   ADD_SANDBOX_TEST (tc, posture);
   ADD_SANDBOX_TEST (tc, extra_fds_are_handed_over);
   ADD_SANDBOX_TEST (tc, environment_is_clean);
