@@ -1,0 +1,193 @@
+/* Parallax — ipcsink request-arenas: the consumer makes the producer's
+ * arenas (gst-plugin/ipc/gstipcarenarequest.h).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Both ends run in this process, joined by a socket pair, as a sandboxed
+ * worker's output and the host's ipcsrc are. The consumer's arenas are
+ * memfds named "parallax-granted"; a producer that made its own would hold
+ * "parallax-pool" ones.
+ */
+#include <gst/check/gstcheck.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "px-test-util.h"
+
+#define WAIT_US (10 * G_TIME_SPAN_SECOND)
+
+typedef struct
+{
+  GstElement *producer;
+  GstElement *consumer;
+  int sockets[2];
+  guint buffers;
+} Link;
+
+static void
+count_buffer (GstElement * sink, GstBuffer * buffer, GstPad * pad,
+    gpointer user_data)
+{
+  g_atomic_int_inc ((gint *) user_data);
+}
+
+/* "@source ! ipcsink request-arenas=true" into "ipcsrc arena-budget=@budget
+ * ! fakesink". */
+static void
+link_start (Link * link, guint64 budget, const gchar * source)
+{
+  gchar *consumer, *producer;
+  GstElement *sink;
+
+  memset (link, 0, sizeof *link);
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+          link->sockets) == 0);
+  consumer = g_strdup_printf ("ipcsrc fd=%d is-live=false arena-budget=%"
+      G_GUINT64_FORMAT " ! fakesink name=sink signal-handoffs=true "
+      "sync=false", link->sockets[1], budget);
+  producer = g_strdup_printf ("%s ! ipcsink fd=%d request-arenas=true",
+      source, link->sockets[0]);
+  link->consumer = gst_parse_launch (consumer, NULL);
+  link->producer = gst_parse_launch (producer, NULL);
+  fail_unless (link->consumer != NULL && link->producer != NULL);
+  sink = gst_bin_get_by_name (GST_BIN (link->consumer), "sink");
+  g_signal_connect (sink, "handoff", G_CALLBACK (count_buffer),
+      &link->buffers);
+  gst_object_unref (sink);
+  fail_unless (gst_element_set_state (link->consumer, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (gst_element_set_state (link->producer, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  g_free (consumer);
+  g_free (producer);
+}
+
+static void
+link_stop (Link * link)
+{
+  gst_element_set_state (link->producer, GST_STATE_NULL);
+  gst_element_set_state (link->consumer, GST_STATE_NULL);
+  gst_object_unref (link->producer);
+  gst_object_unref (link->consumer);
+  close (link->sockets[0]);
+  close (link->sockets[1]);
+}
+
+/* The first message of @types on @pipeline's bus (unref it), or NULL. */
+static GstMessage *
+wait_message (GstElement * pipeline, GstMessageType types)
+{
+  return gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline),
+      WAIT_US * 1000, types);
+}
+
+/* How many of this process's fds are memfds named @name. */
+static guint
+count_memfds (const gchar * name)
+{
+  gchar *wanted = g_strdup_printf ("/memfd:%s", name);
+  GDir *dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const gchar *fd;
+  guint n = 0;
+
+  fail_unless (dir != NULL);
+  while ((fd = g_dir_read_name (dir)) != NULL) {
+    gchar *path = g_strdup_printf ("/proc/self/fd/%s", fd);
+    gchar *target = g_file_read_link (path, NULL);
+
+    n += target != NULL && g_str_has_prefix (target, wanted);
+    g_free (target);
+    g_free (path);
+  }
+  g_dir_close (dir);
+  g_free (wanted);
+  return n;
+}
+
+GST_START_TEST (test_requested_arenas_carry_the_stream)
+{
+  int fds = px_test_count_fds ();
+  GstMessage *msg;
+  Link link;
+
+  link_start (&link, 64 << 20, "videotestsrc num-buffers=5 ! "
+      "video/x-raw,format=I420,width=64,height=48");
+  msg = wait_message (link.consumer, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "no EOS");
+  gst_message_unref (msg);
+  fail_unless_equals_int (g_atomic_int_get (&link.buffers), 5);
+  /* the producer's pool is the consumer's arena, and it made none */
+  fail_unless (count_memfds ("parallax-granted") > 0);
+  fail_unless_equals_int (count_memfds ("parallax-pool"), 0);
+  link_stop (&link);
+  fail_unless_equals_int (px_test_count_fds (), fds);
+}
+
+GST_END_TEST;
+
+/* Audio gets no pool proposed: every buffer is copied into the sink's
+ * copy pool, whose arena comes from the consumer too. */
+GST_START_TEST (test_copies_go_to_requested_arenas)
+{
+  GstMessage *msg;
+  Link link;
+
+  link_start (&link, 64 << 20, "audiotestsrc num-buffers=5");
+  msg = wait_message (link.consumer, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "no EOS");
+  gst_message_unref (msg);
+  fail_unless_equals_int (g_atomic_int_get (&link.buffers), 5);
+  fail_unless (count_memfds ("parallax-granted") > 0);
+  fail_unless_equals_int (count_memfds ("parallax-pool"), 0);
+  link_stop (&link);
+}
+
+GST_END_TEST;
+
+/* A request over the budget is refused: the consumer warns, the producer
+ * fails with the reason, and nothing is sent. */
+GST_START_TEST (test_request_over_budget_refused)
+{
+  GError *error = NULL;
+  GstMessage *msg;
+  Link link;
+
+  link_start (&link, 4096, "videotestsrc num-buffers=5 ! "
+      "video/x-raw,format=I420,width=64,height=48");
+  msg = wait_message (link.producer, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "the producer posted no error");
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (strstr (error->message, "over the arena budget"), "%s",
+      error->message);
+  g_error_free (error);
+  gst_message_unref (msg);
+  msg = wait_message (link.consumer, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "the consumer posted no warning");
+  gst_message_parse_warning (msg, &error, NULL);
+  fail_unless (strstr (error->message, "Refused the producer an arena"),
+      "%s", error->message);
+  g_error_free (error);
+  gst_message_unref (msg);
+  fail_unless_equals_int (g_atomic_int_get (&link.buffers), 0);
+  link_stop (&link);
+}
+
+GST_END_TEST;
+
+static Suite *
+arena_request_suite (void)
+{
+  Suite *s = suite_create ("arena_request");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_requested_arenas_carry_the_stream);
+  tcase_add_test (tc, test_copies_go_to_requested_arenas);
+  tcase_add_test (tc, test_request_over_budget_refused);
+  return s;
+}
+
+GST_CHECK_MAIN (arena_request);
