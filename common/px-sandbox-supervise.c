@@ -130,7 +130,10 @@ receive_listener (PxSandboxChild * child)
 
 /* Copies the NUL-terminated string at @address in thread @tid into @buf,
  * page by page (a string may end just before an unmapped page). Best
- * effort: "" when it cannot be read. */
+ * effort: "" when it cannot be read. The worker cannot make the read wait
+ * on it: its memory is anonymous or memfd pages (userfaultfd and mounts
+ * are killed); only a file mapping of a slow file system it was given
+ * (with-filesystem) can delay it by that file system's I/O. */
 static void
 read_string (pid_t tid, uint64_t address, char *buf, size_t size)
 {

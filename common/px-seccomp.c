@@ -172,7 +172,9 @@ static const char *const compute_allowed[] = {
   "madvise",                    /* glibc free and thread exit, DONTNEED */
   /* no memfd_create: memfd pages count against no rlimit, so the host
    * makes the worker's arenas (ipcsink request-arenas) */
-  "ftruncate",                  /* px_arena_new sizes its memfd */
+  "ftruncate",                  /* elements sizing files they hold; the
+                                 * worker's arenas come sized (no longer
+                                 * needed by the worker's own code) */
   "fstat",                      /* px_arena_import checks a received memfd */
   "lseek",                      /* stdio on stderr, GstFdMemory offsets */
   /* threads and synchronisation */
