@@ -505,6 +505,7 @@ check_ready (GstPxWorker * worker)
   PxSandboxViolation unused;
   char *why = NULL, layers[256];
   unsigned claimed, verified = 0;
+  gint64 start = g_get_monotonic_time ();
   guint64 count;
 
   if (read (worker->ready_fd, &count, sizeof count) < 0)
@@ -522,6 +523,8 @@ check_ready (GstPxWorker * worker)
     return;
   }
   px_sandbox_layers_format (verified, layers, sizeof layers);
+  GST_DEBUG_OBJECT (worker->owner, "posture checked in %" G_GINT64_FORMAT
+      " us: %s", g_get_monotonic_time () - start, layers);
   g_mutex_lock (&worker->lock);
   g_free (worker->layers);
   worker->layers = g_strdup (layers);
