@@ -17,7 +17,6 @@
  * Limits, ids and the environment are applied by spawn and are not passed.
  */
 #include "px-sandbox-private.h"
-#include "px-seccomp.h"
 #include "px-fd.h"
 
 #include <errno.h>
@@ -28,6 +27,9 @@
 #include <unistd.h>
 
 #define N_ELEMENTS(a) (sizeof (a) / sizeof ((a)[0]))
+
+/* As many tokens as a rules line may have (px-seccomp.c). */
+#define RULE_MAX_TOKENS 24
 
 static const char *const layer_names[] = {
   "user-namespace", "mount-namespace", "network-namespace", "ipc-namespace",
@@ -119,6 +121,53 @@ px_sandbox_limit_mechanism_name (PxSandboxLimitMechanism m)
   }
 }
 
+/* Splits @line (modified) on blanks into at most @max tokens; returns the
+ * count, or -E2BIG. */
+static int
+split_blanks (char *line, char **tokens, int max)
+{
+  char *save = NULL;
+  int n = 0;
+
+  for (char *t = strtok_r (line, " \t", &save); t != NULL;
+      t = strtok_r (NULL, " \t", &save)) {
+    if (n == max)
+      return -E2BIG;
+    tokens[n++] = t;
+  }
+  return n;
+}
+
+/* Here rather than with the rules (px-seccomp.c): the namespaces and the
+ * root follow the base too, and the configuration depends on nothing. */
+int
+px_sandbox_rules_base (const char *const *rules, PxSandboxPolicy * out)
+{
+  PxSandboxPolicy base = PX_SANDBOX_POLICY_MINIMAL_COMPUTE;
+  bool first = true;
+
+  for (size_t i = 0; rules != NULL && rules[i] != NULL; i++) {
+    char *tokens[RULE_MAX_TOKENS];
+    char *copy = strdup (rules[i]);
+    int n, ret = 0;
+
+    if (copy == NULL)
+      return -ENOMEM;
+    n = split_blanks (copy, tokens, RULE_MAX_TOKENS);
+    if (n > 0 && strcmp (tokens[0], "base") == 0) {
+      if (!first || n != 2 || px_sandbox_policy_from_name (tokens[1],
+              &base) < 0 || base == PX_SANDBOX_POLICY_CUSTOM)
+        ret = -EINVAL;
+    }
+    first = first && n == 0;
+    free (copy);
+    if (ret < 0)
+      return ret;
+  }
+  *out = base;
+  return 0;
+}
+
 PxSandboxPolicy
 px_sandbox_config_base_policy (const PxSandboxConfig * config)
 {
@@ -128,7 +177,7 @@ px_sandbox_config_base_policy (const PxSandboxConfig * config)
     return config->policy;
   /* An unreadable base fails the seccomp layer later; the namespaces and
    * mounts then follow the strictest policy. */
-  if (px_seccomp_rules_base (config->rules, &base) < 0)
+  if (px_sandbox_rules_base (config->rules, &base) < 0)
     return PX_SANDBOX_POLICY_MINIMAL_COMPUTE;
   return base;
 }

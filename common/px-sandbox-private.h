@@ -24,6 +24,11 @@ int px_sandbox_fail (char **error, unsigned layer, int err, const char *fmt,
 PxSandboxPolicy px_sandbox_config_base_policy (const PxSandboxConfig *
     config);
 
+/* The base policy named by a "base" line of custom @rules (minimal-compute
+ * when there is none). -EINVAL when "base" is not the first directive, is
+ * repeated or names no built-in policy. */
+int px_sandbox_rules_base (const char *const *rules, PxSandboxPolicy * out);
+
 /* Reads a text file of at most @max_size bytes into a NUL-terminated
  * allocated buffer. */
 int px_sandbox_read_file (const char *path, size_t max_size, char **out);

@@ -732,7 +732,7 @@ apply_rules_line (const char *text, RuleSet * set, char **error,
   if (n < 0)
     ret = px_sandbox_fail (error, 0, -EINVAL, "line %u: too long", line);
   else if (n == 0 || strcmp (tokens[0], "base") == 0)
-    ret = 0;                    /* handled by px_seccomp_rules_base() */
+    ret = 0;                    /* handled by px_sandbox_rules_base() */
   else if (strcmp (tokens[0], "default") == 0)
     ret = parse_default (tokens, n, set, error, line);
   else
@@ -759,34 +759,6 @@ check_conflicts (const RuleSet * set, char **error)
             a->name);
     }
   }
-  return 0;
-}
-
-int
-px_seccomp_rules_base (const char *const *rules, PxSandboxPolicy * out)
-{
-  PxSandboxPolicy base = PX_SANDBOX_POLICY_MINIMAL_COMPUTE;
-  bool first = true;
-
-  for (size_t i = 0; rules != NULL && rules[i] != NULL; i++) {
-    char *tokens[MAX_TOKENS];
-    char *copy = strdup (rules[i]);
-    int n, ret = 0;
-
-    if (copy == NULL)
-      return -ENOMEM;
-    n = tokenize (copy, tokens);
-    if (n > 0 && strcmp (tokens[0], "base") == 0) {
-      if (!first || n != 2 || px_sandbox_policy_from_name (tokens[1],
-              &base) < 0 || base == PX_SANDBOX_POLICY_CUSTOM)
-        ret = -EINVAL;
-    }
-    first = first && n == 0;
-    free (copy);
-    if (ret < 0)
-      return ret;
-  }
-  *out = base;
   return 0;
 }
 
@@ -818,7 +790,7 @@ px_seccomp_policy_opens_paths (PxSandboxPolicy policy,
   PxSandboxPolicy base = policy;
 
   if (policy == PX_SANDBOX_POLICY_CUSTOM &&
-      px_seccomp_rules_base (rules, &base) < 0)
+      px_sandbox_rules_base (rules, &base) < 0)
     return true;
   if (base != PX_SANDBOX_POLICY_MINIMAL_COMPUTE)
     return true;
@@ -837,7 +809,7 @@ build_custom (const char *const *rules, pid_t self, RuleSet * set,
   PxSandboxPolicy base;
   int ret;
 
-  if (px_seccomp_rules_base (rules, &base) < 0)
+  if (px_sandbox_rules_base (rules, &base) < 0)
     return px_sandbox_fail (error, 0, -EINVAL, "\"base\" must come first, "
         "once, and name a built-in policy");
   ret = build_policy (base, self, set);

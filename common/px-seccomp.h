@@ -40,10 +40,6 @@ int px_seccomp_filter_load (PxSeccompFilter * filter, char **error);
 
 void px_seccomp_filter_free (PxSeccompFilter * filter);
 
-/* The base policy named by a "base" line of @rules (minimal-compute when
- * there is none). -EINVAL for an unknown base. */
-int px_seccomp_rules_base (const char *const *rules, PxSandboxPolicy * out);
-
 /* True when the policy lets the worker open paths: with-network,
  * with-filesystem, or custom rules that allow a path-based call. A
  * directory fd held across the lockdown would then reach the old root. */

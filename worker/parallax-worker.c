@@ -149,6 +149,21 @@ forward_bus_message (GstBus * bus, GstMessage * message, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Forwards what is pending now: the watch only runs from the main loop,
+ * which a worker failing its start never enters. */
+static void
+flush_bus (Worker * worker)
+{
+  GstBus *bus = gst_element_get_bus (worker->pipeline);
+  GstMessage *message;
+
+  while ((message = gst_bus_pop (bus)) != NULL) {
+    forward_bus_message (bus, message, worker);
+    gst_message_unref (message);
+  }
+  gst_object_unref (bus);
+}
+
 /* ---- start-up ---------------------------------------------------------- */
 
 typedef struct
@@ -254,14 +269,17 @@ run (Worker * worker, Options * options, PxSandboxConfig * config)
     g_clear_error (&error);
     return 1;
   }
-  if (gst_element_set_state (worker->pipeline, GST_STATE_READY) ==
-      GST_STATE_CHANGE_FAILURE) {
-    report_failure (worker, "start-up", "the elements failed to reach READY");
-    return 1;
-  }
+  /* Watched before READY: an element's own error while it opens what it
+   * needs is the host's best explanation of a failed start. */
   bus = gst_element_get_bus (worker->pipeline);
   gst_bus_add_watch (bus, forward_bus_message, worker);
   gst_object_unref (bus);
+  if (gst_element_set_state (worker->pipeline, GST_STATE_READY) ==
+      GST_STATE_CHANGE_FAILURE) {
+    flush_bus (worker);
+    report_failure (worker, "start-up", "the elements failed to reach READY");
+    return 1;
+  }
 
   if (!lock_down (worker, config))
     return 1;

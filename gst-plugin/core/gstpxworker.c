@@ -615,12 +615,17 @@ gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
   g_return_val_if_fail (worker->supervisor == NULL, FALSE);
   if (!make_sockets (worker, control, error))
     return FALSE;
-  worker->stop_fd = eventfd (0, EFD_CLOEXEC);
   worker->control = gst_px_connection_new (control[0], worker->owner,
       &control_funcs, worker);
   gst_px_connection_set_name (worker->control, "worker");
-  if (worker->stop_fd < 0 ||
-      !gst_px_connection_start (worker->control, error))
+  worker->stop_fd = eventfd (0, EFD_CLOEXEC);
+  if (worker->stop_fd < 0) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE,
+        "cannot create the supervisor's wake-up eventfd: %s",
+        g_strerror (errno));
+    return FALSE;
+  }
+  if (!gst_px_connection_start (worker->control, error))
     return FALSE;
   worker->supervisor = g_thread_try_new ("px-supervisor", supervise, worker,
       error);
