@@ -75,6 +75,7 @@ typedef struct
   int fds[PX_SANDBOX_MAX_FDS];  /* become 3, 4, ... in the worker */
   unsigned n_fds;
   int sync_fd, parent_sync_fd, null_fd;
+  int stderr_fd;                /* write end of the stderr pipe */
   bool user_namespace;          /* the parent maps 0 to the worker's ids */
   bool drop_groups;             /* privileged: setgroups (0) */
   bool change_ids;              /* no user namespace: switch to uid/gid */
@@ -108,12 +109,12 @@ typedef struct
 
 enum
 { STEP_DEATH_SIGNAL, STEP_CGROUPS, STEP_SESSION, STEP_IDS, STEP_RLIMITS,
-  STEP_FDS, STEP_EXEC, N_STEPS
+  STEP_FDS, STEP_FD_LIMIT, STEP_EXEC, N_STEPS
 };
 
 static const char *const step_names[N_STEPS] = {
   "parent-death signal", "joining the cgroups", "new session",
-  "switching ids", "rlimits", "file descriptors", "exec",
+  "switching ids", "rlimits", "file descriptors", "RLIMIT_NOFILE", "exec",
 };
 
 typedef struct
@@ -126,10 +127,12 @@ typedef struct
   ChildPlan plan;
   int sync[2];
   int null_fd;
+  int stderr_pipe[2];
   unsigned wanted;
   unsigned missing;
   bool privileged;
   bool drop_groups;
+  bool switch_ids;              /* the worker's ids are not the caller's */
   uid_t uid;
   gid_t gid;
 } Spawn;
@@ -192,8 +195,10 @@ child_switch_ids (const ChildPlan * plan)
   return 0;
 }
 
-/* 0 and 1: /dev/null; 2: stderr; 3...: the fds handed over; everything
- * else is closed by exec. Everything is first moved above the target
+/* 0 and 1: /dev/null; 2: the stderr pipe; 3...: the fds handed over;
+ * everything else is closed by exec. None of them shares an open file
+ * description with the caller's 0, 1 or 2: what the worker does to its
+ * own (flags, reads, truncation) stays its own. Everything is first moved above the target
  * range, so that no dup2 overwrites a source. *sync_fd stays open until
  * exec. */
 static int
@@ -202,9 +207,10 @@ child_setup_fds (const ChildPlan * plan, int *sync_fd)
   int first_free = WORKER_FIRST_FD + (int) plan->n_fds;
   int sync = fcntl (*sync_fd, F_DUPFD_CLOEXEC, first_free);
   int null_fd = fcntl (plan->null_fd, F_DUPFD_CLOEXEC, first_free);
+  int stderr_fd = fcntl (plan->stderr_fd, F_DUPFD_CLOEXEC, first_free);
   int moved[PX_SANDBOX_MAX_FDS];
 
-  if (sync < 0 || null_fd < 0)
+  if (sync < 0 || null_fd < 0 || stderr_fd < 0)
     return -errno;
   *sync_fd = sync;
   for (unsigned i = 0; i < plan->n_fds; i++) {
@@ -220,7 +226,7 @@ child_setup_fds (const ChildPlan * plan, int *sync_fd)
     if (dup2 (moved[i], WORKER_FIRST_FD + (int) i) < 0)
       return -errno;
   }
-  if (fcntl (2, F_SETFD, 0) < 0 && dup2 (null_fd, 2) < 0)
+  if (dup2 (stderr_fd, 2) < 0)
     return -errno;
   if (syscall (SYS_close_range, (unsigned) first_free, ~0u,
           CLOSE_RANGE_CLOEXEC) < 0) {
@@ -306,6 +312,8 @@ child_main (const ChildPlan * plan)
     child_fail (sync, STEP_RLIMITS, -ret);
   if ((ret = child_setup_fds (plan, &sync)) < 0)
     child_fail (sync, STEP_FDS, -ret);
+  if ((ret = px_limits_apply_fd_limit ()) < 0)
+    child_fail (sync, STEP_FD_LIMIT, -ret);
   execve (plan->path, plan->argv, plan->envp);
   child_fail (sync, STEP_EXEC, errno);
 }
@@ -345,6 +353,73 @@ namespace_flags (unsigned layers)
   return flags;
 }
 
+/* ---- Why a namespace cannot be had ------------------------------------ */
+
+/* The value of a sysctl, or -1 when this kernel has none. */
+static long
+read_sysctl (const char *path)
+{
+  char *text = NULL;
+  long value;
+
+  if (px_sandbox_read_file (path, 64, &text) < 0)
+    return -1;
+  value = strtol (text, NULL, 10);
+  free (text);
+  return value;
+}
+
+static const char *const namespace_limits[] = {
+  "user.max_user_namespaces", "user.max_mnt_namespaces",
+  "user.max_net_namespaces", "user.max_ipc_namespaces",
+  "user.max_pid_namespaces", "user.max_uts_namespaces",
+};
+
+/* Fails @layer (namespace @index) with what stops it and the setting that
+ * would let it be, rather than an errno alone. */
+static int
+fail_namespace (char **error, size_t index, unsigned layer, int err,
+    bool privileged)
+{
+  const char *limit = namespace_limits[index];
+  char path[64];
+  long value, apparmor;
+  int i;
+
+  snprintf (path, sizeof path, "/proc/sys/%s", limit);
+  for (i = 0; path[i]; i++)
+    path[i] = path[i] == '.' ? '/' : path[i];
+  value = read_sysctl (path);
+  if (value == 0)
+    return px_sandbox_fail (error, layer, 0, "cannot create the worker's "
+        "namespace: %s is 0 here (allow some with \"sysctl %s=N\", or in "
+        "the container's settings, or let the worker go without the %s "
+        "layer)", limit, limit, px_sandbox_layer_name (layer)), err;
+  if (err == -ENOSPC)
+    return px_sandbox_fail (error, layer, 0, "cannot create the worker's "
+        "namespace: the limit %s (%ld) is reached", limit, value), err;
+  if (err == -EUSERS)
+    return px_sandbox_fail (error, layer, 0, "cannot create the worker's "
+        "namespace: user namespaces are nested 32 deep already"), err;
+  if (!privileged && read_sysctl ("/proc/sys/kernel/"
+          "unprivileged_userns_clone") == 0)
+    return px_sandbox_fail (error, layer, 0, "cannot create the worker's "
+        "namespace: unprivileged user namespaces are switched off "
+        "(kernel.unprivileged_userns_clone is 0; \"sysctl "
+        "kernel.unprivileged_userns_clone=1\" switches them on)"), err;
+  apparmor = read_sysctl ("/proc/sys/kernel/"
+      "apparmor_restrict_unprivileged_userns");
+  if (!privileged && apparmor > 0)
+    return px_sandbox_fail (error, layer, 0, "cannot create the worker's "
+        "namespace: AppArmor restricts unprivileged user namespaces "
+        "(kernel.apparmor_restrict_unprivileged_userns is %ld; give the "
+        "application an AppArmor profile that allows \"userns\", or set "
+        "it to 0)", apparmor), err;
+  return px_sandbox_fail (error, layer, err, "cannot create the worker's "
+      "namespace (%s is %ld; a security module or container policy may "
+      "forbid it)", limit, value), err;
+}
+
 /* Which of the @wanted namespaces can be created, one after the other, by
  * throw-away children. Only runs when the full set failed. */
 static unsigned
@@ -382,7 +457,7 @@ clone_child (Spawn * s, unsigned layers, int *pidfd)
   pid_t pid;
 
   s->plan.user_namespace = layers & PX_SANDBOX_LAYER_USER_NAMESPACE;
-  s->plan.change_ids = !s->plan.user_namespace && s->config.change_ids;
+  s->plan.change_ids = !s->plan.user_namespace && s->switch_ids;
   /* no handler of the caller may run in the child before it resets them */
   sigfillset (&all);
   pthread_sigmask (SIG_SETMASK, &all, &old);
@@ -412,8 +487,8 @@ start_child (Spawn * s, int *pidfd, unsigned *layers, char **error)
     unsigned layer = namespaces[i].layer;
 
     if ((wanted & ~usable & layer) && !(s->config.allow_missing & layer))
-      return px_sandbox_fail (error, layer, errors[i] ? errors[i] : pid,
-          "creating the namespace");
+      return fail_namespace (error, i, layer, errors[i] ? errors[i] : pid,
+          s->privileged);
   }
   s->missing |= wanted & ~usable;
   pid = clone_child (s, usable, pidfd);
@@ -442,9 +517,19 @@ write_id_maps (const Spawn * s, pid_t pid, char **error)
   snprintf (map, sizeof map, "0 %u 1\n", (unsigned) s->gid);
   if (ret == 0)
     ret = px_sandbox_write_file (dir, "gid_map", map);
+  if (ret < 0 && (ret == -EPERM || ret == -EACCES) && !s->privileged &&
+      read_sysctl ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+      > 0)
+    return px_sandbox_fail (error, PX_SANDBOX_LAYER_USER_NAMESPACE, 0,
+        "writing the id maps: AppArmor restricts unprivileged user "
+        "namespaces (kernel.apparmor_restrict_unprivileged_userns is 1; give "
+        "the application an AppArmor profile that allows \"userns\", or "
+        "set it to 0)"), ret;
   if (ret < 0)
     return px_sandbox_fail (error, PX_SANDBOX_LAYER_USER_NAMESPACE, ret,
-        "writing the id maps");
+        "writing the id maps (the worker's uid %u and gid %u must be mapped "
+        "in the caller's user namespace)", (unsigned) s->uid,
+        (unsigned) s->gid);
   return 0;
 }
 
@@ -668,6 +753,63 @@ setgroups_allowed (void)
   return allowed;
 }
 
+/* Where @id lies in the id map @text ("inside outside count" lines): TRUE
+ * if mapped, with the id outside in *@outside. */
+static bool
+id_map_lookup (const char *text, unsigned long id, unsigned long *outside)
+{
+  for (const char *line = text; line && *line; line = strchr (line, '\n')) {
+    unsigned long in, out, count;
+
+    line += *line == '\n';
+    if (sscanf (line, "%lu %lu %lu", &in, &out, &count) == 3 && id >= in &&
+        id - in < count) {
+      *outside = out + (id - in);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* A privileged caller's worker: PX_SANDBOX_WORKER_UID/GID where this user
+ * namespace maps them. Where it does not (a container's root with a
+ * single mapped id), root here is someone else outside, and the worker
+ * runs as the caller; unless that root is root outside too. */
+static int
+default_worker_ids (uid_t * uid, gid_t * gid, char **error)
+{
+  char *uid_map = NULL, *gid_map = NULL;
+  unsigned long outside = 0, ignored;
+  bool mapped, root_outside;
+
+  if (px_sandbox_read_file ("/proc/self/uid_map", 64 * 1024, &uid_map) < 0 ||
+      px_sandbox_read_file ("/proc/self/gid_map", 64 * 1024, &gid_map) < 0) {
+    free (uid_map);
+    *uid = PX_SANDBOX_WORKER_UID;       /* no user namespaces at all */
+    *gid = PX_SANDBOX_WORKER_GID;
+    return 0;
+  }
+  mapped = id_map_lookup (uid_map, PX_SANDBOX_WORKER_UID, &ignored) &&
+      id_map_lookup (gid_map, PX_SANDBOX_WORKER_GID, &ignored);
+  root_outside = !id_map_lookup (uid_map, geteuid (), &outside) ||
+      outside == 0;
+  free (uid_map);
+  free (gid_map);
+  if (mapped) {
+    *uid = PX_SANDBOX_WORKER_UID;
+    *gid = PX_SANDBOX_WORKER_GID;
+  } else if (!root_outside) {
+    *uid = geteuid ();
+    *gid = getegid ();
+  } else {
+    return px_sandbox_fail (error, PX_SANDBOX_LAYER_USER_NAMESPACE, -EPERM,
+        "the caller is root and uid/gid %u, which its worker runs as, is "
+        "not mapped here: map it, or name the worker's ids (change_ids), "
+        "or set run_as_caller", PX_SANDBOX_WORKER_UID);
+  }
+  return 0;
+}
+
 static int
 prepare (Spawn * s, const char *worker_path, const char *const *argv,
     const int *fds, unsigned n_fds, const PxSandboxConfig * config,
@@ -686,8 +828,19 @@ prepare (Spawn * s, const char *worker_path, const char *const *argv,
   if (config->change_ids && !s->privileged)
     return px_sandbox_fail (error, 0, -EPERM, "running the worker as "
         "another user needs a privileged caller");
-  s->uid = config->change_ids ? config->uid : geteuid ();
-  s->gid = config->change_ids ? config->gid : getegid ();
+  if (config->change_ids) {
+    s->uid = config->uid;
+    s->gid = config->gid;
+  } else if (s->privileged && !config->run_as_caller) {
+    /* never root by default: see PxSandboxConfig.run_as_caller */
+    ret = default_worker_ids (&s->uid, &s->gid, error);
+    if (ret < 0)
+      return ret;
+  } else {
+    s->uid = geteuid ();
+    s->gid = getegid ();
+  }
+  s->switch_ids = s->uid != geteuid () || s->gid != getegid ();
   ret = prepare_rules (s, error);
   if (ret < 0)
     return ret;
@@ -702,6 +855,12 @@ prepare (Spawn * s, const char *worker_path, const char *const *argv,
   if (s->null_fd < 0 || socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
           0, s->sync) < 0)
     return px_sandbox_fail (error, 0, px_negative_errno (), "preparing");
+  /* Both ends non-blocking, each its own description: the worker's writes
+   * fail rather than wait on a host that reads slowly, and the host never
+   * waits on the worker. */
+  if (pipe2 (s->stderr_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+    return px_sandbox_fail (error, 0, px_negative_errno (), "the stderr "
+        "pipe");
   s->plan.path = worker_path;
   s->plan.argv = s->argv;
   s->plan.envp = s->envp;
@@ -710,6 +869,7 @@ prepare (Spawn * s, const char *worker_path, const char *const *argv,
   s->plan.sync_fd = s->sync[1];
   s->plan.parent_sync_fd = s->sync[0];
   s->plan.null_fd = s->null_fd;
+  s->plan.stderr_fd = s->stderr_pipe[1];
   s->plan.drop_groups = s->drop_groups;
   s->plan.uid = s->uid;
   s->plan.gid = s->gid;
@@ -726,6 +886,8 @@ spawn_clear (Spawn * s)
   px_close_fd (&s->sync[0]);
   px_close_fd (&s->sync[1]);
   px_close_fd (&s->null_fd);
+  px_close_fd (&s->stderr_pipe[0]);
+  px_close_fd (&s->stderr_pipe[1]);
 }
 
 static char *
@@ -747,8 +909,8 @@ px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
     const int *fds, unsigned n_fds, const PxSandboxConfig * config,
     PxSandboxChild * child, char **error)
 {
-  Spawn s = {.sync = {-1, -1},.null_fd = -1 };
-  PxSandboxChild c = {.pidfd = -1 };
+  Spawn s = {.sync = {-1, -1},.null_fd = -1,.stderr_pipe = {-1, -1} };
+  PxSandboxChild c = {.pidfd = -1,.stderr_fd = -1 };
   unsigned ns_layers = 0;
   int ret = config ? prepare (&s, worker_path, argv, fds, n_fds, config,
       error) : -EINVAL;
@@ -759,6 +921,8 @@ px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
   }
   if (ret == 0) {
     px_close_fd (&s.sync[1]);
+    px_close_fd (&s.stderr_pipe[1]);
+    c.stderr_fd = px_steal_fd (&s.stderr_pipe[0]);
     ret = finish_child (&s, c.pid, ns_layers, &c, error);
     if (ret < 0)
       px_sandbox_child_cleanup (&c);
@@ -827,6 +991,7 @@ px_sandbox_child_cleanup (PxSandboxChild * child)
   }
   px_limits_remove_cgroups (child);
   px_close_fd (&child->pidfd);
+  px_close_fd (&child->stderr_fd);
   free (child->warning);
   child->warning = NULL;
   child->pid = 0;

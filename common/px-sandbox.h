@@ -6,9 +6,9 @@
  *
  * - The host calls px_sandbox_spawn(): the worker starts in new user,
  *   mount, network, IPC, PID and UTS namespaces, with resource limits, a
- *   clean environment, only /dev/null (fds 0 and 1), stderr (fd 2) and the
- *   control socket (fd 3, then any other fd handed over) open, and SIGKILL
- *   as its parent-death signal.
+ *   clean environment, only /dev/null (fds 0 and 1), a pipe the host reads
+ *   as stderr (fd 2) and the control socket (fd 3, then any other fd
+ *   handed over) open, and SIGKILL as its parent-death signal.
  * - The worker calls px_sandbox_lockdown_prepare() first thing in main(),
  *   then px_sandbox_lockdown() once its elements are in READY: empty file
  *   system root, no capabilities, no_new_privs, seccomp on every thread.
@@ -97,6 +97,11 @@ typedef enum
 #define PX_SANDBOX_MAX_RULES 256u
 #define PX_SANDBOX_MAX_ENV 128u
 
+/* The ids a privileged caller's worker runs as by default (nobody and
+ * nogroup on Debian). They must be mapped in the caller's user namespace. */
+#define PX_SANDBOX_WORKER_UID 65534u
+#define PX_SANDBOX_WORKER_GID 65534u
+
 /* Zero-initialise (or px_sandbox_config_init()) and set what you need. The
  * string arrays are NULL-terminated and only borrowed. */
 typedef struct
@@ -124,11 +129,16 @@ typedef struct
   /* PxSandboxLayer mask of layers the worker may run without. */
   unsigned allow_missing;
 
-  /* Privileged callers only: the host uid/gid the worker runs as. Without
-   * it the worker runs as the caller. */
+  /* The host uid/gid the worker runs as. An unprivileged caller's worker
+   * always runs as the caller. A privileged (euid 0) caller's runs as
+   * PX_SANDBOX_WORKER_UID/GID (nobody/nogroup), never as root, unless
+   * change_ids names other ids or run_as_caller keeps the caller's own:
+   * a worker mapped to root owns every root-owned file until the lockdown,
+   * and what it writes under read_write_paths is root's. */
   bool change_ids;
   uid_t uid;
   gid_t gid;
+  bool run_as_caller;
 
   /* The worker's whole environment: "NAME=value" is passed as is, "NAME"
    * copies the caller's value if it has one. Nothing else is passed. */
@@ -153,6 +163,11 @@ typedef struct
   PxSandboxLimitMechanism limits;
   /* "running without: ..." when missing != 0, else NULL. */
   char *warning;
+  /* The read end of the worker's stderr (its fd 2 is the write end of a
+   * pipe of its own, never the caller's stderr), non-blocking, CLOEXEC;
+   * closed by px_sandbox_child_cleanup(). Read it: once the pipe is full,
+   * the worker's writes to stderr fail with EAGAIN (they never block). */
+  int stderr_fd;
 
   /* private */
   unsigned n_cgroups;

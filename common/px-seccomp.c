@@ -28,10 +28,18 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #ifndef F_ADD_SEALS
 #define F_ADD_SEALS 1033
 #define F_GET_SEALS 1034
+#endif
+#ifndef F_SEAL_SHRINK
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW 0x0004
+#endif
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010
 #endif
 
 #define MAX_CONDITIONS 3
@@ -166,7 +174,6 @@ static const char *const compute_allowed[] = {
   "mremap",                     /* glibc realloc of large blocks */
   "madvise",                    /* glibc free and thread exit, DONTNEED */
   "memfd_create",               /* px_arena_new: arenas made in the worker */
-  "ftruncate",                  /* px_arena_new sizes its memfd */
   "fstat",                      /* px_arena_import checks a received memfd */
   "lseek",                      /* stdio on stderr, GstFdMemory offsets */
   /* threads and synchronisation */
@@ -200,7 +207,7 @@ static const char *const compute_allowed[] = {
   /* I/O on fds the worker already holds */
   "read", "write",              /* control socket, stderr logging */
   "readv", "writev",            /* GLib logging, GSocket */
-  "pread64", "pwrite64",        /* fd-backed GstMemory */
+  "pread64",                    /* fd-backed GstMemory */
   "sendmsg", "recvmsg",         /* wire protocol, SCM_RIGHTS */
   "sendto", "recvfrom",         /* send()/recv() in glibc, GSocket */
   "shutdown",                   /* closing the control connection */
@@ -208,7 +215,6 @@ static const char *const compute_allowed[] = {
   "poll", "ppoll",              /* GstPoll, GLib main loops */
   "select", "pselect6",         /* older libraries' event loops */
   "close",                      /* everyone */
-  "dup", "dup2", "dup3",        /* GLib and GStreamer fd hand-overs */
   "eventfd2",                   /* GLib GWakeup (GMainContext), GstPoll */
   "pipe2",                      /* GLib GWakeup fallback */
 };
@@ -341,6 +347,74 @@ add_signal_rules (RuleSet * set, pid_t self)
   return ret;
 }
 
+/* The seals px_arena_new() and px_arena_seal_for_readers() add, and no
+ * other: F_SEAL_SEAL or F_SEAL_WRITE on an arena the host sent would stop
+ * the host from sealing or writing its own memory. Received arenas carry
+ * the size seals already; see docs/security.md for FUTURE_WRITE. */
+static int
+add_seal_rules (RuleSet * set)
+{
+  static const uint32_t seals[] = { F_SEAL_SHRINK | F_SEAL_GROW,
+    F_SEAL_FUTURE_WRITE
+  };
+  int ret = 0;
+
+  for (size_t i = 0; i < N_ELEMENTS (seals) && ret == 0; i++)
+    ret = RULE (set, "fcntl", SCMP_ACT_ALLOW,
+        SCMP_A1 (SCMP_CMP_EQ, F_ADD_SEALS), LOW32_EQ (2, seals[i]));
+  return ret;
+}
+
+/* One rule per way a descriptor number can be above 2 (fd & 3 == 3, or
+ * one of bits 2-31 set), looking at the lower 32 bits only: allows
+ * @syscall on any fd but 0, 1 and 2, with @extra (if not NULL) as a
+ * second condition. */
+static int
+allow_beyond_stdio (RuleSet * set, const char *syscall, unsigned fd_arg,
+    const struct scmp_arg_cmp *extra)
+{
+  struct scmp_arg_cmp args[2];
+  int ret;
+
+  args[0] = SCMP_CMP (fd_arg, SCMP_CMP_MASKED_EQ, 3, 3);
+  if (extra)
+    args[1] = *extra;
+  ret = ruleset_add (set, syscall, SCMP_ACT_ALLOW, args, extra ? 2 : 1);
+  for (unsigned bit = 2; bit < 32 && ret == 0; bit++) {
+    args[0] = SCMP_CMP (fd_arg, SCMP_CMP_MASKED_EQ, 1u << bit, 1u << bit);
+    ret = ruleset_add (set, syscall, SCMP_ACT_ALLOW, args, extra ? 2 : 1);
+  }
+  return ret;
+}
+
+/* What changes an open file description (its size, contents at an offset,
+ * its status flags) or makes another number for it is needed on the
+ * worker's own fds only: refused (EPERM, the default) on 0, 1 and 2. They
+ * are the worker's own too (/dev/null and its stderr pipe), so this is a
+ * second line; SCM_RIGHTS over its own socketpair is a way to another
+ * number that no filter can see (docs/security.md). */
+static int
+add_own_fd_rules (RuleSet * set)
+{
+  static const int fcntl_commands[] = { F_SETFL, F_DUPFD, F_DUPFD_CLOEXEC };
+  /* ftruncate: px_arena_new sizes its memfd; pwrite64: fd-backed
+   * GstMemory; dup*: GLib and GStreamer fd hand-overs */
+  static const char *const calls[] = { "ftruncate", "pwrite64", "dup",
+    "dup2", "dup3"
+  };
+  int ret = 0;
+
+  for (size_t i = 0; i < N_ELEMENTS (calls) && ret == 0; i++)
+    ret = allow_beyond_stdio (set, calls[i], 0, NULL);
+  /* GstPxConnection makes its sockets non-blocking */
+  for (size_t i = 0; i < N_ELEMENTS (fcntl_commands) && ret == 0; i++) {
+    struct scmp_arg_cmp command = SCMP_A1 (SCMP_CMP_EQ, fcntl_commands[i]);
+
+    ret = allow_beyond_stdio (set, "fcntl", 0, &command);
+  }
+  return ret;
+}
+
 /* Calls allowed with some arguments only. */
 static int
 add_argument_rules (RuleSet * set)
@@ -350,9 +424,10 @@ add_argument_rules (RuleSet * set)
   static const int prctl_options[] = { PR_SET_NAME, PR_GET_NAME,
     PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_CAPBSET_READ
   };
-  /* descriptor flags and status (GLib, GstPoll), dups, arena seals */
-  static const int fcntl_commands[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL,
-    F_DUPFD, F_DUPFD_CLOEXEC, F_ADD_SEALS, F_GET_SEALS
+  /* descriptor flags and status (GLib, GstPoll), arena seals; F_SETFL
+   * and the dups: add_own_fd_rules(), F_ADD_SEALS: add_seal_rules() */
+  static const int fcntl_commands[] = { F_GETFD, F_SETFD, F_GETFL,
+    F_GET_SEALS
   };
   /* TCGETS: isatty() in glibc stdio and GLib logging; FIONREAD: GSocket */
   static const unsigned long ioctl_commands[] = { TCGETS, FIONREAD };
@@ -382,10 +457,16 @@ add_argument_rules (RuleSet * set)
   else if (ret == 0)
     ret = RULE (set, "sched_setattr", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, 0));
-  /* a connected pair reaches nothing: GstPoll and GLib wake-up fallbacks */
+  /* a connected pair reaches nothing in the worker's own network
+   * namespace: GstPoll and GLib wake-up fallbacks (not with-network:
+   * add_network_rules()) */
   if (ret == 0)
     ret = RULE (set, "socketpair", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, AF_UNIX));
+  if (ret == 0)
+    ret = add_seal_rules (set);
+  if (ret == 0)
+    ret = add_own_fd_rules (set);
   return ret;
 }
 
@@ -472,25 +553,75 @@ add_network_rules (RuleSet * set)
     ret = RULE (set, "socket", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, AF_NETLINK),
         SCMP_A2 (SCMP_CMP_EQ, NETLINK_ROUTE));
+  /* No new AF_UNIX socket either: bind (@name) or sendto (@name) on one
+   * of a socketpair would reach the host's abstract names. The lockdown
+   * gives every AF_UNIX socket the worker holds an address first, so
+   * that bind fails on those (px-sandbox-lockdown.c). */
+  if (ret == 0) {
+    ruleset_remove (set, "socketpair");
+    ret = ruleset_add (set, "socketpair", SCMP_ACT_ERRNO (EAFNOSUPPORT),
+        NULL, 0);
+  }
+  return ret;
+}
+
+/* with-filesystem: what a file the worker writes may not be. Its mounts
+ * are nosuid and nodev, but only in the worker's view: on the host the
+ * same file would keep a set-id bit, and a device node or a link would be
+ * followed by whoever opens it there. So no set-id bit is ever asked for
+ * (open, creat, chmod, ...: EPERM, the default, when the mode has
+ * S_ISUID or S_ISGID), no node that is not a file or a directory is made
+ * (mknod: EACCES) and no link (EPERM). openat2 keeps its mode in memory
+ * the filter cannot read: ENOSYS, as on kernels without it. */
+static int
+add_file_mode_rules (RuleSet * set)
+{
+  static const struct
+  {
+    const char *name;
+    unsigned mode_arg;
+  } calls[] = {
+    {"open", 2}, {"openat", 3}, {"creat", 1}, {"chmod", 1}, {"fchmod", 1},
+    {"fchmodat", 2}, {"fchmodat2", 2},
+  };
+  static const char *const devices[] = { "mknod", "mknodat" };
+  static const char *const links[] = { "link", "linkat", "symlink",
+    "symlinkat"
+  };
+  int ret = 0;
+
+  for (size_t i = 0; i < N_ELEMENTS (calls) && ret == 0; i++) {
+    ruleset_remove (set, calls[i].name);
+    ret = RULE (set, calls[i].name, SCMP_ACT_ALLOW,
+        SCMP_CMP (calls[i].mode_arg, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID,
+            0));
+  }
+  if (ret == 0)
+    ret = ruleset_set_names (set, SCMP_ACT_ERRNO (EACCES), devices,
+        N_ELEMENTS (devices));
+  for (size_t i = 0; i < N_ELEMENTS (links) && ret == 0; i++)
+    ruleset_remove (set, links[i]);
+  if (ret == 0) {
+    ruleset_remove (set, "openat2");
+    ret = ruleset_add (set, "openat2", SCMP_ACT_ERRNO (ENOSYS), NULL, 0);
+  }
   return ret;
 }
 
 static int
 add_filesystem_rules (RuleSet * set)
 {
-  static const char *const devices[] = { "mknod", "mknodat" };
   int ret;
 
-  /* The mounts decide: only the listed paths exist, read-only ones are
-   * mounted read-only. */
+  /* The mounts decide where: only the listed paths exist, read-only ones
+   * are mounted read-only. */
   ret = ruleset_set_names (set, SCMP_ACT_ALLOW, path_calls,
       N_ELEMENTS (path_calls));
   if (ret == 0)
     ret = ruleset_set_names (set, SCMP_ACT_ALLOW, path_reads,
         N_ELEMENTS (path_reads));
   if (ret == 0)
-    ret = ruleset_set_names (set, SCMP_ACT_ERRNO (EACCES), devices,
-        N_ELEMENTS (devices));
+    ret = add_file_mode_rules (set);
   if (ret == 0)
     ret = ruleset_add_names (set, SCMP_ACT_ALLOW, filesystem_allowed,
         N_ELEMENTS (filesystem_allowed));

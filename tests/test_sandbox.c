@@ -1087,7 +1087,8 @@ GST_START_TEST (test_rlimit_fallback_unprivileged)
 
 GST_END_TEST;
 
-/* As root, rlimits need a worker uid: RLIMIT_NPROC does not bind root. */
+/* As root, rlimits need a worker uid: RLIMIT_NPROC does not bind root,
+ * which a root caller's worker is only when asked for (run_as_caller). */
 GST_START_TEST (test_rlimits_as_root_need_a_uid)
 {
   PxSandboxConfig config;
@@ -1097,17 +1098,23 @@ GST_START_TEST (test_rlimits_as_root_need_a_uid)
     skip ("needs root");
     return;
   }
+  if (!nobody_can_run_probe ())
+    return;
   px_sandbox_config_init (&config);
   config.pids = 8;
   config.limit_mechanisms = PX_SANDBOX_LIMITS_RLIMIT;
+  run_probe (&config, "pids", "64", &o, NULL, NULL);
+  fail_unless_equals_int (o.spawn_ret, 0);
+  fail_unless (g_str_has_prefix (o.result, "errno 11 after "), "%s",
+      o.result);
+  outcome_clear (&o);
+  config.run_as_caller = TRUE;
   run_probe (&config, "nothing", NULL, &o, NULL, NULL);
   fail_unless_equals_int (o.spawn_ret, -EOPNOTSUPP);
   fail_unless (g_str_has_prefix (o.spawn_error, "limits: "), "%s",
       o.spawn_error);
   fail_unless (strstr (o.spawn_error, "RLIMIT_NPROC") != NULL);
   outcome_clear (&o);
-  if (!nobody_can_run_probe ())
-    return;
   config.change_ids = TRUE;
   config.uid = NOBODY;
   config.gid = NOBODY;
@@ -1335,9 +1342,10 @@ enter_userns_without_netns (void)
     close (to_helper[1]);
     if (read (to_helper[0], &c, 1) != 1)
       _exit (0);                /* not needed */
+    /* root, and nobody for its workers */
     g_snprintf (dir, sizeof dir, "/proc/%d", (int) getppid ());
-    _exit (write_text (dir, "uid_map", "0 0 1") < 0 ||
-        write_text (dir, "gid_map", "0 0 1") < 0);
+    _exit (write_text (dir, "uid_map", "0 0 1\n65534 65534 1") < 0 ||
+        write_text (dir, "gid_map", "0 0 1\n65534 65534 1") < 0);
   }
   close (to_helper[0]);
   fail_unless (unshare (CLONE_NEWUSER) == 0);
