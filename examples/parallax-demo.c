@@ -13,7 +13,9 @@
 #include <gst/gst.h>
 #include <gst/allocators/allocators.h>
 
+#include <glib/gprintf.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -59,6 +61,31 @@ look_at_frame (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* The socket's directory, removed however the demo ends but by a signal
+ * (exit () runs it). */
+static gchar *demo_dir, *demo_socket;
+
+static void
+remove_demo_dir (void)
+{
+  if (demo_socket)
+    g_remove (demo_socket);
+  if (demo_dir)
+    g_rmdir (demo_dir);
+}
+
+static void G_GNUC_PRINTF (1, 2) G_GNUC_NORETURN
+die (const gchar * format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_vfprintf (stderr, format, args);
+  va_end (args);
+  g_printerr ("\n");
+  exit (1);
+}
+
 /* Starts "gst-launch-1.0 ipcsrc socket-path=PATH ! fakesink". */
 static GPid
 spawn_consumer (const gchar * path)
@@ -73,7 +100,7 @@ spawn_consumer (const gchar * path)
 
   if (!g_spawn_async (NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, &error))
-    g_error ("cannot start a consumer: %s", error->message);
+    die ("cannot start a consumer: %s", error->message);
   g_free (location);
   return pid;
 }
@@ -111,8 +138,7 @@ make_producer (const gchar * path, Seen * seen)
   GstPad *pad;
 
   if (pipeline == NULL)
-    g_error ("%s (is the parallax plugin on GST_PLUGIN_PATH?)",
-        error->message);
+    die ("%s (is the parallax plugin on GST_PLUGIN_PATH?)", error->message);
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   pad = gst_element_get_static_pad (sink, "sink");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, look_at_frame, seen,
@@ -159,6 +185,9 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   dir = g_dir_make_tmp ("parallax-demo-XXXXXX", NULL);
   path = g_build_filename (dir, "camera", NULL);
+  demo_dir = dir;
+  demo_socket = path;
+  atexit (remove_demo_dir);
   seen.memfds = g_hash_table_new (NULL, NULL);
 
   g_print ("Parallax demo: videotestsrc (720p I420, %d frames) ! ipcsink -> "
@@ -199,8 +228,8 @@ main (int argc, char **argv)
   gst_object_unref (sink);
   gst_object_unref (pipeline);
   g_hash_table_unref (seen.memfds);
-  g_remove (path);
-  g_rmdir (dir);
+  remove_demo_dir ();
+  demo_dir = demo_socket = NULL;
   g_free (path);
   g_free (dir);
   return ok ? 0 : 1;
