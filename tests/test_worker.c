@@ -990,6 +990,23 @@ GST_START_TEST (test_closed_control_is_noticed)
 
 GST_END_TEST;
 
+/* abort () is reported as such, though the kernel cannot let PID 1 of a
+ * namespace die of SIGABRT. */
+GST_START_TEST (test_abort_is_reported)
+{
+  PxSandboxConfig config;
+  Observed obs;
+
+  default_config (&config);
+  run_misdeed ("abort", &config, &obs);
+  fail_unless (obs.result == NULL);
+  fail_unless_equals_string (obs.exit_reason, "killed by signal 6 "
+      "(Aborted): it called abort ()");
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_fd_limit_is_small)
 {
   PxSandboxConfig config;
@@ -1063,6 +1080,7 @@ worker_suite (void)
   tcase_add_test (jail, test_stderr_is_the_workers_own);
   tcase_add_test (jail, test_with_network_reaches_no_abstract_socket);
   tcase_add_test (jail, test_closed_control_is_noticed);
+  tcase_add_test (jail, test_abort_is_reported);
   tcase_add_test (jail, test_fd_limit_is_small);
   tcase_add_test (jail, test_received_arena_cannot_be_sealed);
   tcase_add_test (jail, test_ready_error_reaches_host);
