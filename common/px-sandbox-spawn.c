@@ -198,9 +198,9 @@ child_switch_ids (const ChildPlan * plan)
 /* 0 and 1: /dev/null; 2: the stderr pipe; 3...: the fds handed over;
  * everything else is closed by exec. None of them shares an open file
  * description with the caller's 0, 1 or 2: what the worker does to its
- * own (flags, reads, truncation) stays its own. Everything is first moved above the target
- * range, so that no dup2 overwrites a source. *sync_fd stays open until
- * exec. */
+ * own (flags, reads, truncation) stays its own. Everything is first
+ * moved above the target range, so that no dup2 overwrites a source.
+ * *sync_fd stays open until exec. */
 static int
 child_setup_fds (const ChildPlan * plan, int *sync_fd)
 {
