@@ -421,7 +421,9 @@ control_closed (GstPxConnection * conn, const GError * error,
   g_mutex_lock (&worker->lock);
   stopping = worker->stopping;
   g_mutex_unlock (&worker->lock);
-  if (stopping || worker_ends_within (worker, HANGUP_GRACE_MS))
+  /* (no pidfd: the spawn failed, and said why) */
+  if (stopping || worker->child.pidfd < 0 ||
+      worker_ends_within (worker, HANGUP_GRACE_MS))
     return;
   g_mutex_lock (&worker->lock);
   worker->hung_up = TRUE;
