@@ -11,6 +11,7 @@
  *   --px-sandbox-rw=PATH           (repeated)
  *   --px-sandbox-rule=LINE         (repeated; custom rules, already read)
  *   --px-sandbox-allow-missing=0xMASK
+ *   --px-sandbox-reaper-fd=N       (spawn's status socket for the reaper)
  *   --px-sandbox-layers=0xMASK     (always last: spawn fills it in the
  *                                   child once the layers are known)
  *
@@ -392,7 +393,7 @@ px_sandbox_config_to_args (const PxSandboxConfig * config, char ***out_args)
       n_rules > PX_SANDBOX_MAX_RULES ||
       (unsigned) config->policy > PX_SANDBOX_POLICY_CUSTOM)
     return -EINVAL;
-  args = calloc (n_ro + n_rw + n_rules + 4, sizeof *args);
+  args = calloc (n_ro + n_rw + n_rules + 5, sizeof *args);
   if (args == NULL)
     return -ENOMEM;
   snprintf (mask[0], sizeof mask[0], "0x%08x", config->allow_missing);
@@ -407,6 +408,12 @@ px_sandbox_config_to_args (const PxSandboxConfig * config, char ***out_args)
     ret = append_list (args, &n, "rule", config->rules);
   if (ret == 0)
     ret = append_arg (args, &n, "allow-missing", mask[0]);
+  if (ret == 0 && config->reaper_fd > 0) {
+    char fd[16];
+
+    snprintf (fd, sizeof fd, "%d", config->reaper_fd);
+    ret = append_arg (args, &n, "reaper-fd", fd);
+  }
   if (ret == 0)
     ret = append_arg (args, &n, "layers", mask[1]);
   if (ret < 0) {
@@ -439,6 +446,21 @@ parse_mask (const char *text, unsigned *out)
       value > PX_SANDBOX_ALL_LAYERS)
     return -EINVAL;
   *out = (unsigned) value;
+  return 0;
+}
+
+static int
+parse_fd (const char *text, int *out)
+{
+  char *end = NULL;
+  long value;
+
+  errno = 0;
+  value = strtol (text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < 3 ||
+      value > 1024)
+    return -EINVAL;
+  *out = (int) value;
   return 0;
 }
 
@@ -476,6 +498,8 @@ parse_arg (ParsedConfig * parsed, const char *arg)
     return parse_mask (value, &config->allow_missing);
   if (KEY_IS ("layers"))
     return parse_mask (value, &config->spawned_layers);
+  if (KEY_IS ("reaper-fd"))
+    return parse_fd (value, &config->reaper_fd);
 #undef KEY_IS
   return -EINVAL;
 }
@@ -503,6 +527,14 @@ px_sandbox_config_take_from_args (int *argc, char **argv,
   parsed->config.read_only_paths = parsed->n_ro ? parsed->ro : NULL;
   parsed->config.read_write_paths = parsed->n_rw ? parsed->rw : NULL;
   parsed->config.rules = parsed->n_rules ? parsed->rules : NULL;
+  if (parsed->config.reaper_fd > 0) {
+    ret = px_sandbox_split_reaper (parsed->config.reaper_fd);
+    parsed->config.reaper_fd = 0;
+    if (ret < 0) {
+      free (parsed);
+      return ret;
+    }
+  }
   /* drop the n - 1 sandbox arguments, keep argv[0] and the rest */
   memmove (&argv[1], &argv[n], (size_t) (*argc - n) * sizeof *argv);
   *argc -= n - 1;

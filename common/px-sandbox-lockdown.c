@@ -604,7 +604,8 @@ px_sandbox_lockdown (const PxSandboxConfig * config, int control_fd,
   /* built first: it allocates, and reads nothing from the file system */
   if (wanted & PX_SANDBOX_LAYER_SECCOMP)
     filter_ret = px_seccomp_filter_new (config->policy, config->rules,
-        getpid (), &filter, &filter_why);
+        getpid (), config->spawned_layers & PX_SANDBOX_LAYER_PID_NAMESPACE,
+        &filter, &filter_why);
   if (control_fd >= 0)
     px_sandbox_install_violation_reporter (control_fd);
   /* while /proc is there; sockets come from the filter's side of the

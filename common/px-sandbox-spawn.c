@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,7 +73,8 @@ typedef struct
   char **argv;
   char **envp;
   char *layers_digits;          /* 8 hex digits inside argv, patched */
-  int fds[PX_SANDBOX_MAX_FDS];  /* become 3, 4, ... in the worker */
+  int fds[PX_SANDBOX_MAX_FDS + 1];      /* become 3, 4, ...: the caller's,
+                                         * then the reaper's status socket */
   unsigned n_fds;
   int sync_fd, parent_sync_fd, null_fd;
   int stderr_fd;                /* write end of the stderr pipe */
@@ -126,6 +128,7 @@ typedef struct
   char **envp;
   ChildPlan plan;
   int sync[2];
+  int status[2];                /* the reaper's records (px-sandbox-reaper.c) */
   int null_fd;
   int stderr_pipe[2];
   unsigned wanted;
@@ -208,7 +211,7 @@ child_setup_fds (const ChildPlan * plan, int *sync_fd)
   int sync = fcntl (*sync_fd, F_DUPFD_CLOEXEC, first_free);
   int null_fd = fcntl (plan->null_fd, F_DUPFD_CLOEXEC, first_free);
   int stderr_fd = fcntl (plan->stderr_fd, F_DUPFD_CLOEXEC, first_free);
-  int moved[PX_SANDBOX_MAX_FDS];
+  int moved[PX_SANDBOX_MAX_FDS + 1];
 
   if (sync < 0 || null_fd < 0 || stderr_fd < 0)
     return -errno;
@@ -722,7 +725,7 @@ prepare_rules (Spawn * s, char **error)
   }
   if (ret == 0)
     ret = px_seccomp_filter_new (PX_SANDBOX_POLICY_CUSTOM, s->config.rules,
-        getpid (), &filter, &why);
+        getpid (), false, &filter, &why);
   px_seccomp_filter_free (filter);
   /* the worker will fail on the same rules */
   if (ret < 0 && (s->config.allow_missing & PX_SANDBOX_LAYER_SECCOMP)) {
@@ -845,6 +848,18 @@ prepare (Spawn * s, const char *worker_path, const char *const *argv,
   if (ret < 0)
     return ret;
   s->wanted = px_sandbox_config_wanted_layers (&s->config);
+  /* its PID 1 is a reaper, which reports on a socket of its own, handed
+   * over after the caller's fds */
+  if (s->wanted & PX_SANDBOX_LAYER_PID_NAMESPACE) {
+    int on = 1;
+
+    if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->status) < 0
+        || setsockopt (s->status[0], SOL_SOCKET, SO_PASSCRED, &on,
+            sizeof on) < 0)
+      return px_sandbox_fail (error, 0, px_negative_errno (), "the reaper's "
+          "socket");
+    s->config.reaper_fd = WORKER_FIRST_FD + (int) n_fds;
+  }
   ret = build_argv (s, worker_path, argv);
   if (ret == 0)
     ret = build_env (config->env, &s->envp);
@@ -866,6 +881,8 @@ prepare (Spawn * s, const char *worker_path, const char *const *argv,
   s->plan.envp = s->envp;
   memcpy (s->plan.fds, fds, n_fds * sizeof *fds);
   s->plan.n_fds = n_fds;
+  if (s->status[1] >= 0)
+    s->plan.fds[s->plan.n_fds++] = s->status[1];
   s->plan.sync_fd = s->sync[1];
   s->plan.parent_sync_fd = s->sync[0];
   s->plan.null_fd = s->null_fd;
@@ -888,6 +905,86 @@ spawn_clear (Spawn * s)
   px_close_fd (&s->null_fd);
   px_close_fd (&s->stderr_pipe[0]);
   px_close_fd (&s->stderr_pipe[1]);
+  px_close_fd (&s->status[0]);
+  px_close_fd (&s->status[1]);
+}
+
+/* One record from the reaper, with the kernel's word that the reaper sent
+ * it: -EAGAIN when there is none (yet), -EPROTO for anything else. */
+static int
+receive_record (int fd, pid_t reaper, PxSandboxReaperRecord * record)
+{
+  union
+  {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE (sizeof (struct ucred))];
+  } control;
+  struct iovec iov = {.iov_base = record,.iov_len = sizeof *record };
+  struct msghdr msg = {.msg_iov = &iov,.msg_iovlen = 1,
+    .msg_control = control.buf,.msg_controllen = sizeof control.buf
+  };
+  struct cmsghdr *cmsg;
+  struct ucred cred;
+  ssize_t n;
+
+  do {
+    n = recvmsg (fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return errno == EAGAIN ? -EAGAIN : px_negative_errno ();
+  cmsg = CMSG_FIRSTHDR (&msg);
+  if (n != sizeof *record || record->magic != PX_SANDBOX_REAPER_MAGIC ||
+      cmsg == NULL || cmsg->cmsg_level != SOL_SOCKET ||
+      cmsg->cmsg_type != SCM_CREDENTIALS ||
+      cmsg->cmsg_len != CMSG_LEN (sizeof cred))
+    return -EPROTO;
+  memcpy (&cred, CMSG_DATA (cmsg), sizeof cred);
+  return cred.pid == reaper ? 0 : -EPROTO;
+}
+
+/* The worker's host pid: the one child of its reaper. */
+static pid_t
+reaper_child (pid_t reaper)
+{
+  char path[64], *text = NULL;
+  long pid;
+
+  snprintf (path, sizeof path, "/proc/%d/task/%d/children", (int) reaper,
+      (int) reaper);
+  if (px_sandbox_read_file (path, 256, &text) < 0)
+    return -ESRCH;
+  pid = strtol (text, NULL, 10);
+  free (text);
+  return pid > 0 ? (pid_t) pid : -ESRCH;
+}
+
+/* With a PID namespace, the exec'd process splits into the namespace's
+ * reaper and the worker: waits (a little: the worker's first call does
+ * it) for the reaper's word, and makes child->pid the worker's. */
+static int
+meet_reaper (Spawn * s, PxSandboxChild * c, char **error)
+{
+  struct pollfd pfd = {.fd = s->status[0],.events = POLLIN };
+  PxSandboxReaperRecord record;
+  pid_t worker;
+  int ret;
+
+  do {
+    ret = poll (&pfd, 1, 10000);
+  } while (ret < 0 && errno == EINTR);
+  ret = ret > 0 ? receive_record (s->status[0], c->pid, &record) :
+      -ETIMEDOUT;
+  if (ret == 0 && record.kind != PX_SANDBOX_REAPER_STARTED)
+    ret = -EPROTO;
+  worker = ret == 0 ? reaper_child (c->pid) : ret;
+  if (worker < 0)
+    return px_sandbox_fail (error, PX_SANDBOX_LAYER_PID_NAMESPACE, worker,
+        "the worker started no reaper (its main () must call "
+        "px_sandbox_config_take_from_args() first)");
+  c->reaper_pid = c->pid;
+  c->pid = worker;
+  c->status_fd = px_steal_fd (&s->status[0]);
+  return 0;
 }
 
 static char *
@@ -909,8 +1006,10 @@ px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
     const int *fds, unsigned n_fds, const PxSandboxConfig * config,
     PxSandboxChild * child, char **error)
 {
-  Spawn s = {.sync = {-1, -1},.null_fd = -1,.stderr_pipe = {-1, -1} };
-  PxSandboxChild c = {.pidfd = -1,.stderr_fd = -1 };
+  Spawn s = {.sync = {-1, -1},.status = {-1, -1},.null_fd = -1,
+    .stderr_pipe = {-1, -1}
+  };
+  PxSandboxChild c = {.pidfd = -1,.stderr_fd = -1,.status_fd = -1 };
   unsigned ns_layers = 0;
   int ret = config ? prepare (&s, worker_path, argv, fds, n_fds, config,
       error) : -EINVAL;
@@ -923,7 +1022,10 @@ px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
     px_close_fd (&s.sync[1]);
     px_close_fd (&s.stderr_pipe[1]);
     c.stderr_fd = px_steal_fd (&s.stderr_pipe[0]);
+    px_close_fd (&s.status[1]);
     ret = finish_child (&s, c.pid, ns_layers, &c, error);
+    if (ret == 0 && (ns_layers & PX_SANDBOX_LAYER_PID_NAMESPACE))
+      ret = meet_reaper (&s, &c, error);
     if (ret < 0)
       px_sandbox_child_cleanup (&c);
   }
@@ -965,6 +1067,20 @@ px_sandbox_child_wait (PxSandboxChild * child, bool block, siginfo_t * info)
   if (si.si_pid == 0)
     return -EAGAIN;
   child->reaped = true;
+  /* the reaper's word on the worker, if it had the time to give it (not
+   * when it was killed: the worker then died with it, of SIGKILL) */
+  if (child->reaper_pid > 0) {
+    PxSandboxReaperRecord record;
+
+    while (receive_record (child->status_fd, child->reaper_pid,
+            &record) == 0) {
+      if (record.kind != PX_SANDBOX_REAPER_EXITED)
+        continue;
+      si.si_pid = child->pid;
+      si.si_code = record.code;
+      si.si_status = record.status;
+    }
+  }
   if (info != NULL)
     *info = si;
   return 0;
@@ -992,6 +1108,7 @@ px_sandbox_child_cleanup (PxSandboxChild * child)
   px_limits_remove_cgroups (child);
   px_close_fd (&child->pidfd);
   px_close_fd (&child->stderr_fd);
+  px_close_fd (&child->status_fd);
   free (child->warning);
   child->warning = NULL;
   child->pid = 0;

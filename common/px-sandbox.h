@@ -145,13 +145,18 @@ typedef struct
   const char *const *env;
 
   /* Filled in by px_sandbox_spawn() in the worker's copy: the layers spawn
-   * applied. Lockdown needs MOUNT_NAMESPACE for the empty root. Callers
-   * leave it 0. */
+   * applied (lockdown needs MOUNT_NAMESPACE for the empty root), and the
+   * fd of the reaper's status socket (0: none). Callers leave them 0. */
   unsigned spawned_layers;
+  int reaper_fd;
 } PxSandboxConfig;
 
 /* A spawned worker. pid and pidfd stay valid until
- * px_sandbox_child_cleanup(). */
+ * px_sandbox_child_cleanup(). pid is the worker's. pidfd is the spawned
+ * process: the worker, or, with a PID namespace, its reaper (the
+ * namespace's PID 1, which only reaps the worker and reports how it
+ * ended: docs/security.md); waiting and killing go through it, and
+ * px_sandbox_child_wait() reports the worker's own end either way. */
 typedef struct
 {
   pid_t pid;
@@ -173,6 +178,8 @@ typedef struct
   unsigned n_cgroups;
   char *cgroups[3];
   bool reaped;
+  pid_t reaper_pid;             /* 0: no reaper */
+  int status_fd;                /* the reaper's records */
 } PxSandboxChild;
 
 void px_sandbox_config_init (PxSandboxConfig * config);
@@ -247,7 +254,11 @@ void px_sandbox_args_free (char **args);
 /* Finds the "--px-sandbox-..." arguments that follow argv[0], parses them
  * and removes them from argv (argc updated, argv[argc] = NULL). The result
  * points into argv's strings; free it with px_sandbox_config_free().
- * -ENOENT when there are none, -EINVAL when one is malformed. */
+ * -ENOENT when there are none, -EINVAL when one is malformed.
+ *
+ * Call it first in main (), while the process has one thread: in a PID
+ * namespace of its own it forks, and the process that returns is the
+ * worker, no longer PID 1 (its parent stays, as the reaper). */
 int px_sandbox_config_take_from_args (int *argc, char **argv,
     PxSandboxConfig ** out);
 void px_sandbox_config_free (PxSandboxConfig * config);

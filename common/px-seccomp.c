@@ -417,7 +417,7 @@ add_own_fd_rules (RuleSet * set)
 
 /* Calls allowed with some arguments only. */
 static int
-add_argument_rules (RuleSet * set)
+add_argument_rules (RuleSet * set, bool own_pid_namespace)
 {
   /* PR_SET_NAME/PR_GET_NAME: GLib and GStreamer name their threads;
    * PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_CAPBSET_READ: posture checks */
@@ -449,10 +449,10 @@ add_argument_rules (RuleSet * set)
   if (ret == 0)
     ret = ruleset_add (set, "getrlimit", SCMP_ACT_ALLOW, NULL, 0);
   /* GThreadPool gives each new thread its creator's scheduling settings,
-   * naming the thread by its tid. As PID 1 of its own PID namespace the
-   * worker can name no task but its own threads; otherwise only the
+   * naming the thread by its tid. In its own PID namespace the worker can
+   * name no task but its own threads and its reaper; otherwise only the
    * calling thread (0). Without CAP_SYS_NICE it cannot raise anything. */
-  if (ret == 0 && getpid () == 1)
+  if (ret == 0 && own_pid_namespace)
     ret = ruleset_add (set, "sched_setattr", SCMP_ACT_ALLOW, NULL, 0);
   else if (ret == 0)
     ret = RULE (set, "sched_setattr", SCMP_ACT_ALLOW,
@@ -495,7 +495,7 @@ add_fstat_rules (RuleSet * set)
 }
 
 static int
-add_common_rules (RuleSet * set, pid_t self)
+add_common_rules (RuleSet * set, pid_t self, bool own_pid_namespace)
 {
   int ret;
 
@@ -512,7 +512,7 @@ add_common_rules (RuleSet * set, pid_t self)
   if (ret == 0)
     ret = add_signal_rules (set, self);
   if (ret == 0)
-    ret = add_argument_rules (set);
+    ret = add_argument_rules (set, own_pid_namespace);
   if (ret == 0)
     ret = add_fstat_rules (set);
   if (ret == 0)
@@ -629,9 +629,10 @@ add_filesystem_rules (RuleSet * set)
 }
 
 static int
-build_policy (PxSandboxPolicy policy, pid_t self, RuleSet * set)
+build_policy (PxSandboxPolicy policy, pid_t self, bool own_pid_namespace,
+    RuleSet * set)
 {
-  int ret = add_common_rules (set, self);
+  int ret = add_common_rules (set, self, own_pid_namespace);
 
   if (ret < 0)
     return ret;
@@ -934,8 +935,8 @@ px_seccomp_policy_opens_paths (PxSandboxPolicy policy,
 }
 
 static int
-build_custom (const char *const *rules, pid_t self, RuleSet * set,
-    char **error)
+build_custom (const char *const *rules, pid_t self, bool own_pid_namespace,
+    RuleSet * set, char **error)
 {
   PxSandboxPolicy base;
   int ret;
@@ -943,7 +944,7 @@ build_custom (const char *const *rules, pid_t self, RuleSet * set,
   if (px_sandbox_rules_base (rules, &base) < 0)
     return px_sandbox_fail (error, 0, -EINVAL, "\"base\" must come first, "
         "once, and name a built-in policy");
-  ret = build_policy (base, self, set);
+  ret = build_policy (base, self, own_pid_namespace, set);
   for (size_t i = 0; ret == 0 && rules != NULL && rules[i] != NULL; i++)
     ret = apply_rules_line (rules[i], set, error, (unsigned) i + 1);
   if (ret == 0 && px_sandbox_strv_length (rules) > PX_SANDBOX_MAX_RULES)
@@ -1029,7 +1030,8 @@ compile (const RuleSet * set, scmp_filter_ctx * out, char **error)
 
 int
 px_seccomp_filter_new (PxSandboxPolicy policy, const char *const *rules,
-    pid_t self, PxSeccompFilter ** out, char **error)
+    pid_t self, bool own_pid_namespace, PxSeccompFilter ** out,
+    char **error)
 {
   RuleSet set = { 0 };
   PxSeccompFilter *filter = NULL;
@@ -1037,9 +1039,9 @@ px_seccomp_filter_new (PxSandboxPolicy policy, const char *const *rules,
   int ret;
 
   if (policy == PX_SANDBOX_POLICY_CUSTOM)
-    ret = build_custom (rules, self, &set, error);
+    ret = build_custom (rules, self, own_pid_namespace, &set, error);
   else
-    ret = build_policy (policy, self, &set);
+    ret = build_policy (policy, self, own_pid_namespace, &set);
   if (ret == 0)
     ret = check_conflicts (&set, error);
   if (ret == 0)

@@ -460,6 +460,12 @@ stdio_fds (const char *arg)
 }
 
 static void
+call_abort (const char *arg)
+{
+  abort ();
+}
+
+static void
 x32_getpid (const char *arg)
 {
   report (syscall (0x40000000 | SYS_getpid));
@@ -497,6 +503,7 @@ static const struct
   {"sched-copy", copy_scheduling},
   {"x32", x32_getpid},
   {"stdio", stdio_fds},
+  {"abort", call_abort},
   {"i386", call_i386},
   {"hold-directory", nothing},  /* the fd is opened before the lockdown */
   {"threads-unprepared", nothing},      /* the lockdown fails */

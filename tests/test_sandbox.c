@@ -386,7 +386,7 @@ custom_error (const char *const *rules, int expected_ret)
   char *error = NULL;
 
   fail_unless_equals_int (px_seccomp_filter_new (PX_SANDBOX_POLICY_CUSTOM,
-          rules, getpid (), &filter, &error), expected_ret);
+          rules, getpid (), FALSE, &filter, &error), expected_ret);
   fail_unless ((filter != NULL) == (expected_ret == 0));
   px_seccomp_filter_free (filter);
   return error;
@@ -556,7 +556,7 @@ static void
 body_posture (void)
 {
   const char *thread = " [caps=0 bounding=0 nnp=1 seccomp=2]";
-  g_autofree char *expected = g_strconcat ("pid=1", thread, thread, thread,
+  g_autofree char *expected = g_strconcat ("pid=2", thread, thread, thread,
       NULL);
   PxSandboxConfig config;
   Outcome o;
@@ -683,6 +683,25 @@ body_stderr_is_a_pipe_of_its_own (void)
 }
 
 SANDBOX_TEST (stderr_is_a_pipe_of_its_own);
+
+/* abort () ends the worker with SIGABRT, as the kernel tells its reaper
+ * (a namespace's PID 1 could not die of it: the kernel would drop it). */
+static void
+body_abort_is_seen_as_sigabrt (void)
+{
+  PxSandboxConfig config;
+  Outcome o;
+
+  px_sandbox_config_init (&config);
+  run_probe (&config, "abort", NULL, &o, NULL, NULL);
+  fail_unless_equals_int (o.spawn_ret, 0);
+  fail_unless (o.ready, "lockdown: %s", o.lockdown_failed);
+  fail_unless (o.code == CLD_KILLED || o.code == CLD_DUMPED);
+  fail_unless_equals_int (o.status, SIGABRT);
+  outcome_clear (&o);
+}
+
+SANDBOX_TEST (abort_is_seen_as_sigabrt);
 
 /* ---- Misdeeds ----------------------------------------------------------- */
 
@@ -1565,6 +1584,7 @@ sandbox_suite (void)
   ADD_SANDBOX_TEST (tc, missing_namespace_fails_closed);
   ADD_SANDBOX_TEST (tc, namespace_limit_is_named);
   ADD_SANDBOX_TEST (tc, stderr_is_a_pipe_of_its_own);
+  ADD_SANDBOX_TEST (tc, abort_is_seen_as_sigabrt);
   ADD_SANDBOX_TEST (tc, worker_dies_with_its_supervisor);
   return s;
 }

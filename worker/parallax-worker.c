@@ -26,8 +26,6 @@
 
 #include <errno.h>
 #include <malloc.h>
-#include <signal.h>
-#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,7 +34,6 @@
 #include "gstpxserialize.h"
 #include "gstpxworker.h"
 #include "px-sandbox.h"
-#include "px-wire.h"
 
 #define CONTROL_FD 3
 
@@ -69,37 +66,6 @@ report_failure (Worker * worker, const gchar * stage, const gchar * what)
     send_structure (worker, GST_MESSAGE_ERROR,
         gst_structure_new (GST_PX_WORKER_FAILED, "stage", G_TYPE_STRING,
             stage, "message", G_TYPE_STRING, what, NULL));
-}
-
-/* ---- abort() ----------------------------------------------------------- */
-
-/* As PID 1 of its namespace the worker cannot die of SIGABRT: the kernel
- * drops it (the default action) for a namespace's init, and glibc's
- * abort() ends on an instruction that faults, SIGSEGV. So the worker says
- * it aborted first, in a MESSAGE built on the stack, without blocking. The
- * report is the worker's word, like a VIOLATION (docs/security.md). */
-static void
-on_sigabrt (int sig)
-{
-  static const char body[] = GST_PX_WORKER_ABORTED ";";
-  const uint32_t fixed[4] = { GST_MESSAGE_ELEMENT, 0, sizeof body, 0 };
-  char payload[sizeof fixed + sizeof body];
-
-  /* the blob layout of px_wire_send_blob(), which may block */
-  memcpy (payload, fixed, sizeof fixed);
-  memcpy (payload + sizeof fixed, body, sizeof body);
-  (void) px_wire_send (CONTROL_FD, PX_WIRE_MESSAGE, 0, 0, payload,
-      sizeof payload, NULL, 0, MSG_DONTWAIT);
-  /* back into abort (), which goes on to its SIGSEGV */
-}
-
-static void
-report_aborts (void)
-{
-  struct sigaction action = {.sa_handler = on_sigabrt };
-
-  sigfillset (&action.sa_mask);
-  sigaction (SIGABRT, &action, NULL);
 }
 
 /* ---- control messages from the host ------------------------------------ */
@@ -347,7 +313,6 @@ main (int argc, char **argv)
   ret = px_sandbox_config_take_from_args (&argc, argv, &config);
   if (ret == 0)
     ret = px_sandbox_lockdown_prepare ();
-  report_aborts ();
   if (ret < 0) {
     g_printerr ("parallax-worker: sandbox set-up: %s (the worker is started "
         "by the parallax elements, not by hand)\n", g_strerror (-ret));

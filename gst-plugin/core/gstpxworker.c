@@ -74,7 +74,6 @@ struct _GstPxWorker
   gchar *violation;
   gboolean stopping;            /* gst_px_worker_stop() asked it to leave */
   gboolean hung_up;             /* it closed the control socket on its own */
-  gboolean aborted;             /* it said it called abort () */
 
   /* supervisor thread only */
   gchar stderr_line[STDERR_LINE_MAX + 1];
@@ -303,10 +302,7 @@ handle_message (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
   }
   if (gst_structure_has_name (s, GST_PX_WORKER_READY)) {
     ok = handle_ready (worker, s);
-  } else if (gst_structure_has_name (s, GST_PX_WORKER_ABORTED)) {
-    g_mutex_lock (&worker->lock);
-    worker->aborted = TRUE;
-    g_mutex_unlock (&worker->lock);
+
   } else if (gst_structure_has_name (s, GST_PX_WORKER_FAILED)) {
     const gchar *what = gst_structure_get_string (s, "message");
     gchar *failure = g_strdup_printf ("%s: %s",
@@ -457,12 +453,11 @@ exit_reason (GstPxWorker * worker, const siginfo_t * info)
 {
   gchar *violation;
   gchar *reason;
-  gboolean hung_up, aborted;
+  gboolean hung_up;
 
   g_mutex_lock (&worker->lock);
   violation = g_strdup (worker->violation);
   hung_up = worker->hung_up;
-  aborted = worker->aborted;
   g_mutex_unlock (&worker->lock);
   if (violation != NULL)
     reason = g_strdup_printf ("killed by the sandbox for calling %s",
@@ -471,11 +466,6 @@ exit_reason (GstPxWorker * worker, const siginfo_t * info)
       info->si_status == SIGKILL)
     reason = g_strdup ("killed by its supervisor: it closed its control "
         "connection while still running");
-  else if (aborted && info->si_code != CLD_EXITED &&
-      info->si_status == SIGSEGV)
-    /* the fault that ends abort () in a namespace's PID 1 */
-    reason = g_strdup_printf ("killed by signal %d (%s): it called abort ()",
-        SIGABRT, g_strsignal (SIGABRT));
   else if (info->si_code == CLD_EXITED)
     reason = g_strdup_printf ("exited with status %d", info->si_status);
   else
@@ -692,6 +682,7 @@ gst_px_worker_new (const gchar * description, const PxSandboxConfig * config,
   for (guint i = 0; i < 3; i++)
     worker->child_fds[i] = -1;
   worker->child.pidfd = worker->child.stderr_fd = -1;
+  worker->child.status_fd = -1;
   g_mutex_init (&worker->lock);
   g_cond_init (&worker->cond);
   return worker;

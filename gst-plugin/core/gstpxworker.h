@@ -28,7 +28,6 @@ G_BEGIN_DECLS
 #define GST_PX_WORKER_READY "parallax-worker-ready"
 #define GST_PX_WORKER_FAILED "parallax-worker-failed"
 #define GST_PX_WORKER_MESSAGE "parallax-worker-message"
-#define GST_PX_WORKER_ABORTED "parallax-worker-aborted"
 #define GST_PX_WORKER_INPUT "parallax-input"
 #define GST_PX_WORKER_OUTPUT "parallax-output"
 
