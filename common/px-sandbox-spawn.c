@@ -976,13 +976,15 @@ meet_reaper (Spawn * s, PxSandboxChild * c, char **error)
       -ETIMEDOUT;
   if (ret == 0 && record.kind != PX_SANDBOX_REAPER_STARTED)
     ret = -EPROTO;
-  worker = ret == 0 ? reaper_child (c->pid) : ret;
-  if (worker < 0)
-    return px_sandbox_fail (error, PX_SANDBOX_LAYER_PID_NAMESPACE, worker,
+  if (ret < 0)
+    return px_sandbox_fail (error, PX_SANDBOX_LAYER_PID_NAMESPACE, ret,
         "the worker started no reaper (its main () must call "
         "px_sandbox_config_take_from_args() first)");
+  /* a worker that has ended already has no pid left to name; its status
+   * waits on the socket */
+  worker = reaper_child (c->pid);
   c->reaper_pid = c->pid;
-  c->pid = worker;
+  c->pid = worker > 0 ? worker : c->pid;
   c->status_fd = px_steal_fd (&s->status[0]);
   return 0;
 }
