@@ -18,6 +18,7 @@
 #include <gst/video/video.h>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1028,6 +1029,91 @@ GST_START_TEST (test_received_arena_cannot_be_sealed)
 
 GST_END_TEST;
 
+static int
+write_text (const gchar * dir, const gchar * name, const gchar * text)
+{
+  gchar *path = g_build_filename (dir, name, NULL);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : write (fd, text, strlen (text));
+
+  if (fd >= 0)
+    close (fd);
+  g_free (path);
+  return n == (ssize_t) strlen (text) ? 0 : -1;
+}
+
+/* Enters a user namespace of its own (root: mapped by a helper outside,
+ * with nobody for the worker; anyone else maps itself) in which no user
+ * namespace may be created. */
+static gboolean
+enter_userns_without_userns (void)
+{
+  uid_t uid = geteuid ();
+  gid_t gid = getegid ();
+  int to_helper[2], status;
+  gchar map[64];
+  pid_t helper;
+
+  fail_unless (pipe2 (to_helper, O_CLOEXEC) == 0);
+  helper = fork ();
+  fail_unless (helper >= 0);
+  if (helper == 0) {
+    gchar dir[64], c;
+
+    close (to_helper[1]);
+    if (read (to_helper[0], &c, 1) != 1 || uid != 0)
+      _exit (0);
+    g_snprintf (dir, sizeof dir, "/proc/%d", (int) getppid ());
+    _exit (write_text (dir, "uid_map", "0 0 1\n65534 65534 1") < 0 ||
+        write_text (dir, "gid_map", "0 0 1\n65534 65534 1") < 0);
+  }
+  close (to_helper[0]);
+  fail_unless (unshare (CLONE_NEWUSER) == 0);
+  if (uid != 0) {
+    fail_unless (write_text ("/proc/self", "setgroups", "deny") == 0);
+    g_snprintf (map, sizeof map, "0 %u 1", (unsigned) uid);
+    fail_unless (write_text ("/proc/self", "uid_map", map) == 0);
+    g_snprintf (map, sizeof map, "0 %u 1", (unsigned) gid);
+    fail_unless (write_text ("/proc/self", "gid_map", map) == 0);
+  }
+  fail_unless (write (to_helper[1], "x", 1) == 1);
+  close (to_helper[1]);
+  fail_unless (waitpid (helper, &status, 0) == helper);
+  fail_unless (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  return write_text ("/proc/sys/user", "max_user_namespaces", "0") == 0;
+}
+
+/* Where the jail cannot be built, starting fails closed and says which
+ * layer and which setting, not an errno. */
+GST_START_TEST (test_start_names_the_missing_setting)
+{
+  pid_t pid = check_fork ();
+
+  if (pid == 0) {
+    PxSandboxConfig config;
+    GstPxWorker *worker;
+    GError *error = NULL;
+
+    if (!enter_userns_without_userns ()) {
+      g_printerr ("SKIP: cannot limit user namespaces here\n");
+      exit (EXIT_SUCCESS);
+    }
+    default_config (&config);
+    worker = gst_px_worker_new ("identity", &config, NULL, NULL, NULL);
+    fail_if (gst_px_worker_start (worker, START_TIMEOUT, &error));
+    fail_unless (error != NULL);
+    fail_unless (strstr (error->message, "user-namespace: ") != NULL &&
+        strstr (error->message, "user.max_user_namespaces is 0") != NULL,
+        "%s", error->message);
+    g_error_free (error);
+    gst_px_worker_free (worker);
+    exit (EXIT_SUCCESS);
+  }
+  check_waitpid_and_exit (pid);
+}
+
+GST_END_TEST;
+
 /* The error an element posts while failing READY is what the host sees. */
 GST_START_TEST (test_ready_error_reaches_host)
 {
@@ -1084,6 +1170,7 @@ worker_suite (void)
   tcase_add_test (jail, test_fd_limit_is_small);
   tcase_add_test (jail, test_received_arena_cannot_be_sealed);
   tcase_add_test (jail, test_ready_error_reaches_host);
+  tcase_add_test (jail, test_start_names_the_missing_setting);
 
   suite_add_tcase (s, elements);
   tcase_set_timeout (elements, 60);
