@@ -28,6 +28,16 @@ GST_DEBUG_CATEGORY_STATIC (gst_px_worker_debug);
  * caller names ORC_CODE itself (docs/security.md, "W^X and ORC"). */
 #define WORKER_ORC_CODE "ORC_CODE=backup"
 
+/* The worker's stderr reaches the host's log line by line, at most
+ * STDERR_BYTES_PER_SECOND a second: past that the supervisor stops reading
+ * until the next second, the pipe fills and the worker's writes fail. */
+#define STDERR_LINE_MAX 512
+
+/* How long a worker that closed its control socket has to end by itself
+ * before it counts as hung up. */
+#define HANGUP_GRACE_MS 250
+#define STDERR_BYTES_PER_SECOND (32 * 1024)
+
 typedef enum
 {
   WORKER_STARTING,
@@ -71,6 +81,15 @@ struct _GstPxWorker
   gchar *violation_description;
   /* why the host killed the worker, if it did */
   gchar *kill_reason;
+  gboolean stopping;            /* gst_px_worker_stop() asked it to leave */
+  gboolean hung_up;             /* it closed the control socket on its own */
+
+  /* supervisor thread only */
+  gchar stderr_line[STDERR_LINE_MAX + 1];
+  gsize stderr_len;
+  gint64 stderr_window;         /* start of the current second */
+  gsize stderr_budget;          /* bytes still allowed in it */
+
   guint64 state_request;        /* the STATE being waited for, 0 if none */
   guint64 last_state_request;
   gboolean state_done;
@@ -297,6 +316,7 @@ handle_message (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
   }
   if (gst_structure_has_name (s, GST_PX_WORKER_READY)) {
     ok = handle_ready (worker, s);
+
   } else if (gst_structure_has_name (s, GST_PX_WORKER_FAILED)) {
     const gchar *what = gst_structure_get_string (s, "message");
     gchar *failure = g_strdup_printf ("%s: %s",
@@ -376,15 +396,49 @@ kill_worker (GstPxWorker * worker, const gchar * reason)
   px_sandbox_child_kill (&worker->child);
 }
 
+/* TRUE if the worker ends (or has ended) within @ms. */
+static gboolean
+worker_ends_within (GstPxWorker * worker, int ms)
+{
+  struct pollfd pfd = {.fd = worker->child.pidfd,.events = POLLIN };
+  int n;
+
+  do {
+    n = poll (&pfd, 1, ms);
+  } while (n < 0 && errno == EINTR);
+  return n != 0;
+}
+
 static void
 control_closed (GstPxConnection * conn, const GError * error,
     gpointer user_data)
 {
   GstPxWorker *worker = user_data;
+  gboolean stopping;
 
   /* A worker that breaks the protocol is not trusted any further. */
-  if (error != NULL)
+  if (error != NULL) {
     kill_worker (worker, error->message);
+    return;
+  }
+  /* It closed the socket: it is dying (its fds close before it is gone),
+   * or it stopped listening while it goes on running. One that has not
+   * ended HANGUP_GRACE_MS later is of no more use: treated as dead and
+   * killed, and reported so. */
+  g_mutex_lock (&worker->lock);
+  stopping = worker->stopping;
+  g_mutex_unlock (&worker->lock);
+  /* (no pidfd: the spawn failed, and said why) */
+  if (stopping || worker->child.pidfd < 0 ||
+      worker_ends_within (worker, HANGUP_GRACE_MS))
+    return;
+  g_mutex_lock (&worker->lock);
+  worker->hung_up = TRUE;
+  g_mutex_unlock (&worker->lock);
+  GST_WARNING_OBJECT (worker->owner, "worker %d closed its control "
+      "connection but runs on: killing it", (int) worker->child.pid);
+  set_status (worker, WORKER_FAILED, "it closed its control connection");
+  px_sandbox_child_kill (&worker->child);
 }
 
 static const GstPxConnectionFuncs control_funcs = {
@@ -414,6 +468,10 @@ exit_reason (GstPxWorker * worker, const siginfo_t * info)
   if (worker->violation_description != NULL)
     reason = g_strdup_printf ("killed by the sandbox for calling %s",
         worker->violation_description);
+  else if (worker->hung_up && info->si_code == CLD_KILLED &&
+      info->si_status == SIGKILL)
+    reason = g_strdup ("killed by its supervisor: it closed its control "
+        "connection while still running");
   else if (info->si_code == CLD_EXITED)
     reason = g_strdup_printf ("exited with status %d", info->si_status);
   else if (worker->kill_reason != NULL && info->si_status == SIGKILL)
@@ -547,33 +605,100 @@ service_listener (GstPxWorker * worker)
         "seccomp listener");
 }
 
+/* One line of the worker's stderr into the log, control characters
+ * replaced: the text is the worker's. */
+static void
+log_stderr_line (GstPxWorker * worker)
+{
+  for (gsize i = 0; i < worker->stderr_len; i++) {
+    guchar c = worker->stderr_line[i];
+
+    if (c < 0x20 || c == 0x7f)
+      worker->stderr_line[i] = c == '\t' ? ' ' : '?';
+  }
+  worker->stderr_line[worker->stderr_len] = '\0';
+  if (worker->stderr_len > 0)
+    GST_WARNING_OBJECT (worker->owner, "worker %d stderr: %s",
+        (int) worker->child.pid, worker->stderr_line);
+  worker->stderr_len = 0;
+}
+
+/* Reads what the budget of this second allows; FALSE once the budget is
+ * spent (poll the pipe again only at the next second). */
+static gboolean
+drain_stderr (GstPxWorker * worker)
+{
+  gchar buf[4096];
+  gint64 now = g_get_monotonic_time ();
+  ssize_t n;
+
+  if (now - worker->stderr_window >= G_TIME_SPAN_SECOND) {
+    worker->stderr_window = now;
+    worker->stderr_budget = STDERR_BYTES_PER_SECOND;
+  }
+  while (worker->stderr_budget > 0) {
+    n = read (worker->child.stderr_fd, buf, MIN (sizeof buf,
+            worker->stderr_budget));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return TRUE;              /* empty for now, or closed */
+    worker->stderr_budget -= n;
+    for (ssize_t i = 0; i < n; i++) {
+      if (buf[i] == '\n' || worker->stderr_len == STDERR_LINE_MAX)
+        log_stderr_line (worker);
+      if (buf[i] != '\n')
+        worker->stderr_line[worker->stderr_len++] = buf[i];
+    }
+  }
+  GST_WARNING_OBJECT (worker->owner, "worker %d writes more than %d bytes "
+      "a second to stderr: the rest of this second is not read",
+      (int) worker->child.pid, STDERR_BYTES_PER_SECOND);
+  return FALSE;
+}
+
 /* Waits for the worker to end or for gst_px_worker_stop(), reading the
- * seccomp listener meanwhile: nothing else may hold this thread up, or a
- * worker thread that made a killed call would wait for good. */
+ * seccomp listener and logging its stderr meanwhile. The listener is read
+ * at once, always: while nobody reads it, a worker thread that made a
+ * killed call waits in the kernel. */
 static void
 watch (GstPxWorker * worker)
 {
-  for (;;) {
-    struct pollfd pfd[4] = {
-      {.fd = px_sandbox_child_watch_fd (&worker->child),.events = POLLIN},
-      {.fd = worker->ready_fd,.events = POLLIN},
-      {.fd = worker->child.pidfd,.events = POLLIN},
-      {.fd = worker->stop_fd,.events = POLLIN},
-    };
+  struct pollfd pfd[5] = {
+    {.fd = worker->child.pidfd,.events = POLLIN},
+    {.fd = worker->stop_fd,.events = POLLIN},
+    {.fd = -1,.events = POLLIN},        /* the listener: see below */
+    {.fd = worker->ready_fd,.events = POLLIN},
+    {.fd = worker->child.stderr_fd,.events = POLLIN},
+  };
+  gboolean reading = TRUE;
 
-    if (poll (pfd, 4, -1) < 0) {
-      if (errno == EINTR)
-        continue;
+  for (;;) {
+    gint64 left = G_TIME_SPAN_SECOND - (g_get_monotonic_time () -
+        worker->stderr_window);
+    int timeout = reading ? -1 : (int) MAX (left / 1000, 1);
+    int n;
+
+    /* the supervisor socket until the listener came, then the listener */
+    pfd[2].fd = px_sandbox_child_watch_fd (&worker->child);
+    n = poll (pfd, reading ? 5 : 4, timeout);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
       GST_ERROR_OBJECT (worker->owner, "poll: %s", g_strerror (errno));
       kill_worker (worker, "the supervisor cannot wait");
-      return;
+      break;
     }
-    if (pfd[0].revents)
+    if (pfd[2].revents)
       service_listener (worker);
-    if (pfd[1].revents)
+    if (pfd[3].revents)
       check_ready (worker);
-    if (pfd[2].revents || pfd[3].revents)
-      return;
+    if (pfd[0].revents | pfd[1].revents)
+      break;
+    if (!reading || (pfd[4].revents & (POLLIN | POLLHUP)))
+      reading = drain_stderr (worker);
+    if (reading && (pfd[4].revents & POLLHUP) && !(pfd[4].revents & POLLIN))
+      pfd[4].fd = -1;           /* closed: poll ignores it from now on */
   }
 }
 
@@ -622,6 +747,8 @@ supervise (gpointer data)
    * kills it after its grace period). */
   px_sandbox_child_wait (&worker->child, true, &info);
   drain_control (worker);
+  drain_stderr (worker);
+  log_stderr_line (worker);
   reason = exit_reason (worker, &info);
   GST_INFO_OBJECT (worker->owner, "worker %d %s", worker->child.pid, reason);
   set_status (worker, WORKER_EXITED, reason);
@@ -679,7 +806,8 @@ gst_px_worker_new (const gchar * description, const PxSandboxConfig * config,
   worker->ready_fd = -1;
   for (guint i = 0; i < 3; i++)
     worker->child_fds[i] = -1;
-  worker->child.pidfd = -1;
+  worker->child.pidfd = worker->child.stderr_fd = -1;
+  worker->child.status_fd = -1;
   worker->child.supervisor_fd = worker->child.listener_fd = -1;
   g_mutex_init (&worker->lock);
   g_cond_init (&worker->cond);
@@ -744,13 +872,18 @@ gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
   g_return_val_if_fail (worker->supervisor == NULL, FALSE);
   if (!make_sockets (worker, control, error))
     return FALSE;
-  worker->stop_fd = eventfd (0, EFD_CLOEXEC);
-  worker->ready_fd = eventfd (0, EFD_CLOEXEC);
   worker->control = gst_px_connection_new (control[0], worker->owner,
       &control_funcs, worker);
   gst_px_connection_set_name (worker->control, "worker");
-  if (worker->stop_fd < 0 || worker->ready_fd < 0 ||
-      !gst_px_connection_start (worker->control, error))
+  worker->stop_fd = eventfd (0, EFD_CLOEXEC);
+  worker->ready_fd = eventfd (0, EFD_CLOEXEC);
+  if (worker->stop_fd < 0 || worker->ready_fd < 0) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE,
+        "cannot create the supervisor's wake-up eventfd: %s",
+        g_strerror (errno));
+    return FALSE;
+  }
+  if (!gst_px_connection_start (worker->control, error))
     return FALSE;
   worker->supervisor = g_thread_try_new ("px-supervisor", supervise, worker,
       error);
@@ -859,6 +992,9 @@ gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace)
   guint64 one = 1;
 
   if (worker->supervisor != NULL) {
+    g_mutex_lock (&worker->lock);
+    worker->stopping = TRUE;
+    g_mutex_unlock (&worker->lock);
     gst_px_connection_send (worker->control, PX_WIRE_SHUTDOWN, 0, 0, NULL, 0,
         -1, grace);
     g_mutex_lock (&worker->lock);
