@@ -34,10 +34,13 @@ struct _GstPxConnection
   GstPxConnectionFuncs funcs;
   gpointer user_data;
   GThread *readers[2];
+  /* The new names the peer's text may still introduce (its own atomics). */
+  GstPxPeerBudget budget;
 
   GMutex lock;
   GCond cond;                   /* replies */
   gboolean closed;
+  GError *peer_error;           /* why drop_peer() ended the connection */
   guint64 next_request_id;
   GList *pending;               /* of Pending */
   GArray *done_ids;             /* guint64, waiting for BUFFER_DONE */
@@ -118,6 +121,7 @@ gst_px_connection_new (int fd, GstObject * owner,
   conn->funcs = *funcs;
   conn->user_data = user_data;
   conn->next_request_id = 1;
+  gst_px_peer_budget_init (&conn->budget);
   conn->done_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_mutex_init (&conn->lock);
   g_cond_init (&conn->cond);
@@ -145,6 +149,7 @@ gst_px_connection_unref (GstPxConnection * conn)
   px_close_fd (&conn->fd);
   px_close_fd (&conn->wake_fd);
   g_array_unref (conn->done_ids);
+  g_clear_error (&conn->peer_error);
   g_mutex_clear (&conn->lock);
   g_cond_clear (&conn->cond);
   g_cond_clear (&conn->role_cond);
@@ -166,6 +171,12 @@ const gchar *
 gst_px_connection_get_name (GstPxConnection * conn)
 {
   return conn->name;
+}
+
+GstPxPeerBudget *
+gst_px_connection_get_budget (GstPxConnection * conn)
+{
+  return &conn->budget;
 }
 
 static void
@@ -208,6 +219,28 @@ mark_closed (GstPxConnection * conn)
     wake_reader (conn);
   }
   return !was_closed;
+}
+
+/* Ends the connection from a thread other than the reader's (a pool
+ * thread serving a query, a caller reading a reply) because the peer broke
+ * the protocol: the reader finds the socket shut and reports @error
+ * (taken) through closed(), as if it had read the bad message itself. */
+static void
+drop_peer (GstPxConnection * conn, GError * error)
+{
+  gboolean first;
+
+  g_mutex_lock (&conn->lock);
+  first = !conn->closed && conn->peer_error == NULL;
+  if (first)
+    conn->peer_error = error;
+  g_mutex_unlock (&conn->lock);
+  if (!first) {
+    g_error_free (error);
+    return;
+  }
+  shutdown (conn->fd, SHUT_RDWR);
+  wake_reader (conn);
 }
 
 void
@@ -478,11 +511,12 @@ gst_px_connection_query (GstPxConnection * conn, GstQuery * query,
   p = round_trip (conn, PX_WIRE_QUERY, GST_QUERY_TYPE (query), body, timeout);
   g_free (body);
   if (p->done && p->answered) {
-    ok = gst_px_query_apply_result (query, p->body, &error);
+    ok = gst_px_query_apply_result (query, p->body, &conn->budget, &error);
     if (!ok) {
-      GST_WARNING_OBJECT (conn->owner, "%s: bad %s answer: %s", conn->name,
-          GST_QUERY_TYPE_NAME (query), error->message);
-      g_clear_error (&error);
+      /* A malformed answer is a protocol violation like any other. */
+      g_prefix_error (&error, "bad answer to a %s query: ",
+          GST_QUERY_TYPE_NAME (query));
+      drop_peer (conn, error);
     }
   }
   pending_free (p);
@@ -530,8 +564,14 @@ serve_query (gpointer data, gpointer unused)
   gboolean answered = FALSE;
   gchar *result = NULL;
 
-  query = gst_px_query_deserialize (task->kind, task->body, &error);
-  if (query == NULL) {
+  query = gst_px_query_deserialize (task->kind, task->body, &conn->budget,
+      &error);
+  if (query == NULL && error->code == GST_PX_ERROR_PROTOCOL) {
+    /* Not a query a peer that keeps to the protocol sends: no answer. */
+    g_prefix_error (&error, "bad query: ");
+    drop_peer (conn, error);
+    goto done;
+  } else if (query == NULL) {
     GST_INFO_OBJECT (conn->owner, "%s: refusing query: %s", conn->name,
         error->message);
     g_clear_error (&error);
@@ -547,6 +587,7 @@ serve_query (gpointer data, gpointer unused)
   g_free (result);
   if (query)
     gst_query_unref (query);
+done:
   g_free (task->body);
   g_mutex_lock (&conn->lock);
   conn->queries_served--;
@@ -792,7 +833,8 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
   if (ret == -ECONNRESET || ret == -EPIPE)
     return FALSE;
   if (ret < 0) {
-    g_set_error (error, GST_PX_ERROR, 0, "invalid message: %s",
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "invalid message: %s",
         receive_error_text ((int) ret));
     return FALSE;
   }
@@ -812,7 +854,8 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
   *leader = end_message (conn);
   px_wire_message_clear (msg);
   if (handled < 0 && error && *error == NULL)
-    g_set_error (error, GST_PX_ERROR, 0, "malformed %s message",
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "malformed %s message",
         px_wire_type_name (msg->header.type));
   return handled >= 0;
 }
@@ -856,7 +899,8 @@ lead (GstPxConnection * conn, PxWireMessage * msg, GError ** error)
     if (ret < 0) {
       if (errno == EINTR)
         continue;
-      g_set_error (error, GST_PX_ERROR, 0, "poll: %s", g_strerror (errno));
+      g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE, "poll: %s",
+          g_strerror (errno));
       return FALSE;
     }
     if (pfd[1].revents & POLLIN) {
@@ -887,6 +931,11 @@ reader_thread (gpointer data)
 
   /* Only a connection that ended on its own reports it, once. */
   if (!alive && mark_closed (conn)) {
+    if (error == NULL) {
+      g_mutex_lock (&conn->lock);
+      error = g_steal_pointer (&conn->peer_error);
+      g_mutex_unlock (&conn->lock);
+    }
     if (error)
       GST_WARNING_OBJECT (conn->owner, "%s: %s", conn->name, error->message);
     if (conn->funcs.closed)
@@ -902,7 +951,8 @@ gboolean
 gst_px_connection_start (GstPxConnection * conn, GError ** error)
 {
   if (conn->wake_fd < 0) {
-    g_set_error (error, GST_PX_ERROR, 0, "eventfd: %s", g_strerror (errno));
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE, "eventfd: %s",
+        g_strerror (errno));
     return FALSE;
   }
   g_mutex_lock (&conn->lock);

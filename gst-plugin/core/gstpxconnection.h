@@ -27,6 +27,7 @@
 
 #include <gst/gst.h>
 
+#include "gstpxserialize.h"
 #include "px-wire.h"
 
 G_BEGIN_DECLS
@@ -117,6 +118,10 @@ void gst_px_connection_buffer_done (GstPxConnection * conn,
 /* A short name for logs ("client 3", "producer"). */
 void gst_px_connection_set_name (GstPxConnection * conn, const gchar * name);
 const gchar *gst_px_connection_get_name (GstPxConnection * conn);
+
+/* The budget of new names the peer's text may still introduce: pass it to
+ * every gst_px_*_deserialize() of text from this peer. */
+GstPxPeerBudget *gst_px_connection_get_budget (GstPxConnection * conn);
 
 G_END_DECLS
 

@@ -7,6 +7,7 @@
 #include <gst/video/video.h>
 #include <math.h>
 #include <stdarg.h>
+#include <string.h>
 
 static gboolean
 fail (GError ** error, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
@@ -43,17 +44,543 @@ field (const GstStructure * s, const gchar * name, GType type)
     }                                                                        \
   } G_STMT_END
 
-static GstStructure *
-parse_body (const gchar * body, GError ** error)
+/* ---- bounded check of a peer's text ------------------------------------ *
+ *
+ * GStreamer's parser (gst_structure_from_string(), gst_caps_from_string())
+ * recurses once per nested array, list, range and quoted structure or caps,
+ * without a limit, and makes every structure, field and caps feature name
+ * it reads a GQuark, which is never freed. Text from a peer therefore goes
+ * through this checker first. It follows the same grammar, bounded: it
+ * refuses nesting deeper than GST_PX_BODY_MAX_DEPTH, value types whose text
+ * it cannot see into (a GstSample hides caps and structures in base64) or
+ * does not know, and names that do not exist yet beyond a budget.
+ *
+ * Names. A name that is already a quark costs nothing: parsing it again
+ * makes nothing new. A new name is charged to the connection's budget
+ * (GST_PX_PEER_NEW_NAMES) and to the process's (GST_PX_PROCESS_NEW_NAMES),
+ * and may be at most GST_PX_NEW_NAME_MAX_LENGTH bytes long. A quark cannot
+ * be freed, so "released when the peer goes" cannot hold for names; what
+ * holds is that all peers together can make the process keep at most
+ * GST_PX_PROCESS_NEW_NAMES such names, a fixed bound of well under a
+ * megabyte. Known names only would be tighter but refuse honest traffic:
+ * caps media types, caps fields and application structures that this
+ * process has not met yet (a consumer that never loaded the video library
+ * has no "colorimetry" quark) are legitimate. The per-connection budget
+ * keeps one connection from taking the whole process budget at once.
+ *
+ * The checker may be stricter than GStreamer (it then refuses text that
+ * GStreamer would have parsed); it must never be more lenient in what it
+ * lets reach the parser. Anything it does not understand is refused. */
+
+typedef enum
+{
+  VALUE_PLAIN,                  /* parsed as a number, string, enum...: no names */
+  VALUE_TEXT,                   /* parsed again as structure or caps text */
+} ValueClass;
+
+typedef struct
+{
+  GHashTable *new_names;        /* names not yet quarks, once each */
+  guint max_new;
+  GError **error;
+} CheckContext;
+
+typedef struct
+{
+  const gchar *p;
+  const gchar *end;
+} Cursor;
+
+static gboolean
+refuse (CheckContext * ctx, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+refuse (CheckContext * ctx, const gchar * format, ...)
+{
+  va_list args;
+  gchar *message;
+
+  if (ctx->error != NULL && *ctx->error != NULL)
+    return FALSE;
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (ctx->error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+      "refused text from the peer: %s", message);
+  g_free (message);
+  return FALSE;
+}
+
+/* GST_ASCII_IS_STRING in GStreamer: the characters of an unquoted string. */
+static gboolean
+is_string_char (gchar c)
+{
+  return g_ascii_isalnum (c) || c == '_' || c == '-' || c == '+' ||
+      c == '/' || c == ':' || c == '.';
+}
+
+static void
+skip_space (Cursor * c)
+{
+  while (c->p < c->end) {
+    if (g_ascii_isspace (*c->p))
+      c->p++;
+    else if (*c->p == '\\' && c->p + 1 < c->end &&
+        g_ascii_isspace (c->p[1]))
+      c->p += 2;
+    else
+      break;
+  }
+}
+
+static gboolean
+at (const Cursor * c, gchar ch)
+{
+  return c->p < c->end && *c->p == ch;
+}
+
+/* An unquoted string; FALSE if there is none here. */
+static gboolean
+simple_string (Cursor * c, const gchar ** start, gsize * len)
+{
+  *start = c->p;
+  while (c->p < c->end && is_string_char (*c->p))
+    c->p++;
+  *len = (gsize) (c->p - *start);
+  return *len > 0;
+}
+
+/* A quoted string at c->p, unescaped ("\x" is "x") into a new string. */
+static gchar *
+quoted_string (CheckContext * ctx, Cursor * c, gsize * len)
+{
+  GString *s = g_string_new (NULL);
+
+  c->p++;                       /* the opening quote */
+  while (c->p < c->end && *c->p != '"') {
+    if (*c->p == '\\' && c->p + 1 < c->end)
+      c->p++;
+    g_string_append_c (s, *c->p);
+    c->p++;
+  }
+  if (c->p >= c->end) {
+    g_string_free (s, TRUE);
+    refuse (ctx, "unterminated quoted string");
+    return NULL;
+  }
+  c->p++;                       /* the closing quote */
+  *len = s->len;
+  return g_string_free (s, FALSE);
+}
+
+/* Charges @name if it is not a quark yet. */
+static gboolean
+note_name (CheckContext * ctx, const gchar * start, gsize len)
+{
+  gchar *name = g_strndup (start, len);
+
+  if (g_quark_try_string (name) != 0) {
+    g_free (name);
+    return TRUE;
+  }
+  if (len > GST_PX_NEW_NAME_MAX_LENGTH) {
+    g_free (name);
+    return refuse (ctx, "a new name of %" G_GSIZE_FORMAT " bytes (at most %d)",
+        len, GST_PX_NEW_NAME_MAX_LENGTH);
+  }
+  g_hash_table_add (ctx->new_names, name);
+  if (g_hash_table_size (ctx->new_names) > ctx->max_new)
+    return refuse (ctx, "more new names than the peer may introduce "
+        "(%u left)", ctx->max_new);
+  return TRUE;
+}
+
+/* gst_structure_validate_name(): a letter, then [A-Za-z0-9/-_.:+]. */
+static gboolean
+structure_name_is_valid (const gchar * name, gsize len)
+{
+  if (len == 0 || !g_ascii_isalpha (name[0]))
+    return FALSE;
+  for (gsize i = 1; i < len; i++) {
+    if (!g_ascii_isalnum (name[i]) && strchr ("/-_.:+", name[i]) == NULL)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* A caps feature: [A-Za-z0-9]+ ':' [A-Za-z][A-Za-z0-9]*, or ANY. */
+static gboolean
+feature_name_is_valid (const gchar * name, gsize len)
+{
+  gsize i = 0;
+
+  if (len == 3 && strncmp (name, "ANY", 3) == 0)
+    return TRUE;
+  while (i < len && g_ascii_isalnum (name[i]))
+    i++;
+  if (i == 0 || i + 1 >= len || name[i] != ':' || !g_ascii_isalpha (name[i +
+              1]))
+    return FALSE;
+  for (i += 2; i < len; i++) {
+    if (!g_ascii_isalnum (name[i]))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* How the parser reads the value after the cast "(@type)". */
+static gboolean
+classify_type (CheckContext * ctx, const gchar * type, ValueClass * out)
+{
+  static const gchar *const plain_abbreviations[] = {
+    "int", "i", "uint", "u", "float", "f", "double", "d", "buffer",
+    "fraction", "boolean", "bool", "b", "string", "str", "s", "date",
+    "datetime", "bitmask", "flagset", "type", "array", "list",
+  };
+  GType plain_types[] = {
+    GST_TYPE_FRACTION, GST_TYPE_INT_RANGE, GST_TYPE_INT64_RANGE,
+    GST_TYPE_DOUBLE_RANGE, GST_TYPE_FRACTION_RANGE, GST_TYPE_ARRAY,
+    GST_TYPE_LIST, GST_TYPE_BITMASK, GST_TYPE_DATE_TIME, G_TYPE_DATE,
+    GST_TYPE_BUFFER, G_TYPE_GTYPE,
+  };
+  GType text_types[] = {
+    GST_TYPE_CAPS, GST_TYPE_STRUCTURE, GST_TYPE_CAPS_FEATURES,
+    GST_TYPE_TAG_LIST, GST_TYPE_SEGMENT,
+  };
+  GType t;
+
+  for (guint i = 0; i < G_N_ELEMENTS (plain_abbreviations); i++) {
+    if (strcmp (type, plain_abbreviations[i]) == 0) {
+      *out = VALUE_PLAIN;
+      return TRUE;
+    }
+  }
+  if (strcmp (type, "structure") == 0 || strcmp (type, "taglist") == 0) {
+    *out = VALUE_TEXT;
+    return TRUE;
+  }
+  /* g_type_from_name() only looks names up: it makes no quark. */
+  t = strcmp (type, "sample") == 0 ? GST_TYPE_SAMPLE : g_type_from_name (type);
+  if (t == 0)
+    return refuse (ctx, "unknown value type '%s'", type);
+  *out = VALUE_PLAIN;
+  if (G_TYPE_IS_ENUM (t) || G_TYPE_IS_FLAGS (t) ||
+      g_type_is_a (t, GST_TYPE_FLAG_SET))
+    return TRUE;
+  switch (G_TYPE_FUNDAMENTAL (t)) {
+    case G_TYPE_CHAR:
+    case G_TYPE_UCHAR:
+    case G_TYPE_BOOLEAN:
+    case G_TYPE_INT:
+    case G_TYPE_UINT:
+    case G_TYPE_LONG:
+    case G_TYPE_ULONG:
+    case G_TYPE_INT64:
+    case G_TYPE_UINT64:
+    case G_TYPE_FLOAT:
+    case G_TYPE_DOUBLE:
+    case G_TYPE_STRING:
+      return TRUE;
+    default:
+      break;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (plain_types); i++) {
+    if (t == plain_types[i])
+      return TRUE;
+  }
+  *out = VALUE_TEXT;
+  for (guint i = 0; i < G_N_ELEMENTS (text_types); i++) {
+    if (t == text_types[i])
+      return TRUE;
+  }
+  /* GstSample among others: its caps and structures travel in base64. */
+  return refuse (ctx, "values of type '%s' do not cross processes", type);
+}
+
+static gboolean check_structures (CheckContext * ctx, Cursor * c,
+    guint depth, gchar close, gboolean several);
+
+/* The text of a quoted or unquoted TEXT value, checked as caps. */
+static gboolean
+check_nested_text (CheckContext * ctx, const gchar * text, gsize len,
+    guint depth)
+{
+  Cursor sub = { text, text + len };
+
+  if (!check_structures (ctx, &sub, depth, '\0', TRUE))
+    return FALSE;
+  return sub.p == sub.end || refuse (ctx, "unexpected text after caps");
+}
+
+static gboolean check_value (CheckContext * ctx, Cursor * c, guint depth,
+    ValueClass inherited);
+
+/* The values of an array <...>, a list {...} or a range [...]. */
+static gboolean
+check_container (CheckContext * ctx, Cursor * c, guint depth,
+    ValueClass class, gchar close)
+{
+  c->p++;
+  skip_space (c);
+  if (at (c, close)) {
+    c->p++;
+    return TRUE;
+  }
+  for (;;) {
+    if (!check_value (ctx, c, depth + 1, class))
+      return FALSE;
+    skip_space (c);
+    if (at (c, close)) {
+      c->p++;
+      return TRUE;
+    }
+    if (!at (c, ','))
+      return refuse (ctx, "expected ',' or '%c' in a container", close);
+    c->p++;
+  }
+}
+
+static gboolean
+check_value (CheckContext * ctx, Cursor * c, guint depth,
+    ValueClass inherited)
+{
+  ValueClass class = inherited;
+  const gchar *start;
+  gsize len;
+
+  if (depth > GST_PX_BODY_MAX_DEPTH)
+    return refuse (ctx, "values nested deeper than %d",
+        GST_PX_BODY_MAX_DEPTH);
+  skip_space (c);
+  if (at (c, '(')) {
+    gchar *type;
+    gboolean known;
+
+    c->p++;
+    skip_space (c);
+    if (!simple_string (c, &start, &len))
+      return refuse (ctx, "expected a type name");
+    type = g_strndup (start, len);
+    known = classify_type (ctx, type, &class);
+    g_free (type);
+    if (!known)
+      return FALSE;
+    skip_space (c);
+    if (!at (c, ')'))
+      return refuse (ctx, "expected ')' after a type name");
+    c->p++;
+    skip_space (c);
+  }
+  if (at (c, '[') && class == VALUE_TEXT) {
+    /* A structure or caps in brackets (GStreamer 1.20 syntax). */
+    c->p++;
+    if (!check_structures (ctx, c, depth + 1, ']', TRUE))
+      return FALSE;
+    if (!at (c, ']'))
+      return refuse (ctx, "expected ']'");
+    c->p++;
+    return TRUE;
+  }
+  if (at (c, '['))
+    return check_container (ctx, c, depth, class, ']');
+  if (at (c, '{'))
+    return check_container (ctx, c, depth, class, '}');
+  if (at (c, '<'))
+    return check_container (ctx, c, depth, class, '>');
+  if (at (c, '"')) {
+    gchar *text = quoted_string (ctx, c, &len);
+    gboolean ok;
+
+    if (text == NULL)
+      return FALSE;
+    ok = class != VALUE_TEXT || check_nested_text (ctx, text, len, depth + 1);
+    g_free (text);
+    return ok;
+  }
+  if (!simple_string (c, &start, &len))
+    return refuse (ctx, "expected a value");
+  return class != VALUE_TEXT || check_nested_text (ctx, start, len,
+      depth + 1);
+}
+
+/* One structure's name, its caps features if any, and its fields, up to
+ * the ';' (eaten), @close (not eaten) or the end. */
+static gboolean
+check_structure (CheckContext * ctx, Cursor * c, guint depth, gchar close)
+{
+  const gchar *name;
+  gchar *quoted = NULL;
+  gsize len;
+  gboolean ok;
+
+  if (at (c, '"')) {
+    if ((quoted = quoted_string (ctx, c, &len)) == NULL)
+      return FALSE;
+    name = quoted;
+  } else if (!simple_string (c, &name, &len)) {
+    return refuse (ctx, "expected a structure name");
+  }
+  /* ANY, EMPTY and NONE are caps, not names. */
+  if (!(len == 3 && strncmp (name, "ANY", 3) == 0) &&
+      !(len == 4 && strncmp (name, "NONE", 4) == 0) &&
+      !(len == 5 && strncmp (name, "EMPTY", 5) == 0)) {
+    ok = structure_name_is_valid (name, len) ||
+        refuse (ctx, "invalid structure name");
+    ok = ok && note_name (ctx, name, len);
+  } else {
+    ok = TRUE;
+  }
+  g_free (quoted);
+  if (!ok)
+    return FALSE;
+
+  if (at (c, '(')) {
+    c->p++;
+    do {
+      skip_space (c);
+      if (!simple_string (c, &name, &len) ||
+          !feature_name_is_valid (name, len))
+        return refuse (ctx, "invalid caps feature");
+      if (!note_name (ctx, name, len))
+        return FALSE;
+      skip_space (c);
+      if (!at (c, ','))
+        break;
+      c->p++;
+    } while (TRUE);
+    if (!at (c, ')'))
+      return refuse (ctx, "expected ')' after caps features");
+    c->p++;
+  }
+
+  for (;;) {
+    skip_space (c);
+    if (c->p >= c->end || at (c, close))
+      return TRUE;
+    if (at (c, ';')) {
+      c->p++;
+      return TRUE;
+    }
+    if (!at (c, ','))
+      return refuse (ctx, "expected ',' between fields");
+    c->p++;
+    skip_space (c);
+    if (!simple_string (c, &name, &len))
+      return refuse (ctx, "expected a field name");
+    if (!note_name (ctx, name, len))
+      return FALSE;
+    skip_space (c);
+    if (!at (c, '='))
+      return refuse (ctx, "expected '=' after a field name");
+    c->p++;
+    if (!check_value (ctx, c, depth, VALUE_PLAIN))
+      return FALSE;
+  }
+}
+
+/* Structures separated by ';' (caps), or one with @several FALSE, up to
+ * @close or the end of the text. */
+static gboolean
+check_structures (CheckContext * ctx, Cursor * c, guint depth, gchar close,
+    gboolean several)
+{
+  if (depth > GST_PX_BODY_MAX_DEPTH)
+    return refuse (ctx, "structures nested deeper than %d",
+        GST_PX_BODY_MAX_DEPTH);
+  for (;;) {
+    skip_space (c);
+    if (c->p >= c->end || at (c, close))
+      return TRUE;
+    if (!check_structure (ctx, c, depth, close))
+      return FALSE;
+    if (!several) {
+      skip_space (c);
+      return c->p >= c->end || refuse (ctx, "more than one structure");
+    }
+  }
+}
+
+/* Takes @n from *@left if it holds that many. */
+static gboolean
+take_names (gint * left, guint n)
+{
+  gint old;
+
+  do {
+    old = g_atomic_int_get (left);
+    if (old < 0 || (guint) old < n)
+      return FALSE;
+  } while (!g_atomic_int_compare_and_exchange (left, old, old - (gint) n));
+  return TRUE;
+}
+
+static gint process_new_names = GST_PX_PROCESS_NEW_NAMES;
+
+void
+gst_px_peer_budget_init (GstPxPeerBudget * budget)
+{
+  budget->new_names = GST_PX_PEER_NEW_NAMES;
+}
+
+gboolean
+gst_px_body_check (const gchar * body, GstPxPeerBudget * budget,
+    GError ** error)
+{
+  CheckContext ctx = {.error = error };
+  gsize size = strnlen (body, PX_WIRE_MAX_BODY);
+  Cursor c = { body, body + size };
+  guint n;
+  gboolean ok;
+
+  if (size >= PX_WIRE_MAX_BODY)
+    return refuse (&ctx, "longer than %u bytes", PX_WIRE_MAX_BODY - 1);
+  ctx.max_new = MIN ((guint) MAX (g_atomic_int_get (&budget->new_names), 0),
+      (guint) MAX (g_atomic_int_get (&process_new_names), 0));
+  ctx.new_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
+  ok = check_structures (&ctx, &c, 0, '\0', FALSE);
+  n = g_hash_table_size (ctx.new_names);
+  g_hash_table_unref (ctx.new_names);
+  if (!ok)
+    return FALSE;
+  if (n == 0)
+    return TRUE;
+  if (!take_names (&budget->new_names, n))
+    return refuse (&ctx, "more new names than the peer may introduce");
+  if (!take_names (&process_new_names, n)) {
+    g_atomic_int_add (&budget->new_names, (gint) n);
+    return refuse (&ctx, "more new names than this process accepts from "
+        "peers");
+  }
+  return TRUE;
+}
+
+GstStructure *
+gst_px_structure_deserialize (const gchar * body, GstPxPeerBudget * budget,
+    GError ** error)
 {
   GstStructure *s;
 
-  if (body == NULL || body[0] == '\0')
+  if (body == NULL || body[0] == '\0') {
+    fail (error, "empty structure");
+    return NULL;
+  }
+  if (!gst_px_body_check (body, budget, error))
     return NULL;
   s = gst_structure_from_string (body, NULL);
   if (s == NULL)
     fail (error, "unparsable structure");
   return s;
+}
+
+/* The structure in @body, or NULL without error for an empty body (events
+ * such as EOS carry none). */
+static GstStructure *
+parse_body (const gchar * body, GstPxPeerBudget * budget, GError ** error)
+{
+  if (body == NULL || body[0] == '\0')
+    return NULL;
+  return gst_px_structure_deserialize (body, budget, error);
 }
 
 static gboolean
@@ -105,6 +632,38 @@ stream_start_text (GstEvent * event)
   return text;
 }
 
+static gboolean
+tag_is_sample (const gchar * tag)
+{
+  return gst_tag_get_type (tag) == GST_TYPE_SAMPLE;
+}
+
+/* A tag list without its samples (images, attachments): their text is
+ * base64, which a receiver cannot check before parsing it, so it refuses
+ * them (see the checker above). */
+static gchar *
+tag_text (GstEvent * event)
+{
+  GstTagList *list, *copy;
+  GstEvent *stripped;
+  gchar *text;
+  gint n;
+
+  gst_event_parse_tag (event, &list);
+  copy = gst_tag_list_copy (list);
+  n = gst_tag_list_n_tags (copy);
+  for (gint i = n - 1; i >= 0; i--) {
+    const gchar *tag = gst_tag_list_nth_tag_name (copy, i);
+
+    if (tag_is_sample (tag))
+      gst_tag_list_remove_tag (copy, tag);
+  }
+  stripped = gst_event_new_tag (copy);
+  text = structure_text (gst_event_get_structure (stripped));
+  gst_event_unref (stripped);
+  return text;
+}
+
 gchar *
 gst_px_event_serialize (GstEvent * event)
 {
@@ -135,6 +694,8 @@ gst_px_event_serialize (GstEvent * event)
   }
   if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)
     return stream_start_text (event);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_TAG)
+    return tag_text (event);
   return structure_text (gst_event_get_structure (event));
 }
 
@@ -388,7 +949,7 @@ event_travels (GstEventType type, gboolean upstream)
 
 GstEvent *
 gst_px_event_deserialize (guint32 type, const gchar * body,
-    gboolean upstream, GError ** error)
+    gboolean upstream, GstPxPeerBudget * budget, GError ** error)
 {
   GError *parse_error = NULL;
   GstStructure *s;
@@ -399,7 +960,7 @@ gst_px_event_deserialize (guint32 type, const gchar * body,
         upstream ? "upstream" : "downstream");
     return NULL;
   }
-  s = parse_body (body, &parse_error);
+  s = parse_body (body, budget, &parse_error);
   if (parse_error) {
     g_propagate_error (error, parse_error);
     return NULL;
@@ -456,10 +1017,10 @@ gst_px_event_deserialize (guint32 type, const gchar * body,
 
 /* ---- queries ----------------------------------------------------------- */
 
-gchar *
-gst_px_query_serialize (GstQuery * query)
+static gboolean
+query_crosses (guint32 type)
 {
-  switch (GST_QUERY_TYPE (query)) {
+  switch (type) {
     case GST_QUERY_CAPS:
     case GST_QUERY_ACCEPT_CAPS:
     case GST_QUERY_LATENCY:
@@ -467,10 +1028,17 @@ gst_px_query_serialize (GstQuery * query)
     case GST_QUERY_DURATION:
     case GST_QUERY_SEEKING:
     case GST_QUERY_CUSTOM:
-      break;
+      return TRUE;
     default:
-      return NULL;
+      return FALSE;
   }
+}
+
+gchar *
+gst_px_query_serialize (GstQuery * query)
+{
+  if (!query_crosses (GST_QUERY_TYPE (query)))
+    return NULL;
   return structure_text (gst_query_get_structure (query));
 }
 
@@ -517,11 +1085,19 @@ out:
 }
 
 GstQuery *
-gst_px_query_deserialize (guint32 type, const gchar * body, GError ** error)
+gst_px_query_deserialize (guint32 type, const gchar * body,
+    GstPxPeerBudget * budget, GError ** error)
 {
   GError *parse_error = NULL;
-  GstStructure *s = parse_body (body, &parse_error);
+  GstStructure *s;
   GstQuery *query = NULL;
+
+  if (!query_crosses (type)) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_REFUSED,
+        "query type 0x%x does not cross processes", type);
+    return NULL;
+  }
+  s = parse_body (body, budget, &parse_error);
 
   if (parse_error) {
     g_propagate_error (error, parse_error);
@@ -669,10 +1245,10 @@ apply_custom_result (GstQuery * query, GstStructure * s, GError ** error)
 
 gboolean
 gst_px_query_apply_result (GstQuery * query, const gchar * body,
-    GError ** error)
+    GstPxPeerBudget * budget, GError ** error)
 {
   GError *parse_error = NULL;
-  GstStructure *s = parse_body (body, &parse_error);
+  GstStructure *s = parse_body (body, budget, &parse_error);
   gboolean ok = FALSE;
 
   if (parse_error) {

@@ -276,11 +276,14 @@ handle_message (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
   PxWireBlob blob;
   gboolean ok = TRUE;
 
-  if (px_wire_decode_blob (msg, &blob) < 0 ||
-      (s = gst_structure_from_string (blob.body, NULL)) == NULL) {
+  if (px_wire_decode_blob (msg, &blob) < 0) {
     g_set_error (error, GST_PX_ERROR, 0, "bad MESSAGE from the worker");
     return FALSE;
   }
+  s = gst_px_structure_deserialize (blob.body,
+      gst_px_connection_get_budget (worker->control), error);
+  if (s == NULL)
+    return FALSE;
   if (gst_structure_has_name (s, GST_PX_WORKER_READY)) {
     ok = handle_ready (worker, s);
   } else if (gst_structure_has_name (s, GST_PX_WORKER_FAILED)) {

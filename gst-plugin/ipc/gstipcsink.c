@@ -402,7 +402,8 @@ client_upstream_event (Client * client, PxWireMessage * msg, GError ** error)
     g_set_error (error, GST_PX_ERROR, 0, "unexpected EVENT");
     return FALSE;
   }
-  event = gst_px_event_deserialize (blob.kind, blob.body, TRUE, error);
+  event = gst_px_event_deserialize (blob.kind, blob.body, TRUE,
+      gst_px_connection_get_budget (client->conn), error);
   if (event == NULL)
     return FALSE;
   GST_DEBUG_OBJECT (self, "upstream event from client: %" GST_PTR_FORMAT,

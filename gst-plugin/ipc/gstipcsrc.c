@@ -454,7 +454,8 @@ handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
   if (!session->hello || px_wire_decode_blob (msg, &blob) < 0 ||
       (msg->header.flags & PX_WIRE_EVENT_UPSTREAM))
     return protocol_error (error, "bad EVENT");
-  event = gst_px_event_deserialize (blob.kind, blob.body, FALSE, error);
+  event = gst_px_event_deserialize (blob.kind, blob.body, FALSE,
+      gst_px_connection_get_budget (session->conn), error);
   if (event == NULL)
     return FALSE;
   GST_DEBUG_OBJECT (self, "event from producer: %" GST_PTR_FORMAT, event);
