@@ -75,7 +75,10 @@ field (const GstStructure * s, const gchar * name, GType type)
 typedef enum
 {
   VALUE_PLAIN,                  /* parsed as a number, string, enum...: no names */
-  VALUE_TEXT,                   /* parsed again as structure or caps text */
+  VALUE_CAPS,                   /* parsed again as caps */
+  VALUE_STRUCTURE,              /* parsed again as one structure */
+  VALUE_TAG_LIST,               /* the same, and must start with "taglist" */
+  VALUE_FEATURES,               /* parsed again as caps features */
 } ValueClass;
 
 typedef struct
@@ -119,8 +122,18 @@ is_string_char (gchar c)
       c == '/' || c == ':' || c == '.';
 }
 
+/* Spaces inside a value, as GStreamer's value parser skips them. */
 static void
 skip_space (Cursor * c)
+{
+  while (c->p < c->end && g_ascii_isspace (*c->p))
+    c->p++;
+}
+
+/* Spaces around names and fields, where GStreamer's structure parser also
+ * skips an escaped space ("\ "). */
+static void
+skip_field_space (Cursor * c)
 {
   while (c->p < c->end) {
     if (g_ascii_isspace (*c->p))
@@ -195,11 +208,15 @@ note_name (CheckContext * ctx, const gchar * start, gsize len)
   return TRUE;
 }
 
-/* gst_structure_validate_name(): a letter, then [A-Za-z0-9/-_.:+]. */
+/* gst_structure_validate_name(): a letter, then [A-Za-z0-9/-_.:+]; and
+ * not a GStreamer 0.10 raw media type, which GStreamer warns about. */
 static gboolean
 structure_name_is_valid (const gchar * name, gsize len)
 {
   if (len == 0 || !g_ascii_isalpha (name[0]))
+    return FALSE;
+  if ((len >= 12 && strncmp (name, "video/x-raw-", 12) == 0) ||
+      (len >= 12 && strncmp (name, "audio/x-raw-", 12) == 0))
     return FALSE;
   for (gsize i = 1; i < len; i++) {
     if (!g_ascii_isalnum (name[i]) && strchr ("/-_.:+", name[i]) == NULL)
@@ -208,7 +225,7 @@ structure_name_is_valid (const gchar * name, gsize len)
   return TRUE;
 }
 
-/* A caps feature: [A-Za-z0-9]+ ':' [A-Za-z][A-Za-z0-9]*, or ANY. */
+/* A caps feature: [A-Za-z]+ ':' [A-Za-z][A-Za-z0-9]*, or ANY. */
 static gboolean
 feature_name_is_valid (const gchar * name, gsize len)
 {
@@ -216,7 +233,7 @@ feature_name_is_valid (const gchar * name, gsize len)
 
   if (len == 3 && strncmp (name, "ANY", 3) == 0)
     return TRUE;
-  while (i < len && g_ascii_isalnum (name[i]))
+  while (i < len && g_ascii_isalpha (name[i]))
     i++;
   if (i == 0 || i + 1 >= len || name[i] != ':' || !g_ascii_isalpha (name[i +
               1]))
@@ -228,42 +245,79 @@ feature_name_is_valid (const gchar * name, gsize len)
   return TRUE;
 }
 
-/* How the parser reads the value after the cast "(@type)". */
-static gboolean
-classify_type (CheckContext * ctx, const gchar * type, ValueClass * out)
+/* How the parser reads a value: its class and, once cast, its type. */
+typedef struct
 {
-  static const gchar *const plain_abbreviations[] = {
-    "int", "i", "uint", "u", "float", "f", "double", "d", "buffer",
-    "fraction", "boolean", "bool", "b", "string", "str", "s", "date",
-    "datetime", "bitmask", "flagset", "type", "array", "list",
-  };
-  GType plain_types[] = {
-    GST_TYPE_FRACTION, GST_TYPE_INT_RANGE, GST_TYPE_INT64_RANGE,
-    GST_TYPE_DOUBLE_RANGE, GST_TYPE_FRACTION_RANGE, GST_TYPE_ARRAY,
-    GST_TYPE_LIST, GST_TYPE_BITMASK, GST_TYPE_DATE_TIME, G_TYPE_DATE,
-    GST_TYPE_BUFFER, G_TYPE_GTYPE,
-  };
-  GType text_types[] = {
-    GST_TYPE_CAPS, GST_TYPE_STRUCTURE, GST_TYPE_CAPS_FEATURES,
-    GST_TYPE_TAG_LIST, GST_TYPE_SEGMENT,
-  };
-  GType t;
+  ValueClass class;
+  GType type;                   /* 0: not cast, GStreamer guesses */
+  gboolean in_container;        /* an element of an array or a list */
+} ValueType;
 
-  for (guint i = 0; i < G_N_ELEMENTS (plain_abbreviations); i++) {
-    if (strcmp (type, plain_abbreviations[i]) == 0) {
-      *out = VALUE_PLAIN;
-      return TRUE;
-    }
+static const struct
+{
+  const gchar *name;
+  GType (*get_type) (void);
+} abbreviations[] = {
+  /* gst_structure_gtype_from_abbr(); the fundamental ones below. */
+  {"buffer", gst_buffer_get_type}, {"fraction", gst_fraction_get_type},
+  {"date", g_date_get_type}, {"datetime", gst_date_time_get_type},
+  {"bitmask", gst_bitmask_get_type}, {"flagset", gst_flagset_get_type},
+  {"array", gst_value_array_get_type}, {"list", gst_value_list_get_type},
+  {"structure", gst_structure_get_type}, {"taglist", gst_tag_list_get_type},
+  {"sample", gst_sample_get_type}, {"type", g_gtype_get_type},
+};
+
+static GType
+type_from_name (const gchar * name)
+{
+  static const struct
+  {
+    const gchar *name;
+    GType type;
+  } fundamental[] = {
+    {"int", G_TYPE_INT}, {"i", G_TYPE_INT}, {"uint", G_TYPE_UINT},
+    {"u", G_TYPE_UINT}, {"float", G_TYPE_FLOAT}, {"f", G_TYPE_FLOAT},
+    {"double", G_TYPE_DOUBLE}, {"d", G_TYPE_DOUBLE},
+    {"boolean", G_TYPE_BOOLEAN}, {"bool", G_TYPE_BOOLEAN},
+    {"b", G_TYPE_BOOLEAN}, {"string", G_TYPE_STRING},
+    {"str", G_TYPE_STRING}, {"s", G_TYPE_STRING},
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fundamental); i++) {
+    if (strcmp (name, fundamental[i].name) == 0)
+      return fundamental[i].type;
   }
-  if (strcmp (type, "structure") == 0 || strcmp (type, "taglist") == 0) {
-    *out = VALUE_TEXT;
-    return TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (abbreviations); i++) {
+    if (strcmp (name, abbreviations[i].name) == 0)
+      return abbreviations[i].get_type ();
   }
   /* g_type_from_name() only looks names up: it makes no quark. */
-  t = strcmp (type, "sample") == 0 ? GST_TYPE_SAMPLE : g_type_from_name (type);
+  return g_type_from_name (name);
+}
+
+/* How the parser reads the value after the cast "(@name)". */
+static gboolean
+classify_type (CheckContext * ctx, const gchar * name, ValueType * out)
+{
+  GType plain_types[] = {
+    GST_TYPE_FRACTION, GST_TYPE_INT_RANGE, GST_TYPE_INT64_RANGE,
+    GST_TYPE_DOUBLE_RANGE, GST_TYPE_FRACTION_RANGE, GST_TYPE_BITMASK,
+    GST_TYPE_DATE_TIME, G_TYPE_DATE, GST_TYPE_BUFFER, G_TYPE_GTYPE,
+  };
+  GType t = type_from_name (name);
+
+  out->type = t;
+  out->class = VALUE_PLAIN;
   if (t == 0)
-    return refuse (ctx, "unknown value type '%s'", type);
-  *out = VALUE_PLAIN;
+    return refuse (ctx, "unknown value type '%s'", name);
+  /* GFlags, GEnum, GObject...: no GValue can hold one as such. */
+  if (G_TYPE_IS_ABSTRACT (t) || !G_TYPE_IS_VALUE_TYPE (t))
+    return refuse (ctx, "value type '%s' cannot be instantiated", name);
+  if (t == GST_TYPE_ARRAY || t == GST_TYPE_LIST) {
+    /* Their elements are not cast. */
+    out->type = 0;
+    return TRUE;
+  }
   if (G_TYPE_IS_ENUM (t) || G_TYPE_IS_FLAGS (t) ||
       g_type_is_a (t, GST_TYPE_FLAG_SET))
     return TRUE;
@@ -288,38 +342,187 @@ classify_type (CheckContext * ctx, const gchar * type, ValueClass * out)
     if (t == plain_types[i])
       return TRUE;
   }
-  *out = VALUE_TEXT;
-  for (guint i = 0; i < G_N_ELEMENTS (text_types); i++) {
-    if (t == text_types[i])
-      return TRUE;
-  }
+  if (t == GST_TYPE_CAPS)
+    out->class = VALUE_CAPS;
+  else if (t == GST_TYPE_STRUCTURE || t == GST_TYPE_SEGMENT)
+    out->class = VALUE_STRUCTURE;
+  else if (t == GST_TYPE_TAG_LIST)
+    out->class = VALUE_TAG_LIST;
+  else if (t == GST_TYPE_CAPS_FEATURES)
+    out->class = VALUE_FEATURES;
+  if (out->class != VALUE_PLAIN)
+    return TRUE;
   /* GstSample among others: its caps and structures travel in base64. */
-  return refuse (ctx, "values of type '%s' do not cross processes", type);
+  return refuse (ctx, "values of type '%s' do not cross processes", name);
+}
+
+/* A plain value of a cast type must deserialize: GStreamer 1.22 leaks the
+ * container when one of its elements does not, and a peer could repeat
+ * that at will. Plain values are read without nesting and without names,
+ * so trying one here costs nothing lasting. */
+static gboolean
+check_plain (CheckContext * ctx, GType type, const gchar * text, gsize len)
+{
+  GValue value = G_VALUE_INIT;
+  gchar *copy;
+  gboolean ok;
+
+  if (type == 0 || type == G_TYPE_STRING)
+    return TRUE;
+  /* GStreamer 1.22's buffer reader unmaps a buffer it never mapped
+   * (a critical) on anything but pairs of hex digits. */
+  if (type == GST_TYPE_BUFFER) {
+    for (gsize i = 0; i < len; i++) {
+      if (!g_ascii_isxdigit (text[i]))
+        return refuse (ctx, "a buffer that is not hexadecimal");
+    }
+    if (len == 0 || len % 2 != 0)
+      return refuse (ctx, "a buffer of no or an odd number of hex digits");
+  }
+  copy = g_strndup (text, len);
+  g_value_init (&value, type);
+  ok = gst_value_deserialize (&value, copy);
+  if (ok)
+    g_value_unset (&value);
+  g_free (copy);
+  return ok || refuse (ctx, "not a valid %s", g_type_name (type));
 }
 
 static gboolean check_structures (CheckContext * ctx, Cursor * c,
     guint depth, gchar close, gboolean several);
 
-/* The text of a quoted or unquoted TEXT value, checked as caps. */
+/* Caps features "a:b, c:d" up to @close (not eaten) or the end. Like
+ * gst_caps_features_from_string(), spaces may come before a feature only:
+ * a feature runs up to the ',' or ')'. */
+static gboolean
+check_features (CheckContext * ctx, Cursor * c, gchar close)
+{
+  const gchar *name;
+  gsize len;
+
+  for (;;) {
+    while (at (c, ' '))
+      c->p++;
+    if (!simple_string (c, &name, &len) || !feature_name_is_valid (name, len))
+      return refuse (ctx, "invalid caps feature");
+    if (!note_name (ctx, name, len))
+      return FALSE;
+    if (c->p >= c->end || at (c, close))
+      return TRUE;
+    if (!at (c, ','))
+      return refuse (ctx, "expected ',' between caps features");
+    c->p++;
+  }
+}
+
+/* The text of a quoted or unquoted value that is parsed again. */
 static gboolean
 check_nested_text (CheckContext * ctx, const gchar * text, gsize len,
-    guint depth)
+    guint depth, ValueClass class)
 {
   Cursor sub = { text, text + len };
+  gboolean ok;
 
-  if (!check_structures (ctx, &sub, depth, '\0', TRUE))
+  /* gst_tag_list_new_from_string() has this as a precondition. */
+  if (class == VALUE_TAG_LIST && (len < 7 || strncmp (text, "taglist", 7)))
+    return refuse (ctx, "a tag list that is not a \"taglist\"");
+  if (class == VALUE_FEATURES)
+    ok = check_features (ctx, &sub, '\0');
+  else
+    ok = check_structures (ctx, &sub, depth, '\0', class == VALUE_CAPS);
+  if (!ok)
     return FALSE;
-  return sub.p == sub.end || refuse (ctx, "unexpected text after caps");
+  return sub.p == sub.end || refuse (ctx, "unexpected text after a value");
 }
 
 static gboolean check_value (CheckContext * ctx, Cursor * c, guint depth,
-    ValueClass inherited);
+    ValueType inherited);
 
-/* The values of an array <...>, a list {...} or a range [...]. */
+/* Whether @values (2 or 3, of one number type) make a range GStreamer
+ * builds without complaint: min < max, and for integers a step > 0 that
+ * divides both. */
+static gboolean
+range_is_valid (GValue * values, guint n)
+{
+  gint64 min, max, step;
+
+  if (gst_value_compare (&values[0], &values[1]) != GST_VALUE_LESS_THAN)
+    return FALSE;
+  if (n == 2)
+    return TRUE;
+  if (G_VALUE_HOLDS_INT (&values[0])) {
+    min = g_value_get_int (&values[0]);
+    max = g_value_get_int (&values[1]);
+    step = g_value_get_int (&values[2]);
+  } else if (G_VALUE_HOLDS_INT64 (&values[0])) {
+    min = g_value_get_int64 (&values[0]);
+    max = g_value_get_int64 (&values[1]);
+    step = g_value_get_int64 (&values[2]);
+  } else {
+    return FALSE;
+  }
+  return step > 0 && min % step == 0 && max % step == 0;
+}
+
+/* A range [min, max] or [min, max, step] of a cast number type. GStreamer
+ * fails (and leaks) on uncast ends of different guessed types, and its
+ * range setters have the order of the ends as a precondition. */
+static gboolean
+check_range (CheckContext * ctx, Cursor * c, GType type)
+{
+  GValue values[3] = { G_VALUE_INIT, G_VALUE_INIT, G_VALUE_INIT };
+  guint n = 0;
+  gboolean ok = FALSE;
+
+  if (type != G_TYPE_INT && type != G_TYPE_INT64 && type != G_TYPE_DOUBLE &&
+      type != GST_TYPE_FRACTION)
+    return refuse (ctx, "a range that is not of a cast number type");
+  c->p++;
+  for (;;) {
+    const gchar *start;
+    gsize len;
+    gchar *text;
+    gboolean parsed;
+
+    skip_space (c);
+    if (n == G_N_ELEMENTS (values) || !simple_string (c, &start, &len)) {
+      refuse (ctx, "a range of other than 2 or 3 numbers");
+      goto out;
+    }
+    text = g_strndup (start, len);
+    g_value_init (&values[n], type);
+    parsed = gst_value_deserialize (&values[n], text);
+    g_free (text);
+    n++;
+    if (!parsed) {
+      refuse (ctx, "not a valid %s in a range", g_type_name (type));
+      goto out;
+    }
+    skip_space (c);
+    if (at (c, ']'))
+      break;
+    if (!at (c, ',')) {
+      refuse (ctx, "expected ',' or ']' in a range");
+      goto out;
+    }
+    c->p++;
+  }
+  c->p++;
+  ok = n >= 2 && range_is_valid (values, n);
+  if (!ok)
+    refuse (ctx, "an empty or inverted range");
+out:
+  for (guint i = 0; i < n; i++)
+    g_value_unset (&values[i]);
+  return ok;
+}
+
+/* The values of an array <...> or a list {...}. */
 static gboolean
 check_container (CheckContext * ctx, Cursor * c, guint depth,
-    ValueClass class, gchar close)
+    ValueType type, gchar close)
 {
+  type.in_container = TRUE;
   c->p++;
   skip_space (c);
   if (at (c, close)) {
@@ -327,7 +530,7 @@ check_container (CheckContext * ctx, Cursor * c, guint depth,
     return TRUE;
   }
   for (;;) {
-    if (!check_value (ctx, c, depth + 1, class))
+    if (!check_value (ctx, c, depth + 1, type))
       return FALSE;
     skip_space (c);
     if (at (c, close)) {
@@ -341,10 +544,8 @@ check_container (CheckContext * ctx, Cursor * c, guint depth,
 }
 
 static gboolean
-check_value (CheckContext * ctx, Cursor * c, guint depth,
-    ValueClass inherited)
+check_value (CheckContext * ctx, Cursor * c, guint depth, ValueType type)
 {
-  ValueClass class = inherited;
   const gchar *start;
   gsize len;
 
@@ -353,16 +554,16 @@ check_value (CheckContext * ctx, Cursor * c, guint depth,
         GST_PX_BODY_MAX_DEPTH);
   skip_space (c);
   if (at (c, '(')) {
-    gchar *type;
+    gchar *name;
     gboolean known;
 
     c->p++;
     skip_space (c);
     if (!simple_string (c, &start, &len))
       return refuse (ctx, "expected a type name");
-    type = g_strndup (start, len);
-    known = classify_type (ctx, type, &class);
-    g_free (type);
+    name = g_strndup (start, len);
+    known = classify_type (ctx, name, &type);
+    g_free (name);
     if (!known)
       return FALSE;
     skip_space (c);
@@ -371,10 +572,18 @@ check_value (CheckContext * ctx, Cursor * c, guint depth,
     c->p++;
     skip_space (c);
   }
-  if (at (c, '[') && class == VALUE_TEXT) {
-    /* A structure or caps in brackets (GStreamer 1.20 syntax). */
+  if (at (c, '[') && type.class != VALUE_PLAIN &&
+      type.class != VALUE_CAPS && type.class != VALUE_STRUCTURE)
+    return refuse (ctx, "a tag list or caps features in brackets");
+  if (at (c, '[') && type.class != VALUE_PLAIN) {
+    /* A structure or caps in brackets (GStreamer 1.20 syntax), not
+     * empty: GStreamer would name a structure "". */
     c->p++;
-    if (!check_structures (ctx, c, depth + 1, ']', TRUE))
+    skip_space (c);
+    if (at (c, ']'))
+      return refuse (ctx, "empty brackets");
+    if (!check_structures (ctx, c, depth + 1, ']',
+            type.class == VALUE_CAPS))
       return FALSE;
     if (!at (c, ']'))
       return refuse (ctx, "expected ']'");
@@ -382,25 +591,45 @@ check_value (CheckContext * ctx, Cursor * c, guint depth,
     return TRUE;
   }
   if (at (c, '['))
-    return check_container (ctx, c, depth, class, ']');
+    return check_range (ctx, c, type.type);
   if (at (c, '{'))
-    return check_container (ctx, c, depth, class, '}');
+    return check_container (ctx, c, depth, type, '}');
   if (at (c, '<'))
-    return check_container (ctx, c, depth, class, '>');
+    return check_container (ctx, c, depth, type, '>');
   if (at (c, '"')) {
     gchar *text = quoted_string (ctx, c, &len);
     gboolean ok;
 
     if (text == NULL)
       return FALSE;
-    ok = class != VALUE_TEXT || check_nested_text (ctx, text, len, depth + 1);
+    /* GStreamer guesses the type of an uncast quoted value and warns when
+     * it is not a string; GStreamer's own text always casts. */
+    if (type.class == VALUE_PLAIN && type.type == 0)
+      ok = refuse (ctx, "a quoted value without a type");
+    else if (type.class == VALUE_PLAIN && type.type != G_TYPE_STRING &&
+        (type.in_container || type.type != GST_TYPE_DATE_TIME))
+      /* GStreamer writes only strings and date-times quoted, and reads
+       * other quoted values inconsistently: inside an array or a list
+       * with their quotes, so that they fail. */
+      ok = refuse (ctx, "a quoted %s", g_type_name (type.type));
+    else if (type.class == VALUE_PLAIN)
+      ok = check_plain (ctx, type.type, text, len);
+    else
+      ok = check_nested_text (ctx, text, len, depth + 1, type.class);
     g_free (text);
     return ok;
   }
   if (!simple_string (c, &start, &len))
     return refuse (ctx, "expected a value");
-  return class != VALUE_TEXT || check_nested_text (ctx, start, len,
-      depth + 1);
+  /* NULL reads as a NULL string, which an array or a list cannot write
+   * back (a critical). */
+  if (type.class == VALUE_PLAIN && type.in_container && (type.type == 0 ||
+          type.type == G_TYPE_STRING) && len == 4 &&
+      strncmp (start, "NULL", 4) == 0)
+    return refuse (ctx, "a NULL string in an array or a list");
+  if (type.class == VALUE_PLAIN)
+    return check_plain (ctx, type.type, start, len);
+  return check_nested_text (ctx, start, len, depth + 1, type.class);
 }
 
 /* One structure's name, its caps features if any, and its fields, up to
@@ -436,25 +665,15 @@ check_structure (CheckContext * ctx, Cursor * c, guint depth, gchar close)
 
   if (at (c, '(')) {
     c->p++;
-    do {
-      skip_space (c);
-      if (!simple_string (c, &name, &len) ||
-          !feature_name_is_valid (name, len))
-        return refuse (ctx, "invalid caps feature");
-      if (!note_name (ctx, name, len))
-        return FALSE;
-      skip_space (c);
-      if (!at (c, ','))
-        break;
-      c->p++;
-    } while (TRUE);
+    if (!check_features (ctx, c, ')'))
+      return FALSE;
     if (!at (c, ')'))
       return refuse (ctx, "expected ')' after caps features");
     c->p++;
   }
 
   for (;;) {
-    skip_space (c);
+    skip_field_space (c);
     if (c->p >= c->end || at (c, close))
       return TRUE;
     if (at (c, ';')) {
@@ -464,16 +683,17 @@ check_structure (CheckContext * ctx, Cursor * c, guint depth, gchar close)
     if (!at (c, ','))
       return refuse (ctx, "expected ',' between fields");
     c->p++;
-    skip_space (c);
+    skip_field_space (c);
     if (!simple_string (c, &name, &len))
       return refuse (ctx, "expected a field name");
     if (!note_name (ctx, name, len))
       return FALSE;
-    skip_space (c);
+    skip_field_space (c);
     if (!at (c, '='))
       return refuse (ctx, "expected '=' after a field name");
     c->p++;
-    if (!check_value (ctx, c, depth, VALUE_PLAIN))
+    if (!check_value (ctx, c, depth, (ValueType) {
+            VALUE_PLAIN, 0, FALSE}))
       return FALSE;
   }
 }
@@ -488,14 +708,18 @@ check_structures (CheckContext * ctx, Cursor * c, guint depth, gchar close,
     return refuse (ctx, "structures nested deeper than %d",
         GST_PX_BODY_MAX_DEPTH);
   for (;;) {
-    skip_space (c);
+    skip_field_space (c);
     if (c->p >= c->end || at (c, close))
       return TRUE;
     if (!check_structure (ctx, c, depth, close))
       return FALSE;
     if (!several) {
-      skip_space (c);
-      return c->p >= c->end || refuse (ctx, "more than one structure");
+      /* gst_structure_from_string() reads up to the ';' and complains
+       * about anything after it, spaces included. */
+      if (c->p[-1] != ';')
+        skip_field_space (c);
+      return c->p >= c->end || (close != '\0' && at (c, close)) ||
+          refuse (ctx, "text after the structure");
     }
   }
 }
@@ -632,10 +856,13 @@ stream_start_text (GstEvent * event)
   return text;
 }
 
+/* By its value: a tag from a peer need not be registered here. */
 static gboolean
-tag_is_sample (const gchar * tag)
+tag_is_sample (const GstTagList * list, const gchar * tag)
 {
-  return gst_tag_get_type (tag) == GST_TYPE_SAMPLE;
+  const GValue *value = gst_tag_list_get_value_index (list, tag, 0);
+
+  return value != NULL && G_VALUE_HOLDS (value, GST_TYPE_SAMPLE);
 }
 
 /* A tag list without its samples (images, attachments): their text is
@@ -655,7 +882,7 @@ tag_text (GstEvent * event)
   for (gint i = n - 1; i >= 0; i--) {
     const gchar *tag = gst_tag_list_nth_tag_name (copy, i);
 
-    if (tag_is_sample (tag))
+    if (tag_is_sample (copy, tag))
       gst_tag_list_remove_tag (copy, tag);
   }
   stripped = gst_event_new_tag (copy);
@@ -713,7 +940,9 @@ event_stream_start (const GstStructure * s, GError ** error)
   event = gst_event_new_stream_start (g_value_get_string (id));
   if ((flags = field (s, "flags", GST_TYPE_STREAM_FLAGS)))
     gst_event_set_stream_flags (event, g_value_get_flags (flags));
-  if ((group = field (s, "group-id", G_TYPE_UINT)))
+  /* GST_GROUP_ID_INVALID (0) is what a stream without a group id has. */
+  if ((group = field (s, "group-id", G_TYPE_UINT)) &&
+      g_value_get_uint (group) != GST_GROUP_ID_INVALID)
     gst_event_set_group_id (event, g_value_get_uint (group));
 out:
   return event;
@@ -739,8 +968,8 @@ out:
 static gboolean
 segment_is_sane (const GstSegment * seg)
 {
+  /* gst_event_new_segment() refuses GST_FORMAT_UNDEFINED. */
   switch (seg->format) {
-    case GST_FORMAT_UNDEFINED:
     case GST_FORMAT_DEFAULT:
     case GST_FORMAT_BYTES:
     case GST_FORMAT_TIME:
@@ -845,6 +1074,8 @@ static GstEvent *
 event_qos (const GstStructure * s, GError ** error)
 {
   const GValue *type, *proportion, *diff, *ts;
+  gint64 diff_ns;
+  guint64 ts_ns;
   gdouble p;
 
   FIELD_OR_FAIL (type, s, "type", GST_TYPE_QOS_TYPE);
@@ -852,7 +1083,12 @@ event_qos (const GstStructure * s, GError ** error)
   FIELD_OR_FAIL (diff, s, "diff", G_TYPE_INT64);
   FIELD_OR_FAIL (ts, s, "timestamp", G_TYPE_UINT64);
   p = g_value_get_double (proportion);
-  if (!isfinite (p) || !GST_CLOCK_TIME_IS_VALID (g_value_get_uint64 (ts))) {
+  diff_ns = g_value_get_int64 (diff);
+  ts_ns = g_value_get_uint64 (ts);
+  /* gst_event_new_qos() refuses (with a critical) a negative diff larger
+   * than the timestamp. */
+  if (!isfinite (p) || !GST_CLOCK_TIME_IS_VALID (ts_ns) ||
+      (diff_ns < 0 && (diff_ns == G_MININT64 || (guint64) - diff_ns > ts_ns))) {
     fail (error, "invalid QoS values");
     goto out;
   }
@@ -1057,8 +1293,9 @@ query_accept_caps (const GstStructure * s, GError ** error)
   const GValue *v;
 
   FIELD_OR_FAIL (v, s, "caps", GST_TYPE_CAPS);
-  if (g_value_get_boxed (v) == NULL) {
-    fail (error, "accept-caps without caps");
+  if (g_value_get_boxed (v) == NULL || !gst_caps_is_fixed (g_value_get_boxed
+          (v))) {
+    fail (error, "accept-caps without fixed caps");
     goto out;
   }
   return gst_query_new_accept_caps (g_value_get_boxed (v));
