@@ -185,13 +185,65 @@ typedef struct
   unsigned n_fds;
 } PxWireMessage;
 
-/* Sends one message. @fds must match the type (1 for ARENA_ADD, 0
- * otherwise). Returns 0 or -errno (see px_unix_send()). */
+/* An encoded message, ready to send (several times, if a send must be
+ * retried). Only the px_wire_encode*() functions make one, and each checks
+ * the message against exactly the rules its receiver applies
+ * (px_wire_check_header() and the decoder of its type), so that a message
+ * this side would send but the peer would refuse is a local -EINVAL.
+ * Release with px_wire_encoded_clear(). */
+#define PX_WIRE_ENCODED_SMALL 1024u     /* fits every fixed-size message */
+typedef struct
+{
+  uint8_t *data;                /* header + payload: small or the heap */
+  size_t size;
+  int fd;                       /* ARENA_ADD's memfd (not owned), else -1 */
+  uint8_t small[sizeof (PxWireHeader) + PX_WIRE_ENCODED_SMALL];
+} PxWireEncoded;
+
+/* Encodes header + @head + @tail (the payload in two pieces). @fd: the one
+ * fd ARENA_ADD carries, -1 for every other type. Returns 0, -EINVAL for a
+ * message the receiver would refuse, -EMSGSIZE for one over a limit,
+ * -ENOMEM. Allocates nothing for a payload of up to PX_WIRE_ENCODED_SMALL
+ * bytes (async-signal-safe then). *@out is valid (clearable) either way. */
+int px_wire_encode (PxWireEncoded * out, PxWireType type, uint32_t flags,
+    uint64_t request_id, const void *head, size_t head_size,
+    const void *tail, size_t tail_size, int fd);
+
+/* Typed encoders, one per message. */
+int px_wire_encode_hello (PxWireEncoded * out, const PxWireHello * hello);
+int px_wire_encode_arena_add (PxWireEncoded * out,
+    const PxWireArenaAdd * add, int fd);
+int px_wire_encode_arena_remove (PxWireEncoded * out,
+    const PxWireArenaRemove * remove);
+int px_wire_encode_buffer (PxWireEncoded * out, const PxWireBuffer * buffer);
+int px_wire_encode_buffer_done (PxWireEncoded * out, const uint64_t * ids,
+    uint32_t count);
+int px_wire_encode_blob (PxWireEncoded * out, PxWireType type,
+    uint32_t flags, uint64_t request_id, const PxWireBlob * blob);
+/* STATE or STATE_DONE. */
+int px_wire_encode_state (PxWireEncoded * out, PxWireType type,
+    uint64_t request_id, const PxWireState * state);
+int px_wire_encode_violation (PxWireEncoded * out,
+    const PxWireViolation * violation);
+/* PING, PONG or SHUTDOWN. */
+int px_wire_encode_empty (PxWireEncoded * out, PxWireType type,
+    uint64_t request_id);
+
+void px_wire_encoded_clear (PxWireEncoded * msg);
+
+/* The type of an encoded message (0 if it holds none). */
+uint32_t px_wire_encoded_type (const PxWireEncoded * msg);
+
+/* Sends an encoded message. Returns 0 or -errno (see px_unix_send()). */
+int px_wire_send_encoded (int sock, const PxWireEncoded * msg,
+    int send_flags);
+
+/* Encode and send in one call, for code without a connection (tests, the
+ * sandbox's last words): px_wire_send() encodes @payload whole, @fds must
+ * match the type (1 for ARENA_ADD, 0 otherwise). */
 int px_wire_send (int sock, PxWireType type, uint32_t flags,
     uint64_t request_id, const void *payload, size_t payload_size,
     const int *fds, unsigned n_fds, int send_flags);
-
-/* Typed senders, one per message. */
 int px_wire_send_hello (int sock, const PxWireHello * hello);
 int px_wire_send_arena_add (int sock, const PxWireArenaAdd * add, int fd);
 int px_wire_send_buffer (int sock, const PxWireBuffer * buffer,

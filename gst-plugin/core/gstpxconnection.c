@@ -294,17 +294,15 @@ wait_writable (GstPxConnection * conn, GstClockTime timeout)
 }
 
 int
-gst_px_connection_send (GstPxConnection * conn, PxWireType type,
-    guint32 flags, guint64 request_id, const void *payload, gsize size,
-    int fd, GstClockTime timeout)
+gst_px_connection_send (GstPxConnection * conn, const PxWireEncoded * msg,
+    GstClockTime timeout)
 {
   int ret;
 
   for (;;) {
     if (gst_px_connection_is_closed (conn))
       return -EPIPE;
-    ret = px_wire_send (conn->fd, type, flags, request_id, payload, size,
-        fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, MSG_DONTWAIT);
+    ret = px_wire_send_encoded (conn->fd, msg, MSG_DONTWAIT);
     if (ret != -EAGAIN)
       break;
     ret = wait_writable (conn, timeout);
@@ -313,8 +311,84 @@ gst_px_connection_send (GstPxConnection * conn, PxWireType type,
   }
   if (ret < 0)
     GST_DEBUG_OBJECT (conn->owner, "%s: sending %s: %s", conn->name,
-        px_wire_type_name (type), g_strerror (-ret));
+        px_wire_type_name (px_wire_encoded_type (msg)), g_strerror (-ret));
   return ret;
+}
+
+/* Sends what an encoder made of the message (@ret: its result), then
+ * releases it. An encoder's refusal is a bug on this side: said loudly. */
+static int
+send_encoded (GstPxConnection * conn, PxWireEncoded * msg, int ret,
+    PxWireType type, GstClockTime timeout)
+{
+  if (ret < 0)
+    GST_WARNING_OBJECT (conn->owner, "%s: not sending an invalid %s: %s",
+        conn->name, px_wire_type_name (type), g_strerror (-ret));
+  else
+    ret = gst_px_connection_send (conn, msg, timeout);
+  px_wire_encoded_clear (msg);
+  return ret;
+}
+
+int
+gst_px_connection_send_hello (GstPxConnection * conn,
+    const PxWireHello * hello, GstClockTime timeout)
+{
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_hello (&msg, hello),
+      PX_WIRE_HELLO, timeout);
+}
+
+int
+gst_px_connection_send_arena_add (GstPxConnection * conn,
+    const PxWireArenaAdd * add, int fd, GstClockTime timeout)
+{
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_arena_add (&msg, add, fd),
+      PX_WIRE_ARENA_ADD, timeout);
+}
+
+int
+gst_px_connection_send_arena_remove (GstPxConnection * conn,
+    guint64 arena_id, GstClockTime timeout)
+{
+  PxWireArenaRemove remove = {.arena_id = arena_id };
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_arena_remove (&msg,
+          &remove), PX_WIRE_ARENA_REMOVE, timeout);
+}
+
+int
+gst_px_connection_send_buffer (GstPxConnection * conn,
+    const PxWireBuffer * buffer, GstClockTime timeout)
+{
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_buffer (&msg, buffer),
+      PX_WIRE_BUFFER, timeout);
+}
+
+int
+gst_px_connection_send_state (GstPxConnection * conn, PxWireType type,
+    guint64 request_id, const PxWireState * state, GstClockTime timeout)
+{
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_state (&msg, type,
+          request_id, state), type, timeout);
+}
+
+int
+gst_px_connection_send_empty (GstPxConnection * conn, PxWireType type,
+    guint64 request_id, GstClockTime timeout)
+{
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_empty (&msg, type,
+          request_id), type, timeout);
 }
 
 int
@@ -323,23 +397,14 @@ gst_px_connection_send_blob (GstPxConnection * conn, PxWireType type,
     const gchar * body, GstClockTime timeout)
 {
   gsize len = strlen (body) + 1;
-  guint8 *payload;
-  guint32 fixed[4];
-  int ret;
+  PxWireBlob blob = {.kind = kind,.result = result,.body = body };
+  PxWireEncoded msg;
 
   if (len > PX_WIRE_MAX_BODY)
     return -EMSGSIZE;
-  fixed[0] = kind;
-  fixed[1] = result;
-  fixed[2] = (guint32) len;
-  fixed[3] = 0;
-  payload = g_malloc (sizeof fixed + len);
-  memcpy (payload, fixed, sizeof fixed);
-  memcpy (payload + sizeof fixed, body, len);
-  ret = gst_px_connection_send (conn, type, flags, request_id, payload,
-      sizeof fixed + len, -1, timeout);
-  g_free (payload);
-  return ret;
+  blob.body_size = (guint32) len;
+  return send_encoded (conn, &msg, px_wire_encode_blob (&msg, type, flags,
+          request_id, &blob), type, timeout);
 }
 
 int
@@ -375,8 +440,13 @@ send_done_now (GstPxConnection * conn)
 
   for (i = 0; i < ids->len; i += PX_WIRE_MAX_DONE) {
     guint32 n = MIN (ids->len - i, PX_WIRE_MAX_DONE);
-    int ret = px_wire_send_buffer_done (conn->fd,
+    PxWireEncoded msg;
+    int ret = px_wire_encode_buffer_done (&msg,
         &g_array_index (ids, guint64, i), n);
+
+    if (ret == 0)
+      ret = px_wire_send_encoded (conn->fd, &msg, MSG_DONTWAIT);
+    px_wire_encoded_clear (&msg);
 
     if (ret == -EAGAIN)
       break;
@@ -470,8 +540,8 @@ round_trip (GstPxConnection * conn, PxWireType type, guint32 kind,
   g_mutex_unlock (&conn->lock);
 
   if (type == PX_WIRE_PING)
-    ret = gst_px_connection_send (conn, PX_WIRE_PING, 0, p->request_id, NULL,
-        0, -1, timeout);
+    ret = gst_px_connection_send_empty (conn, PX_WIRE_PING, p->request_id,
+        timeout);
   else
     ret = gst_px_connection_send_blob (conn, type, 0, p->request_id, kind, 0,
         body, timeout);
@@ -618,8 +688,8 @@ handle_internal (GstPxConnection * conn, PxWireMessage * msg)
     case PX_WIRE_PING:
       if (px_wire_decode_empty (msg) < 0)
         return -EPROTO;
-      gst_px_connection_send (conn, PX_WIRE_PONG, 0, msg->header.request_id,
-          NULL, 0, -1, GST_PX_CONNECTION_REPLY_TIMEOUT);
+      gst_px_connection_send_empty (conn, PX_WIRE_PONG,
+          msg->header.request_id, GST_PX_CONNECTION_REPLY_TIMEOUT);
       return 1;
     case PX_WIRE_PONG:
       if (px_wire_decode_empty (msg) < 0)

@@ -704,8 +704,8 @@ gst_px_worker_change_state (GstPxWorker * worker, GstStateChange transition,
   request = worker->state_request = ++worker->last_state_request;
   worker->state_done = FALSE;
   g_mutex_unlock (&worker->lock);
-  if (gst_px_connection_send (worker->control, PX_WIRE_STATE, 0, request,
-          &state, sizeof state, -1, timeout) < 0)
+  if (gst_px_connection_send_state (worker->control, PX_WIRE_STATE, request,
+          &state, timeout) < 0)
     return GST_STATE_CHANGE_FAILURE;
 
   g_mutex_lock (&worker->lock);
@@ -725,8 +725,8 @@ gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace)
   guint64 one = 1;
 
   if (worker->supervisor != NULL) {
-    gst_px_connection_send (worker->control, PX_WIRE_SHUTDOWN, 0, 0, NULL, 0,
-        -1, grace);
+    gst_px_connection_send_empty (worker->control, PX_WIRE_SHUTDOWN, 0,
+        grace);
     g_mutex_lock (&worker->lock);
     while (worker->status != WORKER_EXITED &&
         g_cond_wait_until (&worker->cond, &worker->lock, deadline));

@@ -226,8 +226,7 @@ add_client_locked (GstIpcSink * self, int fd, GError ** error)
 
   hello.features = self->upstream_allowed ? PX_WIRE_FEATURE_UPSTREAM : 0;
   hello.max_in_flight = self->max_in_flight;
-  if (gst_px_connection_send (client->conn, PX_WIRE_HELLO, 0, 0, &hello,
-          sizeof hello, -1, SEND_TIMEOUT) < 0 ||
+  if (gst_px_connection_send_hello (client->conn, &hello, SEND_TIMEOUT) < 0 ||
       !gst_px_connection_start (client->conn, error)) {
     if (error && *error == NULL)
       g_set_error (error, GST_PX_ERROR, 0, "cannot greet the client");
@@ -595,10 +594,8 @@ announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
     }
   }
   if (client->n_arenas == MAX_ARENAS_PER_CLIENT) {
-    PxWireArenaRemove remove = {.arena_id = client->arenas[0] };
-
-    ret = gst_px_connection_send (client->conn, PX_WIRE_ARENA_REMOVE, 0, 0,
-        &remove, sizeof remove, -1, SEND_TIMEOUT);
+    ret = gst_px_connection_send_arena_remove (client->conn,
+        client->arenas[0], SEND_TIMEOUT);
     if (ret < 0)
       return ret;
     memmove (&client->arenas[0], &client->arenas[1],
@@ -612,8 +609,8 @@ announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
   add.size = px_arena_size (arena);
   add.slot_stride = px_arena_slot_stride (arena);
   add.slot_count = px_arena_slot_count (arena);
-  ret = gst_px_connection_send (client->conn, PX_WIRE_ARENA_ADD, 0, 0, &add,
-      sizeof add, px_arena_fd (arena), SEND_TIMEOUT);
+  ret = gst_px_connection_send_arena_add (client->conn, &add,
+      px_arena_fd (arena), SEND_TIMEOUT);
   if (ret == 0)
     client->arenas[client->n_arenas++] = id;
   return ret;
@@ -680,8 +677,8 @@ send_to_clients_locked (GstIpcSink * self, GstBuffer * buffer,
     }
     ret = announce_arena_locked (self, client, arena);
     if (ret == 0)
-      ret = gst_px_connection_send (client->conn, PX_WIRE_BUFFER, 0, 0, wire,
-          sizeof *wire, -1, SEND_TIMEOUT);
+      ret = gst_px_connection_send_buffer (client->conn, wire,
+          SEND_TIMEOUT);
     if (peer_gone (ret))
       continue;                 /* its reader saw why, and removes it */
     if (ret < 0) {

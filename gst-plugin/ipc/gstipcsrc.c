@@ -648,8 +648,8 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
       &session_funcs, session);
   gst_px_connection_set_name (session->conn, "producer");
   hello.features = upstream ? PX_WIRE_FEATURE_UPSTREAM : 0;
-  ret = gst_px_connection_send (session->conn, PX_WIRE_HELLO, 0, 0, &hello,
-      sizeof hello, -1, GST_PX_CONNECTION_REPLY_TIMEOUT);
+  ret = gst_px_connection_send_hello (session->conn, &hello,
+      GST_PX_CONNECTION_REPLY_TIMEOUT);
   /* Before the readers start: the session may end as soon as they do. */
   g_mutex_lock (&self->lock);
   self->session = session;

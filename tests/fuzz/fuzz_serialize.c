@@ -30,17 +30,6 @@
 #include <string.h>
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
-const char *__lsan_default_suppressions (void);
-
-/* check_text_accepted() asks GStreamer to read back text it wrote, which
- * it sometimes cannot; GStreamer 1.22 then leaks the half-built value.
- * That leak is GStreamer's and happens in this harness only: the core
- * never parses text its checker refused. */
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:check_text_accepted\n";
-}
 int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
 
 #define FUZZ_ASSERT(cond)                                             \
@@ -75,15 +64,12 @@ static const GstQueryType queries[] = {
 
 /* abort(), which libFuzzer catches, rather than GLib's fatal breakpoint
  * (SIGTRAP), which it does not. */
-static gboolean tolerate_complaints;
-
 static void
 abort_on_complaint (const gchar * domain, GLogLevelFlags level,
     const gchar * message, gpointer unused)
 {
   g_log_default_handler (domain, level, message, unused);
-  if (!tolerate_complaints && level & (G_LOG_LEVEL_ERROR |
-          G_LOG_LEVEL_CRITICAL |
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL |
           G_LOG_LEVEL_WARNING))
     abort ();
 }
@@ -114,27 +100,41 @@ check_error (gboolean ok, GError * error)
   g_error_free (error);
 }
 
-/* What we send, we accept: text we wrote is refused only if GStreamer
- * cannot read it back either (it writes some structures it cannot parse,
- * such as arrays of arrays and strings). */
+/* Whether @text nests an array or a list in another one (outside quoted
+ * strings): GStreamer 1.22 writes some of those, arrays of arrays and
+ * strings for one, in a form it cannot read back. */
+static gboolean
+nests_containers (const gchar * text)
+{
+  gboolean quoted = FALSE;
+  guint depth = 0;
+
+  for (const gchar * p = text; *p; p++) {
+    if (*p == '\\' && p[1] != '\0')
+      p++;
+    else if (*p == '"')
+      quoted = !quoted;
+    else if (!quoted && (*p == '<' || *p == '{') && depth++ > 0)
+      return TRUE;
+    else if (!quoted && (*p == '>' || *p == '}') && depth > 0)
+      depth--;
+  }
+  return FALSE;
+}
+
+/* What we send, we accept (but for what GStreamer itself cannot read
+ * back). */
 static void
 check_text_accepted (gchar * text)
 {
   GstPxPeerBudget budget;
   GError *error = NULL;
-  GstStructure *s;
 
   gst_px_peer_budget_init (&budget);
-  if (text != NULL && text[0] != '\0' &&
+  if (text != NULL && text[0] != '\0' && !nests_containers (text) &&
       !gst_px_body_check (text, &budget, &error)) {
-    tolerate_complaints = TRUE;
-    s = gst_structure_from_string (text, NULL);
-    tolerate_complaints = FALSE;
-    if (s != NULL) {
-      fprintf (stderr, "own text refused: %s\n%s\n", error->message, text);
-      abort ();
-    }
-    g_error_free (error);
+    fprintf (stderr, "own text refused: %s\n%s\n", error->message, text);
+    abort ();
   }
   g_free (text);
 }
