@@ -23,7 +23,10 @@
 
 /* The wire layout. Changing any of these is a protocol version change. */
 _Static_assert (sizeof (PxWireHeader) == 24, "PxWireHeader is 24 bytes");
-_Static_assert (sizeof (PxWireHello) == 16, "PxWireHello is 16 bytes");
+_Static_assert (sizeof (PxWireHello) == 32, "PxWireHello is 32 bytes");
+_Static_assert (PX_WIRE_MAX_ARENAS == PX_ARENA_TABLE_MAX &&
+    PX_WIRE_MAX_ARENA_SIZE == PX_ARENA_MAX_SIZE,
+    "HELLO's arena bounds are the arena table's");
 _Static_assert (sizeof (PxWireArenaAdd) == 32, "PxWireArenaAdd is 32 bytes");
 _Static_assert (sizeof (PxWireArenaRemove) == 8,
     "PxWireArenaRemove is 8 bytes");
@@ -299,6 +302,11 @@ decode_hello (const View * msg, PxWireHello * out)
       hello.role != PX_WIRE_ROLE_CONSUMER)
     return -EPROTO;
   if ((hello.features & ~PX_WIRE_FEATURES_ALL) != 0 || hello.reserved != 0)
+    return -EPROTO;
+  if (hello.max_arena_size == 0 ||
+      hello.max_arena_size > PX_WIRE_MAX_ARENA_SIZE ||
+      hello.max_arena_total < hello.max_arena_size ||
+      hello.max_arena_total > PX_WIRE_MAX_ARENA_TOTAL)
     return -EPROTO;
   *out = hello;
   return 0;

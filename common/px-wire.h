@@ -37,7 +37,8 @@ extern "C" {
 #endif
 
 #define PX_WIRE_MAGIC 0x31575850u       /* "PXW1" */
-#define PX_WIRE_VERSION 1u
+/* 2: HELLO announces arena limits (32 bytes). */
+#define PX_WIRE_VERSION 2u
 
 /* Limits, on both sides. */
 #define PX_WIRE_MAX_PAYLOAD (64u * 1024u)
@@ -87,12 +88,33 @@ typedef enum
 #define PX_WIRE_FEATURE_UPSTREAM 0x1u   /* one peer: events/queries go both ways */
 #define PX_WIRE_FEATURES_ALL 0x1u
 
+/* The most any HELLO may announce of arenas (see PxWireHello): 64 of the
+ * largest size. */
+#define PX_WIRE_MAX_ARENAS 64u          /* = PX_ARENA_TABLE_MAX */
+#define PX_WIRE_MAX_ARENA_SIZE ((uint64_t) 1 << 40)  /* = PX_ARENA_MAX_SIZE */
+#define PX_WIRE_MAX_ARENA_TOTAL ((uint64_t) PX_WIRE_MAX_ARENAS * \
+    PX_WIRE_MAX_ARENA_SIZE)
+
+/* What ipcsink announces and ipcsrc accepts: an arena of 1 GiB holds 7
+ * frames of 8K RGBA, and 4 GiB of arenas live at once is 4 such pools. */
+#define PX_WIRE_DEFAULT_ARENA_SIZE ((uint64_t) 1 << 30)
+#define PX_WIRE_DEFAULT_ARENA_TOTAL ((uint64_t) 4 << 30)
+
 typedef struct
 {
   uint32_t role;                /* PxWireRole */
   uint32_t features;            /* PX_WIRE_FEATURE_* */
   uint32_t max_in_flight;       /* producer: buffers it lets a consumer hold */
   uint32_t reserved;            /* 0 */
+  /* Arena bounds, 1 .. PX_WIRE_MAX_ARENA_SIZE and max_arena_size ..
+   * PX_WIRE_MAX_ARENA_TOTAL. A producer: the largest arena its stream
+   * will announce, and the most bytes of arenas live at once on this
+   * connection; the consumer refuses any ARENA_ADD beyond either. A
+   * consumer: the most it accepts; a producer that needs more is refused
+   * (by either side) at HELLO. So a peer can make the receiver map only
+   * what the two agreed on, not 64 sparse memfds of a TiB each. */
+  uint64_t max_arena_size;
+  uint64_t max_arena_total;
 } PxWireHello;
 
 /* ARENA_ADD: announces an arena; its memfd rides along. */

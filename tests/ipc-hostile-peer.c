@@ -49,7 +49,15 @@
 /* GstVideoFormat values are ABI: GST_VIDEO_FORMAT_I420. */
 #define VIDEO_FORMAT_I420 2
 
+/* The arenas our HELLO announces: one arena of SLOT_SIZE * SLOT_COUNT
+ * bytes, two in all. */
+#define ARENA_LIMIT ((uint64_t) SLOT_SIZE * SLOT_COUNT)
+/* What "huge-arenas" announces: as the attack run, a TiB each. */
+#define HUGE_ARENA ((uint64_t) 1 << 40)
+#define HUGE_ARENAS 62
+
 static int sock = -1;
+static int greedy_hello;
 
 static void
 die (const char *what, int err)
@@ -135,10 +143,17 @@ send_message (uint16_t type, const void *payload, uint32_t announced,
 static void
 send_hello (PxWireRole role)
 {
-  PxWireHello hello = {.role = role };
+  PxWireHello hello = {.role = role,.max_arena_size = ARENA_LIMIT,
+    .max_arena_total = 2 * ARENA_LIMIT
+  };
 
   if (role == PX_WIRE_ROLE_PRODUCER)
     hello.max_in_flight = 4;
+  /* "greedy-hello": a producer that asks for a TiB per arena. */
+  if (greedy_hello) {
+    hello.max_arena_size = PX_WIRE_MAX_ARENA_SIZE;
+    hello.max_arena_total = PX_WIRE_MAX_ARENA_TOTAL;
+  }
   send_message (PX_WIRE_HELLO, &hello, sizeof hello, sizeof hello, -1);
 }
 
@@ -154,6 +169,26 @@ make_memfd (int seals)
   if (seals && fcntl (fd, F_ADD_SEALS, seals) < 0)
     die ("seals", errno);
   return fd;
+}
+
+/* Sealed sparse memfds of HUGE_ARENA bytes, HUGE_ARENAS of them (a
+ * receiver that maps them all holds 62 TiB of address space). */
+static void
+send_huge_arenas (void)
+{
+  int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE;
+
+  for (unsigned i = 0; i < HUGE_ARENAS; i++) {
+    PxWireArenaAdd add = {.arena_id = 0x7e000000u + i,.size = HUGE_ARENA,
+      .slot_stride = HUGE_ARENA / 4,.slot_count = 4
+    };
+    int fd = memfd_create ("huge", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+    if (fd < 0 || ftruncate (fd, (off_t) HUGE_ARENA) < 0 ||
+        fcntl (fd, F_ADD_SEALS, seals) < 0)
+      die ("huge memfd", errno);
+    send_message (PX_WIRE_ARENA_ADD, &add, sizeof add, sizeof add, fd);
+  }
 }
 
 static void
@@ -359,6 +394,16 @@ producer_fault (const char *fault)
     send_buffer (&buffer, make_memfd (sealed));
   } else if (strcmp (fault, "event-flood") == 0) {
     send_event_flood ();
+  } else if (strcmp (fault, "huge-arenas") == 0) {
+    send_huge_arenas ();
+  } else if (strcmp (fault, "arenas-beyond-total") == 0) {
+    /* Three arenas, each within the announced size; the third beyond the
+     * announced total. */
+    send_arena_add (id, make_memfd (sealed));
+    send_arena_add (id + 1, make_memfd (sealed));
+    send_arena_add (id + 2, make_memfd (sealed));
+  } else if (strcmp (fault, "greedy-hello") == 0) {
+    /* Our HELLO said it all. */
   } else {
     die (fault, EINVAL);
   }
@@ -517,6 +562,7 @@ main (int argc, char **argv)
     return 2;
   }
   producer = strcmp (argv[1], "producer") == 0;
+  greedy_hello = strcmp (argv[3], "greedy-hello") == 0;
   if (!producer && strcmp (argv[3], "many-names") == 0)
     return many_names (argv[2]);
 

@@ -540,11 +540,80 @@ GST_START_TEST (test_distinct_names_keep_ipcsink_rss_bounded)
 
 GST_END_TEST;
 
+/* ---- arenas ------------------------------------------------------------ */
+
+static guint64
+vm_size_kb (void)
+{
+  gchar *status = NULL;
+  const gchar *line;
+  guint64 kb = 0;
+
+  fail_unless (g_file_get_contents ("/proc/self/status", &status, NULL,
+          NULL));
+  line = strstr (status, "VmSize:");
+  fail_unless (line != NULL);
+  fail_unless (sscanf (line, "VmSize: %" G_GUINT64_FORMAT, &kb) == 1);
+  g_free (status);
+  return kb;
+}
+
+typedef struct
+{
+  const gchar *fault;
+  const gchar *expected;        /* in ipcsrc's error */
+} ArenaFault;
+
+/* A fake producer maps address space into ipcsrc: 62 sealed sparse memfds
+ * of a TiB each (the attack run reached 66 TB of VmSize), arenas within
+ * the announced size but beyond the announced total, a HELLO that asks
+ * for more than this consumer accepts. */
+static const ArenaFault arena_faults[] = {
+  {"huge-arenas", "the producer announced arenas of up to 16384 bytes"},
+  {"arenas-beyond-total", "32768 in all (32768 in use)"},
+  {"greedy-hello", "this consumer accepts"},
+};
+
+GST_START_TEST (test_arenas_bounded_by_hello)
+{
+  const ArenaFault *fault = &arena_faults[__i__];
+  gchar *path = test_path ("sock");
+  GstElement *pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink",
+      path);
+  int fds = px_test_count_fds ();
+  guint64 before = vm_size_kb (), during;
+  GPid hostile = spawn_hostile ("producer", path, fault->fault);
+  gchar *error;
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  error = wait_message_from (pipeline, GST_MESSAGE_ERROR, "ipcsrc", WAIT_MS);
+  during = vm_size_kb ();
+  g_printerr ("ipcsrc VmSize, %s: %" G_GUINT64_FORMAT " kB before, %"
+      G_GUINT64_FORMAT " kB after\n", fault->fault, before, during);
+  fail_unless (error != NULL, "%s: no error", fault->fault);
+  fail_unless (strstr (error, fault->expected) != NULL, "%s: '%s'",
+      fault->fault, error);
+  /* Threads and their stacks, not a TiB: under 1 GiB more. */
+  fail_unless (during < before + 1024 * 1024, "%s: VmSize %" G_GUINT64_FORMAT
+      " kB -> %" G_GUINT64_FORMAT " kB", fault->fault, before, during);
+  stop (pipeline);
+  fail_unless_equals_int (wait_child (hostile, WAIT_MS), 0);
+  fail_unless (wait_fds (fds), "%d fds open, %d before",
+      px_test_count_fds (), fds);
+  gst_object_unref (pipeline);
+  g_free (error);
+  g_free (path);
+  cleanup ();
+}
+
+GST_END_TEST;
+
 static Suite *
 ipc_hostile_suite (void)
 {
   Suite *s = suite_create ("ipc_hostile");
   TCase *text = tcase_create ("text");
+  TCase *arenas = tcase_create ("arenas");
 
   suite_add_tcase (s, text);
   tcase_set_timeout (text, 180);
@@ -552,6 +621,10 @@ ipc_hostile_suite (void)
   tcase_add_loop_test (text, test_deep_body_to_ipcsrc, 0,
       G_N_ELEMENTS (deep_producer_faults));
   tcase_add_test (text, test_distinct_names_keep_ipcsink_rss_bounded);
+
+  suite_add_tcase (s, arenas);
+  tcase_add_loop_test (arenas, test_arenas_bounded_by_hello, 0,
+      G_N_ELEMENTS (arena_faults));
   return s;
 }
 

@@ -139,7 +139,7 @@ valid_hello (void)
 {
   PxWireHello hello = {
     .role = PX_WIRE_ROLE_PRODUCER,.features = PX_WIRE_FEATURE_UPSTREAM,
-    .max_in_flight = 8,
+    .max_in_flight = 8,.max_arena_size = 1 << 20,.max_arena_total = 4 << 20,
   };
   return hello;
 }
@@ -839,6 +839,46 @@ GST_START_TEST (test_hello_rejects_unknown_role)
   hello.role = 3;
   fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
           sizeof hello), -EPROTO);
+}
+
+GST_END_TEST;
+
+/* HELLO's arena limits: at least one byte, an arena within the total,
+ * neither beyond what any arena table can hold. */
+GST_START_TEST (test_hello_arena_limits_checked)
+{
+  PxWireHello hello = valid_hello ();
+
+  hello.max_arena_size = PX_WIRE_MAX_ARENA_SIZE;
+  hello.max_arena_total = PX_WIRE_MAX_ARENA_TOTAL;
+  fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
+          sizeof hello), 0);
+  hello.max_arena_size = 0;
+  fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
+          sizeof hello), -EPROTO);
+  hello.max_arena_size = PX_WIRE_MAX_ARENA_SIZE + 1;
+  fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
+          sizeof hello), -EPROTO);
+  hello.max_arena_size = 2 << 20;
+  hello.max_arena_total = 1 << 20;
+  fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
+          sizeof hello), -EPROTO);
+  hello.max_arena_total = PX_WIRE_MAX_ARENA_TOTAL + 1;
+  fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
+          sizeof hello), -EPROTO);
+}
+
+GST_END_TEST;
+
+/* A peer of another protocol version is refused, not misread: version 1's
+ * HELLO was 16 bytes. */
+GST_START_TEST (test_version_1_refused)
+{
+  PxWireHeader header = make_header (PX_WIRE_HELLO, 0, sizeof (PxWireHello));
+
+  header.version = 1;
+  fail_unless_equals_int (px_wire_check_header (&header,
+          header.payload_size, 0), -EPROTO);
 }
 
 GST_END_TEST;
@@ -1971,6 +2011,8 @@ wire_suite (void)
 
   suite_add_tcase (s, misc);
   tcase_add_test (misc, test_send_refuses_fd_count_mismatch);
+  tcase_add_test (misc, test_hello_arena_limits_checked);
+  tcase_add_test (misc, test_version_1_refused);
   tcase_add_test (misc, test_encoders_refuse_what_decoders_refuse);
   tcase_add_test (misc, test_encoded_round_trip);
   tcase_add_test (misc, test_send_refuses_payload_above_maximum);

@@ -131,7 +131,9 @@ check_text_accepted (gchar * text)
   GError *error = NULL;
 
   gst_px_peer_budget_init (&budget);
+  /* Text that does not fit in a message is never sent. */
   if (text != NULL && text[0] != '\0' && !nests_containers (text) &&
+      strlen (text) < PX_WIRE_MAX_BODY &&
       !gst_px_body_check (text, &budget, &error)) {
     fprintf (stderr, "own text refused: %s\n%s\n", error->message, text);
     abort ();

@@ -29,7 +29,9 @@ fill_fixed_payload (uint32_t type)
 {
   uint64_t page = (uint64_t) sysconf (_SC_PAGESIZE);
   PxWireHello hello = {.role = PX_WIRE_ROLE_CONSUMER,
-    .features = PX_WIRE_FEATURE_UPSTREAM,.max_in_flight = 16
+    .features = PX_WIRE_FEATURE_UPSTREAM,.max_in_flight = 16,
+    .max_arena_size = PX_WIRE_DEFAULT_ARENA_SIZE,
+    .max_arena_total = PX_WIRE_DEFAULT_ARENA_TOTAL
   };
   PxWireArenaAdd add = {.arena_id = 0x0123456789abcdefull,
     .size = 8 * page,.slot_stride = 2 * page,.slot_count = 4
