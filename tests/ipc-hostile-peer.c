@@ -147,8 +147,13 @@ send_hello (PxWireRole role)
     .max_arena_total = 2 * ARENA_LIMIT
   };
 
-  if (role == PX_WIRE_ROLE_PRODUCER)
+  if (role == PX_WIRE_ROLE_PRODUCER) {
     hello.max_in_flight = 4;
+  } else {
+    /* A consumer takes what ipcsink's arenas need. */
+    hello.max_arena_size = PX_WIRE_DEFAULT_ARENA_SIZE;
+    hello.max_arena_total = PX_WIRE_DEFAULT_ARENA_TOTAL;
+  }
   /* "greedy-hello": a producer that asks for a TiB per arena. */
   if (greedy_hello) {
     hello.max_arena_size = PX_WIRE_MAX_ARENA_SIZE;
