@@ -100,24 +100,22 @@ check_error (gboolean ok, GError * error)
   g_error_free (error);
 }
 
-/* Whether @text nests an array or a list in another one (outside quoted
- * strings): GStreamer 1.22 writes some of those, arrays of arrays and
- * strings for one, in a form it cannot read back. */
+/* Whether @text holds an array or a list (outside quoted strings): of one
+ * that mixes types (arrays and strings, booleans and strings) GStreamer
+ * 1.22 writes the first element's type for all, a form it cannot read
+ * back. */
 static gboolean
 nests_containers (const gchar * text)
 {
   gboolean quoted = FALSE;
-  guint depth = 0;
 
   for (const gchar * p = text; *p; p++) {
     if (*p == '\\' && p[1] != '\0')
       p++;
     else if (*p == '"')
       quoted = !quoted;
-    else if (!quoted && (*p == '<' || *p == '{') && depth++ > 0)
+    else if (!quoted && (*p == '<' || *p == '{'))
       return TRUE;
-    else if (!quoted && (*p == '>' || *p == '}') && depth > 0)
-      depth--;
   }
   return FALSE;
 }
