@@ -23,7 +23,10 @@
 
 /* The wire layout. Changing any of these is a protocol version change. */
 _Static_assert (sizeof (PxWireHeader) == 24, "PxWireHeader is 24 bytes");
-_Static_assert (sizeof (PxWireHello) == 16, "PxWireHello is 16 bytes");
+_Static_assert (sizeof (PxWireHello) == 32, "PxWireHello is 32 bytes");
+_Static_assert (PX_WIRE_MAX_ARENAS == PX_ARENA_TABLE_MAX &&
+    PX_WIRE_MAX_ARENA_SIZE == PX_ARENA_MAX_SIZE,
+    "HELLO's arena bounds are the arena table's");
 _Static_assert (sizeof (PxWireArenaAdd) == 32, "PxWireArenaAdd is 32 bytes");
 _Static_assert (sizeof (PxWireArenaRemove) == 8,
     "PxWireArenaRemove is 8 bytes");
@@ -151,99 +154,6 @@ px_wire_type_name (uint32_t type)
   return type_is_known (type) ? names[type] : "unknown";
 }
 
-/* ---- Sending ---------------------------------------------------------- */
-
-/* Fixed messages fit on the stack; only large blobs need the heap. */
-#define SEND_STACK_SIZE (sizeof (PxWireHeader) + 1024u)
-
-/* Sends a header and a payload given in two pieces (a fixed part and a
- * tail), copied into one buffer because SOCK_SEQPACKET keeps one send as one
- * message and px_unix_send() takes a single buffer. */
-static int
-send_message (int sock, uint32_t type, uint32_t flags, uint64_t request_id,
-    const void *head, size_t head_size, const void *tail, size_t tail_size,
-    const int *fds, unsigned n_fds, int send_flags)
-{
-  uint8_t stack_buf[SEND_STACK_SIZE];
-  uint8_t *buf = stack_buf;
-  size_t payload_size = head_size + tail_size;
-  PxWireHeader header = {
-    .magic = PX_WIRE_MAGIC,.version = PX_WIRE_VERSION,.type = type,
-    .payload_size = (uint32_t) payload_size,.flags = flags,
-    .request_id = request_id,
-  };
-  int ret;
-
-  /* Sizes first: a tail beyond the limit must not reach the additions. */
-  if (head_size > PX_WIRE_MAX_PAYLOAD || tail_size > PX_WIRE_MAX_PAYLOAD ||
-      payload_size > PX_WIRE_MAX_PAYLOAD)
-    return -EMSGSIZE;
-  if (!type_is_known (type) || n_fds != expected_fds (type) ||
-      (head_size > 0 && head == NULL) || (tail_size > 0 && tail == NULL))
-    return -EINVAL;
-  if (payload_size > max_payload_size (type))
-    return -EMSGSIZE;
-
-  if (sizeof header + payload_size > sizeof stack_buf) {
-    buf = malloc (sizeof header + payload_size);
-    if (buf == NULL)
-      return -ENOMEM;
-  }
-  memcpy (buf, &header, sizeof header);
-  if (head_size > 0)
-    memcpy (buf + sizeof header, head, head_size);
-  if (tail_size > 0)
-    memcpy (buf + sizeof header + head_size, tail, tail_size);
-  ret = px_unix_send (sock, buf, sizeof header + payload_size, fds, n_fds,
-      send_flags);
-  if (buf != stack_buf)
-    free (buf);
-  return ret;
-}
-
-int
-px_wire_send (int sock, PxWireType type, uint32_t flags, uint64_t request_id,
-    const void *payload, size_t payload_size, const int *fds, unsigned n_fds,
-    int send_flags)
-{
-  return send_message (sock, type, flags, request_id, payload, payload_size,
-      NULL, 0, fds, n_fds, send_flags);
-}
-
-int
-px_wire_send_hello (int sock, const PxWireHello * hello)
-{
-  return px_wire_send (sock, PX_WIRE_HELLO, 0, 0, hello, sizeof *hello,
-      NULL, 0, 0);
-}
-
-int
-px_wire_send_arena_add (int sock, const PxWireArenaAdd * add, int fd)
-{
-  return px_wire_send (sock, PX_WIRE_ARENA_ADD, 0, 0, add, sizeof *add,
-      &fd, 1, 0);
-}
-
-int
-px_wire_send_buffer (int sock, const PxWireBuffer * buffer, int send_flags)
-{
-  return px_wire_send (sock, PX_WIRE_BUFFER, 0, 0, buffer, sizeof *buffer,
-      NULL, 0, send_flags);
-}
-
-int
-px_wire_send_buffer_done (int sock, const uint64_t * ids, uint32_t count)
-{
-  const uint32_t fixed[2] = { count, 0 };
-
-  /* The receiver refuses an empty or oversized batch; refuse it here so
-   * that the bug shows on the side that has it. */
-  if (count == 0 || count > PX_WIRE_MAX_DONE || ids == NULL)
-    return -EINVAL;
-  return send_message (sock, PX_WIRE_BUFFER_DONE, 0, 0, fixed, sizeof fixed,
-      ids, (size_t) count * sizeof ids[0], NULL, 0, 0);
-}
-
 /* The body rules that px_wire_decode_blob() enforces: 1 to
  * PX_WIRE_MAX_BODY bytes, the last one the only NUL. */
 static bool
@@ -261,20 +171,6 @@ blob_result_is_valid (uint32_t type, uint32_t result)
   if (type == PX_WIRE_QUERY_REPLY)
     return result <= 1;
   return result == 0;
-}
-
-int
-px_wire_send_blob (int sock, PxWireType type, uint32_t flags,
-    uint64_t request_id, const PxWireBlob * blob)
-{
-  const uint32_t fixed[4] = { blob->kind, blob->result, blob->body_size, 0 };
-
-  if (!type_is_blob (type) || blob->reserved != 0 ||
-      !blob_result_is_valid (type, blob->result) ||
-      !blob_body_is_valid (blob->body, blob->body_size))
-    return -EINVAL;
-  return send_message (sock, type, flags, request_id, fixed, sizeof fixed,
-      blob->body, blob->body_size, NULL, 0, 0);
 }
 
 /* ---- Receiving -------------------------------------------------------- */
@@ -367,11 +263,27 @@ px_wire_message_steal_fd (PxWireMessage * msg)
 
 /* ---- Decoders --------------------------------------------------------- */
 
+/* Every decoder reads a header and a payload: of a received message, or
+ * of one being encoded (px_wire_encode() runs the receiver's decoder on
+ * what it is about to send). */
+typedef struct
+{
+  PxWireHeader header;
+  const uint8_t *payload;
+} View;
+
+static View
+view_of (const PxWireMessage * msg)
+{
+  View view = {.header = msg->header,.payload = msg->payload };
+
+  return view;
+}
+
 /* The shared first step of the fixed-size decoders: right type, exact
  * size. Then copies the payload out. */
 static int
-copy_fixed_payload (const PxWireMessage * msg, uint32_t type, void *dest,
-    size_t size)
+copy_fixed_payload (const View * msg, uint32_t type, void *dest, size_t size)
 {
   if (msg->header.type != type || msg->header.payload_size != size)
     return -EPROTO;
@@ -379,8 +291,8 @@ copy_fixed_payload (const PxWireMessage * msg, uint32_t type, void *dest,
   return 0;
 }
 
-int
-px_wire_decode_hello (const PxWireMessage * msg, PxWireHello * out)
+static int
+decode_hello (const View * msg, PxWireHello * out)
 {
   PxWireHello hello;
 
@@ -391,12 +303,17 @@ px_wire_decode_hello (const PxWireMessage * msg, PxWireHello * out)
     return -EPROTO;
   if ((hello.features & ~PX_WIRE_FEATURES_ALL) != 0 || hello.reserved != 0)
     return -EPROTO;
+  if (hello.max_arena_size == 0 ||
+      hello.max_arena_size > PX_WIRE_MAX_ARENA_SIZE ||
+      hello.max_arena_total < hello.max_arena_size ||
+      hello.max_arena_total > PX_WIRE_MAX_ARENA_TOTAL)
+    return -EPROTO;
   *out = hello;
   return 0;
 }
 
-int
-px_wire_decode_arena_add (const PxWireMessage * msg, PxWireArenaAdd * out)
+static int
+decode_arena_add (const View * msg, PxWireArenaAdd * out)
 {
   PxWireArenaAdd add;
   uint64_t page = (uint64_t) sysconf (_SC_PAGESIZE);
@@ -418,9 +335,8 @@ px_wire_decode_arena_add (const PxWireMessage * msg, PxWireArenaAdd * out)
   return 0;
 }
 
-int
-px_wire_decode_arena_remove (const PxWireMessage * msg,
-    PxWireArenaRemove * out)
+static int
+decode_arena_remove (const View * msg, PxWireArenaRemove * out)
 {
   PxWireArenaRemove remove;
 
@@ -471,8 +387,8 @@ buffer_video_meta_is_valid (const PxWireBuffer * buffer)
   return true;
 }
 
-int
-px_wire_decode_buffer (const PxWireMessage * msg, PxWireBuffer * out)
+static int
+decode_buffer (const View * msg, PxWireBuffer * out)
 {
   PxWireBuffer buffer;
   uint64_t end;
@@ -499,8 +415,8 @@ px_wire_decode_buffer (const PxWireMessage * msg, PxWireBuffer * out)
   return 0;
 }
 
-int
-px_wire_decode_buffer_done (const PxWireMessage * msg, PxWireBufferDone * out)
+static int
+decode_buffer_done (const View * msg, PxWireBufferDone * out)
 {
   uint32_t fixed[2];
   size_t ids_size;
@@ -521,8 +437,8 @@ px_wire_decode_buffer_done (const PxWireMessage * msg, PxWireBufferDone * out)
   return 0;
 }
 
-int
-px_wire_decode_blob (const PxWireMessage * msg, PxWireBlob * out)
+static int
+decode_blob (const View * msg, PxWireBlob * out)
 {
   uint32_t fixed[4];
   const char *body;
@@ -569,8 +485,8 @@ transition_is_valid (uint32_t transition)
   return current + 1 >= next && next + 1 >= current;
 }
 
-int
-px_wire_decode_state (const PxWireMessage * msg, PxWireState * out)
+static int
+decode_state (const View * msg, PxWireState * out)
 {
   PxWireState state;
   uint32_t type = msg->header.type;
@@ -589,8 +505,8 @@ px_wire_decode_state (const PxWireMessage * msg, PxWireState * out)
   return 0;
 }
 
-int
-px_wire_decode_violation (const PxWireMessage * msg, PxWireViolation * out)
+static int
+decode_violation (const View * msg, PxWireViolation * out)
 {
   PxWireViolation violation;
 
@@ -603,8 +519,8 @@ px_wire_decode_violation (const PxWireMessage * msg, PxWireViolation * out)
   return 0;
 }
 
-int
-px_wire_decode_empty (const PxWireMessage * msg)
+static int
+decode_empty (const View * msg)
 {
   uint32_t type = msg->header.type;
 
@@ -612,4 +528,387 @@ px_wire_decode_empty (const PxWireMessage * msg)
       type != PX_WIRE_SHUTDOWN)
     return -EPROTO;
   return msg->header.payload_size == 0 ? 0 : -EPROTO;
+}
+
+/* ---- The public decoders, on received messages ------------------------ */
+
+int
+px_wire_decode_hello (const PxWireMessage * msg, PxWireHello * out)
+{
+  View view = view_of (msg);
+
+  return decode_hello (&view, out);
+}
+
+int
+px_wire_decode_arena_add (const PxWireMessage * msg, PxWireArenaAdd * out)
+{
+  View view = view_of (msg);
+
+  return decode_arena_add (&view, out);
+}
+
+int
+px_wire_decode_arena_remove (const PxWireMessage * msg, PxWireArenaRemove * out)
+{
+  View view = view_of (msg);
+
+  return decode_arena_remove (&view, out);
+}
+
+int
+px_wire_decode_buffer (const PxWireMessage * msg, PxWireBuffer * out)
+{
+  View view = view_of (msg);
+
+  return decode_buffer (&view, out);
+}
+
+int
+px_wire_decode_buffer_done (const PxWireMessage * msg, PxWireBufferDone * out)
+{
+  View view = view_of (msg);
+
+  return decode_buffer_done (&view, out);
+}
+
+int
+px_wire_decode_blob (const PxWireMessage * msg, PxWireBlob * out)
+{
+  View view = view_of (msg);
+
+  return decode_blob (&view, out);
+}
+
+int
+px_wire_decode_state (const PxWireMessage * msg, PxWireState * out)
+{
+  View view = view_of (msg);
+
+  return decode_state (&view, out);
+}
+
+int
+px_wire_decode_violation (const PxWireMessage * msg, PxWireViolation * out)
+{
+  View view = view_of (msg);
+
+  return decode_violation (&view, out);
+}
+
+int
+px_wire_decode_empty (const PxWireMessage * msg)
+{
+  View view = view_of (msg);
+
+  return decode_empty (&view);
+}
+
+/* ---- Encoding and sending ---------------------------------------------- */
+
+/* Runs the receiver's checks on a message about to be sent: the header
+ * check of px_wire_recv() and the decoder of its type. */
+static int
+check_encoded (const uint8_t * data, size_t size, unsigned n_fds)
+{
+  union
+  {
+    PxWireHello hello;
+    PxWireArenaAdd add;
+    PxWireArenaRemove remove;
+    PxWireBuffer buffer;
+    PxWireBufferDone done;
+    PxWireBlob blob;
+    PxWireState state;
+    PxWireViolation violation;
+  } out;
+  View view;
+  int ret;
+
+  memcpy (&view.header, data, sizeof view.header);
+  view.payload = data + sizeof view.header;
+  ret = px_wire_check_header (&view.header, size - sizeof view.header, n_fds);
+  if (ret < 0)
+    return ret == -EMSGSIZE ? ret : -EINVAL;
+  switch (view.header.type) {
+    case PX_WIRE_HELLO:
+      ret = decode_hello (&view, &out.hello);
+      break;
+    case PX_WIRE_ARENA_ADD:
+      ret = decode_arena_add (&view, &out.add);
+      break;
+    case PX_WIRE_ARENA_REMOVE:
+      ret = decode_arena_remove (&view, &out.remove);
+      break;
+    case PX_WIRE_BUFFER:
+      ret = decode_buffer (&view, &out.buffer);
+      break;
+    case PX_WIRE_BUFFER_DONE:
+      ret = decode_buffer_done (&view, &out.done);
+      break;
+    case PX_WIRE_STATE:
+    case PX_WIRE_STATE_DONE:
+      ret = decode_state (&view, &out.state);
+      break;
+    case PX_WIRE_VIOLATION:
+      ret = decode_violation (&view, &out.violation);
+      break;
+    case PX_WIRE_PING:
+    case PX_WIRE_PONG:
+    case PX_WIRE_SHUTDOWN:
+      ret = decode_empty (&view);
+      break;
+    default:
+      ret = decode_blob (&view, &out.blob);
+      break;
+  }
+  /* What the peer would refuse is a bug on this side. */
+  return ret < 0 ? -EINVAL : 0;
+}
+
+/* An empty message: what px_wire_encoded_clear() may always be given. */
+static void
+encoded_reset (PxWireEncoded * out)
+{
+  out->data = NULL;
+  out->size = 0;
+  out->fd = -1;
+}
+
+int
+px_wire_encode (PxWireEncoded * out, PxWireType type, uint32_t flags,
+    uint64_t request_id, const void *head, size_t head_size,
+    const void *tail, size_t tail_size, int fd)
+{
+  size_t payload_size = head_size + tail_size;
+  PxWireHeader header = {
+    .magic = PX_WIRE_MAGIC,.version = PX_WIRE_VERSION,.type = type,
+    .payload_size = (uint32_t) payload_size,.flags = flags,
+    .request_id = request_id,
+  };
+  uint8_t *data = out->small;
+  int ret;
+
+  encoded_reset (out);
+  /* Sizes first: a tail beyond the limit must not reach the additions. */
+  if (head_size > PX_WIRE_MAX_PAYLOAD || tail_size > PX_WIRE_MAX_PAYLOAD ||
+      payload_size > PX_WIRE_MAX_PAYLOAD)
+    return -EMSGSIZE;
+  if ((head_size > 0 && head == NULL) || (tail_size > 0 && tail == NULL) ||
+      !type_is_known (type) || (fd >= 0) != (expected_fds (type) == 1))
+    return -EINVAL;
+  if (payload_size > max_payload_size (type))
+    return -EMSGSIZE;
+  if (sizeof header + payload_size > sizeof out->small) {
+    data = malloc (sizeof header + payload_size);
+    if (data == NULL)
+      return -ENOMEM;
+  }
+  memcpy (data, &header, sizeof header);
+  if (head_size > 0)
+    memcpy (data + sizeof header, head, head_size);
+  if (tail_size > 0)
+    memcpy (data + sizeof header + head_size, tail, tail_size);
+  ret = check_encoded (data, sizeof header + payload_size, fd >= 0 ? 1 : 0);
+  if (ret < 0) {
+    if (data != out->small)
+      free (data);
+    return ret;
+  }
+  out->data = data;
+  out->size = sizeof header + payload_size;
+  out->fd = fd;
+  return 0;
+}
+
+void
+px_wire_encoded_clear (PxWireEncoded * msg)
+{
+  if (msg->data != NULL && msg->data != msg->small)
+    free (msg->data);
+  msg->data = NULL;
+  msg->size = 0;
+  msg->fd = -1;
+}
+
+uint32_t
+px_wire_encoded_type (const PxWireEncoded * msg)
+{
+  PxWireHeader header;
+
+  if (msg->data == NULL)
+    return 0;
+  memcpy (&header, msg->data, sizeof header);
+  return header.type;
+}
+
+int
+px_wire_send_encoded (int sock, const PxWireEncoded * msg, int send_flags)
+{
+  if (msg->data == NULL)
+    return -EINVAL;
+  return px_unix_send (sock, msg->data, msg->size, msg->fd >= 0 ? &msg->fd :
+      NULL, msg->fd >= 0 ? 1 : 0, send_flags);
+}
+
+int
+px_wire_encode_hello (PxWireEncoded * out, const PxWireHello * hello)
+{
+  return px_wire_encode (out, PX_WIRE_HELLO, 0, 0, hello, sizeof *hello,
+      NULL, 0, -1);
+}
+
+int
+px_wire_encode_arena_add (PxWireEncoded * out, const PxWireArenaAdd * add,
+    int fd)
+{
+  encoded_reset (out);
+  if (fd < 0)
+    return -EINVAL;
+  return px_wire_encode (out, PX_WIRE_ARENA_ADD, 0, 0, add, sizeof *add,
+      NULL, 0, fd);
+}
+
+int
+px_wire_encode_arena_remove (PxWireEncoded * out,
+    const PxWireArenaRemove * remove)
+{
+  return px_wire_encode (out, PX_WIRE_ARENA_REMOVE, 0, 0, remove,
+      sizeof *remove, NULL, 0, -1);
+}
+
+int
+px_wire_encode_buffer (PxWireEncoded * out, const PxWireBuffer * buffer)
+{
+  return px_wire_encode (out, PX_WIRE_BUFFER, 0, 0, buffer, sizeof *buffer,
+      NULL, 0, -1);
+}
+
+int
+px_wire_encode_buffer_done (PxWireEncoded * out, const uint64_t * ids,
+    uint32_t count)
+{
+  const uint32_t fixed[2] = { count, 0 };
+
+  encoded_reset (out);
+  if (count == 0 || count > PX_WIRE_MAX_DONE || ids == NULL)
+    return -EINVAL;
+  return px_wire_encode (out, PX_WIRE_BUFFER_DONE, 0, 0, fixed, sizeof fixed,
+      ids, (size_t) count * sizeof ids[0], -1);
+}
+
+int
+px_wire_encode_blob (PxWireEncoded * out, PxWireType type, uint32_t flags,
+    uint64_t request_id, const PxWireBlob * blob)
+{
+  const uint32_t fixed[4] = { blob->kind, blob->result, blob->body_size,
+    blob->reserved
+  };
+
+  encoded_reset (out);
+  if (!type_is_blob (type) || blob->body == NULL ||
+      blob->body_size > PX_WIRE_MAX_BODY)
+    return -EINVAL;
+  return px_wire_encode (out, type, flags, request_id, fixed, sizeof fixed,
+      blob->body, blob->body_size, -1);
+}
+
+int
+px_wire_encode_state (PxWireEncoded * out, PxWireType type,
+    uint64_t request_id, const PxWireState * state)
+{
+  encoded_reset (out);
+  if (type != PX_WIRE_STATE && type != PX_WIRE_STATE_DONE)
+    return -EINVAL;
+  return px_wire_encode (out, type, 0, request_id, state, sizeof *state,
+      NULL, 0, -1);
+}
+
+int
+px_wire_encode_violation (PxWireEncoded * out,
+    const PxWireViolation * violation)
+{
+  return px_wire_encode (out, PX_WIRE_VIOLATION, 0, 0, violation,
+      sizeof *violation, NULL, 0, -1);
+}
+
+int
+px_wire_encode_empty (PxWireEncoded * out, PxWireType type,
+    uint64_t request_id)
+{
+  encoded_reset (out);
+  if (type != PX_WIRE_PING && type != PX_WIRE_PONG &&
+      type != PX_WIRE_SHUTDOWN)
+    return -EINVAL;
+  return px_wire_encode (out, type, 0, request_id, NULL, 0, NULL, 0, -1);
+}
+
+/* Encodes with @encode's result in @ret, sends, clears. */
+static int
+send_and_clear (int sock, PxWireEncoded * msg, int ret, int send_flags)
+{
+  if (ret == 0)
+    ret = px_wire_send_encoded (sock, msg, send_flags);
+  px_wire_encoded_clear (msg);
+  return ret;
+}
+
+int
+px_wire_send (int sock, PxWireType type, uint32_t flags, uint64_t request_id,
+    const void *payload, size_t payload_size, const int *fds, unsigned n_fds,
+    int send_flags)
+{
+  PxWireEncoded msg;
+
+  encoded_reset (&msg);
+  if (n_fds > 1 || (n_fds == 1 && (fds == NULL || fds[0] < 0)))
+    return -EINVAL;
+  return send_and_clear (sock, &msg, px_wire_encode (&msg, type, flags,
+          request_id, payload, payload_size, NULL, 0, n_fds ? fds[0] : -1),
+      send_flags);
+}
+
+int
+px_wire_send_hello (int sock, const PxWireHello * hello)
+{
+  PxWireEncoded msg;
+
+  return send_and_clear (sock, &msg, px_wire_encode_hello (&msg, hello), 0);
+}
+
+int
+px_wire_send_arena_add (int sock, const PxWireArenaAdd * add, int fd)
+{
+  PxWireEncoded msg;
+
+  return send_and_clear (sock, &msg, px_wire_encode_arena_add (&msg, add,
+          fd), 0);
+}
+
+int
+px_wire_send_buffer (int sock, const PxWireBuffer * buffer, int send_flags)
+{
+  PxWireEncoded msg;
+
+  return send_and_clear (sock, &msg, px_wire_encode_buffer (&msg, buffer),
+      send_flags);
+}
+
+int
+px_wire_send_buffer_done (int sock, const uint64_t * ids, uint32_t count)
+{
+  PxWireEncoded msg;
+
+  return send_and_clear (sock, &msg, px_wire_encode_buffer_done (&msg, ids,
+          count), 0);
+}
+
+int
+px_wire_send_blob (int sock, PxWireType type, uint32_t flags,
+    uint64_t request_id, const PxWireBlob * blob)
+{
+  PxWireEncoded msg;
+
+  return send_and_clear (sock, &msg, px_wire_encode_blob (&msg, type, flags,
+          request_id, blob), 0);
 }

@@ -37,7 +37,8 @@ extern "C" {
 #endif
 
 #define PX_WIRE_MAGIC 0x31575850u       /* "PXW1" */
-#define PX_WIRE_VERSION 1u
+/* 2: HELLO announces arena limits (32 bytes). */
+#define PX_WIRE_VERSION 2u
 
 /* Limits, on both sides. */
 #define PX_WIRE_MAX_PAYLOAD (64u * 1024u)
@@ -87,12 +88,33 @@ typedef enum
 #define PX_WIRE_FEATURE_UPSTREAM 0x1u   /* one peer: events/queries go both ways */
 #define PX_WIRE_FEATURES_ALL 0x1u
 
+/* The most any HELLO may announce of arenas (see PxWireHello): 64 of the
+ * largest size. */
+#define PX_WIRE_MAX_ARENAS 64u          /* = PX_ARENA_TABLE_MAX */
+#define PX_WIRE_MAX_ARENA_SIZE ((uint64_t) 1 << 40)  /* = PX_ARENA_MAX_SIZE */
+#define PX_WIRE_MAX_ARENA_TOTAL ((uint64_t) PX_WIRE_MAX_ARENAS * \
+    PX_WIRE_MAX_ARENA_SIZE)
+
+/* What ipcsink announces and ipcsrc accepts: an arena of 1 GiB holds 7
+ * frames of 8K RGBA, and 4 GiB of arenas live at once is 4 such pools. */
+#define PX_WIRE_DEFAULT_ARENA_SIZE ((uint64_t) 1 << 30)
+#define PX_WIRE_DEFAULT_ARENA_TOTAL ((uint64_t) 4 << 30)
+
 typedef struct
 {
   uint32_t role;                /* PxWireRole */
   uint32_t features;            /* PX_WIRE_FEATURE_* */
   uint32_t max_in_flight;       /* producer: buffers it lets a consumer hold */
   uint32_t reserved;            /* 0 */
+  /* Arena bounds, 1 .. PX_WIRE_MAX_ARENA_SIZE and max_arena_size ..
+   * PX_WIRE_MAX_ARENA_TOTAL. A producer: the largest arena its stream
+   * will announce, and the most bytes of arenas live at once on this
+   * connection; the consumer refuses any ARENA_ADD beyond either. A
+   * consumer: the most it accepts; a producer that needs more is refused
+   * (by either side) at HELLO. So a peer can make the receiver map only
+   * what the two agreed on, not 64 sparse memfds of a TiB each. */
+  uint64_t max_arena_size;
+  uint64_t max_arena_total;
 } PxWireHello;
 
 /* ARENA_ADD: announces an arena; its memfd rides along. */
@@ -185,13 +207,65 @@ typedef struct
   unsigned n_fds;
 } PxWireMessage;
 
-/* Sends one message. @fds must match the type (1 for ARENA_ADD, 0
- * otherwise). Returns 0 or -errno (see px_unix_send()). */
+/* An encoded message, ready to send (several times, if a send must be
+ * retried). Only the px_wire_encode*() functions make one, and each checks
+ * the message against exactly the rules its receiver applies
+ * (px_wire_check_header() and the decoder of its type), so that a message
+ * this side would send but the peer would refuse is a local -EINVAL.
+ * Release with px_wire_encoded_clear(). */
+#define PX_WIRE_ENCODED_SMALL 1024u     /* fits every fixed-size message */
+typedef struct
+{
+  uint8_t *data;                /* header + payload: small or the heap */
+  size_t size;
+  int fd;                       /* ARENA_ADD's memfd (not owned), else -1 */
+  uint8_t small[sizeof (PxWireHeader) + PX_WIRE_ENCODED_SMALL];
+} PxWireEncoded;
+
+/* Encodes header + @head + @tail (the payload in two pieces). @fd: the one
+ * fd ARENA_ADD carries, -1 for every other type. Returns 0, -EINVAL for a
+ * message the receiver would refuse, -EMSGSIZE for one over a limit,
+ * -ENOMEM. Allocates nothing for a payload of up to PX_WIRE_ENCODED_SMALL
+ * bytes (async-signal-safe then). *@out is valid (clearable) either way. */
+int px_wire_encode (PxWireEncoded * out, PxWireType type, uint32_t flags,
+    uint64_t request_id, const void *head, size_t head_size,
+    const void *tail, size_t tail_size, int fd);
+
+/* Typed encoders, one per message. */
+int px_wire_encode_hello (PxWireEncoded * out, const PxWireHello * hello);
+int px_wire_encode_arena_add (PxWireEncoded * out,
+    const PxWireArenaAdd * add, int fd);
+int px_wire_encode_arena_remove (PxWireEncoded * out,
+    const PxWireArenaRemove * remove);
+int px_wire_encode_buffer (PxWireEncoded * out, const PxWireBuffer * buffer);
+int px_wire_encode_buffer_done (PxWireEncoded * out, const uint64_t * ids,
+    uint32_t count);
+int px_wire_encode_blob (PxWireEncoded * out, PxWireType type,
+    uint32_t flags, uint64_t request_id, const PxWireBlob * blob);
+/* STATE or STATE_DONE. */
+int px_wire_encode_state (PxWireEncoded * out, PxWireType type,
+    uint64_t request_id, const PxWireState * state);
+int px_wire_encode_violation (PxWireEncoded * out,
+    const PxWireViolation * violation);
+/* PING, PONG or SHUTDOWN. */
+int px_wire_encode_empty (PxWireEncoded * out, PxWireType type,
+    uint64_t request_id);
+
+void px_wire_encoded_clear (PxWireEncoded * msg);
+
+/* The type of an encoded message (0 if it holds none). */
+uint32_t px_wire_encoded_type (const PxWireEncoded * msg);
+
+/* Sends an encoded message. Returns 0 or -errno (see px_unix_send()). */
+int px_wire_send_encoded (int sock, const PxWireEncoded * msg,
+    int send_flags);
+
+/* Encode and send in one call, for code without a connection (tests, the
+ * sandbox's last words): px_wire_send() encodes @payload whole, @fds must
+ * match the type (1 for ARENA_ADD, 0 otherwise). */
 int px_wire_send (int sock, PxWireType type, uint32_t flags,
     uint64_t request_id, const void *payload, size_t payload_size,
     const int *fds, unsigned n_fds, int send_flags);
-
-/* Typed senders, one per message. */
 int px_wire_send_hello (int sock, const PxWireHello * hello);
 int px_wire_send_arena_add (int sock, const PxWireArenaAdd * add, int fd);
 int px_wire_send_buffer (int sock, const PxWireBuffer * buffer,

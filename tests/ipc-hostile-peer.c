@@ -9,7 +9,13 @@
  *   ipc-hostile-peer consumer PATH FAULT   connects to PATH like an ipcsrc
  *
  * FAULT is one of the names in producer_fault(), consumer_fault() and
- * common_fault(), or "before-hello" (the first message is not HELLO).
+ * common_fault(), or "before-hello" (the first message is not HELLO). A
+ * FAULT ending in "-before-hello" is that fault without our HELLO first.
+ *
+ *   ipc-hostile-peer consumer PATH many-names
+ *
+ * connects again and again, each time sending queries whose bodies are
+ * made of names never seen before (MANY_NAMES_TOTAL in all).
  *
  * A producer prints "ready" on stdout once it listens. After the fault the
  * peer keeps reading (so that the element is never blocked on a full socket)
@@ -43,7 +49,15 @@
 /* GstVideoFormat values are ABI: GST_VIDEO_FORMAT_I420. */
 #define VIDEO_FORMAT_I420 2
 
+/* The arenas our HELLO announces: one arena of SLOT_SIZE * SLOT_COUNT
+ * bytes, two in all. */
+#define ARENA_LIMIT ((uint64_t) SLOT_SIZE * SLOT_COUNT)
+/* What "huge-arenas" announces: as the attack run, a TiB each. */
+#define HUGE_ARENA ((uint64_t) 1 << 40)
+#define HUGE_ARENAS 62
+
 static int sock = -1;
+static int greedy_hello;
 
 static void
 die (const char *what, int err)
@@ -129,10 +143,22 @@ send_message (uint16_t type, const void *payload, uint32_t announced,
 static void
 send_hello (PxWireRole role)
 {
-  PxWireHello hello = {.role = role };
+  PxWireHello hello = {.role = role,.max_arena_size = ARENA_LIMIT,
+    .max_arena_total = 2 * ARENA_LIMIT
+  };
 
-  if (role == PX_WIRE_ROLE_PRODUCER)
+  if (role == PX_WIRE_ROLE_PRODUCER) {
     hello.max_in_flight = 4;
+  } else {
+    /* A consumer takes what ipcsink's arenas need. */
+    hello.max_arena_size = PX_WIRE_DEFAULT_ARENA_SIZE;
+    hello.max_arena_total = PX_WIRE_DEFAULT_ARENA_TOTAL;
+  }
+  /* "greedy-hello": a producer that asks for a TiB per arena. */
+  if (greedy_hello) {
+    hello.max_arena_size = PX_WIRE_MAX_ARENA_SIZE;
+    hello.max_arena_total = PX_WIRE_MAX_ARENA_TOTAL;
+  }
   send_message (PX_WIRE_HELLO, &hello, sizeof hello, sizeof hello, -1);
 }
 
@@ -148,6 +174,26 @@ make_memfd (int seals)
   if (seals && fcntl (fd, F_ADD_SEALS, seals) < 0)
     die ("seals", errno);
   return fd;
+}
+
+/* Sealed sparse memfds of HUGE_ARENA bytes, HUGE_ARENAS of them (a
+ * receiver that maps them all holds 62 TiB of address space). */
+static void
+send_huge_arenas (void)
+{
+  int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE;
+
+  for (unsigned i = 0; i < HUGE_ARENAS; i++) {
+    PxWireArenaAdd add = {.arena_id = 0x7e000000u + i,.size = HUGE_ARENA,
+      .slot_stride = HUGE_ARENA / 4,.slot_count = 4
+    };
+    int fd = memfd_create ("huge", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+    if (fd < 0 || ftruncate (fd, (off_t) HUGE_ARENA) < 0 ||
+        fcntl (fd, F_ADD_SEALS, seals) < 0)
+      die ("huge memfd", errno);
+    send_message (PX_WIRE_ARENA_ADD, &add, sizeof add, sizeof add, fd);
+  }
 }
 
 static void
@@ -238,6 +284,64 @@ send_event_flood (void)
   }
 }
 
+/* GST_QUERY_CUSTOM: (120 << 8) | UPSTREAM | DOWNSTREAM. */
+#define QUERY_CUSTOM ((120 << 8) | 1 | 2)
+/* GST_EVENT_CUSTOM_UPSTREAM: (256 << 8) | UPSTREAM. */
+#define EVENT_CUSTOM_UPSTREAM ((256 << 8) | 1)
+/* Arrays nested in the deep body: GStreamer's parser recursed once per
+ * level and ran out of stack. */
+#define DEEP_LEVELS 30000
+
+static void
+send_body (PxWireType type, uint32_t flags, uint32_t kind, const char *body)
+{
+  PxWireBlob blob = {.kind = kind,.body = body };
+  int ret;
+
+  blob.body_size = (uint32_t) strlen (body) + 1;
+  ret = px_wire_send_blob (sock, type, flags, 1, &blob);
+  if (ret == -EPIPE || ret == -ECONNRESET)
+    exit (0);
+  if (ret < 0)
+    die ("send", ret);
+}
+
+/* "foo, b=(int)<<<...1>>>", about 60 KB. */
+static void
+send_deep (PxWireType type, uint32_t flags, uint32_t kind)
+{
+  const char *head = "foo, b=(int)";
+  size_t size = strlen (head) + 2 * DEEP_LEVELS + 2;
+  char *body = malloc (size);
+  char *p = body;
+
+  if (body == NULL)
+    die ("malloc", ENOMEM);
+  p = stpcpy (p, head);
+  memset (p, '<', DEEP_LEVELS);
+  p += DEEP_LEVELS;
+  *p++ = '1';
+  memset (p, '>', DEEP_LEVELS);
+  p[DEEP_LEVELS] = '\0';
+  send_body (type, flags, kind, body);
+  free (body);
+}
+
+/* The faults with a text body too deep for a recursive parser. */
+static int
+deep_fault (const char *fault, PxWireRole role)
+{
+  if (strncmp (fault, "deep-query", 10) == 0)
+    send_deep (PX_WIRE_QUERY, 0, QUERY_CUSTOM);
+  else if (strcmp (fault, "deep-event") == 0 && role == PX_WIRE_ROLE_PRODUCER)
+    send_deep (PX_WIRE_EVENT, 0, EVENT_CUSTOM_DOWNSTREAM);
+  else if (strcmp (fault, "deep-event") == 0)
+    send_deep (PX_WIRE_EVENT, PX_WIRE_EVENT_UPSTREAM, EVENT_CUSTOM_UPSTREAM);
+  else
+    return 0;
+  return 1;
+}
+
 static void
 producer_fault (const char *fault)
 {
@@ -245,7 +349,8 @@ producer_fault (const char *fault)
   PxWireBuffer buffer = valid_buffer (id);
   int sealed = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE;
 
-  if (common_fault (fault, PX_WIRE_ROLE_PRODUCER))
+  if (common_fault (fault, PX_WIRE_ROLE_PRODUCER) ||
+      deep_fault (fault, PX_WIRE_ROLE_PRODUCER))
     return;
   if (strcmp (fault, "arena-without-fd") == 0) {
     send_arena_add (id, -1);
@@ -294,6 +399,16 @@ producer_fault (const char *fault)
     send_buffer (&buffer, make_memfd (sealed));
   } else if (strcmp (fault, "event-flood") == 0) {
     send_event_flood ();
+  } else if (strcmp (fault, "huge-arenas") == 0) {
+    send_huge_arenas ();
+  } else if (strcmp (fault, "arenas-beyond-total") == 0) {
+    /* Three arenas, each within the announced size; the third beyond the
+     * announced total. */
+    send_arena_add (id, make_memfd (sealed));
+    send_arena_add (id + 1, make_memfd (sealed));
+    send_arena_add (id + 2, make_memfd (sealed));
+  } else if (strcmp (fault, "greedy-hello") == 0) {
+    /* Our HELLO said it all. */
   } else {
     die (fault, EINVAL);
   }
@@ -302,7 +417,8 @@ producer_fault (const char *fault)
 static void
 consumer_fault (const char *fault, PxWireMessage * msg)
 {
-  if (common_fault (fault, PX_WIRE_ROLE_CONSUMER))
+  if (common_fault (fault, PX_WIRE_ROLE_CONSUMER) ||
+      deep_fault (fault, PX_WIRE_ROLE_CONSUMER))
     return;
   if (strcmp (fault, "early-buffer-done") == 0) {
     uint64_t payload[2] = { 1, 1 };   /* count 1, reserved 0; id 1 */
@@ -350,6 +466,71 @@ drain (PxWireMessage * msg)
   return 3;
 }
 
+/* Names a query body carries, of NAME_LENGTH bytes each, and how many are
+ * sent in all: two queries per connection. */
+#define NAMES_PER_QUERY 250
+#define NAME_LENGTH 100
+#define MANY_NAMES_TOTAL 100000
+
+/* One query made of NAMES_PER_QUERY names, numbered from *@serial on. */
+static void
+send_names_query (unsigned *serial)
+{
+  size_t size = 16 + NAMES_PER_QUERY * (NAME_LENGTH + 16);
+  char *body = malloc (size);
+  size_t used = (size_t) snprintf (body, size, "foo");
+
+  if (body == NULL)
+    die ("malloc", ENOMEM);
+  for (unsigned i = 0; i < NAMES_PER_QUERY; i++) {
+    int n = snprintf (body + used, size - used, ", n%d-%u-", (int) getpid (),
+        (*serial)++);
+
+    used += (size_t) n;
+    /* Padding up to NAME_LENGTH, after the ", ". */
+    for (; (size_t) n - 2 < NAME_LENGTH; n++)
+      body[used++] = 'x';
+    used += (size_t) snprintf (body + used, size - used, "=(int)1");
+  }
+  send_body (PX_WIRE_QUERY, 0, QUERY_CUSTOM, body);
+  free (body);
+}
+
+/* Waits until @replies QUERY_REPLY came or the element closed. */
+static void
+wait_replies (PxWireMessage * msg, int replies)
+{
+  while (replies > 0) {
+    int type = receive (msg, TIMEOUT_MS);
+
+    if (type <= 0)
+      return;
+    if (type == PX_WIRE_QUERY_REPLY)
+      replies--;
+  }
+}
+
+static int
+many_names (const char *path)
+{
+  static PxWireMessage msg;
+  unsigned serial = 0;
+
+  while (serial < MANY_NAMES_TOTAL) {
+    sock = px_unix_connect (path);
+    if (sock < 0)
+      die ("connect", sock);
+    expect (&msg, PX_WIRE_HELLO);
+    send_hello (PX_WIRE_ROLE_CONSUMER);
+    send_names_query (&serial);
+    send_names_query (&serial);
+    /* An element that refuses the second query drops us instead. */
+    wait_replies (&msg, 2);
+    close (sock);
+  }
+  return 0;
+}
+
 static int
 accept_one (const char *path)
 {
@@ -378,7 +559,7 @@ int
 main (int argc, char **argv)
 {
   static PxWireMessage msg;
-  int producer, skip_hello;
+  int producer, skip_hello, only_hello;
 
   if (argc != 4 || (strcmp (argv[1], "producer") != 0 &&
           strcmp (argv[1], "consumer") != 0)) {
@@ -386,15 +567,19 @@ main (int argc, char **argv)
     return 2;
   }
   producer = strcmp (argv[1], "producer") == 0;
+  greedy_hello = strcmp (argv[3], "greedy-hello") == 0;
+  if (!producer && strcmp (argv[3], "many-names") == 0)
+    return many_names (argv[2]);
 
   /* "before-hello": skip our HELLO, then do what comes next anyway. */
-  skip_hello = strcmp (argv[3], "before-hello") == 0;
+  only_hello = strcmp (argv[3], "before-hello") == 0;
+  skip_hello = only_hello || strstr (argv[3], "-before-hello") != NULL;
   if (producer) {
     sock = accept_one (argv[2]);
     if (!skip_hello)
       send_hello (PX_WIRE_ROLE_PRODUCER);
     expect (&msg, PX_WIRE_HELLO);
-    producer_fault (skip_hello ? "unknown-arena" : argv[3]);
+    producer_fault (only_hello ? "unknown-arena" : argv[3]);
   } else {
     sock = px_unix_connect (argv[2]);
     if (sock < 0)
@@ -402,7 +587,7 @@ main (int argc, char **argv)
     expect (&msg, PX_WIRE_HELLO);
     if (!skip_hello)
       send_hello (PX_WIRE_ROLE_CONSUMER);
-    consumer_fault (skip_hello ? "early-buffer-done" : argv[3], &msg);
+    consumer_fault (only_hello ? "early-buffer-done" : argv[3], &msg);
   }
   return drain (&msg);
 }

@@ -139,7 +139,7 @@ valid_hello (void)
 {
   PxWireHello hello = {
     .role = PX_WIRE_ROLE_PRODUCER,.features = PX_WIRE_FEATURE_UPSTREAM,
-    .max_in_flight = 8,
+    .max_in_flight = 8,.max_arena_size = 1 << 20,.max_arena_total = 4 << 20,
   };
   return hello;
 }
@@ -839,6 +839,46 @@ GST_START_TEST (test_hello_rejects_unknown_role)
   hello.role = 3;
   fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
           sizeof hello), -EPROTO);
+}
+
+GST_END_TEST;
+
+/* HELLO's arena limits: at least one byte, an arena within the total,
+ * neither beyond what any arena table can hold. */
+GST_START_TEST (test_hello_arena_limits_checked)
+{
+  PxWireHello hello = valid_hello ();
+
+  hello.max_arena_size = PX_WIRE_MAX_ARENA_SIZE;
+  hello.max_arena_total = PX_WIRE_MAX_ARENA_TOTAL;
+  fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
+          sizeof hello), 0);
+  hello.max_arena_size = 0;
+  fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
+          sizeof hello), -EPROTO);
+  hello.max_arena_size = PX_WIRE_MAX_ARENA_SIZE + 1;
+  fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
+          sizeof hello), -EPROTO);
+  hello.max_arena_size = 2 << 20;
+  hello.max_arena_total = 1 << 20;
+  fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
+          sizeof hello), -EPROTO);
+  hello.max_arena_total = PX_WIRE_MAX_ARENA_TOTAL + 1;
+  fail_unless_equals_int (decode_struct (PX_WIRE_HELLO, &hello,
+          sizeof hello), -EPROTO);
+}
+
+GST_END_TEST;
+
+/* A peer of another protocol version is refused, not misread: version 1's
+ * HELLO was 16 bytes. */
+GST_START_TEST (test_version_1_refused)
+{
+  PxWireHeader header = make_header (PX_WIRE_HELLO, 0, sizeof (PxWireHello));
+
+  header.version = 1;
+  fail_unless_equals_int (px_wire_check_header (&header,
+          header.payload_size, 0), -EPROTO);
 }
 
 GST_END_TEST;
@@ -1554,6 +1594,7 @@ GST_END_TEST;
 GST_START_TEST (test_message_clear_closes_fd_after_decode_failure)
 {
   PxWireArenaAdd add = valid_arena_add (), got;
+  PxWireHeader header;
   PxWireMessage *msg;
   int sv[2], fd, before;
 
@@ -1561,7 +1602,10 @@ GST_START_TEST (test_message_clear_closes_fd_after_decode_failure)
   fd = make_memfd ();
   before = px_test_count_fds ();
   add.arena_id = 0;
-  fail_unless_equals_int (px_wire_send_arena_add (sv[0], &add, fd), 0);
+  /* The encoder refuses it (test_encoders_refuse_what_decoders_refuse);
+   * a hostile peer sends it anyway. */
+  header = make_header (PX_WIRE_ARENA_ADD, 0, sizeof add);
+  send_raw (sv[0], &header, &add, sizeof add, &fd, 1);
   msg = expect_received (sv[1], PX_WIRE_ARENA_ADD, sizeof add);
   fail_unless_equals_int (msg->n_fds, 1);
   fail_unless_equals_int (px_wire_decode_arena_add (msg, &got), -EPROTO);
@@ -1742,6 +1786,70 @@ GST_START_TEST (test_send_buffer_done_refuses_bad_count)
 
 GST_END_TEST;
 
+/* Every encoder runs the decoder its receiver runs: what one refuses, the
+ * other does too, and nothing is left to send. */
+GST_START_TEST (test_encoders_refuse_what_decoders_refuse)
+{
+  PxWireHello hello = valid_hello ();
+  PxWireArenaAdd add = valid_arena_add ();
+  PxWireBuffer buffer = valid_buffer ();
+  PxWireState state = {.transition = (1 << 3) | 2 };
+  PxWireViolation violation = {.syscall_nr = -1 };
+  PxWireEncoded msg;
+  int fd = make_memfd ();
+
+  hello.reserved = 1;
+  fail_unless_equals_int (px_wire_encode_hello (&msg, &hello), -EINVAL);
+  fail_unless (msg.data == NULL);
+  add.slot_count = 0;
+  fail_unless_equals_int (px_wire_encode_arena_add (&msg, &add, fd),
+      -EINVAL);
+  add = valid_arena_add ();
+  fail_unless_equals_int (px_wire_encode_arena_add (&msg, &add, -1),
+      -EINVAL);
+  buffer.reserved = 1;
+  fail_unless_equals_int (px_wire_encode_buffer (&msg, &buffer), -EINVAL);
+  state.transition = 0x3f;
+  fail_unless_equals_int (px_wire_encode_state (&msg, PX_WIRE_STATE, 1,
+          &state), -EINVAL);
+  fail_unless_equals_int (px_wire_encode_violation (&msg, &violation),
+      -EINVAL);
+  fail_unless_equals_int (px_wire_encode_empty (&msg, PX_WIRE_HELLO, 0),
+      -EINVAL);
+  /* A refused message can be cleared all the same. */
+  px_wire_encoded_clear (&msg);
+  close (fd);
+}
+
+GST_END_TEST;
+
+/* An encoded message is what the receiver decodes, and may be sent more
+ * than once (a send retried after EAGAIN). */
+GST_START_TEST (test_encoded_round_trip)
+{
+  PxWireBuffer buffer = valid_buffer (), got;
+  PxWireEncoded msg;
+  PxWireMessage *received = new_message ();
+  int sv[2];
+
+  make_socketpair (sv);
+  fail_unless_equals_int (px_wire_encode_buffer (&msg, &buffer), 0);
+  fail_unless_equals_int (px_wire_encoded_type (&msg), PX_WIRE_BUFFER);
+  for (int i = 0; i < 2; i++) {
+    fail_unless_equals_int (px_wire_send_encoded (sv[0], &msg, 0), 0);
+    fail_unless_equals_int (px_wire_recv (sv[1], received, 0),
+        sizeof buffer);
+    fail_unless_equals_int (px_wire_decode_buffer (received, &got), 0);
+    fail_unless (memcmp (&got, &buffer, sizeof got) == 0);
+  }
+  px_wire_encoded_clear (&msg);
+  fail_unless (msg.data == NULL);
+  free_message (received);
+  close_socketpair (sv);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_check_header_counts_fds_per_type)
 {
   PxWireHeader header = make_header (PX_WIRE_ARENA_ADD, 0,
@@ -1903,6 +2011,10 @@ wire_suite (void)
 
   suite_add_tcase (s, misc);
   tcase_add_test (misc, test_send_refuses_fd_count_mismatch);
+  tcase_add_test (misc, test_hello_arena_limits_checked);
+  tcase_add_test (misc, test_version_1_refused);
+  tcase_add_test (misc, test_encoders_refuse_what_decoders_refuse);
+  tcase_add_test (misc, test_encoded_round_trip);
   tcase_add_test (misc, test_send_refuses_payload_above_maximum);
   tcase_add_test (misc, test_send_refuses_unknown_type);
   tcase_add_test (misc, test_send_blob_refuses_invalid_blob);

@@ -84,8 +84,8 @@ do_state_change (gpointer data)
    * sends data, which it does after this answer. */
   reply.result = gst_element_set_state (worker->pipeline,
       GST_STATE_TRANSITION_NEXT (transition));
-  gst_px_connection_send (worker->control, PX_WIRE_STATE_DONE, 0,
-      request_id, &reply, sizeof reply, -1, GST_PX_CONNECTION_REPLY_TIMEOUT);
+  gst_px_connection_send_state (worker->control, PX_WIRE_STATE_DONE,
+      request_id, &reply, GST_PX_CONNECTION_REPLY_TIMEOUT);
   g_free (args);
   return G_SOURCE_REMOVE;
 }

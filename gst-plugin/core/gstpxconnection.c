@@ -34,10 +34,13 @@ struct _GstPxConnection
   GstPxConnectionFuncs funcs;
   gpointer user_data;
   GThread *readers[2];
+  /* The new names the peer's text may still introduce (its own atomics). */
+  GstPxPeerBudget budget;
 
   GMutex lock;
   GCond cond;                   /* replies */
   gboolean closed;
+  GError *peer_error;           /* why drop_peer() ended the connection */
   guint64 next_request_id;
   GList *pending;               /* of Pending */
   GArray *done_ids;             /* guint64, waiting for BUFFER_DONE */
@@ -118,6 +121,7 @@ gst_px_connection_new (int fd, GstObject * owner,
   conn->funcs = *funcs;
   conn->user_data = user_data;
   conn->next_request_id = 1;
+  gst_px_peer_budget_init (&conn->budget);
   conn->done_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_mutex_init (&conn->lock);
   g_cond_init (&conn->cond);
@@ -145,6 +149,7 @@ gst_px_connection_unref (GstPxConnection * conn)
   px_close_fd (&conn->fd);
   px_close_fd (&conn->wake_fd);
   g_array_unref (conn->done_ids);
+  g_clear_error (&conn->peer_error);
   g_mutex_clear (&conn->lock);
   g_cond_clear (&conn->cond);
   g_cond_clear (&conn->role_cond);
@@ -166,6 +171,12 @@ const gchar *
 gst_px_connection_get_name (GstPxConnection * conn)
 {
   return conn->name;
+}
+
+GstPxPeerBudget *
+gst_px_connection_get_budget (GstPxConnection * conn)
+{
+  return &conn->budget;
 }
 
 static void
@@ -208,6 +219,28 @@ mark_closed (GstPxConnection * conn)
     wake_reader (conn);
   }
   return !was_closed;
+}
+
+/* Ends the connection from a thread other than the reader's (a pool
+ * thread serving a query, a caller reading a reply) because the peer broke
+ * the protocol: the reader finds the socket shut and reports @error
+ * (taken) through closed(), as if it had read the bad message itself. */
+static void
+drop_peer (GstPxConnection * conn, GError * error)
+{
+  gboolean first;
+
+  g_mutex_lock (&conn->lock);
+  first = !conn->closed && conn->peer_error == NULL;
+  if (first)
+    conn->peer_error = error;
+  g_mutex_unlock (&conn->lock);
+  if (!first) {
+    g_error_free (error);
+    return;
+  }
+  shutdown (conn->fd, SHUT_RDWR);
+  wake_reader (conn);
 }
 
 void
@@ -261,17 +294,15 @@ wait_writable (GstPxConnection * conn, GstClockTime timeout)
 }
 
 int
-gst_px_connection_send (GstPxConnection * conn, PxWireType type,
-    guint32 flags, guint64 request_id, const void *payload, gsize size,
-    int fd, GstClockTime timeout)
+gst_px_connection_send (GstPxConnection * conn, const PxWireEncoded * msg,
+    GstClockTime timeout)
 {
   int ret;
 
   for (;;) {
     if (gst_px_connection_is_closed (conn))
       return -EPIPE;
-    ret = px_wire_send (conn->fd, type, flags, request_id, payload, size,
-        fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0, MSG_DONTWAIT);
+    ret = px_wire_send_encoded (conn->fd, msg, MSG_DONTWAIT);
     if (ret != -EAGAIN)
       break;
     ret = wait_writable (conn, timeout);
@@ -280,8 +311,84 @@ gst_px_connection_send (GstPxConnection * conn, PxWireType type,
   }
   if (ret < 0)
     GST_DEBUG_OBJECT (conn->owner, "%s: sending %s: %s", conn->name,
-        px_wire_type_name (type), g_strerror (-ret));
+        px_wire_type_name (px_wire_encoded_type (msg)), g_strerror (-ret));
   return ret;
+}
+
+/* Sends what an encoder made of the message (@ret: its result), then
+ * releases it. An encoder's refusal is a bug on this side: said loudly. */
+static int
+send_encoded (GstPxConnection * conn, PxWireEncoded * msg, int ret,
+    PxWireType type, GstClockTime timeout)
+{
+  if (ret < 0)
+    GST_WARNING_OBJECT (conn->owner, "%s: not sending an invalid %s: %s",
+        conn->name, px_wire_type_name (type), g_strerror (-ret));
+  else
+    ret = gst_px_connection_send (conn, msg, timeout);
+  px_wire_encoded_clear (msg);
+  return ret;
+}
+
+int
+gst_px_connection_send_hello (GstPxConnection * conn,
+    const PxWireHello * hello, GstClockTime timeout)
+{
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_hello (&msg, hello),
+      PX_WIRE_HELLO, timeout);
+}
+
+int
+gst_px_connection_send_arena_add (GstPxConnection * conn,
+    const PxWireArenaAdd * add, int fd, GstClockTime timeout)
+{
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_arena_add (&msg, add, fd),
+      PX_WIRE_ARENA_ADD, timeout);
+}
+
+int
+gst_px_connection_send_arena_remove (GstPxConnection * conn,
+    guint64 arena_id, GstClockTime timeout)
+{
+  PxWireArenaRemove remove = {.arena_id = arena_id };
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_arena_remove (&msg,
+          &remove), PX_WIRE_ARENA_REMOVE, timeout);
+}
+
+int
+gst_px_connection_send_buffer (GstPxConnection * conn,
+    const PxWireBuffer * buffer, GstClockTime timeout)
+{
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_buffer (&msg, buffer),
+      PX_WIRE_BUFFER, timeout);
+}
+
+int
+gst_px_connection_send_state (GstPxConnection * conn, PxWireType type,
+    guint64 request_id, const PxWireState * state, GstClockTime timeout)
+{
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_state (&msg, type,
+          request_id, state), type, timeout);
+}
+
+int
+gst_px_connection_send_empty (GstPxConnection * conn, PxWireType type,
+    guint64 request_id, GstClockTime timeout)
+{
+  PxWireEncoded msg;
+
+  return send_encoded (conn, &msg, px_wire_encode_empty (&msg, type,
+          request_id), type, timeout);
 }
 
 int
@@ -290,23 +397,14 @@ gst_px_connection_send_blob (GstPxConnection * conn, PxWireType type,
     const gchar * body, GstClockTime timeout)
 {
   gsize len = strlen (body) + 1;
-  guint8 *payload;
-  guint32 fixed[4];
-  int ret;
+  PxWireBlob blob = {.kind = kind,.result = result,.body = body };
+  PxWireEncoded msg;
 
   if (len > PX_WIRE_MAX_BODY)
     return -EMSGSIZE;
-  fixed[0] = kind;
-  fixed[1] = result;
-  fixed[2] = (guint32) len;
-  fixed[3] = 0;
-  payload = g_malloc (sizeof fixed + len);
-  memcpy (payload, fixed, sizeof fixed);
-  memcpy (payload + sizeof fixed, body, len);
-  ret = gst_px_connection_send (conn, type, flags, request_id, payload,
-      sizeof fixed + len, -1, timeout);
-  g_free (payload);
-  return ret;
+  blob.body_size = (guint32) len;
+  return send_encoded (conn, &msg, px_wire_encode_blob (&msg, type, flags,
+          request_id, &blob), type, timeout);
 }
 
 int
@@ -342,8 +440,13 @@ send_done_now (GstPxConnection * conn)
 
   for (i = 0; i < ids->len; i += PX_WIRE_MAX_DONE) {
     guint32 n = MIN (ids->len - i, PX_WIRE_MAX_DONE);
-    int ret = px_wire_send_buffer_done (conn->fd,
+    PxWireEncoded msg;
+    int ret = px_wire_encode_buffer_done (&msg,
         &g_array_index (ids, guint64, i), n);
+
+    if (ret == 0)
+      ret = px_wire_send_encoded (conn->fd, &msg, MSG_DONTWAIT);
+    px_wire_encoded_clear (&msg);
 
     if (ret == -EAGAIN)
       break;
@@ -437,8 +540,8 @@ round_trip (GstPxConnection * conn, PxWireType type, guint32 kind,
   g_mutex_unlock (&conn->lock);
 
   if (type == PX_WIRE_PING)
-    ret = gst_px_connection_send (conn, PX_WIRE_PING, 0, p->request_id, NULL,
-        0, -1, timeout);
+    ret = gst_px_connection_send_empty (conn, PX_WIRE_PING, p->request_id,
+        timeout);
   else
     ret = gst_px_connection_send_blob (conn, type, 0, p->request_id, kind, 0,
         body, timeout);
@@ -478,11 +581,12 @@ gst_px_connection_query (GstPxConnection * conn, GstQuery * query,
   p = round_trip (conn, PX_WIRE_QUERY, GST_QUERY_TYPE (query), body, timeout);
   g_free (body);
   if (p->done && p->answered) {
-    ok = gst_px_query_apply_result (query, p->body, &error);
+    ok = gst_px_query_apply_result (query, p->body, &conn->budget, &error);
     if (!ok) {
-      GST_WARNING_OBJECT (conn->owner, "%s: bad %s answer: %s", conn->name,
-          GST_QUERY_TYPE_NAME (query), error->message);
-      g_clear_error (&error);
+      /* A malformed answer is a protocol violation like any other. */
+      g_prefix_error (&error, "bad answer to a %s query: ",
+          GST_QUERY_TYPE_NAME (query));
+      drop_peer (conn, error);
     }
   }
   pending_free (p);
@@ -530,8 +634,14 @@ serve_query (gpointer data, gpointer unused)
   gboolean answered = FALSE;
   gchar *result = NULL;
 
-  query = gst_px_query_deserialize (task->kind, task->body, &error);
-  if (query == NULL) {
+  query = gst_px_query_deserialize (task->kind, task->body, &conn->budget,
+      &error);
+  if (query == NULL && error->code == GST_PX_ERROR_PROTOCOL) {
+    /* Not a query a peer that keeps to the protocol sends: no answer. */
+    g_prefix_error (&error, "bad query: ");
+    drop_peer (conn, error);
+    goto done;
+  } else if (query == NULL) {
     GST_INFO_OBJECT (conn->owner, "%s: refusing query: %s", conn->name,
         error->message);
     g_clear_error (&error);
@@ -547,6 +657,7 @@ serve_query (gpointer data, gpointer unused)
   g_free (result);
   if (query)
     gst_query_unref (query);
+done:
   g_free (task->body);
   g_mutex_lock (&conn->lock);
   conn->queries_served--;
@@ -577,8 +688,8 @@ handle_internal (GstPxConnection * conn, PxWireMessage * msg)
     case PX_WIRE_PING:
       if (px_wire_decode_empty (msg) < 0)
         return -EPROTO;
-      gst_px_connection_send (conn, PX_WIRE_PONG, 0, msg->header.request_id,
-          NULL, 0, -1, GST_PX_CONNECTION_REPLY_TIMEOUT);
+      gst_px_connection_send_empty (conn, PX_WIRE_PONG,
+          msg->header.request_id, GST_PX_CONNECTION_REPLY_TIMEOUT);
       return 1;
     case PX_WIRE_PONG:
       if (px_wire_decode_empty (msg) < 0)
@@ -792,7 +903,8 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
   if (ret == -ECONNRESET || ret == -EPIPE)
     return FALSE;
   if (ret < 0) {
-    g_set_error (error, GST_PX_ERROR, 0, "invalid message: %s",
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "invalid message: %s",
         receive_error_text ((int) ret));
     return FALSE;
   }
@@ -812,7 +924,8 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
   *leader = end_message (conn);
   px_wire_message_clear (msg);
   if (handled < 0 && error && *error == NULL)
-    g_set_error (error, GST_PX_ERROR, 0, "malformed %s message",
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "malformed %s message",
         px_wire_type_name (msg->header.type));
   return handled >= 0;
 }
@@ -856,7 +969,8 @@ lead (GstPxConnection * conn, PxWireMessage * msg, GError ** error)
     if (ret < 0) {
       if (errno == EINTR)
         continue;
-      g_set_error (error, GST_PX_ERROR, 0, "poll: %s", g_strerror (errno));
+      g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE, "poll: %s",
+          g_strerror (errno));
       return FALSE;
     }
     if (pfd[1].revents & POLLIN) {
@@ -887,6 +1001,11 @@ reader_thread (gpointer data)
 
   /* Only a connection that ended on its own reports it, once. */
   if (!alive && mark_closed (conn)) {
+    if (error == NULL) {
+      g_mutex_lock (&conn->lock);
+      error = g_steal_pointer (&conn->peer_error);
+      g_mutex_unlock (&conn->lock);
+    }
     if (error)
       GST_WARNING_OBJECT (conn->owner, "%s: %s", conn->name, error->message);
     if (conn->funcs.closed)
@@ -902,7 +1021,8 @@ gboolean
 gst_px_connection_start (GstPxConnection * conn, GError ** error)
 {
   if (conn->wake_fd < 0) {
-    g_set_error (error, GST_PX_ERROR, 0, "eventfd: %s", g_strerror (errno));
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE, "eventfd: %s",
+        g_strerror (errno));
     return FALSE;
   }
   g_mutex_lock (&conn->lock);

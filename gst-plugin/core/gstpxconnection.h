@@ -27,6 +27,7 @@
 
 #include <gst/gst.h>
 
+#include "gstpxserialize.h"
 #include "px-wire.h"
 
 G_BEGIN_DECLS
@@ -85,13 +86,32 @@ gboolean gst_px_connection_is_closed (GstPxConnection * conn);
  * block. */
 void gst_px_connection_release_turn (GstPxConnection * conn);
 
-/* Sends one message (@fd = -1 for none), waiting at most @timeout for room
- * in the socket. Returns 0 or -errno (-ETIMEDOUT, -EPIPE when closed). */
-int gst_px_connection_send (GstPxConnection * conn, PxWireType type,
-    guint32 flags, guint64 request_id, const void *payload, gsize size,
-    int fd, GstClockTime timeout);
+/* Sends one message, encoded and so checked by px_wire_encode*(), waiting
+ * at most @timeout for room in the socket: every message this side sends
+ * goes through here. Returns 0 or -errno (-ETIMEDOUT, -EPIPE when
+ * closed). */
+int gst_px_connection_send (GstPxConnection * conn,
+    const PxWireEncoded * msg, GstClockTime timeout);
 
-/* Sends an EVENT, QUERY, MESSAGE... blob with @body as its text. */
+/* Encode with the typed px_wire_encode_*(), then send as above. An
+ * encoder's refusal (-EINVAL, -EMSGSIZE) is a bug on this side: logged as
+ * a warning and returned; nothing is sent. */
+int gst_px_connection_send_hello (GstPxConnection * conn,
+    const PxWireHello * hello, GstClockTime timeout);
+/* @fd is the arena's memfd; it stays the caller's. */
+int gst_px_connection_send_arena_add (GstPxConnection * conn,
+    const PxWireArenaAdd * add, int fd, GstClockTime timeout);
+int gst_px_connection_send_arena_remove (GstPxConnection * conn,
+    guint64 arena_id, GstClockTime timeout);
+int gst_px_connection_send_buffer (GstPxConnection * conn,
+    const PxWireBuffer * buffer, GstClockTime timeout);
+/* STATE or STATE_DONE. */
+int gst_px_connection_send_state (GstPxConnection * conn, PxWireType type,
+    guint64 request_id, const PxWireState * state, GstClockTime timeout);
+/* PING, PONG or SHUTDOWN. */
+int gst_px_connection_send_empty (GstPxConnection * conn, PxWireType type,
+    guint64 request_id, GstClockTime timeout);
+/* An EVENT, QUERY, MESSAGE... blob with @body as its text. */
 int gst_px_connection_send_blob (GstPxConnection * conn, PxWireType type,
     guint32 flags, guint64 request_id, guint32 kind, guint32 result,
     const gchar * body, GstClockTime timeout);
@@ -117,6 +137,10 @@ void gst_px_connection_buffer_done (GstPxConnection * conn,
 /* A short name for logs ("client 3", "producer"). */
 void gst_px_connection_set_name (GstPxConnection * conn, const gchar * name);
 const gchar *gst_px_connection_get_name (GstPxConnection * conn);
+
+/* The budget of new names the peer's text may still introduce: pass it to
+ * every gst_px_*_deserialize() of text from this peer. */
+GstPxPeerBudget *gst_px_connection_get_budget (GstPxConnection * conn);
 
 G_END_DECLS
 

@@ -7,6 +7,13 @@
  * reads the fields it needs with their expected types and rebuilds the event
  * or query through GStreamer's own constructor, which re-checks them. Types
  * not listed here do not cross a process boundary.
+ *
+ * No text from a peer reaches GStreamer's parser before
+ * gst_px_body_check() has bounded it: its size, its nesting, the value
+ * types it uses and the new names it would make the process keep (see the
+ * comment in gstpxserialize.c and docs/protocol.md). Every refusal is a
+ * GST_PX_ERROR_PROTOCOL; a query type that does not cross processes is
+ * GST_PX_ERROR_REFUSED.
  */
 #ifndef __GST_PX_SERIALIZE_H__
 #define __GST_PX_SERIALIZE_H__
@@ -22,13 +29,45 @@ G_BEGIN_DECLS
  * the producer's pipeline up to the sink. */
 #define GST_PX_LATENCY_EVENT_NAME "parallax/latency"
 
+/* Values, arrays, lists, ranges and quoted structures or caps nest at most
+ * this deep in a peer's text. GStreamer's parser recurses once per level;
+ * a few levels are all that honest text uses. */
+#define GST_PX_BODY_MAX_DEPTH 32
+
+/* New names (not yet a GQuark) one connection may introduce, the process
+ * from all its peers together, and the length of each. */
+#define GST_PX_PEER_NEW_NAMES 256
+#define GST_PX_PROCESS_NEW_NAMES 4096
+#define GST_PX_NEW_NAME_MAX_LENGTH 128
+
+/* What one peer may still introduce. One per connection; any thread. */
+typedef struct
+{
+  gint new_names;               /* atomic */
+} GstPxPeerBudget;
+
+void gst_px_peer_budget_init (GstPxPeerBudget * budget);
+
+/* Checks the text of one structure from a peer before it may be parsed:
+ * at most PX_WIRE_MAX_BODY - 1 bytes, nesting at most
+ * GST_PX_BODY_MAX_DEPTH, only value types whose text can be checked, valid
+ * structure and caps feature names, and new names within @budget and the
+ * process's own, which it charges. FALSE with a GST_PX_ERROR_PROTOCOL
+ * otherwise. */
+gboolean gst_px_body_check (const gchar * body, GstPxPeerBudget * budget,
+    GError ** error);
+
+/* gst_px_body_check(), then gst_structure_from_string(). */
+GstStructure *gst_px_structure_deserialize (const gchar * body,
+    GstPxPeerBudget * budget, GError ** error);
+
 /* Text for @event, or NULL if events of its type do not cross processes. */
 gchar *gst_px_event_serialize (GstEvent * event);
 
 /* Rebuilds an event of @type from @body. @upstream: the direction the peer
  * claims; only event types that travel that way are accepted. */
 GstEvent *gst_px_event_deserialize (guint32 type, const gchar * body,
-    gboolean upstream, GError ** error);
+    gboolean upstream, GstPxPeerBudget * budget, GError ** error);
 
 /* Text for a query about to be sent, or NULL if its type does not cross
  * processes (ALLOCATION, for one, is answered locally). */
@@ -36,7 +75,7 @@ gchar *gst_px_query_serialize (GstQuery * query);
 
 /* Rebuilds a query received from a peer, to be run locally. */
 GstQuery *gst_px_query_deserialize (guint32 type, const gchar * body,
-    GError ** error);
+    GstPxPeerBudget * budget, GError ** error);
 
 /* Text of the results of an answered query. */
 gchar *gst_px_query_serialize_result (GstQuery * query);
@@ -44,7 +83,7 @@ gchar *gst_px_query_serialize_result (GstQuery * query);
 /* Copies the results in @body into @query (the one that was sent), checking
  * each field. */
 gboolean gst_px_query_apply_result (GstQuery * query, const gchar * body,
-    GError ** error);
+    GstPxPeerBudget * budget, GError ** error);
 
 /* GstBufferFlags that cross processes (memory-tag flags do not). */
 #define GST_PX_BUFFER_FLAGS_MASK \

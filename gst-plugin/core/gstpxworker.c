@@ -309,11 +309,14 @@ handle_message (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
   PxWireBlob blob;
   gboolean ok = TRUE;
 
-  if (px_wire_decode_blob (msg, &blob) < 0 ||
-      (s = gst_structure_from_string (blob.body, NULL)) == NULL) {
+  if (px_wire_decode_blob (msg, &blob) < 0) {
     g_set_error (error, GST_PX_ERROR, 0, "bad MESSAGE from the worker");
     return FALSE;
   }
+  s = gst_px_structure_deserialize (blob.body,
+      gst_px_connection_get_budget (worker->control), error);
+  if (s == NULL)
+    return FALSE;
   if (gst_structure_has_name (s, GST_PX_WORKER_READY)) {
     ok = handle_ready (worker, s);
 
@@ -971,8 +974,8 @@ gst_px_worker_change_state (GstPxWorker * worker, GstStateChange transition,
   request = worker->state_request = ++worker->last_state_request;
   worker->state_done = FALSE;
   g_mutex_unlock (&worker->lock);
-  if (gst_px_connection_send (worker->control, PX_WIRE_STATE, 0, request,
-          &state, sizeof state, -1, timeout) < 0)
+  if (gst_px_connection_send_state (worker->control, PX_WIRE_STATE, request,
+          &state, timeout) < 0)
     return GST_STATE_CHANGE_FAILURE;
 
   g_mutex_lock (&worker->lock);
@@ -995,8 +998,8 @@ gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace)
     g_mutex_lock (&worker->lock);
     worker->stopping = TRUE;
     g_mutex_unlock (&worker->lock);
-    gst_px_connection_send (worker->control, PX_WIRE_SHUTDOWN, 0, 0, NULL, 0,
-        -1, grace);
+    gst_px_connection_send_empty (worker->control, PX_WIRE_SHUTDOWN, 0,
+        grace);
     g_mutex_lock (&worker->lock);
     while (worker->status != WORKER_EXITED &&
         g_cond_wait_until (&worker->cond, &worker->lock, deadline));

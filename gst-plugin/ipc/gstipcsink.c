@@ -112,7 +112,10 @@ typedef struct
   gboolean needs_sticky;        /* send the sticky events before anything */
   GArray *in_flight;            /* of InFlight */
   guint64 arenas[MAX_ARENAS_PER_CLIENT];        /* oldest first */
+  guint64 arena_sizes[MAX_ARENAS_PER_CLIENT];
   guint n_arenas;
+  /* What its HELLO accepts, bounded by what ours announced. */
+  guint64 max_arena_size, max_arena_total;
 } Client;
 
 struct _GstIpcSink
@@ -236,8 +239,9 @@ add_client_locked (GstIpcSink * self, int fd, GError ** error)
 
   hello.features = self->upstream_allowed ? PX_WIRE_FEATURE_UPSTREAM : 0;
   hello.max_in_flight = self->max_in_flight;
-  if (gst_px_connection_send (client->conn, PX_WIRE_HELLO, 0, 0, &hello,
-          sizeof hello, -1, SEND_TIMEOUT) < 0 ||
+  hello.max_arena_size = PX_WIRE_DEFAULT_ARENA_SIZE;
+  hello.max_arena_total = PX_WIRE_DEFAULT_ARENA_TOTAL;
+  if (gst_px_connection_send_hello (client->conn, &hello, SEND_TIMEOUT) < 0 ||
       !gst_px_connection_start (client->conn, error)) {
     if (error && *error == NULL)
       g_set_error (error, GST_PX_ERROR, 0, "cannot greet the client");
@@ -346,6 +350,10 @@ client_hello (Client * client, PxWireMessage * msg, GError ** error)
     return FALSE;
   }
   g_mutex_lock (&self->lock);
+  client->max_arena_size = MIN (hello.max_arena_size,
+      PX_WIRE_DEFAULT_ARENA_SIZE);
+  client->max_arena_total = MIN (hello.max_arena_total,
+      PX_WIRE_DEFAULT_ARENA_TOTAL);
   client->ready = TRUE;
   client->needs_sticky = TRUE;
   g_cond_broadcast (&self->cond);
@@ -412,7 +420,8 @@ client_upstream_event (Client * client, PxWireMessage * msg, GError ** error)
     g_set_error (error, GST_PX_ERROR, 0, "unexpected EVENT");
     return FALSE;
   }
-  event = gst_px_event_deserialize (blob.kind, blob.body, TRUE, error);
+  event = gst_px_event_deserialize (blob.kind, blob.body, TRUE,
+      gst_px_connection_get_budget (client->conn), error);
   if (event == NULL)
     return FALSE;
   GST_DEBUG_OBJECT (self, "upstream event from client: %" GST_PTR_FORMAT,
@@ -705,7 +714,7 @@ send_sticky_locked (GstIpcSink * self, Client * client)
 static int
 announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
 {
-  guint64 id = px_arena_id (arena);
+  guint64 id = px_arena_id (arena), size = px_arena_size (arena), total = 0;
   PxWireArenaAdd add = { 0, };
   int ret;
 
@@ -714,18 +723,28 @@ announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
       /* most recently used goes last */
       memmove (&client->arenas[i], &client->arenas[i + 1],
           (client->n_arenas - i - 1) * sizeof (guint64));
+      memmove (&client->arena_sizes[i], &client->arena_sizes[i + 1],
+          (client->n_arenas - i - 1) * sizeof (guint64));
       client->arenas[client->n_arenas - 1] = id;
+      client->arena_sizes[client->n_arenas - 1] = size;
       return 0;
     }
+    total += client->arena_sizes[i];
   }
-  if (client->n_arenas == MAX_ARENAS_PER_CLIENT) {
-    PxWireArenaRemove remove = {.arena_id = client->arenas[0] };
-
-    ret = gst_px_connection_send (client->conn, PX_WIRE_ARENA_REMOVE, 0, 0,
-        &remove, sizeof remove, -1, SEND_TIMEOUT);
+  /* The limits both HELLOs agreed on (PxWireHello): the client would
+   * refuse more. */
+  if (size > client->max_arena_size)
+    return -EFBIG;
+  while (client->n_arenas == MAX_ARENAS_PER_CLIENT ||
+      (client->n_arenas > 0 && total + size > client->max_arena_total)) {
+    ret = gst_px_connection_send_arena_remove (client->conn,
+        client->arenas[0], SEND_TIMEOUT);
     if (ret < 0)
       return ret;
+    total -= client->arena_sizes[0];
     memmove (&client->arenas[0], &client->arenas[1],
+        (client->n_arenas - 1) * sizeof (guint64));
+    memmove (&client->arena_sizes[0], &client->arena_sizes[1],
         (--client->n_arenas) * sizeof (guint64));
   }
   /* No client may ever write what we share. */
@@ -736,10 +755,12 @@ announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
   add.size = px_arena_size (arena);
   add.slot_stride = px_arena_slot_stride (arena);
   add.slot_count = px_arena_slot_count (arena);
-  ret = gst_px_connection_send (client->conn, PX_WIRE_ARENA_ADD, 0, 0, &add,
-      sizeof add, px_arena_fd (arena), SEND_TIMEOUT);
-  if (ret == 0)
+  ret = gst_px_connection_send_arena_add (client->conn, &add,
+      px_arena_fd (arena), SEND_TIMEOUT);
+  if (ret == 0) {
+    client->arena_sizes[client->n_arenas] = size;
     client->arenas[client->n_arenas++] = id;
+  }
   return ret;
 }
 
@@ -804,12 +825,13 @@ send_to_clients_locked (GstIpcSink * self, GstBuffer * buffer,
     }
     ret = announce_arena_locked (self, client, arena);
     if (ret == 0)
-      ret = gst_px_connection_send (client->conn, PX_WIRE_BUFFER, 0, 0, wire,
-          sizeof *wire, -1, SEND_TIMEOUT);
+      ret = gst_px_connection_send_buffer (client->conn, wire,
+          SEND_TIMEOUT);
     if (peer_gone (ret))
       continue;                 /* its reader saw why, and removes it */
     if (ret < 0) {
-      drop_client (self, client, g_strerror (-ret));
+      drop_client (self, client, ret == -EFBIG ? "its arenas would be "
+          "larger than it accepts" : g_strerror (-ret));
       continue;
     }
     entry.id = wire->buffer_id;

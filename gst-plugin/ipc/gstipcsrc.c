@@ -99,6 +99,9 @@ typedef struct
   gboolean hello;
   gboolean upstream;            /* producer offered events/queries upstream */
   guint max_in_flight;
+  /* What the producer's HELLO said its stream needs, and what its arenas
+   * on this connection hold now. */
+  guint64 max_arena_size, max_arena_total, arena_bytes;
   gint outstanding;             /* buffers given out, not yet done */
   gboolean got_eos;
   guint64 arena_bytes_granted;  /* arenas made for the producer, in total */
@@ -266,6 +269,18 @@ handle_hello (Session * session, PxWireMessage * msg, GError ** error)
       hello.role != PX_WIRE_ROLE_PRODUCER || hello.max_in_flight == 0 ||
       hello.max_in_flight > MAX_IN_FLIGHT)
     return protocol_error (error, "bad HELLO");
+  if (hello.max_arena_size > PX_WIRE_DEFAULT_ARENA_SIZE ||
+      hello.max_arena_total > PX_WIRE_DEFAULT_ARENA_TOTAL) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_REFUSED, "the producer "
+        "wants arenas of up to %" G_GUINT64_FORMAT " bytes, %"
+        G_GUINT64_FORMAT " in all; this consumer accepts %" G_GUINT64_FORMAT
+        " and %" G_GUINT64_FORMAT, hello.max_arena_size,
+        hello.max_arena_total, PX_WIRE_DEFAULT_ARENA_SIZE,
+        PX_WIRE_DEFAULT_ARENA_TOTAL);
+    return FALSE;
+  }
+  session->max_arena_size = hello.max_arena_size;
+  session->max_arena_total = hello.max_arena_total;
   session->upstream = (hello.features & PX_WIRE_FEATURE_UPSTREAM) != 0;
   session->max_in_flight = hello.max_in_flight;
   g_mutex_lock (&session->src->lock);
@@ -300,6 +315,18 @@ handle_arena_add (Session * session, PxWireMessage * msg, GError ** error)
 
   if (px_wire_decode_arena_add (msg, &add) < 0)
     return protocol_error (error, "bad ARENA_ADD");
+  /* Before it is mapped: a peer must not grow our address space beyond
+   * what its HELLO announced. */
+  if (add.size > session->max_arena_size ||
+      add.size > session->max_arena_total - session->arena_bytes) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL, "refused arena "
+        "%016" G_GINT64_MODIFIER "x of %" G_GUINT64_FORMAT " bytes: the "
+        "producer announced arenas of up to %" G_GUINT64_FORMAT " bytes, %"
+        G_GUINT64_FORMAT " in all (%" G_GUINT64_FORMAT " in use)",
+        add.arena_id, add.size, session->max_arena_size,
+        session->max_arena_total, session->arena_bytes);
+    return FALSE;
+  }
   /* The producer must have given up write access: no one but its creator
    * may change what we read, and its size may never change under us. */
   ret = px_arena_import (px_wire_message_steal_fd (msg), add.arena_id,
@@ -314,6 +341,7 @@ handle_arena_add (Session * session, PxWireMessage * msg, GError ** error)
   if (ret < 0)
     return protocol_error (error, ret == -EEXIST ? "arena announced twice" :
         "too many arenas");
+  session->arena_bytes += add.size;
   return TRUE;
 }
 
@@ -321,10 +349,17 @@ static gboolean
 handle_arena_remove (Session * session, PxWireMessage * msg, GError ** error)
 {
   PxWireArenaRemove remove;
+  const PxArenaTableEntry *entry;
+  guint64 size;
 
   if (px_wire_decode_arena_remove (msg, &remove) < 0 ||
-      px_arena_table_remove (&session->arenas, remove.arena_id) < 0)
+      (entry = px_arena_table_lookup (&session->arenas,
+              remove.arena_id)) == NULL)
     return protocol_error (error, "bad ARENA_REMOVE");
+  size = px_arena_size (entry->arena);
+  if (px_arena_table_remove (&session->arenas, remove.arena_id) < 0)
+    return protocol_error (error, "bad ARENA_REMOVE");
+  session->arena_bytes -= size;
   return TRUE;
 }
 
@@ -462,7 +497,8 @@ handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
   if (!session->hello || px_wire_decode_blob (msg, &blob) < 0 ||
       (msg->header.flags & PX_WIRE_EVENT_UPSTREAM))
     return protocol_error (error, "bad EVENT");
-  event = gst_px_event_deserialize (blob.kind, blob.body, FALSE, error);
+  event = gst_px_event_deserialize (blob.kind, blob.body, FALSE,
+      gst_px_connection_get_budget (session->conn), error);
   if (event == NULL)
     return FALSE;
   GST_DEBUG_OBJECT (self, "event from producer: %" GST_PTR_FORMAT, event);
@@ -612,8 +648,8 @@ make_requested_arena (Session * session, guint64 slot_size, guint slot_count,
   add.size = size;
   add.slot_stride = stride;
   add.slot_count = slot_count;
-  ret = gst_px_connection_send (session->conn, PX_WIRE_ARENA_ADD, 0, 0, &add,
-      sizeof add, fd, GST_PX_CONNECTION_REPLY_TIMEOUT);
+  ret = gst_px_connection_send_arena_add (session->conn, &add, fd,
+      GST_PX_CONNECTION_REPLY_TIMEOUT);
   close (fd);
   if (ret < 0) {
     *why = g_strdup_printf ("cannot send the arena: %s", g_strerror (-ret));
@@ -747,8 +783,10 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
       &session_funcs, session);
   gst_px_connection_set_name (session->conn, "producer");
   hello.features = upstream ? PX_WIRE_FEATURE_UPSTREAM : 0;
-  ret = gst_px_connection_send (session->conn, PX_WIRE_HELLO, 0, 0, &hello,
-      sizeof hello, -1, GST_PX_CONNECTION_REPLY_TIMEOUT);
+  hello.max_arena_size = PX_WIRE_DEFAULT_ARENA_SIZE;
+  hello.max_arena_total = PX_WIRE_DEFAULT_ARENA_TOTAL;
+  ret = gst_px_connection_send_hello (session->conn, &hello,
+      GST_PX_CONNECTION_REPLY_TIMEOUT);
   /* Before the readers start: the session may end as soon as they do. */
   g_mutex_lock (&self->lock);
   self->session = session;

@@ -108,7 +108,11 @@ decode_all (const PxWireMessage * msg)
   PxWireViolation violation;
 
   if (px_wire_decode_hello (msg, &hello) == 0)
-    FUZZ_ASSERT (type == PX_WIRE_HELLO && hello.reserved == 0);
+    FUZZ_ASSERT (type == PX_WIRE_HELLO && hello.reserved == 0 &&
+        hello.max_arena_size >= 1 &&
+        hello.max_arena_size <= PX_WIRE_MAX_ARENA_SIZE &&
+        hello.max_arena_total >= hello.max_arena_size &&
+        hello.max_arena_total <= PX_WIRE_MAX_ARENA_TOTAL);
   if (px_wire_decode_arena_add (msg, &add) == 0) {
     FUZZ_ASSERT (type == PX_WIRE_ARENA_ADD);
     check_arena_add (&add);

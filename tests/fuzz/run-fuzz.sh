@@ -1,5 +1,5 @@
 #!/bin/sh
-# Parallax — builds the wire protocol fuzzer and runs it.
+# Parallax — builds the fuzzers and runs each of them.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
@@ -7,10 +7,12 @@
 #
 # Configures a separate build directory, build-fuzz/ at the top of the
 # source tree, with clang and -Dfuzzing=true (the gst-check suite is left
-# out), builds fuzz_wire and make_corpus, seeds a temporary corpus with one
-# valid message of every type and fuzzes for SECONDS seconds. Exits non-zero
-# when the fuzzer finds a crash, a sanitizer report or a leaked fd; the
-# input that triggered it is kept in build-fuzz/fuzz-artifacts/.
+# out), builds fuzz_wire, fuzz_serialize and make_corpus, seeds a temporary
+# corpus for each (one valid message of every type; honest bodies, the
+# 30,000-deep body and bodies of new names) and runs each fuzzer for
+# SECONDS seconds, one after the other. Exits non-zero when either finds a
+# crash, a sanitizer report, a leaked fd or a broken rule; the input that
+# triggered it is kept in build-fuzz/fuzz-artifacts/.
 set -eu
 
 if [ $# -ne 1 ] || ! [ "$1" -gt 0 ] 2>/dev/null; then
@@ -26,26 +28,35 @@ if [ ! -f "$builddir/build.ninja" ]; then
   CC=clang meson setup "$builddir" "$srcdir" \
     -Dfuzzing=true -Dtests=disabled
 fi
-ninja -C "$builddir" tests/fuzz/fuzz_wire tests/fuzz/make_corpus
+ninja -C "$builddir" tests/fuzz/fuzz_wire tests/fuzz/fuzz_serialize \
+  tests/fuzz/make_corpus
 
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT INT TERM
-"$builddir/tests/fuzz/make_corpus" "$workdir/corpus"
+"$builddir/tests/fuzz/make_corpus" "$workdir/wire" "$workdir/text"
 
 artifacts="$builddir/fuzz-artifacts"
 mkdir -p "$artifacts"
 
-status=0
-"$builddir/tests/fuzz/fuzz_wire" \
-  -max_total_time="$seconds" \
-  -max_len=70000 \
-  -timeout=10 \
-  -print_final_stats=1 \
-  -artifact_prefix="$artifacts/" \
-  "$workdir/corpus" || status=$?
+# run_fuzzer NAME CORPUS MAX_LEN
+run_fuzzer() {
+  status=0
+  "$builddir/tests/fuzz/$1" \
+    -max_total_time="$seconds" \
+    -max_len="$3" \
+    -timeout=10 \
+    -print_final_stats=1 \
+    -artifact_prefix="$artifacts/$1-" \
+    "$2" || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "$1 failed (exit status $status); reproducer in $artifacts/" >&2
+    return 1
+  fi
+  echo "$1: no findings in $seconds seconds"
+}
 
-if [ "$status" -ne 0 ]; then
-  echo "fuzz_wire failed (exit status $status); reproducer in $artifacts/" >&2
-  exit 1
-fi
-echo "fuzz_wire: no findings in $seconds seconds"
+failed=0
+run_fuzzer fuzz_wire "$workdir/wire" 70000 || failed=1
+# Bodies up to the largest the wire allows, plus the two control bytes.
+run_fuzzer fuzz_serialize "$workdir/text" 65474 || failed=1
+exit "$failed"
