@@ -33,6 +33,7 @@
 #include "gstpxconnection.h"
 #include "gstpxserialize.h"
 #include "gstpxworker.h"
+#include "px-orc-client.h"
 #include "px-sandbox.h"
 
 #define CONTROL_FD 3
@@ -219,6 +220,30 @@ build_pipeline (Options * options, GError ** error)
   return pipeline;
 }
 
+/* Each ORC program says on the bus whether it runs the compiler's code
+ * (element message "parallax-orc-program") and, when it does not, warns. */
+static void
+report_orc_program (const gchar * program, gboolean compiled,
+    const gchar * reason, gpointer user_data)
+{
+  Worker *worker = user_data;
+  GstObject *src = GST_OBJECT (worker->pipeline);
+
+  gst_element_post_message (worker->pipeline, gst_message_new_element (src,
+          gst_structure_new ("parallax-orc-program", "program",
+              G_TYPE_STRING, program, "code", G_TYPE_STRING,
+              compiled ? "compiled" : "backup", "reason", G_TYPE_STRING,
+              reason ? reason : "", NULL)));
+  if (!compiled) {
+    GError *error = g_error_new (GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+        "ORC program %s runs its C backup code: %s", program, reason);
+
+    gst_element_post_message (worker->pipeline,
+        gst_message_new_warning (src, error, NULL));
+    g_error_free (error);
+  }
+}
+
 static gboolean
 lock_down (Worker * worker, PxSandboxConfig * config)
 {
@@ -263,6 +288,7 @@ run (Worker * worker, Options * options, PxSandboxConfig * config)
   gst_bus_add_watch (bus, forward_bus_message, worker);
   gst_object_unref (bus);
 
+  px_orc_client_connect (report_orc_program, worker);
   if (!lock_down (worker, config))
     return 1;
   g_main_loop_run (worker->loop);
@@ -289,6 +315,8 @@ main (int argc, char **argv)
   /* Before any thread exists: the capabilities the lockdown needs are kept
    * by one helper thread, every other thread starts without any. */
   ret = px_sandbox_config_take_from_args (&argc, argv, &config);
+  if (ret == 0)
+    px_orc_client_spawn ();
   if (ret == 0)
     ret = px_sandbox_lockdown_prepare ();
   if (ret < 0) {
