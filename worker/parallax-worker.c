@@ -220,10 +220,11 @@ build_pipeline (Options * options, GError ** error)
   return pipeline;
 }
 
-/* Each ORC program says on the bus whether it runs the compiler's code
- * (element message "parallax-orc-program") and, when it does not, warns. */
+/* Each ORC program says on the bus what code it runs (element message
+ * "parallax-orc-program"), and warns when the sandbox is why it runs its
+ * C backup code. */
 static void
-report_orc_program (const gchar * program, gboolean compiled,
+report_orc_program (const gchar * program, PxOrcCode code,
     const gchar * reason, gpointer user_data)
 {
   Worker *worker = user_data;
@@ -232,9 +233,9 @@ report_orc_program (const gchar * program, gboolean compiled,
   gst_element_post_message (worker->pipeline, gst_message_new_element (src,
           gst_structure_new ("parallax-orc-program", "program",
               G_TYPE_STRING, program, "code", G_TYPE_STRING,
-              compiled ? "compiled" : "backup", "reason", G_TYPE_STRING,
+              px_orc_code_name (code), "reason", G_TYPE_STRING,
               reason ? reason : "", NULL)));
-  if (!compiled) {
+  if (code == PX_ORC_CODE_BACKUP) {
     GError *error = g_error_new (GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
         "ORC program %s runs its C backup code: %s", program, reason);
 

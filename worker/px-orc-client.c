@@ -140,6 +140,19 @@ px_orc_client_connect (PxOrcReportFunc report, gpointer user_data)
   return TRUE;
 }
 
+const gchar *
+px_orc_code_name (PxOrcCode code)
+{
+  switch (code) {
+    case PX_ORC_CODE_COMPILED:
+      return "compiled";
+    case PX_ORC_CODE_BACKUP:
+      return "backup";
+    default:
+      return "not-compilable";
+  }
+}
+
 guint
 px_orc_client_compiled (void)
 {
@@ -234,9 +247,12 @@ request_locked (const char *target, unsigned flags, const void *bytecode,
 }
 
 /* Gets @p compiled; on success points its code at the region. Returns
- * NULL, or why not (to be freed). */
+ * NULL, or why not (to be freed); *@orc_refused tells that ORC itself
+ * cannot compile the program for this machine, as it could not in-process
+ * either. */
 static gchar *
-compile_remotely (OrcProgram * p, OrcTarget * target, unsigned flags)
+compile_remotely (OrcProgram * p, OrcTarget * target, unsigned flags,
+    gboolean * orc_refused)
 {
   OrcBytecode *bytecode = orc_bytecode_from_program (p);
   PxOrcReply reply;
@@ -252,11 +268,15 @@ compile_remotely (OrcProgram * p, OrcTarget * target, unsigned flags)
       bytecode->bytecode, bytecode->length, &reply);
   if (ret < 0)
     why = g_strdup (client.failure ? client.failure : g_strerror (-ret));
+  else if (reply.status == PX_ORC_NOT_COMPILED)
+    why = g_strdup_printf ("ORC cannot compile it for this machine (result "
+        "0x%x)", reply.orc_result);
   else if (reply.status != PX_ORC_OK)
     why = g_strdup_printf ("the compiler refused it: %s",
         px_orc_status_name (reply.status));
   else
     client.compiled++;
+  *orc_refused = ret == 0 && reply.status == PX_ORC_NOT_COMPILED;
   g_mutex_unlock (&client.lock);
   orc_bytecode_free (bytecode);
   if (why != NULL)
@@ -274,15 +294,15 @@ compile_remotely (OrcProgram * p, OrcTarget * target, unsigned flags)
 }
 
 static void
-report (OrcProgram * p, const gchar * reason)
+report (OrcProgram * p, PxOrcCode code, const gchar * reason)
 {
   const gchar *name = p->name ? p->name : "(unnamed)";
 
-  if (reason != NULL)
+  if (code == PX_ORC_CODE_BACKUP)
     g_printerr ("parallax-worker: ORC program %s runs its C backup code: "
         "%s\n", name, reason);
   if (client.report != NULL)
-    client.report (name, reason == NULL, reason, client.user_data);
+    client.report (name, code, reason, client.user_data);
 }
 
 /* ---- ORC's entry points, as the worker exports them -------------------- */
@@ -305,6 +325,7 @@ orc_program_compile_full (OrcProgram * program, OrcTarget * target,
 {
   CompileFunc orc_compile_full = liborc_compile_full ();
   OrcCompileResult result;
+  gboolean orc_refused = FALSE;
   gchar *reason;
 
   if (!client.wanted || target == NULL)
@@ -319,8 +340,9 @@ orc_program_compile_full (OrcProgram * program, OrcTarget * target,
     reason = g_strdup_printf ("no compiler (%s)", client.failure ?
         client.failure : "not started");
   else
-    reason = compile_remotely (program, target, flags);
-  report (program, reason);
+    reason = compile_remotely (program, target, flags, &orc_refused);
+  report (program, reason == NULL ? PX_ORC_CODE_COMPILED : orc_refused ?
+      PX_ORC_CODE_NOT_COMPILABLE : PX_ORC_CODE_BACKUP, reason);
   if (reason != NULL) {
     g_free (reason);
     return result;
@@ -344,10 +366,12 @@ orc_program_compile (OrcProgram * program)
 int
 px_orc_client_request_raw (const void *bytecode, gsize size)
 {
-  OrcTarget *target = orc_target_get_default ();
+  OrcTarget *target;
   PxOrcReply reply;
   int ret;
 
+  orc_init ();
+  target = orc_target_get_default ();
   g_mutex_lock (&client.lock);
   ret = request_locked (orc_target_get_name (target),
       orc_target_get_default_flags (target), bytecode, size, &reply);

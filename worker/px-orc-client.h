@@ -31,12 +31,27 @@ G_BEGIN_DECLS
  * first program that needs the compiler. */
 void px_orc_client_spawn (void);
 
-/* Called once per program compiled or not: @program is its name,
- * @compiled whether it runs the compiler's code, @reason (NULL when
- * compiled) why it runs ORC's C backup code instead. Any thread (the one
- * compiling, usually a streaming thread), with ORC's lock held: post, do
- * not wait. */
-typedef void (*PxOrcReportFunc) (const gchar * program, gboolean compiled,
+typedef enum
+{
+  /* runs the code the compiler generated */
+  PX_ORC_CODE_COMPILED,
+  /* runs its C backup code because of the sandbox: no compiler, the
+   * compiler refused it, ... */
+  PX_ORC_CODE_BACKUP,
+  /* ORC has no code for it on this machine (a missing rule, ...): it runs
+   * its C backup code in-process too */
+  PX_ORC_CODE_NOT_COMPILABLE,
+} PxOrcCode;
+
+/* The name of @code in the "parallax-orc-program" element message:
+ * "compiled", "backup", "not-compilable". */
+const gchar *px_orc_code_name (PxOrcCode code);
+
+/* Called once per program: @program is its name, @code what it runs,
+ * @reason (NULL when compiled) why it runs ORC's C backup code instead.
+ * Any thread (the one compiling, usually a streaming thread), with ORC's
+ * lock held: post, do not wait. */
+typedef void (*PxOrcReportFunc) (const gchar * program, PxOrcCode code,
     const gchar * reason, gpointer user_data);
 
 /* Before the lockdown: receives the compiler's code region and maps it
