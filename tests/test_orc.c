@@ -67,6 +67,7 @@ compiler_start (Compiler * c)
 {
   int pair[2];
 
+  orc_init ();
   fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
           pair) == 0);
   c->pid = px_orc_compiler_spawn (compiler_path (), pair[1]);
@@ -178,8 +179,7 @@ GST_START_TEST (test_region_sealed)
   fail_unless (fcntl (c.region_fd, F_ADD_SEALS, 0) < 0,
       "more seals could be added: F_SEAL_SEAL is missing");
   /* A read-only shared mapping cannot be made writable later. */
-  fail_unless (mprotect ((void *) c.region, 4096, PROT_READ | PROT_WRITE) <
-      0);
+  fail_unless (mprotect ((void *) c.region, 4096, PROT_READ | PROT_WRITE) < 0);
   fail_unless_equals_int (errno, EACCES);
   compiler_stop (&c);
 }
@@ -265,7 +265,7 @@ GST_START_TEST (test_malformed_programs_refused)
   assert_refused (&c, bad, n + 1, PX_ORC_MALFORMED, "trailing byte");
   /* an unknown opcode where the first instruction is */
   memcpy (bad, good->bytecode, n);
-  bad[n - 6] = 254;            /* the last instruction: op, 3 args, 2 ends */
+  bad[n - 6] = 254;             /* the last instruction: op, 3 args, 2 ends */
   assert_refused (&c, bad, n, PX_ORC_MALFORMED, "opcode");
   /* more instructions than ORC's array holds */
   {
@@ -339,6 +339,129 @@ GST_START_TEST (test_malformed_programs_refused)
   compiler_stop (&c);
   orc_bytecode_free (good);
   orc_program_free (p);
+}
+
+GST_END_TEST;
+
+/* For every opcode ORC has, the most instructions of it, writing
+ * destinations and reading sources (what makes ORC add the most), that
+ * both the check and ORC accept: none of them overruns ORC's fixed arrays
+ * or its 64 KiB code buffer (the compiler would die or stop answering),
+ * and each program on the way is answered. */
+static OrcProgram *
+repeated_program (const OrcStaticOpcode * op, int n)
+{
+  OrcProgram *p = orc_program_new ();
+  int args[4] = { 0, 0, 0, 0 }, k = 0;
+
+  if (op->flags & ORC_STATIC_OPCODE_ACCUMULATOR)
+    args[k++] = orc_program_add_accumulator (p, op->dest_size[0], "a1");
+  else
+    args[k++] = orc_program_add_destination (p, op->dest_size[0], "d1");
+  if (op->dest_size[1])
+    args[k++] = orc_program_add_destination (p, op->dest_size[1], "d2");
+  for (int j = 0; j < ORC_STATIC_OPCODE_N_SRC; j++) {
+    gchar name[4] = { 's', '1' + j, 0 };
+
+    if (op->src_size[j] == 0)
+      continue;
+    args[k++] = (op->flags & ORC_STATIC_OPCODE_SCALAR) && j >= 1 ?
+        orc_program_add_parameter (p, op->src_size[j], name) :
+        orc_program_add_source (p, op->src_size[j], name);
+  }
+  for (int i = 0; i < n; i++)
+    orc_program_append_2 (p, op->name, 0, args[0], args[1], args[2], args[3]);
+  orc_program_set_name (p, "px_test_largest");
+  return p;
+}
+
+GST_START_TEST (test_largest_programs_fit_orc)
+{
+  OrcOpcodeSet *set;
+  guint compiled = 0, largest = 0;
+  Compiler c;
+
+  compiler_start (&c);
+  set = orc_opcode_set_get ("sys");
+  for (int o = 0; o < set->n_opcodes; o++) {
+    const OrcStaticOpcode *op = set->opcodes + o;
+
+    for (int n = PX_ORC_MAX_INSNS; n > 0; n--) {
+      OrcProgram *p = repeated_program (op, n);
+      OrcBytecode *bytecode = orc_bytecode_from_program (p);
+      gboolean accepted = px_orc_bytecode_check (bytecode->bytecode,
+          bytecode->length, NULL) == 0;
+      gboolean done = FALSE;
+      PxOrcReply reply;
+
+      /* the largest that ORC compiles (it runs out of registers before
+       * the check's limits) */
+      if (accepted && compiler_compile (&c, bytecode->bytecode,
+              bytecode->length, &reply) == PX_ORC_OK) {
+        compiled++;
+        largest = MAX (largest, reply.size);
+        done = TRUE;
+      }
+      orc_bytecode_free (bytecode);
+      orc_program_free (p);
+      if (done)
+        break;
+    }
+  }
+  GST_INFO ("%u opcodes compiled at their largest, largest code %u bytes",
+      compiled, largest);
+  fail_unless (compiled > 150, "only %u opcodes compiled", compiled);
+  fail_unless (largest < PX_ORC_MAX_CODE);
+  assert_still_compiles (&c);
+  compiler_stop (&c);
+}
+
+GST_END_TEST;
+
+/* Code that would overrun ORC's buffer: a chain of divisions on
+ * temporaries needs no load or store, and is refused by its size. */
+GST_START_TEST (test_code_size_bounded)
+{
+  OrcProgram *p;
+  OrcBytecode *bytecode;
+
+  orc_init ();
+  p = orc_program_new_ds (2, 2);
+  orc_program_add_temporary (p, 2, "t1");
+  orc_program_append_2 (p, "copyw", 0, ORC_VAR_T1, ORC_VAR_S1, 0, 0);
+  for (int i = 0; i < 30; i++)
+    orc_program_append_2 (p, "divluw", 0, ORC_VAR_T1, ORC_VAR_T1,
+        ORC_VAR_T1, 0);
+  orc_program_append_2 (p, "copyw", 0, ORC_VAR_D1, ORC_VAR_T1, 0, 0);
+  bytecode = orc_bytecode_from_program (p);
+  fail_unless_equals_int (px_orc_bytecode_check (bytecode->bytecode,
+          bytecode->length, NULL), -EINVAL);
+  orc_bytecode_free (bytecode);
+  orc_program_free (p);
+}
+
+GST_END_TEST;
+
+/* Constant byte shifts make ORC's rules request a constant per shift
+ * count: one distinct count is accepted, two are not. */
+GST_START_TEST (test_byte_shift_constants_bounded)
+{
+  orc_init ();
+  for (int shifts = 1; shifts <= 2; shifts++) {
+    OrcProgram *p = orc_program_new_ds (1, 1);
+    OrcBytecode *bytecode;
+
+    orc_program_add_constant (p, 1, 1, "c1");
+    orc_program_add_constant (p, 1, 2, "c2");
+    orc_program_append_2 (p, "shlb", 0, ORC_VAR_D1, ORC_VAR_S1, ORC_VAR_C1, 0);
+    orc_program_append_2 (p, "shlb", 0, ORC_VAR_D1, ORC_VAR_D1,
+        shifts == 1 ? ORC_VAR_C1 : ORC_VAR_C2, 0);
+    bytecode = orc_bytecode_from_program (p);
+    fail_unless_equals_int (px_orc_bytecode_check (bytecode->bytecode,
+            bytecode->length, NULL), shifts == 1 ? 0 : -EINVAL);
+    orc_bytecode_free (bytecode);
+    orc_program_free (p);
+  }
 }
 
 GST_END_TEST;
@@ -581,14 +704,12 @@ typedef struct
 
 static void
 isolated_start (Isolated * iso, const gchar * source,
-    const gchar * description, const PxSandboxConfig * config,
-    Observed * obs)
+    const gchar * description, const PxSandboxConfig * config, Observed * obs)
 {
   GError *error = NULL;
   gchar *producer, *consumer;
 
-  iso->worker = gst_px_worker_new (description, config, NULL, &callbacks,
-      obs);
+  iso->worker = gst_px_worker_new (description, config, NULL, &callbacks, obs);
   fail_unless (gst_px_worker_start (iso->worker, START_TIMEOUT, &error),
       "worker for '%s': %s", description, error ? error->message : "?");
   fail_unless (gst_px_worker_change_state (iso->worker,
@@ -630,8 +751,7 @@ assert_same_checksums (GPtrArray * got, GPtrArray * expected,
   fail_unless_equals_int (got->len, expected->len);
   for (guint i = 0; i < expected->len; i++)
     fail_unless (g_str_equal (g_ptr_array_index (got, i),
-            g_ptr_array_index (expected, i)), "%s: buffer %u differs", what,
-        i);
+            g_ptr_array_index (expected, i)), "%s: buffer %u differs", what, i);
 }
 
 /* @description in a worker against in-process JIT: the same bytes, and at
@@ -761,8 +881,7 @@ run_misdeed (const gchar * misdeed, Observed * obs)
   default_config (&config, NULL);
   observed_init (obs);
   isolated_start (&iso, "videotestsrc num-buffers=3 ! "
-      "video/x-raw,format=I420,width=64,height=48", description, &config,
-      obs);
+      "video/x-raw,format=I420,width=64,height=48", description, &config, obs);
   g_mutex_lock (&obs->lock);
   while (obs->result == NULL && obs->exit_reason == NULL &&
       g_cond_wait_until (&obs->cond, &obs->lock, deadline));
@@ -849,6 +968,9 @@ orc_suite (void)
   tcase_add_test (compiler, test_code_matches_in_process_jit);
   tcase_add_test (compiler, test_malformed_programs_refused);
   tcase_add_test (compiler, test_damaged_programs_contained);
+  tcase_add_test (compiler, test_largest_programs_fit_orc);
+  tcase_add_test (compiler, test_byte_shift_constants_bounded);
+  tcase_add_test (compiler, test_code_size_bounded);
 
   suite_add_tcase (s, elements);
   tcase_set_timeout (elements, 60);

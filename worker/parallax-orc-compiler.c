@@ -74,8 +74,7 @@ mmap (void *addr, size_t length, int prot, int flags, int fd, off_t offset)
 }
 
 void *
-mmap64 (void *addr, size_t length, int prot, int flags, int fd,
-    off64_t offset)
+mmap64 (void *addr, size_t length, int prot, int flags, int fd, off64_t offset)
 {
   return (void *) syscall (SYS_mmap, addr, length, prot & ~PROT_EXEC, flags,
       fd, offset);
@@ -104,8 +103,7 @@ make_region (Compiler * c)
 {
   const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
       F_SEAL_FUTURE_WRITE;
-  PxOrcHello hello = {.magic = PX_ORC_MAGIC,.region_size =
-        PX_ORC_REGION_SIZE
+  PxOrcHello hello = {.magic = PX_ORC_MAGIC,.region_size = PX_ORC_REGION_SIZE
   };
   px_auto_fd fd = memfd_create ("parallax-orc-code",
       MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -275,8 +273,7 @@ compile (Compiler * c, const PxOrcRequest * request, const uint8_t * bytecode,
     return PX_ORC_MALFORMED;
   program = orc_program_new ();
   orc_bytecode_parse_function (program, bytecode);
-  result = orc_program_compile_full (program, c->target,
-      request->target_flags);
+  result = orc_program_compile_full (program, c->target, request->target_flags);
   reply->orc_result = result;
   status = ORC_COMPILE_RESULT_IS_SUCCESSFUL (result) ?
       append_code (c, program->orccode, reply) : PX_ORC_NOT_COMPILED;
@@ -332,8 +329,7 @@ main (int argc, char **argv)
   if (c.target == NULL || !c.target->executable)
     die ("ORC has no executable target here", ENOTSUP);
   c.allowed_flags = orc_target_get_default_flags (c.target) |
-      ORC_TARGET_CLEAN_COMPILE | ORC_TARGET_FAST_NAN |
-      ORC_TARGET_FAST_DENORMAL;
+      ORC_TARGET_CLEAN_COMPILE | ORC_TARGET_FAST_NAN | ORC_TARGET_FAST_DENORMAL;
   make_region (&c);
   jail ();
   serve (&c);

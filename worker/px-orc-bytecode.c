@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
 #define ORC_ENABLE_UNSTABLE_API
 #include <orc/orc.h>
@@ -17,6 +18,15 @@
  * ORC's own bytecode integers stop at 65534. */
 #define MAX_INT 65534
 #define MAX_ALIGNMENT 256
+
+/* ORC writes a program's code into a 64 KiB buffer without checking its
+ * end. Upper bounds of the code one instruction makes on SSE (measured
+ * with ORC 0.4.33 for every opcode at its most unrolled, each with its
+ * loads and store: 841 bytes at most, divluw's division loop 2739; see
+ * test_largest_programs_fit_orc), and what a program may make in all. */
+#define INSN_CODE_BYTES 900
+#define DIVLUW_CODE_BYTES 2800
+#define MAX_CODE_BYTES 60000
 
 typedef struct
 {
@@ -41,9 +51,15 @@ enum
 typedef struct
 {
   VarClass vars[N_CLASSES];
+  uint32_t const_values[ORC_MAX_CONST_VARS];
   int n_insns;
   bool named;
   unsigned pending_flags;
+  /* What ORC's compiler adds (see check_compiler_limits) */
+  int added_insns;
+  int temp_writes;
+  int code_bytes;               /* an upper bound on the instructions' code */
+  uint32_t shift_masks[8];      /* 256 bits: masks a shift rule makes */
 } Program;
 
 static bool
@@ -85,6 +101,24 @@ skip (Reader * r, size_t n)
   if (r->size - r->pos < n)
     return fail (r, "truncated");
   r->pos += n;
+  return true;
+}
+
+/* A constant's (low) 32 bits, kept for the constant about to be
+ * declared. */
+static bool
+read_uint32 (Reader * r, Program * p)
+{
+  int index = p->vars[CONST].count;
+
+  if (r->size - r->pos < 4)
+    return fail (r, "truncated");
+  if (index < ORC_MAX_CONST_VARS)
+    p->const_values[index] = (uint32_t) r->data[r->pos] |
+        (uint32_t) r->data[r->pos + 1] << 8 |
+        (uint32_t) r->data[r->pos + 2] << 16 |
+        (uint32_t) r->data[r->pos + 3] << 24;
+  r->pos += 4;
   return true;
 }
 
@@ -150,9 +184,11 @@ read_declaration (Reader * r, Program * p, unsigned bc)
     case ORC_BC_ADD_ACCUMULATOR:
       return read_size (r, &size) && declare (r, p, ACCUM);
     case ORC_BC_ADD_CONSTANT:
-      return read_size (r, &size) && skip (r, 4) && declare (r, p, CONST);
+      return read_size (r, &size) && read_uint32 (r, p) &&
+          declare (r, p, CONST);
     case ORC_BC_ADD_CONSTANT_INT64:
-      return read_size (r, &size) && skip (r, 8) && declare (r, p, CONST);
+      return read_size (r, &size) && read_uint32 (r, p) && skip (r, 4) &&
+          declare (r, p, CONST);
     case ORC_BC_ADD_PARAMETER:
     case ORC_BC_ADD_PARAMETER_FLOAT:
     case ORC_BC_ADD_PARAMETER_INT64:
@@ -200,24 +236,76 @@ read_directive (Reader * r, Program * p, unsigned bc)
 }
 
 /* An argument: a variable declared so far; destinations only where an
- * instruction may write. */
+ * instruction may write. *@class and *@var say which. */
 static bool
-read_argument (Reader * r, Program * p, bool dest)
+read_argument (Reader * r, Program * p, bool dest, int *class, unsigned *var)
 {
-  unsigned var;
-
-  if (!read_int (r, &var))
+  if (!read_int (r, var))
     return false;
   for (int c = 0; c < N_CLASSES; c++) {
     const VarClass *vc = &p->vars[c];
 
-    if ((int) var < vc->first || (int) var >= vc->first + vc->count)
+    if ((int) *var < vc->first || (int) *var >= vc->first + vc->count)
       continue;
     if (dest && c != DEST && c != TEMP && c != ACCUM)
       return fail (r, "instruction writes a source");
+    *class = c;
     return true;
   }
   return fail (r, "argument is not a declared variable");
+}
+
+/* The byte masks sse_rule_shlb and sse_rule_shrub request for a constant
+ * shift, as one bit per distinct mask that is not among the constants
+ * other rules request anyway (0x00, 0x80, 0xff). */
+static bool
+note_shift_constant (Reader * r, Program * p, const OrcStaticOpcode * op,
+    uint32_t shift)
+{
+  unsigned mask;
+
+  if (shift > 7)
+    return fail (r, "byte shift by more than 7");
+  mask = strcmp (op->name, "shlb") == 0 ? (0xffu << shift) & 0xff :
+      0xffu >> shift;
+  if (mask != 0 && mask != 0x80 && mask != 0xff)
+    p->shift_masks[mask / 32] |= 1u << (mask % 32);
+  return true;
+}
+
+/* What orc_compiler_rewrite_insns() adds for one source: a load for a
+ * source or destination array, a parameter load for a constant or a
+ * parameter (ORC shares some; counted as if it did not). Scalar operands
+ * of scalar opcodes are loaded only when they are parameters. */
+static int
+added_for_source (const OrcStaticOpcode * op, int i, int class)
+{
+  if (op->flags & ORC_STATIC_OPCODE_LOAD)
+    return 0;
+  if (i > 0 && (op->flags & ORC_STATIC_OPCODE_SCALAR))
+    return class == PARAM;
+  return class == SRC || class == DEST || class == CONST || class == PARAM;
+}
+
+static bool
+read_sources (Reader * r, Program * p, const OrcStaticOpcode * op)
+{
+  bool byte_shift = strcmp (op->name, "shlb") == 0 ||
+      strcmp (op->name, "shrub") == 0;
+  unsigned var;
+  int class;
+
+  for (int i = 0; i < ORC_STATIC_OPCODE_N_SRC; i++) {
+    if (op->src_size[i] == 0)
+      continue;
+    if (!read_argument (r, p, false, &class, &var))
+      return false;
+    p->added_insns += added_for_source (op, i, class);
+    if (byte_shift && i == 1 && class == CONST &&
+        !note_shift_constant (r, p, op, p->const_values[var - ORC_VAR_C1]))
+      return false;
+  }
+  return true;
 }
 
 static bool
@@ -225,6 +313,8 @@ read_instruction (Reader * r, Program * p, unsigned bc)
 {
   OrcOpcodeSet *set = orc_opcode_set_get ("sys");
   OrcStaticOpcode *opcode;
+  unsigned var;
+  int class;
 
   if (set == NULL || bc - ORC_BC_absb >= (unsigned) set->n_opcodes)
     return fail (r, "unknown opcode");
@@ -232,15 +322,54 @@ read_instruction (Reader * r, Program * p, unsigned bc)
     return fail (r, "too many instructions");
   opcode = set->opcodes + (bc - ORC_BC_absb);
   for (int i = 0; i < ORC_STATIC_OPCODE_N_DEST; i++) {
-    if (opcode->dest_size[i] != 0 && !read_argument (r, p, true))
+    if (opcode->dest_size[i] == 0)
+      continue;
+    if (!read_argument (r, p, true, &class, &var))
       return false;
+    if (class == DEST && !(opcode->flags & ORC_STATIC_OPCODE_STORE))
+      p->added_insns++;         /* the store */
+    if (class == TEMP)
+      p->temp_writes++;         /* a rewrite may duplicate the temporary */
   }
-  for (int i = 0; i < ORC_STATIC_OPCODE_N_SRC; i++) {
-    if (opcode->src_size[i] != 0 && !read_argument (r, p, false))
-      return false;
-  }
+  if (!read_sources (r, p, opcode))
+    return false;
+  p->code_bytes += strcmp (opcode->name, "divluw") == 0 ? DIVLUW_CODE_BYTES :
+      INSN_CODE_BYTES;
   p->n_insns++;
   p->pending_flags = 0;
+  return true;
+}
+
+static int
+count_shift_masks (const Program * p)
+{
+  int n = 0;
+
+  for (int i = 0; i < 8; i++)
+    n += __builtin_popcount (p->shift_masks[i]);
+  return n;
+}
+
+/* ORC's compiler keeps fixed arrays it does not bound (orccompiler.h):
+ * ORC_N_INSNS instructions after it adds loads and stores,
+ * ORC_N_COMPILER_VARIABLES variables after it adds a temporary for each of
+ * them and may duplicate a temporary at each write, ORC_N_CONSTANTS
+ * constants its rules request. The SSE rules of ORC 0.4.33 request 19
+ * distinct constants at most, plus one per byte mask of a constant byte
+ * shift (shlb, shrub): one such mask is allowed. Labels and fixups do not
+ * depend on the program there. And the code must fit ORC's buffer. */
+static bool
+check_compiler_limits (Reader * r, const Program * p)
+{
+  if (p->n_insns + p->added_insns > ORC_N_INSNS)
+    return fail (r, "too many instructions once loads and stores are added");
+  if (ORC_VAR_T1 + p->vars[TEMP].count + p->added_insns + p->temp_writes >
+      ORC_N_COMPILER_VARIABLES)
+    return fail (r, "too many temporaries once ORC adds its own");
+  if (count_shift_masks (p) > ORC_N_CONSTANTS - 19)
+    return fail (r, "too many distinct constant byte shifts");
+  if (p->code_bytes + INSN_CODE_BYTES * p->added_insns > MAX_CODE_BYTES)
+    return fail (r, "its code could overrun ORC's 64 KiB buffer");
   return true;
 }
 
@@ -269,14 +398,15 @@ read_function (Reader * r, Program * p)
     return fail (r, "instruction flags without an instruction");
   if (p->n_insns == 0 || p->vars[DEST].count + p->vars[ACCUM].count == 0)
     return fail (r, "no instruction or no destination");
+  if (!check_compiler_limits (r, p))
+    return false;
   if (!read_int (r, &bc) || bc != ORC_BC_END)
     return fail (r, "END_FUNCTION not followed by END");
   return r->pos == r->size || fail (r, "bytes after END");
 }
 
 int
-px_orc_bytecode_check (const uint8_t * bytecode, size_t size,
-    const char **why)
+px_orc_bytecode_check (const uint8_t * bytecode, size_t size, const char **why)
 {
   Reader r = {.data = bytecode,.size = size };
   Program p = {.vars = {

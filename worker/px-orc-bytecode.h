@@ -14,16 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The most instructions a checked program may have (ORC's array holds
- * ORC_N_INSNS; the limit is lower so that the code ORC generates for any
- * accepted program fits its 64 KiB buffer, see px-orc-bytecode.c). */
+/* The most instructions a checked program may have, before ORC adds its
+ * loads and stores (after, ORC_N_INSNS; see px-orc-bytecode.c). */
 #define PX_ORC_MAX_INSNS 64
 
 /* Checks that @bytecode (@size bytes) is one function as
  * orc_bytecode_from_program() writes it: BEGIN_FUNCTION, declarations,
  * instructions, END_FUNCTION, END, and nothing after; every count within
  * ORC's limits, every size one ORC accepts, every opcode known, every
- * argument a variable declared before it. Returns 0, or -EINVAL with a
+ * argument a variable declared before it, and nothing that would overrun
+ * the fixed arrays of ORC's compiler (instructions, variables, constants)
+ * once ORC adds what it adds. Returns 0, or -EINVAL with a
  * short reason in @why (static text) when given. Needs orc_init(). */
 int px_orc_bytecode_check (const uint8_t * bytecode, size_t size,
     const char **why);

@@ -121,8 +121,7 @@ px_orc_receive_hello (int sock, int timeout_ms, int *region_fd)
   ret = wait_readable (sock, timeout_ms);
   if (ret < 0)
     return ret;
-  n = px_unix_recv (sock, &hello, sizeof hello, fds, 1, &n_fds,
-      MSG_DONTWAIT);
+  n = px_unix_recv (sock, &hello, sizeof hello, fds, 1, &n_fds, MSG_DONTWAIT);
   if (n < 0)
     return (int) n;
   if (n == 0)
@@ -169,8 +168,7 @@ px_orc_request (int sock, const char *target, uint32_t target_flags,
   ssize_t n;
   int ret;
 
-  if (size > PX_ORC_MAX_BYTECODE ||
-      strlen (target) >= PX_ORC_TARGET_NAME_MAX)
+  if (size > PX_ORC_MAX_BYTECODE || strlen (target) >= PX_ORC_TARGET_NAME_MAX)
     return -EMSGSIZE;
   strcpy (request.target, target);
   memcpy (message, &request, sizeof request);

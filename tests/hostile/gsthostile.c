@@ -67,8 +67,7 @@ open_file (GstHostile * self, GstBuffer * buffer)
 static int
 write_file (GstHostile * self, GstBuffer * buffer)
 {
-  return open ("/tmp/parallax-hostile", O_WRONLY | O_CREAT | O_CLOEXEC,
-      0600);
+  return open ("/tmp/parallax-hostile", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 }
 
 static int
