@@ -232,8 +232,10 @@ check_request (Compiler * c, const PxOrcRequest * request, size_t payload)
       memchr (request->target, '\0', sizeof request->target) == NULL)
     return PX_ORC_MALFORMED;
   /* Only code this machine runs: the default target, with flags it
-   * chose or that only change rounding. */
+   * chose (a subset of them). And only SSE, the target whose
+   * rules px_orc_bytecode_check() bounds. */
   if (strcmp (request->target, orc_target_get_name (c->target)) != 0 ||
+      strcmp (request->target, "sse") != 0 ||
       (request->target_flags & ~c->allowed_flags) != 0)
     return PX_ORC_UNSUPPORTED;
   return PX_ORC_OK;
