@@ -27,8 +27,8 @@
 typedef OrcCompileResult (*CompileFunc) (OrcProgram * program,
     OrcTarget * target, unsigned int flags);
 
-/* Set up by the main thread before any other exists; then read-only but
- * for sock and failure, which change under lock. */
+/* wanted is set by the main thread before any other exists; the rest
+ * changes under lock (region only once, before the lockdown). */
 static struct
 {
   gboolean wanted;
@@ -38,6 +38,7 @@ static struct
   gpointer user_data;
   GMutex lock;                  /* static: needs no initialisation */
   gchar *failure;               /* why there is no compiler */
+  gboolean locked_down;         /* px_orc_client_connect() was called */
   guint compiled;
 } client = {.sock = -1 };
 
@@ -107,16 +108,19 @@ px_orc_client_spawn (void)
   g_free (path);
 }
 
-gboolean
-px_orc_client_connect (PxOrcReportFunc report, gpointer user_data)
+/* Receives the region and maps it, once; only before the lockdown (after
+ * it, the filter refuses executable mappings). Under client.lock, or
+ * while the worker has one thread using ORC. */
+static gboolean
+map_region_locked (void)
 {
   px_auto_fd region_fd = -1;
   void *region;
   int ret;
 
-  client.report = report;
-  client.user_data = user_data;
-  if (client.sock < 0)
+  if (client.region != NULL)
+    return TRUE;
+  if (client.sock < 0 || client.locked_down)
     return FALSE;
   ret = px_orc_receive_hello (client.sock, PX_ORC_TIMEOUT_MS, &region_fd);
   if (ret < 0) {
@@ -138,6 +142,21 @@ px_orc_client_connect (PxOrcReportFunc report, gpointer user_data)
   }
   client.region = region;
   return TRUE;
+}
+
+gboolean
+px_orc_client_connect (PxOrcReportFunc report, gpointer user_data)
+{
+  gboolean ok;
+
+  g_mutex_lock (&client.lock);
+  client.report = report;
+  client.user_data = user_data;
+  ok = map_region_locked ();
+  /* From here on the region is mapped or never will be. */
+  client.locked_down = TRUE;
+  g_mutex_unlock (&client.lock);
+  return ok;
 }
 
 const gchar *
@@ -223,6 +242,50 @@ bytecode_describes (OrcProgram * p, const OrcBytecode * bytecode)
     same = same_variable (&p->vars[i], &q->vars[i]);
   orc_program_free (q);
   return same;
+}
+
+/* orc_bytecode_from_program() aborts on what its integers cannot hold
+ * (0..65534) and on unknown parameter types: such a program keeps its
+ * backup code instead. */
+static gboolean
+program_fits_bytecode (OrcProgram * p)
+{
+  const int max = 65534;
+
+  if (p->constant_n > max || p->n_multiple > max || p->n_minimum > max ||
+      p->n_maximum > max || p->constant_m > max || p->constant_n < 0 ||
+      p->n_multiple < 0 || p->n_minimum < 0 || p->n_maximum < 0 ||
+      p->constant_m < 0 || p->n_insns < 0 || p->n_insns > ORC_N_INSNS ||
+      (p->name && strlen (p->name) > (size_t) max))
+    return FALSE;
+  for (int i = 0; i < ORC_N_VARIABLES; i++) {
+    const OrcVariable *v = &p->vars[i];
+
+    if (v->size < 0 || v->size > max || v->alignment < 0 ||
+        v->alignment > max)
+      return FALSE;
+    if (v->size && v->vartype == ORC_VAR_TYPE_PARAM &&
+        v->param_type != ORC_PARAM_TYPE_INT &&
+        v->param_type != ORC_PARAM_TYPE_FLOAT &&
+        v->param_type != ORC_PARAM_TYPE_INT64 &&
+        v->param_type != ORC_PARAM_TYPE_DOUBLE)
+      return FALSE;
+  }
+  for (int i = 0; i < p->n_insns; i++) {
+    const OrcInstruction *insn = &p->insns[i];
+
+    if (insn->opcode == NULL || insn->flags > (unsigned) max)
+      return FALSE;
+    for (int j = 0; j < ORC_STATIC_OPCODE_N_DEST; j++) {
+      if (insn->dest_args[j] < 0 || insn->dest_args[j] > max)
+        return FALSE;
+    }
+    for (int j = 0; j < ORC_STATIC_OPCODE_N_SRC; j++) {
+      if (insn->src_args[j] < 0 || insn->src_args[j] > max)
+        return FALSE;
+    }
+  }
+  return TRUE;
 }
 
 /* Sends one request, under the lock. A compiler that does not answer
@@ -336,11 +399,19 @@ orc_program_compile_full (OrcProgram * program, OrcTarget * target,
   result = orc_compile_full (program, NULL, 0);
   if (ORC_COMPILE_RESULT_IS_FATAL (result) || program->orccode == NULL)
     return result;
-  if (client.region == NULL)
+  g_mutex_lock (&client.lock);
+  /* An element may compile before the worker is ready (in READY): the
+   * region is mapped then, at its first use. */
+  if (!map_region_locked ())
     reason = g_strdup_printf ("no compiler (%s)", client.failure ?
         client.failure : "not started");
   else
-    reason = compile_remotely (program, target, flags, &orc_refused);
+    reason = NULL;
+  g_mutex_unlock (&client.lock);
+  if (reason == NULL)
+    reason = program_fits_bytecode (program) ?
+        compile_remotely (program, target, flags, &orc_refused) :
+        g_strdup ("it cannot be written as ORC bytecode");
   report (program, reason == NULL ? PX_ORC_CODE_COMPILED : orc_refused ?
       PX_ORC_CODE_NOT_COMPILABLE : PX_ORC_CODE_BACKUP, reason);
   if (reason != NULL) {
