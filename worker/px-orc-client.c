@@ -39,7 +39,6 @@ static struct
   GMutex lock;                  /* static: needs no initialisation */
   gchar *failure;               /* why there is no compiler */
   gboolean locked_down;         /* px_orc_client_connect() was called */
-  guint compiled;
 } client = {.sock = -1 };
 
 /* ---- start-up, before the lockdown ------------------------------------- */
@@ -170,17 +169,6 @@ px_orc_code_name (PxOrcCode code)
     default:
       return "not-compilable";
   }
-}
-
-guint
-px_orc_client_compiled (void)
-{
-  guint n;
-
-  g_mutex_lock (&client.lock);
-  n = client.compiled;
-  g_mutex_unlock (&client.lock);
-  return n;
 }
 
 /* ---- one program ------------------------------------------------------- */
@@ -337,8 +325,6 @@ compile_remotely (OrcProgram * p, OrcTarget * target, unsigned flags,
   else if (reply.status != PX_ORC_OK)
     why = g_strdup_printf ("the compiler refused it: %s",
         px_orc_status_name (reply.status));
-  else
-    client.compiled++;
   *orc_refused = ret == 0 && reply.status == PX_ORC_NOT_COMPILED;
   g_mutex_unlock (&client.lock);
   orc_bytecode_free (bytecode);

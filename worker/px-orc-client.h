@@ -59,9 +59,6 @@ typedef void (*PxOrcReportFunc) (const gchar * program, PxOrcCode code,
  * start. Returns FALSE (and keeps the reason) when there is no compiler. */
 gboolean px_orc_client_connect (PxOrcReportFunc report, gpointer user_data);
 
-/* Number of programs running the compiler's code. */
-guint px_orc_client_compiled (void);
-
 /* Compiles @bytecode as a program, without ORC: what a compromised element
  * could send. Returns the reply's status (PxOrcStatus) or -errno. For the
  * hostile-element tests; exported like the ORC entry points. */

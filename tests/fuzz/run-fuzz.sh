@@ -1,5 +1,6 @@
 #!/bin/sh
-# Parallax — builds the wire protocol fuzzer and runs it.
+# Parallax — builds the wire protocol and ORC bytecode fuzzers and runs
+# them, SECONDS each.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
@@ -26,7 +27,8 @@ if [ ! -f "$builddir/build.ninja" ]; then
   CC=clang meson setup "$builddir" "$srcdir" \
     -Dfuzzing=true -Dtests=disabled
 fi
-ninja -C "$builddir" tests/fuzz/fuzz_wire tests/fuzz/make_corpus
+ninja -C "$builddir" tests/fuzz/fuzz_wire tests/fuzz/make_corpus \
+  tests/fuzz/fuzz_orc_bytecode tests/fuzz/make_orc_corpus
 
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT INT TERM
@@ -49,3 +51,20 @@ if [ "$status" -ne 0 ]; then
   exit 1
 fi
 echo "fuzz_wire: no findings in $seconds seconds"
+
+# The ORC compiler's check of a program, with ORC compiling what it accepts.
+"$builddir/tests/fuzz/make_orc_corpus" "$workdir/orc-corpus"
+status=0
+"$builddir/tests/fuzz/fuzz_orc_bytecode" \
+  -max_total_time="$seconds" \
+  -max_len=4096 \
+  -timeout=10 \
+  -print_final_stats=1 \
+  -artifact_prefix="$artifacts/" \
+  "$workdir/orc-corpus" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "fuzz_orc_bytecode failed (exit status $status); reproducer in" \
+    "$artifacts/" >&2
+  exit 1
+fi
+echo "fuzz_orc_bytecode: no findings in $seconds seconds"
