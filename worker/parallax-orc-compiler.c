@@ -87,6 +87,7 @@ typedef struct
   size_t used;
   OrcTarget *target;
   unsigned allowed_flags;
+  bool known_orc;               /* the ORC the check's bounds are for */
 } Compiler;
 
 static void
@@ -232,9 +233,10 @@ check_request (Compiler * c, const PxOrcRequest * request, size_t payload)
       memchr (request->target, '\0', sizeof request->target) == NULL)
     return PX_ORC_MALFORMED;
   /* Only code this machine runs: the default target, with flags it
-   * chose (a subset of them). And only SSE, the target whose
-   * rules px_orc_bytecode_check() bounds. */
-  if (strcmp (request->target, orc_target_get_name (c->target)) != 0 ||
+   * chose (a subset of them). And only SSE of the ORC version whose
+   * compiler px_orc_bytecode_check() bounds. */
+  if (!c->known_orc ||
+      strcmp (request->target, orc_target_get_name (c->target)) != 0 ||
       strcmp (request->target, "sse") != 0 ||
       (request->target_flags & ~c->allowed_flags) != 0)
     return PX_ORC_UNSUPPORTED;
@@ -330,6 +332,9 @@ main (int argc, char **argv)
   c.target = orc_target_get_default ();
   if (c.target == NULL || !c.target->executable)
     die ("ORC has no executable target here", ENOTSUP);
+  /* px_orc_bytecode_check() bounds what this ORC's compiler does not: with
+   * another version, nothing is compiled (check_request refuses). */
+  c.known_orc = strcmp (orc_version_string (), PX_ORC_CHECKED_VERSION) == 0;
   c.allowed_flags = orc_target_get_default_flags (c.target) |
       ORC_TARGET_CLEAN_COMPILE | ORC_TARGET_FAST_NAN | ORC_TARGET_FAST_DENORMAL;
   make_region (&c);

@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The ORC whose compiler (SSE target) the check bounds; the compiler
+ * refuses to compile with any other (orc_version_string ()). */
+#define PX_ORC_CHECKED_VERSION "0.4.33"
+
 /* The most instructions a checked program may have, before ORC adds its
  * loads and stores (after, ORC_N_INSNS; see px-orc-bytecode.c). */
 #define PX_ORC_MAX_INSNS 64
