@@ -186,6 +186,92 @@ GST_START_TEST (test_region_sealed)
 
 GST_END_TEST;
 
+/* Executable mappings of process @pid: returns how many are of a memfd
+ * named @memfd (NULL: none may be), fails on any writable + executable
+ * one and on any other executable one that is neither a file nor the
+ * vDSO. */
+static guint
+assert_executable_mappings (pid_t pid, const gchar * memfd)
+{
+  gchar *path = g_strdup_printf ("/proc/%d/maps", (int) pid);
+  gchar *ours = g_strdup_printf ("/memfd:%s ", memfd ? memfd : "");
+  gchar *contents = NULL;
+  gchar **lines;
+  guint n = 0;
+
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  lines = g_strsplit (contents, "\n", -1);
+  for (gchar ** l = lines; *l && **l; l++) {
+    const gchar *perms = strchr (*l, ' ') + 1;
+    const gchar *name = strrchr (*l, ' ') + 1;
+    const gchar *memfd_at = strstr (*l, "/memfd:");
+    gboolean file = name[0] == '/' && memfd_at == NULL;
+    gboolean vdso = g_str_equal (name, "[vdso]") ||
+        g_str_equal (name, "[vsyscall]");
+
+    fail_if (perms[1] == 'w' && perms[2] == 'x', "%s", *l);
+    if (perms[2] != 'x')
+      continue;
+    if (memfd != NULL && memfd_at != NULL &&
+        g_str_has_prefix (memfd_at, ours)) {
+      fail_unless (g_str_has_prefix (perms, "r-xs"), "%s", *l);
+      n++;
+    } else {
+      fail_unless (file || vdso, "executable and not a file: %s", *l);
+    }
+  }
+  g_strfreev (lines);
+  g_free (contents);
+  g_free (ours);
+  g_free (path);
+  return n;
+}
+
+static void
+assert_status_field (pid_t pid, const gchar * key, const gchar * expected)
+{
+  gchar *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  gchar *contents = NULL, *line;
+
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  line = strstr (contents, key);
+  fail_unless (line != NULL, "%s: no %s", path, key);
+  line += strlen (key);
+  while (*line == ':' || *line == '\t' || *line == ' ')
+    line++;
+  fail_unless (g_str_has_prefix (line, expected), "%s %s: %.20s", path, key,
+      line);
+  g_free (contents);
+  g_free (path);
+}
+
+/* The compiler jails itself before its first request, and has no
+ * executable memory of its own after compiling (ORC's code buffers lost
+ * PROT_EXEC). */
+GST_START_TEST (test_compiler_jailed)
+{
+  OrcProgram *p;
+  OrcBytecode *bytecode;
+  PxOrcReply reply;
+  Compiler c;
+
+  compiler_start (&c);
+  p = sample_program (1);
+  bytecode = orc_bytecode_from_program (p);
+  fail_unless_equals_int (compiler_compile (&c, bytecode->bytecode,
+          bytecode->length, &reply), PX_ORC_OK);
+  assert_status_field (c.pid, "Seccomp", "2");
+  assert_status_field (c.pid, "NoNewPrivs", "1");
+  assert_status_field (c.pid, "CapEff", "0000000000000000");
+  assert_status_field (c.pid, "CapBnd", "0000000000000000");
+  fail_unless_equals_int (assert_executable_mappings (c.pid, NULL), 0);
+  orc_bytecode_free (bytecode);
+  orc_program_free (p);
+  compiler_stop (&c);
+}
+
+GST_END_TEST;
+
 /* ORC copies the code it generates from its compile buffer into its code
  * region without relocating it, so the code must not depend on where it
  * lives; and it must not depend on the process either: the compiler's
@@ -834,6 +920,31 @@ GST_START_TEST (test_caps_change_compiles_new_programs)
 
 GST_END_TEST;
 
+/* A worker that ran compiled code: its only executable mapping that is
+ * not a file is the code region, read + execute, shared; nothing is
+ * writable and executable. */
+GST_START_TEST (test_worker_mappings)
+{
+  PxSandboxConfig config;
+  Observed obs;
+  Isolated iso;
+
+  default_config (&config, NULL);
+  observed_init (&obs);
+  isolated_start (&iso, VIDEO ("I420"),
+      "videoconvert ! video/x-raw,format=BGRx", &config, &obs);
+  fail_unless (wait_eos (iso.consumer));
+  g_mutex_lock (&obs.lock);
+  fail_unless (obs.compiled->len > 0);
+  g_mutex_unlock (&obs.lock);
+  fail_unless_equals_int (assert_executable_mappings (gst_px_worker_get_pid
+          (iso.worker), "parallax-orc-code"), 1);
+  isolated_stop (&iso);
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
 /* Without a compiler every program keeps its C backup code: the output is
  * the same, and each program is named in a warning. */
 GST_START_TEST (test_backup_code_without_compiler)
@@ -965,6 +1076,7 @@ orc_suite (void)
   suite_add_tcase (s, compiler);
   tcase_set_timeout (compiler, 60);
   tcase_add_test (compiler, test_region_sealed);
+  tcase_add_test (compiler, test_compiler_jailed);
   tcase_add_test (compiler, test_code_matches_in_process_jit);
   tcase_add_test (compiler, test_malformed_programs_refused);
   tcase_add_test (compiler, test_damaged_programs_contained);
@@ -979,6 +1091,7 @@ orc_suite (void)
   tcase_add_test (elements, test_audioconvert_bit_exact);
   tcase_add_test (elements, test_caps_change_compiles_new_programs);
   tcase_add_test (elements, test_backup_code_without_compiler);
+  tcase_add_test (elements, test_worker_mappings);
 
   suite_add_tcase (s, hostile);
   tcase_set_timeout (hostile, 60);
