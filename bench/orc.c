@@ -21,6 +21,10 @@
  * ipcsink (which copies each input into its arena) and drains it with
  * ipcsrc (no copy).
  *
+ * Then the compiler alone, started by this process as a worker starts it:
+ * how long until its code region arrives, and one program's round trip
+ * (the same request --compiles times) against compiling it in-process.
+ *
  * Also per run: spawn to ready (gst_px_worker_new () + start) and the first
  * buffer (from the producer set to PLAYING until the first output buffer
  * reaches the host; in-process, from PLAYING): what the compiler adds to
@@ -28,12 +32,23 @@
  */
 #include <gst/gst.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ORC_ENABLE_UNSTABLE_API
+#include <orc/orc.h>
+#include <orc/orcbytecode.h>
+#include <orc/orcprogram.h>
+
 #include "bench-util.h"
 #include "gstpxworker.h"
+#include "px-orc-protocol.h"
 #include "px-sandbox.h"
 
 #define MAX_RUNS 101
@@ -331,6 +346,108 @@ child_main (const gchar * spec, const Options * options)
   return ok;
 }
 
+/* ---- the compiler alone ------------------------------------------------ */
+
+#define COMPILES 200
+
+/* A program like GStreamer's: widen, multiply by a parameter, add a
+ * constant. */
+static OrcProgram *
+sample_program (void)
+{
+  OrcProgram *p = orc_program_new_ds (2, 1);
+
+  orc_program_add_constant (p, 2, 0x1234, "c1");
+  orc_program_add_parameter (p, 2, "p1");
+  orc_program_add_temporary (p, 2, "t1");
+  orc_program_append_2 (p, "convubw", 0, ORC_VAR_T1, ORC_VAR_S1, 0, 0);
+  orc_program_append_2 (p, "mullw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_P1,
+      0);
+  orc_program_append_2 (p, "addw", 0, ORC_VAR_D1, ORC_VAR_T1, ORC_VAR_C1, 0);
+  orc_program_set_name (p, "bench_program");
+  return p;
+}
+
+static gboolean
+measure_compiler (gdouble * ready_ms, gdouble * remote_us,
+    gdouble * local_us)
+{
+  const gchar *path = g_getenv ("PARALLAX_ORC_COMPILER");
+  g_autofree gchar *sibling = NULL;
+  OrcProgram *p;
+  OrcBytecode *bytecode;
+  OrcTarget *target;
+  PxOrcReply reply;
+  int pair[2], region_fd = -1, ret = 0;
+  gint64 start;
+  pid_t pid;
+
+  if (path == NULL) {
+    g_autofree gchar *dir = g_path_get_dirname (gst_px_worker_path ());
+
+    path = sibling = g_build_filename (dir, "parallax-orc-compiler", NULL);
+  }
+  orc_init ();
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+    return FALSE;
+  start = bench_now_ns ();
+  pid = px_orc_compiler_spawn (path, pair[1]);
+  close (pair[1]);
+  if (pid < 0 || px_orc_receive_hello (pair[0], PX_ORC_TIMEOUT_MS,
+          &region_fd) < 0) {
+    g_printerr ("%s did not start\n", path);
+    close (pair[0]);
+    if (pid > 0)
+      waitpid (pid, NULL, 0);
+    return FALSE;
+  }
+  *ready_ms = (bench_now_ns () - start) / 1e6;
+
+  p = sample_program ();
+  bytecode = orc_bytecode_from_program (p);
+  target = orc_target_get_default ();
+  start = bench_now_ns ();
+  for (gint i = 0; i < COMPILES && ret == 0; i++) {
+    ret = px_orc_request (pair[0], orc_target_get_name (target),
+        orc_target_get_default_flags (target), bytecode->bytecode,
+        bytecode->length, PX_ORC_TIMEOUT_MS, &reply);
+    if (ret == 0 && reply.status != PX_ORC_OK)
+      ret = -EINVAL;
+  }
+  *remote_us = (bench_now_ns () - start) / 1e3 / COMPILES;
+  start = bench_now_ns ();
+  for (gint i = 0; i < COMPILES; i++)
+    orc_program_compile (p);
+  *local_us = (bench_now_ns () - start) / 1e3 / COMPILES;
+
+  orc_bytecode_free (bytecode);
+  orc_program_free (p);
+  close (region_fd);
+  close (pair[0]);
+  waitpid (pid, NULL, 0);
+  if (ret < 0)
+    g_printerr ("the compiler refused the program: %s\n", g_strerror (-ret));
+  return ret == 0;
+}
+
+static void
+print_compiler (const Options * options)
+{
+  gdouble ready, remote, local;
+
+  if (!measure_compiler (&ready, &remote, &local))
+    return;
+  if (options->markdown)
+    g_print ("\n| parallax-orc-compiler | time |\n|---|---:|\n"
+        "| start until its code region arrives | %.2f ms |\n"
+        "| one program compiled by it (round trip) | %.1f us |\n"
+        "| the same program compiled in-process | %.1f us |\n",
+        ready, remote, local);
+  else
+    g_print ("\ncompiler ready after %.2f ms; a program's round trip "
+        "%.1f us, in-process %.1f us\n", ready, remote, local);
+}
+
 /* ---- the parent -------------------------------------------------------- */
 
 typedef struct
@@ -481,5 +598,6 @@ main (int argc, char **argv)
     }
   }
   print_results (cases, &options);
+  print_compiler (&options);
   return 0;
 }
