@@ -53,20 +53,31 @@ build() {
 # meson run, and each other stage as one test.
 run_tests() {
   local suite=0 install=0 sanitizers=0 fuzz=0
-  rm -f "$BUILD_DIR/meson-logs/testlog.json"
+  rm -f "$BUILD_DIR"/meson-logs/testlog*.json \
+    "$BUILD_DIR"/meson-logs/unprivileged*.json
   meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 || suite=1
+  # the whole suite again as the unprivileged user nobody (when root)
+  if [ "$(id -u)" -eq 0 ]; then
+    meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 \
+      --logbase unprivileged --wrapper "$PWD/tests/run-unprivileged.sh" ||
+      suite=1
+  fi
   tests/run-install.sh || install=1
   tests/run-sanitizers.sh || sanitizers=1
   tests/fuzz/run-fuzz.sh "${PARALLAX_FUZZ_SECONDS:-60}" || fuzz=1
 
   /usr/bin/python3 - "$suite" "$install" "$sanitizers" "$fuzz" \
     "$BUILD_DIR/meson-logs/testlog.json" \
+    "$BUILD_DIR/meson-logs/unprivileged*.json" \
     "build-asan/meson-logs/asan*.json" "build-ubsan/meson-logs/ubsan*.json" \
     <<'PY'
 import glob, json, sys
 suite, install, sanitizers, fuzz = map(int, sys.argv[1:5])
 ok = bad = skipped = 0
+import os
 for pattern in sys.argv[5:]:
+    if "unprivileged" in pattern and os.getuid() != 0:
+        continue  # nobody to switch to: the first run was unprivileged
     # meson names a log after its --logbase and its --wrapper
     paths = glob.glob(pattern)
     if not paths:

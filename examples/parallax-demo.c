@@ -13,8 +13,10 @@
 #include <gst/gst.h>
 #include <gst/allocators/allocators.h>
 
+#include <glib/gprintf.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -62,6 +64,31 @@ look_at_frame (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* The socket's directory, removed however the demo ends but by a signal
+ * (exit () runs it). */
+static gchar *demo_dir, *demo_socket;
+
+static void
+remove_demo_dir (void)
+{
+  if (demo_socket)
+    g_remove (demo_socket);
+  if (demo_dir)
+    g_rmdir (demo_dir);
+}
+
+static void G_GNUC_PRINTF (1, 2) G_GNUC_NORETURN
+die (const gchar * format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_vfprintf (stderr, format, args);
+  va_end (args);
+  g_printerr ("\n");
+  exit (1);
+}
+
 /* Starts "gst-launch-1.0 ipcsrc socket-path=PATH ! fakesink". */
 static GPid
 spawn_consumer (const gchar * path)
@@ -76,7 +103,7 @@ spawn_consumer (const gchar * path)
 
   if (!g_spawn_async (NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
           G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, &error))
-    g_error ("cannot start a consumer: %s", error->message);
+    die ("cannot start a consumer: %s", error->message);
   g_free (location);
   return pid;
 }
@@ -202,6 +229,9 @@ main (int argc, char **argv)
   gst_object_unref (factory);
   dir = g_dir_make_tmp ("parallax-demo-XXXXXX", NULL);
   path = g_build_filename (dir, "camera", NULL);
+  demo_dir = dir;
+  demo_socket = path;
+  atexit (remove_demo_dir);
   seen.memfds = g_hash_table_new (NULL, NULL);
 
   g_print ("Parallax demo: videotestsrc (720p I420, %d frames) ! ipcsink -> "
@@ -252,8 +282,8 @@ main (int argc, char **argv)
   gst_object_unref (sink);
   gst_object_unref (pipeline);
   g_hash_table_unref (seen.memfds);
-  g_remove (path);
-  g_rmdir (dir);
+  remove_demo_dir ();
+  demo_dir = demo_socket = NULL;
   g_free (path);
   g_free (dir);
   return ok ? 0 : 1;
