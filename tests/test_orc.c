@@ -263,7 +263,10 @@ GST_START_TEST (test_compiler_jailed)
   assert_status_field (c.pid, "Seccomp", "2");
   assert_status_field (c.pid, "NoNewPrivs", "1");
   assert_status_field (c.pid, "CapEff", "0000000000000000");
-  assert_status_field (c.pid, "CapBnd", "0000000000000000");
+  /* Its bounding set can only be emptied with CAP_SETPCAP, which an
+   * unprivileged caller (not the worker's root) does not have. */
+  if (getuid () == 0)
+    assert_status_field (c.pid, "CapBnd", "0000000000000000");
   fail_unless_equals_int (assert_executable_mappings (c.pid, NULL), 0);
   orc_bytecode_free (bytecode);
   orc_program_free (p);
