@@ -23,7 +23,8 @@
  *
  * Then the compiler alone, started by this process as a worker starts it:
  * how long until its code region arrives, and one program's round trip
- * (the same request --compiles times) against compiling it in-process.
+ * (200 programs that differ by a constant) against compiling them
+ * in-process.
  *
  * Also per run: spawn to ready (gst_px_worker_new () + start) and the first
  * buffer (from the producer set to PLAYING until the first output buffer
@@ -351,13 +352,14 @@ child_main (const gchar * spec, const Options * options)
 #define COMPILES 200
 
 /* A program like GStreamer's: widen, multiply by a parameter, add a
- * constant. */
+ * constant (@constant: each one is another program to the compiler,
+ * which answers a program it compiled before from its cache). */
 static OrcProgram *
-sample_program (void)
+sample_program (gint constant)
 {
   OrcProgram *p = orc_program_new_ds (2, 1);
 
-  orc_program_add_constant (p, 2, 0x1234, "c1");
+  orc_program_add_constant (p, 2, constant, "c1");
   orc_program_add_parameter (p, 2, "p1");
   orc_program_add_temporary (p, 2, "t1");
   orc_program_append_2 (p, "convubw", 0, ORC_VAR_T1, ORC_VAR_S1, 0, 0);
@@ -374,8 +376,8 @@ measure_compiler (gdouble * ready_ms, gdouble * remote_us,
 {
   const gchar *path = g_getenv ("PARALLAX_ORC_COMPILER");
   g_autofree gchar *sibling = NULL;
-  OrcProgram *p;
-  OrcBytecode *bytecode;
+  OrcProgram *programs[COMPILES];
+  OrcBytecode *bytecodes[COMPILES];
   OrcTarget *target;
   PxOrcReply reply;
   int pair[2], region_fd = -1, ret = 0;
@@ -403,25 +405,29 @@ measure_compiler (gdouble * ready_ms, gdouble * remote_us,
   }
   *ready_ms = (bench_now_ns () - start) / 1e6;
 
-  p = sample_program ();
-  bytecode = orc_bytecode_from_program (p);
+  for (gint i = 0; i < COMPILES; i++) {
+    programs[i] = sample_program (i);
+    bytecodes[i] = orc_bytecode_from_program (programs[i]);
+  }
   target = orc_target_get_default ();
   start = bench_now_ns ();
   for (gint i = 0; i < COMPILES && ret == 0; i++) {
     ret = px_orc_request (pair[0], orc_target_get_name (target),
-        orc_target_get_default_flags (target), bytecode->bytecode,
-        bytecode->length, PX_ORC_TIMEOUT_MS, &reply);
+        orc_target_get_default_flags (target), bytecodes[i]->bytecode,
+        bytecodes[i]->length, PX_ORC_TIMEOUT_MS, &reply);
     if (ret == 0 && reply.status != PX_ORC_OK)
       ret = -EINVAL;
   }
   *remote_us = (bench_now_ns () - start) / 1e3 / COMPILES;
   start = bench_now_ns ();
   for (gint i = 0; i < COMPILES; i++)
-    orc_program_compile (p);
+    orc_program_compile (programs[i]);
   *local_us = (bench_now_ns () - start) / 1e3 / COMPILES;
 
-  orc_bytecode_free (bytecode);
-  orc_program_free (p);
+  for (gint i = 0; i < COMPILES; i++) {
+    orc_bytecode_free (bytecodes[i]);
+    orc_program_free (programs[i]);
+  }
   close (region_fd);
   close (pair[0]);
   waitpid (pid, NULL, 0);

@@ -304,6 +304,37 @@ GST_START_TEST (test_code_matches_in_process_jit)
 
 GST_END_TEST;
 
+/* The same program twice gets the same code, not a second copy. */
+GST_START_TEST (test_same_program_same_code)
+{
+  OrcProgram *p;
+  OrcBytecode *bytecode;
+  PxOrcReply once, again, other;
+  Compiler c;
+
+  compiler_start (&c);
+  p = sample_program (1);
+  bytecode = orc_bytecode_from_program (p);
+  fail_unless_equals_int (compiler_compile (&c, bytecode->bytecode,
+          bytecode->length, &once), PX_ORC_OK);
+  fail_unless_equals_int (compiler_compile (&c, bytecode->bytecode,
+          bytecode->length, &again), PX_ORC_OK);
+  fail_unless_equals_int (again.offset, once.offset);
+  fail_unless_equals_int (again.size, once.size);
+  orc_bytecode_free (bytecode);
+  orc_program_free (p);
+  p = sample_program (2);
+  bytecode = orc_bytecode_from_program (p);
+  fail_unless_equals_int (compiler_compile (&c, bytecode->bytecode,
+          bytecode->length, &other), PX_ORC_OK);
+  fail_unless (other.offset >= once.offset + once.size);
+  orc_bytecode_free (bytecode);
+  orc_program_free (p);
+  compiler_stop (&c);
+}
+
+GST_END_TEST;
+
 static void
 assert_refused (Compiler * c, const void *bytecode, gsize size, int status,
     const gchar * what)
@@ -1081,6 +1112,7 @@ orc_suite (void)
   tcase_add_test (compiler, test_region_sealed);
   tcase_add_test (compiler, test_compiler_jailed);
   tcase_add_test (compiler, test_code_matches_in_process_jit);
+  tcase_add_test (compiler, test_same_program_same_code);
   tcase_add_test (compiler, test_malformed_programs_refused);
   tcase_add_test (compiler, test_damaged_programs_contained);
   tcase_add_test (compiler, test_largest_programs_fit_orc);

@@ -14,7 +14,8 @@
  *      exit;
  *   3. compiles each program the worker sends (ORC bytecode, checked by
  *      px_orc_bytecode_check() before ORC parses it) with ORC's own JIT for
- *      this machine, and appends the code to the region.
+ *      this machine, and appends the code to the region (a program it
+ *      compiled before gets the code it got then).
  *
  * The worker is assumed compromised: a request is hostile input. This
  * process never runs the code it generates, and has no executable memory
@@ -80,10 +81,25 @@ mmap64 (void *addr, size_t length, int prot, int flags, int fd, off64_t offset)
       fd, offset);
 }
 
+/* Programs compiled before, by their bytecode: an element that builds the
+ * same program again (at each caps change, say) gets the same code
+ * instead of filling the region. */
+#define CACHE_SIZE 64
+
+typedef struct
+{
+  uint8_t *bytecode;            /* NULL: free */
+  size_t size;
+  uint32_t flags;
+  uint32_t offset, code_size;
+} Cached;
+
 typedef struct
 {
   int sock;
   uint8_t *region;              /* writable, PX_ORC_REGION_SIZE */
+  Cached cache[CACHE_SIZE];
+  unsigned next_cached;         /* the entry replaced next */
   size_t used;
   OrcTarget *target;
   unsigned allowed_flags;
@@ -262,11 +278,42 @@ append_code (Compiler * c, const OrcCode * code, PxOrcReply * reply)
   return PX_ORC_OK;
 }
 
+static const Cached *
+find_cached (const Compiler * c, const uint8_t * bytecode, size_t size,
+    uint32_t flags)
+{
+  for (unsigned i = 0; i < CACHE_SIZE; i++) {
+    const Cached *e = &c->cache[i];
+
+    if (e->bytecode != NULL && e->size == size && e->flags == flags &&
+        memcmp (e->bytecode, bytecode, size) == 0)
+      return e;
+  }
+  return NULL;
+}
+
+static void
+remember (Compiler * c, const uint8_t * bytecode, size_t size,
+    uint32_t flags, const PxOrcReply * reply)
+{
+  Cached *e = &c->cache[c->next_cached];
+  uint8_t *copy = malloc (size);
+
+  if (copy == NULL)
+    return;
+  memcpy (copy, bytecode, size);
+  free (e->bytecode);
+  *e = (Cached) {
+  copy, size, flags, reply->offset, reply->size};
+  c->next_cached = (c->next_cached + 1) % CACHE_SIZE;
+}
+
 static int
 compile (Compiler * c, const PxOrcRequest * request, const uint8_t * bytecode,
     size_t size, PxOrcReply * reply)
 {
   const char *why = NULL;
+  const Cached *cached;
   OrcProgram *program;
   OrcCompileResult result;
   int status = check_request (c, request, size);
@@ -275,6 +322,12 @@ compile (Compiler * c, const PxOrcRequest * request, const uint8_t * bytecode,
     return status;
   if (px_orc_bytecode_check (bytecode, size, &why) < 0)
     return PX_ORC_MALFORMED;
+  cached = find_cached (c, bytecode, size, request->target_flags);
+  if (cached != NULL) {
+    reply->offset = cached->offset;
+    reply->size = cached->code_size;
+    return PX_ORC_OK;
+  }
   program = orc_program_new ();
   orc_bytecode_parse_function (program, bytecode);
   result = orc_program_compile_full (program, c->target, request->target_flags);
@@ -282,6 +335,8 @@ compile (Compiler * c, const PxOrcRequest * request, const uint8_t * bytecode,
   status = ORC_COMPILE_RESULT_IS_SUCCESSFUL (result) ?
       append_code (c, program->orccode, reply) : PX_ORC_NOT_COMPILED;
   orc_program_free (program);
+  if (status == PX_ORC_OK)
+    remember (c, bytecode, size, request->target_flags, reply);
   return status;
 }
 
