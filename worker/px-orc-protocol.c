@@ -59,9 +59,12 @@ exec_compiler (const char *path, int sock, pid_t parent)
   } else if (dup2 (sock, PX_ORC_COMPILER_FD) < 0) {
     _exit (127);
   }
-  /* fds 0-2 stay (the worker's /dev/null and stderr); nothing else. */
-  if (syscall (SYS_close_range, PX_ORC_COMPILER_FD + 1, ~0u, 0) < 0)
-    _exit (127);
+  /* fds 0-2 stay (the worker's /dev/null and stderr); nothing else.
+   * Kernels before 5.9 have no close_range. */
+  if (syscall (SYS_close_range, PX_ORC_COMPILER_FD + 1, ~0u, 0) < 0) {
+    for (int fd = PX_ORC_COMPILER_FD + 1; fd < 4096; fd++)
+      close (fd);
+  }
   execve (path, argv, envp);
   _exit (127);
 }
