@@ -18,7 +18,7 @@ BUILD_DIR=${PARALLAX_BUILD_DIR:-build}
 DEBIAN_PACKAGES=(
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  libseccomp-dev indent
+  libseccomp-dev liborc-0.4-dev indent
   gobject-introspection libgirepository1.0-dev python3-gi
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good

@@ -49,8 +49,9 @@
  *      - in-process, ORC_CODE=backup (ORC's C fallback);
  *      - through a worker: the host feeds "videoconvert !
  *        video/x-raw,format=BGRx" in a worker with ipcsink and drains it
- *        with ipcsrc; the worker runs ORC_CODE=backup, as every worker
- *        does (its seccomp filter kills ORC's JIT). The frame is not in an
+ *        with ipcsrc; the worker runs ORC's C fallback (PARALLAX_ORC=backup:
+ *        no parallax-orc-compiler, as every worker before it; bench/orc.c
+ *        measures the worker with it). The frame is not in an
  *        arena, so ipcsink copies each repetition into one (3 MB); the
  *        converted frames come back in the worker's arena without a copy.
  *    Each child counts the frames fakesink receives for --seconds after a
@@ -557,7 +558,7 @@ typedef enum
 static const gchar *orc_names[N_ORC_CASES] = {
   "in-process, ORC JIT (default) (anchor)",
   "in-process, ORC_CODE=backup",
-  "worker (ORC_CODE=backup), through ipcsink/ipcsrc",
+  "worker (C backup code, PARALLAX_ORC=backup), through ipcsink/ipcsrc",
 };
 
 static const gchar *orc_modes[N_ORC_CASES] = {
@@ -749,11 +750,15 @@ run_through_worker (GstPxWorker * worker, FrameCounter * counter,
 static gboolean
 child_orc_worker (FrameCounter * counter, MemorySample * sample)
 {
+  static const char *const backup_env[] = { "PARALLAX_ORC=backup", NULL };
   PxSandboxConfig config;
   GstPxWorker *worker;
   gboolean ok;
 
   worker_config (&config, FALSE);
+  /* The C fallback, as this table has always measured it; bench/orc.c
+   * measures the worker with its compiler. */
+  config.env = backup_env;
   worker = start_worker (ORC_CONVERT, &config, &orc_worker_callbacks,
       counter);
   if (worker == NULL)

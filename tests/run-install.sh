@@ -54,6 +54,8 @@ gst-inspect-1.0 ipcsrc >/dev/null
 
 step "the worker is installed where the plugin looks for it"
 test -x "$prefix/$libexecdir/parallax-worker"
+# the worker starts its ORC compiler from its own directory
+test -x "$prefix/$libexecdir/parallax-orc-compiler"
 
 step "a pipeline through the installed ipcsink and ipcsrc"
 socket="$work/ipc"

@@ -34,6 +34,7 @@
 #include "gstpxconnection.h"
 #include "gstpxserialize.h"
 #include "gstpxworker.h"
+#include "px-orc-client.h"
 #include "px-sandbox.h"
 
 #define CONTROL_FD 3
@@ -240,6 +241,31 @@ build_pipeline (Options * options, GError ** error)
   return pipeline;
 }
 
+/* Each ORC program says on the bus what code it runs (element message
+ * "parallax-orc-program"), and warns when the sandbox is why it runs its
+ * C backup code. */
+static void
+report_orc_program (const gchar * program, PxOrcCode code,
+    const gchar * reason, gpointer user_data)
+{
+  Worker *worker = user_data;
+  GstObject *src = GST_OBJECT (worker->pipeline);
+
+  gst_element_post_message (worker->pipeline, gst_message_new_element (src,
+          gst_structure_new ("parallax-orc-program", "program",
+              G_TYPE_STRING, program, "code", G_TYPE_STRING,
+              px_orc_code_name (code), "reason", G_TYPE_STRING,
+              reason ? reason : "", NULL)));
+  if (code == PX_ORC_CODE_BACKUP) {
+    GError *error = g_error_new (GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+        "ORC program %s runs its C backup code: %s", program, reason);
+
+    gst_element_post_message (worker->pipeline,
+        gst_message_new_warning (src, error, NULL));
+    g_error_free (error);
+  }
+}
+
 static gboolean
 lock_down (Worker * worker, PxSandboxConfig * config)
 {
@@ -290,6 +316,7 @@ run (Worker * worker, Options * options, PxSandboxConfig * config)
   /* GStreamer makes the system clock's wake-up from an AF_UNIX socketpair,
    * which with-network refuses after the lockdown: made now, kept. */
   worker->clock = gst_system_clock_obtain ();
+  px_orc_client_connect (report_orc_program, worker);
   if (!lock_down (worker, config))
     return 1;
   g_main_loop_run (worker->loop);
@@ -316,6 +343,8 @@ main (int argc, char **argv)
   /* Before any thread exists: the capabilities the lockdown needs are kept
    * by one helper thread, every other thread starts without any. */
   ret = px_sandbox_config_take_from_args (&argc, argv, &config);
+  if (ret == 0)
+    px_orc_client_spawn ();
   if (ret == 0)
     ret = px_sandbox_lockdown_prepare ();
   if (ret < 0) {

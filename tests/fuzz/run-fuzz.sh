@@ -1,5 +1,5 @@
 #!/bin/sh
-# Parallax — builds the fuzzers and runs each of them.
+# Parallax — builds the fuzzers and runs each of them, SECONDS each.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
@@ -29,7 +29,7 @@ if [ ! -f "$builddir/build.ninja" ]; then
     -Dfuzzing=true -Dtests=disabled
 fi
 ninja -C "$builddir" tests/fuzz/fuzz_wire tests/fuzz/fuzz_serialize \
-  tests/fuzz/make_corpus
+  tests/fuzz/make_corpus tests/fuzz/fuzz_orc_bytecode tests/fuzz/make_orc_corpus
 
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT INT TERM
@@ -59,4 +59,7 @@ failed=0
 run_fuzzer fuzz_wire "$workdir/wire" 70000 || failed=1
 # Bodies up to the largest the wire allows, plus the two control bytes.
 run_fuzzer fuzz_serialize "$workdir/text" 65474 || failed=1
+# The ORC compiler's check of a program, with ORC compiling what it accepts.
+"$builddir/tests/fuzz/make_orc_corpus" "$workdir/orc-corpus"
+run_fuzzer fuzz_orc_bytecode "$workdir/orc-corpus" 4096 || failed=1
 exit "$failed"

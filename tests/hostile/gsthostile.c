@@ -19,8 +19,10 @@
 #include <gst/base/gstbasetransform.h>
 
 #include <gst/allocators/gstfdmemory.h>
+#include <orc/orc.h>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -83,8 +85,7 @@ open_file (GstHostile * self, GstBuffer * buffer)
 static int
 write_file (GstHostile * self, GstBuffer * buffer)
 {
-  return open ("/tmp/parallax-hostile", O_WRONLY | O_CREAT | O_CLOEXEC,
-      0600);
+  return open ("/tmp/parallax-hostile", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 }
 
 static int
@@ -263,6 +264,110 @@ map_writable_executable (GstHostile * self, GstBuffer * buffer)
   return p == MAP_FAILED ? -1 : 0;
 }
 
+static int
+map_executable (GstHostile * self, GstBuffer * buffer)
+{
+  void *p = mmap (NULL, 4096, PROT_READ | PROT_EXEC,
+      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  return p == MAP_FAILED ? -1 : 0;
+}
+
+static int
+protect_executable (GstHostile * self, GstBuffer * buffer)
+{
+  void *p = mmap (NULL, 4096, PROT_READ | PROT_WRITE,
+      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  if (p == MAP_FAILED)
+    return -1;
+  return mprotect (p, 4096, PROT_READ | PROT_EXEC);
+}
+
+/* Code of a program compiled as every ORC user compiles (in the worker:
+ * by its compiler), kept for the process's life. */
+static guint8 *
+compiled_code (void)
+{
+  OrcProgram *p = orc_program_new_ds (4, 4);
+  OrcCode *code;
+
+  orc_program_set_name (p, "hostile_copy");
+  orc_program_append_2 (p, "copyl", 0, ORC_VAR_D1, ORC_VAR_S1, ORC_VAR_D1,
+      ORC_VAR_D1);
+  if (!ORC_COMPILE_RESULT_IS_SUCCESSFUL (orc_program_compile (p))) {
+    orc_program_free (p);
+    errno = ENOEXEC;
+    return NULL;
+  }
+  code = orc_program_take_code (p);
+  orc_program_free (p);
+  return code->code;
+}
+
+/* The kernel writes into the code for read(): as any write would. */
+static int
+write_orc_code (GstHostile * self, GstBuffer * buffer)
+{
+  guint8 *code = compiled_code ();
+  int pipefd[2], ret;
+
+  if (code == NULL || pipe2 (pipefd, O_CLOEXEC) < 0)
+    return -1;
+  ret = write (pipefd[1], "\xc3", 1) == 1 ? (int) read (pipefd[0], code,
+      1) : -1;
+  close (pipefd[0]);
+  close (pipefd[1]);
+  return ret;
+}
+
+static int
+remap_orc_code (GstHostile * self, GstBuffer * buffer)
+{
+  long page = sysconf (_SC_PAGESIZE);
+  guint8 *code = compiled_code ();
+
+  if (code == NULL)
+    return -1;
+  return mprotect ((void *) ((guintptr) code & ~(guintptr) (page - 1)), page,
+      PROT_READ | PROT_WRITE);
+}
+
+/* Hands the worker's ORC compiler programs that are not ones, then a good
+ * one: 0 if each bad one was refused as malformed (-1) and the good one
+ * still compiled. */
+static int
+send_malformed_programs (GstHostile * self, GstBuffer * buffer)
+{
+  static const guint8 truncated[] = { 1, 11, 4 };
+  static const guint8 bad_opcode[] = { 1, 11, 4, 4, 254, 0, 2, 0 };
+  static const guint8 bad_variable[] = { 1, 11, 4, 4, 32 + 50, 0, 60, 2, 0 };
+  static guint8 noise[4000];
+  const struct
+  {
+    const guint8 *data;
+    gsize size;
+  } bad[] = {
+    {truncated, sizeof truncated}, {bad_opcode, sizeof bad_opcode},
+    {bad_variable, sizeof bad_variable}, {noise, sizeof noise},
+  };
+  int (*request) (const void *, gsize) = dlsym (RTLD_DEFAULT,
+      "px_orc_client_request_raw");
+
+  if (request == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  memset (noise, 0xff, sizeof noise);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    if (request (bad[i].data, bad[i].size) != -1) {
+      errno = EPROTO;
+      return -1;
+    }
+  }
+  return compiled_code () != NULL ? 0 : -1;
+}
+
 /* 0 or the errno of a call that failed. */
 static int
 outcome (long ret)
@@ -418,6 +523,11 @@ static const struct
   {"spin", spin_forever},
   {"threads", spawn_threads},
   {"wx-mmap", map_writable_executable},
+  {"exec-mmap", map_executable},
+  {"exec-mprotect", protect_executable},
+  {"orc-write-code", write_orc_code},
+  {"orc-remap-code", remap_orc_code},
+  {"orc-malformed", send_malformed_programs},
   {"plant", plant_files},
   {"stderr", abuse_stderr},
   {"abstract-unix", reach_abstract_socket},
