@@ -122,6 +122,8 @@ join_limited (GPtrArray * values)
       g_string_append (s, " | ");
     g_string_append (s, g_ptr_array_index (values, i));
   }
+  /* Lists say the type of each element: noise in a table. */
+  g_string_replace (s, "(string)", "", 0);
   if (s->len > 72) {
     g_string_truncate (s, 69);
     g_string_append (s, "...");
@@ -183,7 +185,7 @@ field_conflicts (const GstCaps * up, const GstCaps * down, const gchar * field)
       }
       vu = gst_structure_get_value (su, field);
       vd = gst_structure_get_value (sd, field);
-      if (vu == NULL || vd == NULL || gst_value_can_intersect (vu, vd))
+      if (vu == NULL || vd == NULL || gst_value_intersect (NULL, vu, vd))
         return FALSE;
     }
   }

@@ -364,6 +364,9 @@ px_explain_impossible (GstPxPlan * plan, PxLink * link,
         code == GST_PX_DIAGNOSTIC_UNKNOWN_FORMAT ? "format" :
         code == GST_PX_DIAGNOSTIC_UNKNOWN_FEATURE ? "caps feature" :
         "media type", word, link->src_name, link->sink_name);
+  } else if (gst_caps_is_empty (link->downstream)) {
+    message = g_strdup_printf ("%s accepts nothing: the elements after it "
+        "want caps that have nothing in common", link->sink_name);
   } else if (!px_caps_share_media_type (link->upstream, link->downstream)) {
     code = GST_PX_DIAGNOSTIC_MEDIA_TYPE_MISMATCH;
     message = g_strdup_printf ("%s produces %s but %s takes %s",

@@ -200,7 +200,6 @@ make_caps_filter (PxParser * ps, GstBin * bin, const gchar * word)
   e = gst_element_factory_make ("capsfilter", NULL);
   g_object_set (e, "caps", caps, NULL);
   gst_caps_unref (caps);
-  gst_bin_add (bin, e);
   return e;
 }
 
@@ -231,8 +230,28 @@ make_item (PxParser * ps, GstBin * bin, const gchar * word, PxItem * item,
     unknown_factory (ps, word);
     return FALSE;
   }
-  gst_bin_add (bin, item->element);
   *last = item->element;
+  return TRUE;
+}
+
+/* Adds the element just made to @bin, once its properties (its name
+ * among them) are set. */
+static gboolean
+add_pending (PxParser * ps, GstBin * bin, GstElement ** pending)
+{
+  GstElement *e = *pending;
+
+  if (e == NULL)
+    return TRUE;
+  *pending = NULL;
+  gst_object_ref_sink (e);
+  if (!gst_bin_add (bin, e)) {
+    g_set_error (ps->error, GST_PX_SOLVER_ERROR, GST_PX_SOLVER_ERROR_PARSE,
+        "Two elements are named \"%s\"", GST_OBJECT_NAME (e));
+    gst_object_unref (e);
+    return FALSE;
+  }
+  gst_object_unref (e);
   return TRUE;
 }
 
@@ -255,11 +274,17 @@ parse_bin (PxParser * ps, PxLexer * lx, GstBin * bin, gboolean nested)
 {
   PxItem prev = { 0, };
   gboolean have_prev = FALSE, linking = FALSE, ok = TRUE;
-  GstElement *last = NULL;
+  GstElement *last = NULL, *pending = NULL;
   PxTokenType t;
 
   while (ok && (t = next_token (lx)) != TOKEN_END) {
     PxItem item = { 0, };
+
+    if (t != TOKEN_WORD || !is_property (lx->word)) {
+      ok = add_pending (ps, bin, &pending);
+      if (!ok)
+        break;
+    }
 
     if (t == TOKEN_LINK) {
       if (!have_prev || linking) {
@@ -303,6 +328,7 @@ parse_bin (PxParser * ps, PxLexer * lx, GstBin * bin, gboolean nested)
       continue;
     } else {
       ok = make_item (ps, bin, lx->word, &item, &last);
+      pending = item.element;
     }
     if (ok && linking)
       add_link (ps, &prev, &item);
@@ -312,6 +338,10 @@ parse_bin (PxParser * ps, PxLexer * lx, GstBin * bin, gboolean nested)
     have_prev = ok;
   }
   item_clear (&prev);
+  if (ok)
+    ok = add_pending (ps, bin, &pending);
+  else if (pending)
+    gst_object_unref (gst_object_ref_sink (pending));
   if (ok && linking) {
     g_set_error (ps->error, GST_PX_SOLVER_ERROR, GST_PX_SOLVER_ERROR_PARSE,
         "A link (!) with nothing after it");

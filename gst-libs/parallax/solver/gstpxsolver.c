@@ -68,7 +68,11 @@ G_DEFINE_TYPE_WITH_CODE (GstPxSolver, gst_px_solver, G_TYPE_OBJECT,
     GST_DEBUG_CATEGORY_INIT (gst_px_solver_debug, "pxsolver", 0,
         "Parallax caps solver"));
 
-G_DEFINE_QUARK (gst - px - solver - error - quark, gst_px_solver_error);
+GQuark
+gst_px_solver_error_quark (void)
+{
+  return g_quark_from_static_string ("gst-px-solver-error-quark");
+}
 
 static void
 px_request_free (PxRequest * r)
@@ -598,6 +602,36 @@ set_estimate (GstCaps ** slot, GstCaps * caps, gboolean * changed)
   gst_caps_replace (slot, caps);
 }
 
+static gboolean is_tee (GstElement * e);
+
+/* A tee's source pads answer with what upstream makes, but what leaves the
+ * tee is also what every branch without converters accepts: the branch
+ * that gets converters converts from that. */
+static void
+narrow_tee_branches (GstPxPlan * plan)
+{
+  for (guint i = 0; i < plan->links->len; i++) {
+    PxLink *link = g_ptr_array_index (plan->links, i);
+    GstCaps *flows;
+
+    if (link->probe_src == NULL || link->upstream == NULL ||
+        !is_tee (link->src_element))
+      continue;
+    flows = gst_caps_ref (link->upstream);
+    for (guint j = 0; j < plan->links->len; j++) {
+      PxLink *other = g_ptr_array_index (plan->links, j);
+      if (other != link && other->src_element == link->src_element &&
+          other->probe_src == NULL && other->downstream)
+        gst_caps_take (&flows, gst_caps_intersect (flows,
+                other->downstream));
+    }
+    if (!gst_caps_is_empty (flows))
+      gst_caps_take (&link->upstream, flows);
+    else
+      gst_caps_unref (flows);
+  }
+}
+
 /* Queries both sides of every link; for links with probes, derives the
  * probes' next answers. Returns whether an answer changed. */
 static gboolean
@@ -616,6 +650,7 @@ propagate_once (GstPxPlan * plan, GPtrArray * converters)
     link->downstream = gst_pad_query_caps (link->sink_pad, NULL);
     plan->caps_queries += 2;
   }
+  narrow_tee_branches (plan);
   for (guint i = 0; i < plan->links->len; i++) {
     PxLink *link = g_ptr_array_index (plan->links, i);
     PxChain *chain;
