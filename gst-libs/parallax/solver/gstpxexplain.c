@@ -55,8 +55,8 @@ vocabulary (void)
   static gsize done = 0;
 
   if (g_once_init_enter (&done)) {
-    GList *factories = gst_element_factory_list_get_elements
-        (GST_ELEMENT_FACTORY_TYPE_ANY, GST_RANK_NONE);
+    GList *factories = gst_registry_get_feature_list (gst_registry_get (),
+      GST_TYPE_ELEMENT_FACTORY);
 
     v.media_types = g_ptr_array_new_with_free_func (g_free);
     v.features = g_ptr_array_new_with_free_func (g_free);
@@ -160,8 +160,24 @@ find_unknown_word (const GstCaps * caps, GstPxDiagnosticCode * code,
   return FALSE;
 }
 
+static gboolean
+has_any_template (GstElementFactory * f)
+{
+  for (const GList * l = gst_element_factory_get_static_pad_templates (f); l;
+      l = l->next) {
+    GstStaticPadTemplate *t = l->data;
+    GstCaps *caps = gst_static_caps_get (&t->static_caps);
+    gboolean any = gst_caps_is_any (caps);
+    gst_caps_unref (caps);
+    if (any)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* An element that turns what @up offers into what @down accepts (an
- * encoder, a decoder, a parser...), the highest ranked. */
+ * encoder, a decoder, a parser...), the highest ranked; elements that take
+ * or make anything (ANY) say nothing and are left out. */
 static gchar *
 find_bridge_element (const GstCaps * up, const GstCaps * down)
 {
@@ -175,8 +191,9 @@ find_bridge_element (const GstCaps * up, const GstCaps * down)
   takes = gst_element_factory_list_filter (all, up, GST_PAD_SINK, FALSE);
   makes = gst_element_factory_list_filter (takes, down, GST_PAD_SRC, FALSE);
   makes = g_list_sort (makes, gst_plugin_feature_rank_compare_func);
-  if (makes)
-    name = g_strdup (GST_OBJECT_NAME (makes->data));
+  for (GList * l = makes; l && !name; l = l->next)
+    if (!has_any_template (l->data))
+      name = g_strdup (GST_OBJECT_NAME (l->data));
   gst_plugin_feature_list_free (makes);
   gst_plugin_feature_list_free (takes);
   gst_plugin_feature_list_free (all);

@@ -145,8 +145,8 @@ is_caps (const gchar * word)
 static void
 unknown_factory (PxParser * ps, const gchar * name)
 {
-  GList *all = gst_element_factory_list_get_elements
-      (GST_ELEMENT_FACTORY_TYPE_ANY, GST_RANK_NONE);
+  GList *all = gst_registry_get_feature_list (gst_registry_get (),
+      GST_TYPE_ELEMENT_FACTORY);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   const gchar *near;
 

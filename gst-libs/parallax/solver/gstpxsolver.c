@@ -873,7 +873,19 @@ fixate_preferring (GstCaps * caps, const GstCaps * upstream)
       gst_structure_take_value (s, name, &both);
     }
   }
-  return gst_caps_fixate (caps);
+  /* Lists become their first value (the downstream side's preference);
+   * ranges stay: the elements fixate those when they negotiate. */
+  for (gint f = 0; f < gst_structure_n_fields (s); f++) {
+    const gchar *name = gst_structure_nth_field_name (s, f);
+    const GValue *v = gst_structure_get_value (s, name);
+    if (GST_VALUE_HOLDS_LIST (v) && gst_value_list_get_size (v) > 0) {
+      GValue first = G_VALUE_INIT;
+      g_value_init (&first, G_VALUE_TYPE (gst_value_list_get_value (v, 0)));
+      g_value_copy (gst_value_list_get_value (v, 0), &first);
+      gst_structure_take_value (s, name, &first);
+    }
+  }
+  return caps;
 }
 
 static void
