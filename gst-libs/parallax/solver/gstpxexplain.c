@@ -175,6 +175,18 @@ has_any_template (GstElementFactory * f)
   return FALSE;
 }
 
+/* Whether @caps names a format, media type or caps feature no installed
+ * element knows: no converter can reach those. */
+gboolean
+px_caps_has_unknown_word (const GstCaps * caps)
+{
+  GstPxDiagnosticCode code;
+  g_autofree gchar *word = NULL;
+  const gchar *nearest;
+
+  return find_unknown_word (caps, &code, &word, &nearest);
+}
+
 /* An element that turns what @up offers into what @down accepts (an
  * encoder, a decoder, a parser...), the highest ranked; elements that take
  * or make anything (ANY) say nothing and are left out. */

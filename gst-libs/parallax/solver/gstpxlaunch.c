@@ -111,7 +111,22 @@ typedef struct
   GArray *links;                /* PxLaunchLink */
   GError **error;
   guint depth;
+  GHashTable *counts;           /* factory name -> elements made */
 } PxParser;
+
+/* Elements are named per pipeline, "capsfilter0" the first capsfilter of
+ * this description, so that names in diagnostics do not depend on how many
+ * pipelines the process made before. */
+static GstElement *
+make_element (PxParser * ps, const gchar * factory)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (ps->counts, factory));
+  g_autofree gchar *name = g_strdup_printf ("%s%u", factory, n);
+
+  g_hash_table_insert (ps->counts, g_strdup (factory), GUINT_TO_POINTER (n +
+          1));
+  return gst_element_factory_make (factory, name);
+}
 
 static void
 item_clear (PxItem * item)
@@ -197,7 +212,7 @@ make_caps_filter (PxParser * ps, GstBin * bin, const gchar * word)
         "\"%s\" is not valid caps", word);
     return NULL;
   }
-  e = gst_element_factory_make ("capsfilter", NULL);
+  e = make_element (ps, "capsfilter");
   g_object_set (e, "caps", caps, NULL);
   gst_caps_unref (caps);
   return e;
@@ -225,7 +240,7 @@ make_item (PxParser * ps, GstBin * bin, const gchar * word, PxItem * item,
     item->pad = dot[1] ? g_strdup (dot + 1) : NULL;
     return TRUE;
   }
-  item->element = gst_element_factory_make (word, NULL);
+  item->element = make_element (ps, word);
   if (item->element == NULL) {
     unknown_factory (ps, word);
     return FALSE;
@@ -304,7 +319,7 @@ parse_bin (PxParser * ps, PxLexer * lx, GstBin * bin, gboolean nested)
       break;
     }
     if (t == TOKEN_OPEN) {
-      GstElement *child = gst_bin_new (NULL);
+      GstElement *child = make_element (ps, "bin");
       gst_bin_add (bin, child);
       if (++ps->depth > PX_LAUNCH_MAX_DEPTH) {
         g_set_error (ps->error, GST_PX_SOLVER_ERROR,
@@ -413,7 +428,7 @@ gst_px_parse_launch (const gchar * description, GstPxSolver * solver,
   GstElement *pipeline;
   GError *local = NULL;
   PxLexer lx = { description, NULL, &local };
-  PxParser ps = { NULL, NULL, &local, 0 };
+  PxParser ps = { NULL, NULL, &local, 0, NULL };
   gboolean ok;
 
   g_return_val_if_fail (description != NULL, NULL);
@@ -423,6 +438,7 @@ gst_px_parse_launch (const gchar * description, GstPxSolver * solver,
   gst_object_ref_sink (pipeline);
   ps.top = GST_BIN (pipeline);
   ps.links = g_array_new (FALSE, TRUE, sizeof (PxLaunchLink));
+  ps.counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   ok = parse_bin (&ps, &lx, GST_BIN (pipeline), FALSE) &&
       make_links (&ps, solver);
   for (guint i = 0; i < ps.links->len; i++) {
@@ -431,6 +447,7 @@ gst_px_parse_launch (const gchar * description, GstPxSolver * solver,
     item_clear (&l->sink);
   }
   g_array_unref (ps.links);
+  g_hash_table_unref (ps.counts);
   g_free (lx.word);
   if (!ok) {
     if (local == NULL)

@@ -930,6 +930,8 @@ classify (GstPxPlan * plan, GPtrArray * converters)
                     "is known: linked directly", link->src_name,
                     link->sink_name)));
     } else if (link->probe_src &&
+        !px_caps_has_unknown_word (link->downstream) &&
+        !px_caps_has_unknown_word (link->upstream) &&
         (chain = px_search (converters, link->upstream,
                 link->downstream)) != NULL && chain->converters->len > 0) {
       link->status = PX_LINK_CONVERT;

@@ -145,6 +145,7 @@ void px_chain_free (PxChain * chain);
 GstPxDiagnostic *px_explain_impossible (GstPxPlan * plan, PxLink * link,
     GPtrArray * converters);
 GstPxDiagnostic *px_explain_conversion (GstPxPlan * plan, PxLink * link);
+gboolean px_caps_has_unknown_word (const GstCaps * caps);
 GPtrArray *px_link_path (GstPxPlan * plan, PxLink * link,
     GPtrArray * conflicts);
 
