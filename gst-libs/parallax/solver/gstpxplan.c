@@ -205,6 +205,7 @@ px_link_free (PxLink * link)
   gst_clear_caps (&link->chosen);
   gst_clear_caps (&link->arriving);
   gst_clear_caps (&link->accepted);
+  gst_clear_caps (&link->target);
   g_clear_object (&link->conversion);
   g_free (link);
 }

@@ -657,7 +657,14 @@ propagate_once (GstPxPlan * plan, GPtrArray * converters)
 
     if (link->probe_src == NULL)
       continue;
-    if (gst_caps_can_intersect (link->upstream, link->downstream)) {
+    if (link->target && (chain = px_search (converters, link->upstream,
+                link->target)) != NULL) {
+      GstCaps *out = gst_caps_intersect (chain->output, link->target);
+      set_estimate (&link->arriving, out, &changed);
+      set_estimate (&link->accepted, chain->input, &changed);
+      gst_caps_unref (out);
+      px_chain_free (chain);
+    } else if (gst_caps_can_intersect (link->upstream, link->downstream)) {
       set_estimate (&link->arriving, link->upstream, &changed);
       set_estimate (&link->accepted, link->downstream, &changed);
     } else if ((chain = px_search (converters, link->upstream,
@@ -805,6 +812,98 @@ both_sides_known (PxLink * link)
       !gst_caps_is_empty (link->downstream);
 }
 
+static gboolean
+is_transparent (GstElement * e)
+{
+  const gchar *f = factory_name (e);
+  return g_str_equal (f, "queue") || g_str_equal (f, "queue2") ||
+      g_str_equal (f, "identity");
+}
+
+static PxLink *
+link_into (GstPxPlan * plan, GstElement * sink)
+{
+  for (guint i = 0; i < plan->links->len; i++) {
+    PxLink *l = g_ptr_array_index (plan->links, i);
+    if (l->sink_element == sink && l->src_pad)
+      return l;
+  }
+  return NULL;
+}
+
+/* The link out of @tee that @link is on, if only queues and identities lie
+ * between them. */
+static PxLink *
+tee_branch_of (GstPxPlan * plan, PxLink * link, GstElement * tee)
+{
+  PxLink *l = link;
+
+  for (guint steps = 0; l && steps < 16; steps++) {
+    if (l->src_element == tee)
+      return l;
+    if (!is_transparent (l->src_element))
+      return NULL;
+    l = link_into (plan, l->src_element);
+  }
+  return NULL;
+}
+
+/* Several branches of a tee converting to the same caps cost more than one
+ * conversion before the tee. Chooses, for the pipeline as a whole, to
+ * convert once before it when that is cheaper: the tee's input then
+ * converts to what every branch accepts, and the branches take it as it
+ * is. Returns whether it changed the plan. */
+static gboolean
+hoist_before_tee (GstPxPlan * plan, GstElement * tee, GPtrArray * converters)
+{
+  PxLink *in = link_into (plan, tee);
+  g_autoptr (GstCaps) target = NULL;
+  guint branch_cost = 0, converting = 0;
+  PxChain *chain;
+
+  if (in == NULL || in->target || in->upstream == NULL)
+    return FALSE;
+  target = gst_caps_new_any ();
+  for (guint i = 0; i < plan->links->len; i++) {
+    PxLink *b = g_ptr_array_index (plan->links, i);
+    GstCaps *need = NULL;
+
+    if (b->src_element != tee || b->downstream == NULL)
+      continue;
+    /* What this branch accepts without converters: the downstream side of
+     * a failing link on it, else what the branch takes. */
+    for (guint j = 0; j < plan->links->len; j++) {
+      PxLink *l = g_ptr_array_index (plan->links, j);
+      if (l->probe_src && link_fails (l) && !l->target &&
+          tee_branch_of (plan, l, tee) == b) {
+        PxChain *c = px_search (converters, l->upstream, l->downstream);
+        if (c == NULL)
+          return FALSE;
+        branch_cost += c->cost;
+        converting++;
+        px_chain_free (c);
+        need = l->downstream;
+        break;
+      }
+    }
+    if (need == NULL)
+      need = b->downstream;
+    gst_caps_take (&target, gst_caps_intersect (target, need));
+  }
+  if (converting < 2 || gst_caps_is_empty (target))
+    return FALSE;
+  chain = px_search (converters, in->upstream, target);
+  if (chain == NULL || chain->cost >= branch_cost) {
+    px_chain_free (chain);
+    return FALSE;
+  }
+  px_chain_free (chain);
+  in->target = gst_caps_ref (target);
+  if (in->probe_src == NULL)
+    split_link (in, &plan->caps_queries);
+  return TRUE;
+}
+
 /* Picks the next link to repair: the failing real link nearest to the
  * downstream constraint, else a tee whose branches disagree. */
 static gboolean
@@ -837,6 +936,12 @@ choose_repair (GstPxPlan * plan, GPtrArray * converters)
     if (l->kind == PX_LINK_REAL && l->probe_src == NULL && link_fails (l) &&
         is_tee (l->sink_element) && !gst_caps_is_empty (l->upstream) &&
         repair_tee (plan, l, converters))
+      return TRUE;
+  }
+  for (guint i = 0; i < plan->links->len; i++) {
+    PxLink *l = g_ptr_array_index (plan->links, i);
+    if (is_tee (l->sink_element) && hoist_before_tee (plan, l->sink_element,
+            converters))
       return TRUE;
   }
   return FALSE;
@@ -920,7 +1025,18 @@ classify (GstPxPlan * plan, GPtrArray * converters)
                   (link->src_element), link->sink_name)));
       continue;
     }
-    if (!link_fails (link)) {
+    if (link->target && link->probe_src &&
+        (chain = px_search (converters, link->upstream, link->target)) != NULL
+        && chain->converters->len > 0) {
+      /* Converts before a tee for all its branches. */
+      link->status = PX_LINK_CONVERT;
+      link->conversion = px_conversion_new (link->src_name, link->sink_name,
+          chain->converters, (const gchar * const *) chain->fields,
+          chain->cost, chain->loss);
+      g_ptr_array_add (plan->conversions, g_object_ref (link->conversion));
+      choose_caps (link, chain->output);
+      px_plan_add_diagnostic (plan, px_explain_conversion (plan, link));
+    } else if (!link_fails (link)) {
       link->status = PX_LINK_NATIVE;
       choose_caps (link, link->upstream);
       if (link->kind == PX_LINK_REQUESTED)

@@ -61,6 +61,10 @@ struct _PxLink
 
   GstPxConversion *conversion;  /* owned, or NULL */
   gboolean into_ipcsink;
+  /* Caps the link converts to instead of what its downstream side
+   * accepts: set on a tee's input when converting once before the tee is
+   * cheaper than on its branches. */
+  GstCaps *target;
 };
 
 struct _GstPxPlan
