@@ -342,6 +342,75 @@ GST_START_TEST (test_dynamic_pad_solved_when_it_appears)
 
 GST_END_TEST;
 
+static void
+push_frames (GstElement * src, guint count, gsize size, guint start)
+{
+  for (guint i = 0; i < count; i++) {
+    GstBuffer *buf = gst_buffer_new_allocate (NULL, size, NULL);
+    GstFlowReturn ret;
+
+    gst_buffer_memset (buf, 0, 0x80, size);
+    GST_BUFFER_PTS (buf) = (start + i) * GST_SECOND / 10;
+    GST_BUFFER_DURATION (buf) = GST_SECOND / 10;
+    g_signal_emit_by_name (src, "push-buffer", buf, &ret);
+    gst_buffer_unref (buf);
+    fail_unless_equals_int (ret, GST_FLOW_OK);
+  }
+}
+
+/* A source changes caps while it runs, to caps the link it negotiated
+ * refuses: the link is solved again and a converter goes in before the new
+ * caps pass. */
+GST_START_TEST (test_mid_stream_caps_change_gets_converter)
+{
+  g_autoptr (GstPxSolver) solver = gst_px_solver_new ();
+  g_autoptr (GstElement) pipeline = parse (solver,
+      "appsrc name=src format=time "
+      "caps=video/x-raw,format=RGB,width=16,height=16,framerate=10/1 ! "
+      "video/x-raw,format=RGB,width=16,height=16 ! fakesink");
+  g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (pipeline),
+      "src");
+  g_autoptr (GstPxPlan) plan = gst_px_solver_solve (solver,
+      GST_BIN (pipeline), NULL);
+  g_autoptr (GstBus) bus = gst_element_get_bus (pipeline);
+  g_autoptr (GstCaps) i420 = gst_caps_from_string
+      ("video/x-raw,format=I420,width=16,height=16,framerate=10/1");
+  GstMessage *msg;
+  gboolean relinked = FALSE;
+
+  fail_if (gst_px_plan_changes_pipeline (plan));
+  fail_unless (gst_px_solver_apply (solver, plan, NULL));
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  push_frames (src, 2, 16 * 16 * 3, 0);
+  g_object_set (src, "caps", i420, NULL);
+  push_frames (src, 2, 16 * 16 * 3 / 2, 2);
+  g_signal_emit_by_name (src, "end-of-stream", &(GstFlowReturn) {
+      0});
+  while ((msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))) {
+    GstMessageType type = GST_MESSAGE_TYPE (msg);
+    if (is_solver_link (msg, NULL)) {
+      const GstStructure *st = gst_message_get_structure (msg);
+      fail_unless_equals_string (gst_structure_get_string (st, "reason"),
+          "caps-changed");
+      fail_unless_equals_string (gst_structure_get_string (st, "converters"),
+          "videoconvert");
+      fail_unless_equals_string (gst_structure_get_string (st, "sink-pad"),
+          "capsfilter0:sink");
+      relinked = TRUE;
+    }
+    fail_if (type == GST_MESSAGE_ERROR, "the caps change failed");
+    gst_message_unref (msg);
+    if (type == GST_MESSAGE_EOS)
+      break;
+  }
+  fail_unless (relinked);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+}
+
+GST_END_TEST;
+
 /* A link into ipcsink is where the producer should write into shared
  * memory: the plan says the arena pool is there. */
 GST_START_TEST (test_ipcsink_link_gets_arena_pool)
@@ -607,6 +676,7 @@ solver_suite (void)
   tcase_add_test (tc, test_corpus_negotiating_pipelines_unchanged);
   tcase_add_test (tc, test_corpus_impossible_pipelines_explained);
   tcase_add_test (tc, test_dynamic_pad_solved_when_it_appears);
+  tcase_add_test (tc, test_mid_stream_caps_change_gets_converter);
   tcase_add_test (tc, test_ipcsink_link_gets_arena_pool);
   tcase_add_test (tc, test_solve_without_apply_changes_nothing);
   tcase_add_test (tc, test_solve_refuses_a_playing_bin);

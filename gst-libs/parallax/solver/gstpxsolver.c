@@ -1237,6 +1237,133 @@ fail:
   return NULL;
 }
 
+/* Mid-stream caps changes. A link left without converters negotiated for
+ * the caps known when solving; a source, demuxer or decoder may change
+ * them while it runs (a new resolution, another format). When the new caps
+ * reach a link whose downstream side refuses them, the link is solved
+ * again, alone, and converters go in before the caps event passes. */
+typedef struct
+{
+  GPtrArray *converters;        /* GstPxConverter */
+} PxCapsWatch;
+
+static void
+px_caps_watch_free (gpointer data)
+{
+  PxCapsWatch *w = data;
+
+  g_ptr_array_unref (w->converters);
+  g_free (w);
+}
+
+static void
+post_caps_change (GstElement * src, GstPad * pad, GstPad * sink,
+    PxChain * chain, gchar ** names)
+{
+  GString *f = g_string_new (NULL);
+  g_autofree gchar *elements = g_strjoinv (" ! ", names);
+  g_autofree gchar *sink_name = g_strdup_printf ("%s:%s",
+      GST_DEBUG_PAD_NAME (sink));
+
+  for (guint i = 0; i < chain->converters->len; i++)
+    g_string_append_printf (f, "%s%s", i ? " ! " : "",
+        gst_px_converter_get_factory_name (g_ptr_array_index
+            (chain->converters, i)));
+  gst_element_post_message (src, gst_message_new_element (GST_OBJECT (src),
+          gst_structure_new ("parallax-solver-link",
+              "src-pad", G_TYPE_STRING, GST_OBJECT_NAME (pad),
+              "sink-pad", G_TYPE_STRING, sink_name,
+              "converters", G_TYPE_STRING, f->str,
+              "elements", G_TYPE_STRING, elements,
+              "reason", G_TYPE_STRING, "caps-changed", NULL)));
+  g_string_free (f, TRUE);
+}
+
+static gchar **resolve_chain (GstElement * src, GstPad * src_pad,
+    GstPad * sink_pad, PxChain * chain, GError ** error);
+
+/* On the streaming thread, with the caps event on its way. */
+static GstPadProbeReturn
+on_caps_event (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  PxCapsWatch *w = data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  g_autoptr (GstPad) peer = NULL;
+  g_autoptr (GstElement) src = NULL;
+  g_autoptr (GstCaps) down = NULL;
+  g_autoptr (GError) error = NULL;
+  GstCaps *caps;
+  PxChain *chain;
+  gchar **names;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (event, &caps);
+  peer = gst_pad_get_peer (pad);
+  if (peer == NULL || gst_pad_query_accept_caps (peer, caps))
+    return GST_PAD_PROBE_OK;
+  down = gst_pad_query_caps (peer, NULL);
+  chain = px_search (w->converters, caps, down);
+  if (chain == NULL || chain->converters->len == 0) {
+    px_chain_free (chain);
+    /* Nothing joins them: the push fails with not-negotiated, as it would
+     * without the solver. */
+    return GST_PAD_PROBE_OK;
+  }
+  src = gst_pad_get_parent_element (pad);
+  gst_pad_unlink (pad, peer);
+  names = resolve_chain (src, pad, peer, chain, &error);
+  if (names == NULL) {
+    gst_pad_link (pad, peer);
+    GST_WARNING_OBJECT (pad, "could not convert the new caps: %s",
+        error->message);
+    px_chain_free (chain);
+    return GST_PAD_PROBE_OK;
+  }
+  post_caps_change (src, pad, peer, chain, names);
+  g_strfreev (names);
+  px_chain_free (chain);
+  /* The converters follow caps changes themselves from now on. */
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static gchar **
+resolve_chain (GstElement * src, GstPad * src_pad, GstPad * sink_pad,
+    PxChain * chain, GError ** error)
+{
+  g_autofree gchar **factories = g_new0 (gchar *,
+      chain->converters->len + 1);
+
+  for (guint i = 0; i < chain->converters->len; i++)
+    factories[i] = (gchar *) gst_px_converter_get_factory_name
+        (g_ptr_array_index (chain->converters, i));
+  return insert_chain (src, src_pad, sink_pad,
+      (const gchar * const *) factories, error);
+}
+
+static void
+watch_caps (GPtrArray * converters, GstPad * src_pad)
+{
+  PxCapsWatch *w = g_new0 (PxCapsWatch, 1);
+
+  w->converters = g_ptr_array_ref (converters);
+  gst_pad_add_probe (src_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      on_caps_event, w, px_caps_watch_free);
+}
+
+/* Elements whose caps change while they run: sources, demuxers, decoders,
+ * parsers. */
+static gboolean
+may_change_caps (GstElement * e)
+{
+  GstElementFactory *f = gst_element_get_factory (e);
+  const gchar *klass = f ? gst_element_factory_get_metadata (f,
+      GST_ELEMENT_METADATA_KLASS) : NULL;
+
+  return klass && (strstr (klass, "Source") || strstr (klass, "Demux") ||
+      strstr (klass, "Decoder") || strstr (klass, "Parser"));
+}
+
 typedef struct
 {
   GMutex lock;
@@ -1322,6 +1449,8 @@ on_pad_added (GstElement * src, GstPad * pad, PxWatch * w)
       g_set_error (&error, GST_PX_SOLVER_ERROR, GST_PX_SOLVER_ERROR_APPLY,
           "Could not link %s:%s to %s", GST_DEBUG_PAD_NAME (pad),
           w->sink_name);
+    else
+      watch_caps (w->converters, pad);
   } else if ((chain = px_search (w->converters, up, down)) != NULL) {
     g_autofree gchar **factories = g_new0 (gchar *,
         chain->converters->len + 1);
@@ -1375,12 +1504,16 @@ apply_link (GstPxSolver * solver, PxLink * link, GError ** error)
       watch_dynamic (solver, link);
       return TRUE;
     case PX_LINK_NATIVE:
-      if (link->kind == PX_LINK_REAL)
-        return TRUE;
-      if (gst_pad_link (link->src_pad, link->sink_pad) != GST_PAD_LINK_OK) {
+      if (link->kind != PX_LINK_REAL &&
+          gst_pad_link (link->src_pad, link->sink_pad) != GST_PAD_LINK_OK) {
         g_set_error (error, GST_PX_SOLVER_ERROR, GST_PX_SOLVER_ERROR_APPLY,
             "Could not link %s to %s", link->src_name, link->sink_name);
         return FALSE;
+      }
+      if (may_change_caps (link->src_element)) {
+        g_autoptr (GPtrArray) converters =
+            gst_px_converter_registry_get_converters (solver->registry);
+        watch_caps (converters, link->src_pad);
       }
       return TRUE;
     case PX_LINK_CONVERT:
@@ -1413,9 +1546,13 @@ apply_link (GstPxSolver * solver, PxLink * link, GError ** error)
  *
  * Carries @plan out on its bin (still in NULL or READY): inserts the
  * converters, makes the requested links, and watches for the dynamic pads
- * to link them when they appear (each such link posts an element message
+ * to link them when they appear. Links from sources, demuxers, decoders and
+ * parsers left without converters are watched for caps changes while the
+ * pipeline runs: new caps the downstream side refuses get converters before
+ * they pass. Each link made at run time posts an element message
  * "parallax-solver-link" with the fields src-pad, sink-pad, converters and
- * elements). The requests are then done: the solver forgets them.
+ * elements (and reason "caps-changed" for the second kind). The requests
+ * are then done: the solver forgets them.
  *
  * Returns: %TRUE once applied; %FALSE if the plan has errors or an element
  *   could not be made or linked (what was done before stays)
