@@ -5,6 +5,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import json
 import os
+import shutil
+import tempfile
 import subprocess
 import sys
 import unittest
@@ -150,6 +152,28 @@ class LaunchTool(unittest.TestCase):
         r = self.launch("videotestsrc ! nosuchelement")
         self.assertEqual(r.returncode, 1)
         self.assertIn("No element \"nosuchelement\"", r.stderr)
+
+    def test_graph_dot(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "plan.dot")
+            r = self.launch("--no-fix", "--graph=" + path,
+                            "videotestsrc ! video/x-raw,format=RGB ! "
+                            "x264enc ! fakesink")
+            self.assertEqual(r.returncode, 2, r.stderr)
+            with open(path) as f:
+                dot = f.read()
+            self.assertIn("videoconvert (inserted)", dot)
+
+    @unittest.skipUnless(shutil.which("dot"), "Graphviz's dot is missing")
+    def test_graph_svg(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "plan.svg")
+            r = self.launch("--no-fix", "--graph=" + path,
+                            "videotestsrc ! video/x-raw,format=RGB ! "
+                            "x264enc ! fakesink")
+            self.assertEqual(r.returncode, 2, r.stderr)
+            with open(path) as f:
+                self.assertIn("<svg", f.read())
 
     def test_inspect_and_list(self):
         r = self.launch("--inspect", "filesrc")
