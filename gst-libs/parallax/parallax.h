@@ -20,6 +20,7 @@
 #include <parallax/parallax-prelude.h>
 #include <parallax/gstpxarenapool.h>
 #include <parallax/gstpxmemfdallocator.h>
+#include <parallax/solver/gstpxsolver.h>
 
 G_BEGIN_DECLS
 
