@@ -62,6 +62,7 @@ struct _GstPxWorker
   gchar *layers;
   guint layer_mask;
   gchar *violation;
+  siginfo_t exit_info;          /* valid once status is WORKER_EXITED */
   guint64 state_request;        /* the STATE being waited for, 0 if none */
   guint64 last_state_request;
   gboolean state_done;
@@ -496,6 +497,7 @@ supervise (gpointer data)
   px_sandbox_child_wait (&worker->child, true, &info);
   drain_control (worker);
   reason = exit_reason (worker, &info);
+  worker->exit_info = info;
   GST_INFO_OBJECT (worker->owner, "worker %d %s", worker->child.pid, reason);
   set_status (worker, WORKER_EXITED, reason);
   if (worker->callbacks.exited)
@@ -762,4 +764,22 @@ gst_px_worker_free (GstPxWorker * worker)
   g_mutex_clear (&worker->lock);
   g_cond_clear (&worker->cond);
   g_free (worker);
+}
+
+gboolean
+gst_px_worker_get_exit_status (GstPxWorker * worker, gint * exit_status,
+    gint * signal_number)
+{
+  gboolean exited;
+
+  g_mutex_lock (&worker->lock);
+  exited = worker->status == WORKER_EXITED && worker->exit_info.si_pid != 0;
+  if (exited) {
+    gboolean by_signal = worker->exit_info.si_code != CLD_EXITED;
+
+    *exit_status = by_signal ? -1 : worker->exit_info.si_status;
+    *signal_number = by_signal ? worker->exit_info.si_status : 0;
+  }
+  g_mutex_unlock (&worker->lock);
+  return exited;
 }
