@@ -2,8 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * "hostile" passes buffers through; on the first one it tries the misdeed
- * its "misdeed" property names, as code that took over a decoder would, and
+ * "hostile" passes buffers through; on the first one (or the one after
+ * "after-buffers") it tries the misdeed its "misdeed" property names, as code that took over a decoder would, and
  * posts the outcome as an element message "hostile-result" (misdeed, ret,
  * errno) — unless the sandbox kills it first, which is the point.
  *
@@ -36,6 +36,8 @@ struct _GstHostile
   GstBaseTransform parent;
   gchar *misdeed;
   gint target_pid;
+  guint after_buffers;
+  guint buffers_seen;
   gboolean done;
 };
 
@@ -46,6 +48,7 @@ enum
   PROP_0,
   PROP_MISDEED,
   PROP_TARGET_PID,
+  PROP_AFTER_BUFFERS,
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -185,6 +188,16 @@ map_writable_executable (GstHostile * self, GstBuffer * buffer)
   return p == MAP_FAILED ? -1 : 0;
 }
 
+/* A wild write, as an exploited decoder would make: SIGSEGV. */
+static int
+crash (GstHostile * self, GstBuffer * buffer)
+{
+  volatile int *nowhere = NULL;
+
+  *nowhere = 1;
+  return 0;
+}
+
 static const struct
 {
   const gchar *name;
@@ -202,6 +215,7 @@ static const struct
   {"spin", spin_forever},
   {"threads", spawn_threads},
   {"wx-mmap", map_writable_executable},
+  {"crash", crash},
 };
 
 static GstFlowReturn
@@ -210,7 +224,8 @@ gst_hostile_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   GstHostile *self = GST_HOSTILE (trans);
   int ret, saved_errno;
 
-  if (self->done || self->misdeed == NULL)
+  if (self->done || self->misdeed == NULL ||
+      self->buffers_seen++ < self->after_buffers)
     return GST_FLOW_OK;
   self->done = TRUE;
   for (guint i = 0; i < G_N_ELEMENTS (misdeeds); i++) {
@@ -245,6 +260,9 @@ gst_hostile_set_property (GObject * object, guint prop_id,
     case PROP_TARGET_PID:
       self->target_pid = g_value_get_int (value);
       break;
+    case PROP_AFTER_BUFFERS:
+      self->after_buffers = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -263,6 +281,9 @@ gst_hostile_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_TARGET_PID:
       g_value_set_int (value, self->target_pid);
+      break;
+    case PROP_AFTER_BUFFERS:
+      g_value_set_uint (value, self->after_buffers);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -294,6 +315,10 @@ gst_hostile_class_init (GstHostileClass * klass)
       g_param_spec_int ("target-pid", "Target pid",
           "The process to ptrace or kill", 0, G_MAXINT, 0,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_AFTER_BUFFERS,
+      g_param_spec_uint ("after-buffers", "After buffers",
+          "Buffers passed through untouched before the misdeed", 0,
+          G_MAXUINT, 0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "Hostile element",
