@@ -325,66 +325,87 @@ has_sometimes_src_template (GstElement * element)
   return FALSE;
 }
 
+static gboolean
+has_pad_added_handler (GstElement * element)
+{
+  return g_signal_has_handler_pending (element,
+      g_signal_lookup ("pad-added", GST_TYPE_ELEMENT), 0, TRUE);
+}
+
 /* The parser links a sometimes pad to what follows it by watching
  * pad-added: an element nobody watches leaves its sometimes pads to us. */
 static gboolean
 sometimes_pads_unlinked (GstElement * element)
 {
-  guint pad_added = g_signal_lookup ("pad-added", GST_TYPE_ELEMENT);
-
   return has_sometimes_src_template (element) &&
-      !g_signal_has_handler_pending (element, pad_added, 0, TRUE);
+      !has_pad_added_handler (element);
 }
 
-static void
-count_unlinked_pads (GstElement * element, Layout * layout)
+/* The pads the description leaves unlinked. The parser links what follows
+ * a sometimes pad only once the pad appears: "qtdemux ! h264parse" leaves
+ * h264parse's sink pad unlinked until then. The input is then the sink pad
+ * of the element written first (the bin lists its children newest
+ * first). */
+typedef struct
 {
-  GST_OBJECT_LOCK (element);
+  Layout layout;
+  GstPad *sinkpad;              /* (not references) */
+  GstPad *srcpad;
+  GstElement *dynamic;
+  gboolean delayed_links;
+} Scan;
+
+static void
+scan_element (GstElement * element, Scan * scan)
+{
   for (GList * l = element->pads; l; l = l->next) {
     GstPad *pad = l->data;
 
     if (gst_pad_is_linked (pad))
       continue;
-    if (GST_PAD_IS_SINK (pad))
-      layout->sink_pads++;
-    else
-      layout->src_pads++;
+    if (GST_PAD_IS_SINK (pad)) {
+      scan->layout.sink_pads++;
+      scan->sinkpad = pad;
+    } else {
+      scan->layout.src_pads++;
+      scan->srcpad = pad;
+    }
   }
-  GST_OBJECT_UNLOCK (element);
+  if (sometimes_pads_unlinked (element)) {
+    scan->dynamic = element;
+    scan->layout.dynamic = TRUE;
+  }
+  scan->delayed_links |= has_pad_added_handler (element);
 }
 
-/* Reads the unlinked pads of the top-level elements of @bin; *@dynamic is
- * the element whose sometimes pads the bin mirrors (not a reference). */
+/* Reads the top-level elements of @bin (not started: nothing changes it
+ * meanwhile). */
 static gboolean
-analyze_layout (GstBin * bin, Layout * layout, GstElement ** dynamic_element,
-    GError ** error)
+analyze_layout (GstBin * bin, Scan * scan, GError ** error)
 {
-  GstIterator *it = gst_bin_iterate_elements (bin);
-  GValue item = G_VALUE_INIT;
   guint dynamic = 0;
 
-  memset (layout, 0, sizeof *layout);
-  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
-    GstElement *element = g_value_get_object (&item);
+  memset (scan, 0, sizeof *scan);
+  GST_OBJECT_LOCK (bin);
+  for (GList * l = bin->children; l; l = l->next) {
+    GstElement *element = l->data;
 
-    count_unlinked_pads (element, layout);
-    if (sometimes_pads_unlinked (element)) {
-      *dynamic_element = element;
-      layout->dynamic = TRUE;
-      dynamic++;
-    }
-    g_value_reset (&item);
+    GST_OBJECT_LOCK (element);
+    scan_element (element, scan);
+    GST_OBJECT_UNLOCK (element);
+    dynamic += sometimes_pads_unlinked (element);
   }
-  g_value_unset (&item);
-  gst_iterator_free (it);
+  GST_OBJECT_UNLOCK (bin);
 
-  if (layout->sink_pads > 1 || layout->src_pads + dynamic > 1) {
+  if (scan->layout.sink_pads > 1 && scan->delayed_links)
+    scan->layout.sink_pads = 1;
+  if (scan->layout.sink_pads > 1 || scan->layout.src_pads + dynamic > 1) {
     g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_REFUSED,
         "it leaves %u sink pads and %u src pads (%u with sometimes pads) "
         "unlinked; sandboxbin mirrors at most one sink and one source of "
-        "src pads", layout->sink_pads, layout->src_pads + dynamic, dynamic);
-    memset (layout, 0, sizeof *layout);
-    *dynamic_element = NULL;
+        "src pads", scan->layout.sink_pads, scan->layout.src_pads + dynamic,
+        dynamic);
+    memset (scan, 0, sizeof *scan);
     return FALSE;
   }
   return TRUE;
@@ -394,15 +415,17 @@ static gboolean
 description_layout (const gchar * description, Layout * layout,
     GError ** error)
 {
-  GstElement *bin, *dynamic = NULL;
+  GstElement *bin;
   gboolean ok;
+  Scan scan;
 
   /* Built only to be looked at, never started. */
   bin = gst_parse_bin_from_description_full (description, FALSE, NULL,
       GST_PARSE_FLAG_FATAL_ERRORS, error);
   if (bin == NULL)
     return FALSE;
-  ok = analyze_layout (GST_BIN (bin), layout, &dynamic, error);
+  ok = analyze_layout (GST_BIN (bin), &scan, error);
+  *layout = scan.layout;
   gst_object_unref (bin);
   return ok;
 }
@@ -585,15 +608,23 @@ target_ghost_pad (GstPad * ghost, GstElement * element, const gchar * name)
   gst_clear_object (&pad);
 }
 
+static void
+target_pad (GstPad * ghost, GstPad * pad)
+{
+  if (ghost != NULL && pad != NULL &&
+      !gst_ghost_pad_set_target (GST_GHOST_PAD (ghost), pad))
+    GST_WARNING_OBJECT (ghost, "cannot target %" GST_PTR_FORMAT, pad);
+}
+
 /* NULL -> READY: the description as a child bin, its unlinked pads behind
  * the bin's ghost pads. */
 static gboolean
 build_child (GstSandboxBin * self)
 {
-  GstElement *child, *dynamic = NULL;
   GError *error = NULL;
-  Layout layout;
+  GstElement *child;
   gchar *description;
+  Scan scan;
 
   GST_OBJECT_LOCK (self);
   description = g_strdup (self->description);
@@ -602,10 +633,9 @@ build_child (GstSandboxBin * self)
     GST_ELEMENT_ERROR (self, CORE, FAILED, ("No description set"), (NULL));
     return FALSE;
   }
-  child = gst_parse_bin_from_description_full (description, TRUE, NULL,
+  child = gst_parse_bin_from_description_full (description, FALSE, NULL,
       GST_PARSE_FLAG_FATAL_ERRORS, &error);
-  if (child == NULL || !analyze_layout (GST_BIN (child), &layout, &dynamic,
-          &error)) {
+  if (child == NULL || !analyze_layout (GST_BIN (child), &scan, &error)) {
     post_description_error (self, description, error);
     g_clear_error (&error);
     gst_clear_object (&child);
@@ -621,10 +651,10 @@ build_child (GstSandboxBin * self)
 
   gst_bin_add (GST_BIN (self), child);
   self->child = child;
-  target_ghost_pad (self->sinkpad, child, "sink");
-  target_ghost_pad (self->srcpad, child, "src");
-  if (dynamic != NULL) {
-    self->dynamic = gst_object_ref (dynamic);
+  target_pad (self->sinkpad, scan.sinkpad);
+  target_pad (self->srcpad, scan.srcpad);
+  if (scan.dynamic != NULL) {
+    self->dynamic = gst_object_ref (scan.dynamic);
     self->pad_added_id = g_signal_connect (self->dynamic, "pad-added",
         G_CALLBACK (dynamic_pad_added), self);
     self->pad_removed_id = g_signal_connect (self->dynamic, "pad-removed",
@@ -880,8 +910,11 @@ make_ipc_element (SandboxWorker * worker, const gchar * factory,
 
 /* Puts an ipcsink on the worker's input and an ipcsrc on its output behind
  * the ghost pads. The ipcsink waits for the worker to greet it instead of
- * dropping what comes first, and does not preroll on its own: the bin is a
- * filter, the sink downstream prerolls. */
+ * dropping what comes first. It must not preroll: the bin is a filter, and
+ * a demuxer or a decoder in the worker may need many buffers before its
+ * first output reaches the sink downstream, which is the one that
+ * prerolls. So its state is ours to set, PLAYING as soon as the bin is
+ * PAUSED (see input_state()). */
 static gboolean
 attach_elements (GstSandboxBin * self, SandboxWorker * worker)
 {
@@ -896,6 +929,7 @@ attach_elements (GstSandboxBin * self, SandboxWorker * worker)
   }
   g_object_set (input, "fd", gst_px_worker_get_input_fd (worker->px),
       "async", FALSE, "wait-for-connection", TRUE, NULL);
+  gst_element_set_locked_state (input, TRUE);
   g_object_set (output, "fd", gst_px_worker_get_output_fd (worker->px),
       "is-live", FALSE, NULL);
   pad = gst_element_get_static_pad (output, "src");
@@ -908,6 +942,29 @@ attach_elements (GstSandboxBin * self, SandboxWorker * worker)
   worker->output = output;
   target_ghost_pad (self->sinkpad, input, "sink");
   target_ghost_pad (self->srcpad, output, "src");
+  return TRUE;
+}
+
+/* The state of the ipcsink for the bin's @state: it renders whatever comes
+ * as soon as data may flow. */
+static GstState
+input_state (GstState state)
+{
+  return state >= GST_STATE_PAUSED ? GST_STATE_PLAYING : state;
+}
+
+static gboolean
+set_input_state (GstSandboxBin * self, SandboxWorker * worker,
+    GstState state)
+{
+  if (worker == NULL || worker->input == NULL)
+    return TRUE;
+  if (gst_element_set_state (worker->input, input_state (state)) ==
+      GST_STATE_CHANGE_FAILURE) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot send buffers to the sandboxed worker"), (NULL));
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -1228,7 +1285,7 @@ bring_up (GstSandboxBin * self, SandboxWorker * worker, GstState state,
         "cannot make ipcsink and ipcsrc");
     return FALSE;
   }
-  if (gst_element_set_state (worker->input, state) ==
+  if (gst_element_set_state (worker->input, input_state (state)) ==
       GST_STATE_CHANGE_FAILURE ||
       gst_element_set_state (worker->output, state) ==
       GST_STATE_CHANGE_FAILURE) {
@@ -1449,6 +1506,12 @@ start_isolated (GstSandboxBin * self)
     sandbox_worker_unref (worker);
     return FALSE;
   }
+  if (!set_input_state (self, worker, GST_STATE_READY)) {
+    g_atomic_int_set (&worker->retired, 1);
+    detach_elements (self, worker);
+    sandbox_worker_unref (worker);
+    return FALSE;
+  }
   g_mutex_lock (&self->lock);
   self->worker = worker;
   g_mutex_unlock (&self->lock);
@@ -1575,6 +1638,19 @@ forward_state (GstSandboxBin * self, GstStateChange transition)
   return ok;
 }
 
+static gboolean
+set_current_input_state (GstSandboxBin * self, GstState state)
+{
+  SandboxWorker *worker = current_worker (self);
+  gboolean ok;
+
+  if (worker == NULL)
+    return TRUE;
+  ok = worker_is_retired (worker) || set_input_state (self, worker, state);
+  sandbox_worker_unref (worker);
+  return ok;
+}
+
 static GstStateChangeReturn
 change_state_isolated (GstSandboxBin * self, GstStateChange transition)
 {
@@ -1607,7 +1683,8 @@ change_state_isolated (GstSandboxBin * self, GstStateChange transition)
   if (transition == GST_STATE_CHANGE_READY_TO_NULL)
     leaving = take_worker (self);
   else if (transition != GST_STATE_CHANGE_NULL_TO_READY &&
-      !forward_state (self, transition)) {
+      !(forward_state (self, transition) && set_current_input_state (self,
+              GST_STATE_TRANSITION_NEXT (transition)))) {
     g_mutex_unlock (&self->transition_lock);
     return GST_STATE_CHANGE_FAILURE;
   }
