@@ -163,6 +163,8 @@ typedef struct
   guint64 buffers_out;
   gint retired;                 /* atomic: out of service, its end expected */
   gboolean streamed;            /* went to PAUSED (bin's lock) */
+  gboolean greeted;             /* its ipcsrc said hello to our ipcsink
+                                 * (bin's lock) */
   /* (bin's lock) */
   gchar *exit_reason;           /* set when it ended */
   gchar *loss_reason;           /* why the host gave up on it */
@@ -894,6 +896,36 @@ count_output (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* A connection thread of the ipcsink. */
+static void
+input_connected (GstElement * input, guint id, gpointer user_data)
+{
+  SandboxWorker *worker = user_data;
+
+  g_mutex_lock (&worker->bin->lock);
+  worker->greeted = TRUE;
+  g_cond_broadcast (&worker->bin->cond);
+  g_mutex_unlock (&worker->bin->lock);
+}
+
+/* ipcsink sends events only to a peer that greeted it (buffers wait for
+ * one): an EOS that comes first would be lost. */
+static gboolean
+wait_for_greeting (GstSandboxBin * self, SandboxWorker * worker)
+{
+  gint64 deadline = g_get_monotonic_time () +
+      WORKER_STATE_TIMEOUT / GST_USECOND;
+  gboolean greeted;
+
+  g_mutex_lock (&self->lock);
+  while (!worker->greeted && !worker_is_retired (worker) &&
+      worker->exit_reason == NULL &&
+      g_cond_wait_until (&self->cond, &self->lock, deadline));
+  greeted = worker->greeted;
+  g_mutex_unlock (&self->lock);
+  return greeted;
+}
+
 static GstElement *
 make_ipc_element (SandboxWorker * worker, const gchar * factory,
     const gchar * role)
@@ -930,6 +962,8 @@ attach_elements (GstSandboxBin * self, SandboxWorker * worker)
   g_object_set (input, "fd", gst_px_worker_get_input_fd (worker->px),
       "async", FALSE, "wait-for-connection", TRUE, NULL);
   gst_element_set_locked_state (input, TRUE);
+  g_signal_connect (input, "client-connected", G_CALLBACK (input_connected),
+      worker);
   g_object_set (output, "fd", gst_px_worker_get_output_fd (worker->px),
       "is-live", FALSE, NULL);
   pad = gst_element_get_static_pad (output, "src");
@@ -1077,12 +1111,21 @@ sink_chain_list (GstPad * pad, GstObject * parent, GstBufferList * list)
       gst_buffer_list_length (list));
 }
 
-/* After a restart: an EOS the dead worker took never came out; the new one
- * gets it (the other sticky events go with the next buffer). */
-static void
-resend_eos (GstSandboxBin * self)
+static gboolean
+send_sticky_event (GstPad * pad, GstEvent ** event, gpointer user_data)
 {
-  GstPad *internal;
+  gst_pad_send_event (GST_PAD (user_data), gst_event_ref (*event));
+  return TRUE;
+}
+
+/* After a restart: an EOS the dead worker took never came out; the new one
+ * gets it, after the stream's other sticky events. (Without an EOS, they
+ * go with the next buffer.) They are sent to the new ipcsink directly: the
+ * ghost pad's inner pad, past its EOS, pushes nothing more. */
+static void
+resend_eos (GstSandboxBin * self, SandboxWorker * worker)
+{
+  GstPad *internal, *target;
   GstEvent *eos;
 
   if (self->sinkpad == NULL)
@@ -1091,8 +1134,11 @@ resend_eos (GstSandboxBin * self)
           (self->sinkpad)));
   eos = gst_pad_get_sticky_event (internal, GST_EVENT_EOS, 0);
   if (eos != NULL) {
-    GST_DEBUG_OBJECT (self, "sending EOS again");
-    gst_pad_push_event (internal, eos);
+    GST_DEBUG_OBJECT (self, "sending the stream and its EOS again");
+    target = gst_element_get_static_pad (worker->input, "sink");
+    gst_pad_sticky_events_foreach (internal, send_sticky_event, target);
+    gst_object_unref (target);
+    gst_event_unref (eos);
   }
   gst_object_unref (internal);
 }
@@ -1293,6 +1339,11 @@ bring_up (GstSandboxBin * self, SandboxWorker * worker, GstState state,
         "cannot connect to the new worker");
     return FALSE;
   }
+  if (state >= GST_STATE_PAUSED && !wait_for_greeting (self, worker)) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_TIMEOUT,
+        "the new worker did not connect");
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -1321,7 +1372,7 @@ replace_worker (GstSandboxBin * self, GError ** error)
   if (old != NULL)
     sandbox_worker_unref (old);
 
-  resend_eos (self);
+  resend_eos (self, worker);
   unblock_input (self);
   /* Upstream asks the new ipcsink for its pool. */
   gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
@@ -1651,6 +1702,19 @@ set_current_input_state (GstSandboxBin * self, GstState state)
   return ok;
 }
 
+/* Before upstream sends anything (a dead worker is the supervisor's). */
+static void
+wait_for_current_greeting (GstSandboxBin * self)
+{
+  SandboxWorker *worker = current_worker (self);
+
+  if (worker == NULL)
+    return;
+  if (!worker_is_retired (worker) && !wait_for_greeting (self, worker))
+    GST_WARNING_OBJECT (self, "the worker did not connect in time");
+  sandbox_worker_unref (worker);
+}
+
 static GstStateChangeReturn
 change_state_isolated (GstSandboxBin * self, GstStateChange transition)
 {
@@ -1688,6 +1752,8 @@ change_state_isolated (GstSandboxBin * self, GstStateChange transition)
     g_mutex_unlock (&self->transition_lock);
     return GST_STATE_CHANGE_FAILURE;
   }
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    wait_for_current_greeting (self);
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (GST_ELEMENT (self),
       transition);
   if (transition == GST_STATE_CHANGE_READY_TO_NULL)
