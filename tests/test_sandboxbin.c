@@ -652,6 +652,60 @@ GST_START_TEST (test_violation_reported)
 
 GST_END_TEST;
 
+/* A worker that stops answering (here: stopped by a signal) misses its
+ * heartbeats, is killed and replaced, and data flows again. */
+GST_START_TEST (test_heartbeat_replaces_a_frozen_worker)
+{
+  GstElement *pipeline, *bin;
+  GstBus *bus;
+  GstMessage *msg;
+  const GstStructure *s;
+  gchar *reason = NULL;
+  gint pid = 0, new_pid = 0;
+  guint before;
+  Run run;
+
+  run_init (&run);
+  pipeline = build ("videotestsrc is-live=true ! " SMALL_VIDEO " ! "
+      "sandboxbin name=bin heartbeat-interval=100 heartbeat-timeout=300 "
+      "restart-delay=0 description=videoconvert ! fakesink name=sink", &run);
+  bin = gst_bin_get_by_name (GST_BIN (pipeline), "bin");
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless (gst_element_get_state (pipeline, NULL, NULL, RUN_TIMEOUT) ==
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_get (bin, "worker-pid", &pid, NULL);
+  fail_unless (pid > 0);
+  fail_unless_equals_int (kill (pid, SIGSTOP), 0);
+
+  while (new_pid == 0 && (msg = gst_bus_timed_pop_filtered (bus, RUN_TIMEOUT,
+              GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR)) != NULL) {
+    fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
+    s = gst_message_get_structure (msg);
+    if (gst_structure_has_name (s, "sandboxbin-worker-crashed"))
+      reason = g_strdup (gst_structure_get_string (s, "reason"));
+    else if (reason && gst_structure_has_name (s,
+            "sandboxbin-worker-started"))
+      gst_structure_get_int (s, "pid", &new_pid);
+    gst_message_unref (msg);
+  }
+  fail_unless_equals_string (reason,
+      "did not answer a heartbeat within 300 ms");
+  fail_unless (new_pid > 0 && new_pid != pid);
+  fail_unless (kill (pid, 0) < 0 && errno == ESRCH);
+  before = run.checksums->len;
+  g_usleep (G_USEC_PER_SEC / 5);
+  fail_unless (run.checksums->len > before, "no buffers after the restart");
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  g_free (reason);
+  gst_object_unref (bus);
+  gst_object_unref (bin);
+  gst_object_unref (pipeline);
+  run_clear (&run);
+}
+
+GST_END_TEST;
+
 /* ---- life cycle -------------------------------------------------------- */
 
 static guint
@@ -857,6 +911,7 @@ sandboxbin_suite (void)
   tcase_add_test (supervision, test_crash_restarts_and_reaches_eos);
   tcase_add_test (supervision, test_restarts_exhausted_is_an_error);
   tcase_add_test (supervision, test_violation_reported);
+  tcase_add_test (supervision, test_heartbeat_replaces_a_frozen_worker);
 
   suite_add_tcase (s, life);
   tcase_set_timeout (life, 120);

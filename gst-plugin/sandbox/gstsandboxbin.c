@@ -1298,9 +1298,9 @@ give_up (GstSandboxBin * self, const gchar * reason)
   description = g_strdup (self->description);
   GST_OBJECT_UNLOCK (self);
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
-      ("The sandboxed elements failed %u times within %u ms: no restarts "
-          "left", crashes, window), ("\"%s\", last: %s", description,
-          reason));
+      ("The sandboxed worker failed again: no restarts left (%u failures "
+          "within restart-window=%u ms)", crashes, window),
+      ("\"%s\", last: %s", description, reason));
   g_free (description);
   /* Upstream now gets an error instead of waiting. */
   unblock_input (self);
