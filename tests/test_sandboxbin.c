@@ -620,6 +620,55 @@ GST_START_TEST (test_restarts_exhausted_is_an_error)
 
 GST_END_TEST;
 
+/* A worker killed while PAUSED, after preroll: the sink holds the dead
+ * worker's output thread with the first frame until PLAYING. The bin
+ * restarts it without waiting for that, and the stream goes on once
+ * PLAYING. */
+GST_START_TEST (test_crash_while_paused)
+{
+  GstElement *pipeline, *bin;
+  GstMessage *msg;
+  guint restarts = 0;
+  gint pid = 0;
+  Run run;
+
+  run_init (&run);
+  pipeline = build ("videotestsrc num-buffers=10 ! " SMALL_VIDEO " ! "
+      "sandboxbin name=bin restart-delay=0 description=videoconvert ! "
+      "fakesink name=sink", &run);
+  bin = gst_bin_get_by_name (GST_BIN (pipeline), "bin");
+  gst_element_set_state (pipeline, GST_STATE_PAUSED);
+  fail_unless (gst_element_get_state (pipeline, NULL, NULL, RUN_TIMEOUT) ==
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_get (bin, "worker-pid", &pid, NULL);
+  fail_unless (pid > 0);
+  fail_unless_equals_int (kill (pid, SIGKILL), 0);
+  do {
+    msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline),
+        RUN_TIMEOUT, GST_MESSAGE_ELEMENT);
+    fail_unless (msg != NULL, "no crash reported while paused");
+    restarts = gst_structure_has_name (gst_message_get_structure (msg),
+        "sandboxbin-worker-crashed");
+    gst_message_unref (msg);
+  } while (!restarts);
+  /* The restart does not wait for PLAYING. */
+  restarts = 0;
+  for (guint i = 0; i < 100 && restarts == 0; i++) {
+    g_usleep (G_USEC_PER_SEC / 20);
+    g_object_get (bin, "restarts", &restarts, NULL);
+  }
+  fail_unless_equals_int (restarts, 1);
+  play (pipeline, &run);
+  assert_eos ("crash while paused", &run);
+  fail_unless (run.checksums->len >= 1);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bin);
+  gst_object_unref (pipeline);
+  run_clear (&run);
+}
+
+GST_END_TEST;
+
 /* The jail kills a worker that calls execve: the bin names the call. */
 GST_START_TEST (test_violation_reported)
 {
@@ -910,6 +959,7 @@ sandboxbin_suite (void)
   tcase_set_timeout (supervision, 120);
   tcase_add_test (supervision, test_crash_restarts_and_reaches_eos);
   tcase_add_test (supervision, test_restarts_exhausted_is_an_error);
+  tcase_add_test (supervision, test_crash_while_paused);
   tcase_add_test (supervision, test_violation_reported);
   tcase_add_test (supervision, test_heartbeat_replaces_a_frozen_worker);
 

@@ -226,6 +226,7 @@ struct _GstSandboxBin
   guint64 buffers_lost;
   gchar *last_violation;
   gulong block_id;              /* holds the input while workers change */
+  guint retiring_outputs;       /* see retire_output() */
   GThread *supervisor;
 };
 
@@ -890,6 +891,9 @@ count_output (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   SandboxWorker *worker = user_data;
   guint64 n = 1;
 
+  /* Taken away from the bin: what it pushes now goes nowhere. */
+  if (!gst_pad_is_linked (pad))
+    return GST_PAD_PROBE_OK;
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
     n = gst_buffer_list_length (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
   __atomic_fetch_add (&worker->buffers_out, n, __ATOMIC_RELAXED);
@@ -967,8 +971,11 @@ attach_elements (GstSandboxBin * self, SandboxWorker * worker)
   g_object_set (output, "fd", gst_px_worker_get_output_fd (worker->px),
       "is-live", FALSE, NULL);
   pad = gst_element_get_static_pad (output, "src");
+  /* The ipcsrc may outlive its worker's time in the bin: the probe holds
+   * the counters it writes. */
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
-      GST_PAD_PROBE_TYPE_BUFFER_LIST, count_output, worker, NULL);
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, count_output, sandbox_worker_ref (worker),
+      (GDestroyNotify) sandbox_worker_unref);
   gst_object_unref (pad);
 
   gst_bin_add_many (GST_BIN (self), input, output, NULL);
@@ -1002,23 +1009,61 @@ set_input_state (GstSandboxBin * self, SandboxWorker * worker,
   return TRUE;
 }
 
-/* Takes the worker's elements out of the bin. */
+/* A thread of GStreamer's: stops an ipcsrc taken away from a dead worker.
+ * Its streaming thread may be held by the sink downstream (in preroll,
+ * while PAUSED) until the pipeline plays or flushes; nothing else waits
+ * for that but READY -> NULL. */
 static void
-detach_elements (GstSandboxBin * self, SandboxWorker * worker)
+retire_output (GstElement * output, gpointer user_data)
 {
-  GstElement *elements[2] = { worker->input, worker->output };
+  GstSandboxBin *self = user_data;
 
-  if (self->sinkpad && worker->input)
-    gst_ghost_pad_set_target (GST_GHOST_PAD (self->sinkpad), NULL);
-  if (self->srcpad && worker->output)
-    gst_ghost_pad_set_target (GST_GHOST_PAD (self->srcpad), NULL);
-  for (guint i = 0; i < G_N_ELEMENTS (elements); i++) {
-    if (elements[i] == NULL)
-      continue;
-    gst_element_set_state (elements[i], GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (self), elements[i]);
-  }
+  gst_element_set_state (output, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (self), output);
+  g_mutex_lock (&self->lock);
+  self->retiring_outputs--;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* READY -> NULL: every ipcsrc retired is gone (the sink downstream, which
+ * changed state before the bin, no longer holds them). */
+static void
+wait_for_retired_outputs (GstSandboxBin * self)
+{
+  g_mutex_lock (&self->lock);
+  while (self->retiring_outputs > 0)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Takes the worker's elements out of the bin. With @now FALSE (a worker
+ * that died while the bin streams) its ipcsrc is unlinked at once and
+ * stopped elsewhere, see retire_output(). */
+static void
+detach_elements (GstSandboxBin * self, SandboxWorker * worker, gboolean now)
+{
+  GstElement *input = worker->input, *output = worker->output;
+
   worker->input = worker->output = NULL;
+  if (self->sinkpad && input)
+    gst_ghost_pad_set_target (GST_GHOST_PAD (self->sinkpad), NULL);
+  if (self->srcpad && output)
+    gst_ghost_pad_set_target (GST_GHOST_PAD (self->srcpad), NULL);
+  if (input != NULL) {
+    gst_element_set_state (input, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self), input);
+  }
+  if (output != NULL && now) {
+    gst_element_set_state (output, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self), output);
+  } else if (output != NULL) {
+    gst_element_set_locked_state (output, TRUE);
+    g_mutex_lock (&self->lock);
+    self->retiring_outputs++;
+    g_mutex_unlock (&self->lock);
+    gst_element_call_async (output, retire_output, self, NULL);
+  }
 }
 
 /* ---- the input pad ----------------------------------------------------- */
@@ -1247,7 +1292,7 @@ retire_worker (GstSandboxBin * self, SandboxWorker * worker,
   g_atomic_int_set (&worker->retired, 1);
   wait_for_exit (self, worker);
   gst_px_worker_stop (worker->px, 0);
-  detach_elements (self, worker);
+  detach_elements (self, worker, FALSE);
   in = __atomic_load_n (&worker->buffers_in, __ATOMIC_RELAXED);
   out = __atomic_load_n (&worker->buffers_out, __ATOMIC_RELAXED);
   gst_px_worker_get_exit_status (worker->px, &status, &signal_number);
@@ -1360,7 +1405,7 @@ replace_worker (GstSandboxBin * self, GError ** error)
   if (!bring_up (self, worker, GST_STATE (self), error)) {
     g_atomic_int_set (&worker->retired, 1);
     gst_px_worker_stop (worker->px, 0);
-    detach_elements (self, worker);
+    detach_elements (self, worker, FALSE);
     sandbox_worker_unref (worker);
     return FALSE;
   }
@@ -1559,7 +1604,7 @@ start_isolated (GstSandboxBin * self)
   }
   if (!set_input_state (self, worker, GST_STATE_READY)) {
     g_atomic_int_set (&worker->retired, 1);
-    detach_elements (self, worker);
+    detach_elements (self, worker, TRUE);
     sandbox_worker_unref (worker);
     return FALSE;
   }
@@ -1594,9 +1639,10 @@ static void
 release_worker (GstSandboxBin * self, SandboxWorker * worker)
 {
   if (worker != NULL) {
-    detach_elements (self, worker);
+    detach_elements (self, worker, TRUE);
     sandbox_worker_unref (worker);
   }
+  wait_for_retired_outputs (self);
   unblock_input (self);
 }
 
