@@ -1496,22 +1496,26 @@ handle_crash (GstSandboxBin * self)
   g_mutex_unlock (&self->transition_lock);
 }
 
+/* Supervisor. A state change may stop the worker (READY -> PAUSED gives
+ * it a successor): the beat is skipped while one runs. */
 static void
 heartbeat (GstSandboxBin * self, GstClockTime timeout)
 {
-  SandboxWorker *worker = current_worker (self);
+  SandboxWorker *worker;
   gchar *reason;
 
-  if (worker == NULL)
+  if (!g_mutex_trylock (&self->transition_lock))
     return;
-  if (!worker_is_retired (worker) &&
+  worker = current_worker (self);
+  if (worker != NULL && !worker_is_retired (worker) &&
       !gst_px_worker_ping (worker->px, timeout)) {
     reason = g_strdup_printf ("did not answer a heartbeat within %"
         G_GUINT64_FORMAT " ms", timeout / GST_MSECOND);
     worker_failed (self, worker, reason);
     g_free (reason);
   }
-  sandbox_worker_unref (worker);
+  g_clear_pointer (&worker, sandbox_worker_unref);
+  g_mutex_unlock (&self->transition_lock);
 }
 
 /* The bin's supervisor thread, from NULL -> READY to READY -> NULL. */
