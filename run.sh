@@ -2,8 +2,12 @@
 # Parallax quick start.
 #
 #   ./run.sh demo    install what is missing, build, run the demo
-#   ./run.sh test    install what is missing, build, run every test
+#   ./run.sh test    install what is missing, build, run every test: the
+#                    suite, the installed tree, the suite under sanitizers,
+#                    the fuzzers; ends with "N passed, N failed"
 #   ./run.sh build   install what is missing and build
+#
+# PARALLAX_FUZZ_SECONDS (default 60) is how long each fuzzer runs.
 #
 # Debian 12. Packages are installed with apt-get (as root, or through sudo).
 set -euo pipefail
@@ -14,7 +18,7 @@ BUILD_DIR=${PARALLAX_BUILD_DIR:-build}
 DEBIAN_PACKAGES=(
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  libseccomp-dev
+  libseccomp-dev indent
   gobject-introspection libgirepository1.0-dev python3-gi
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
@@ -40,9 +44,66 @@ install_packages() {
 build() {
   install_packages
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-    meson setup "$BUILD_DIR"
+    meson setup "$BUILD_DIR" -Dwerror=true
   fi
   meson compile -C "$BUILD_DIR"
+}
+
+# Runs every stage, even after one failed, and counts: each test of a
+# meson run, and each other stage as one test.
+run_tests() {
+  local suite=0 install=0 sanitizers=0 fuzz=0
+  rm -f "$BUILD_DIR"/meson-logs/testlog*.json \
+    "$BUILD_DIR"/meson-logs/unprivileged*.json
+  meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 || suite=1
+  # the whole suite again as the unprivileged user nobody (when root)
+  if [ "$(id -u)" -eq 0 ]; then
+    meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 \
+      --logbase unprivileged --wrapper "$PWD/tests/run-unprivileged.sh" ||
+      suite=1
+  fi
+  tests/run-install.sh || install=1
+  tests/run-sanitizers.sh || sanitizers=1
+  tests/fuzz/run-fuzz.sh "${PARALLAX_FUZZ_SECONDS:-60}" || fuzz=1
+
+  /usr/bin/python3 - "$suite" "$install" "$sanitizers" "$fuzz" \
+    "$BUILD_DIR/meson-logs/testlog.json" \
+    "$BUILD_DIR/meson-logs/unprivileged*.json" \
+    "build-asan/meson-logs/asan*.json" "build-ubsan/meson-logs/ubsan*.json" \
+    <<'PY'
+import glob, json, sys
+suite, install, sanitizers, fuzz = map(int, sys.argv[1:5])
+ok = bad = skipped = 0
+import os
+for pattern in sys.argv[5:]:
+    if "unprivileged" in pattern and os.getuid() != 0:
+        continue  # nobody to switch to: the first run was unprivileged
+    # meson names a log after its --logbase and its --wrapper
+    paths = glob.glob(pattern)
+    if not paths:
+        print(f"no test log {pattern}: that run did not happen",
+              file=sys.stderr)
+        bad += 1
+        continue
+    lines = [l for path in paths for l in open(path).read().splitlines()]
+    for line in filter(None, map(str.strip, lines)):
+        result = json.loads(line).get("result")
+        if result in ("OK", "EXPECTEDFAIL"):
+            ok += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:
+            bad += 1
+# A meson run that failed without a failed test (a build error) is a failure.
+if (suite or sanitizers) and bad == 0:
+    bad += 1
+for stage in (install, fuzz):
+    ok, bad = (ok, bad + 1) if stage else (ok + 1, bad)
+if skipped:
+    print(f"{skipped} skipped", file=sys.stderr)
+print(f"{ok} passed, {bad} failed")
+sys.exit(1 if bad else 0)
+PY
 }
 
 case "${1:-}" in
@@ -55,7 +116,7 @@ case "${1:-}" in
     ;;
   test)
     build
-    meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2
+    run_tests
     ;;
   *)
     echo "usage: $0 demo|test|build" >&2

@@ -538,3 +538,16 @@ px_limits_apply_rlimits (const PxLimitsRlimits * rlimits)
     return -errno;
   return 0;
 }
+
+int
+px_limits_apply_fd_limit (void)
+{
+  struct rlimit nofile;
+
+  if (getrlimit (RLIMIT_NOFILE, &nofile) < 0)
+    return -errno;
+  if (nofile.rlim_max > PX_LIMITS_WORKER_MAX_FDS)
+    nofile.rlim_max = PX_LIMITS_WORKER_MAX_FDS;
+  nofile.rlim_cur = nofile.rlim_max;
+  return setrlimit (RLIMIT_NOFILE, &nofile) < 0 ? -errno : 0;
+}

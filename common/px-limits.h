@@ -73,6 +73,15 @@ int px_limits_join_cgroups (const int *fds, unsigned n_fds);
  * never dumps core), then @rlimits if they are the mechanism. */
 int px_limits_apply_rlimits (const PxLimitsRlimits * rlimits);
 
+/* The worker's RLIMIT_NOFILE (soft and hard): its sockets, arenas, a few
+ * eventfds and pipes, with room to spare, instead of the caller's. */
+#define PX_LIMITS_WORKER_MAX_FDS 256
+
+/* Child side, async-signal-safe, once its fds are in place (the caller's
+ * fds may have higher numbers): RLIMIT_NOFILE PX_LIMITS_WORKER_MAX_FDS,
+ * or the caller's hard limit if that is lower. */
+int px_limits_apply_fd_limit (void);
+
 /* Removes the cgroups of @child (after it has been reaped). */
 void px_limits_remove_cgroups (PxSandboxChild * child);
 

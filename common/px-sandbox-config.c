@@ -11,13 +11,13 @@
  *   --px-sandbox-rw=PATH           (repeated)
  *   --px-sandbox-rule=LINE         (repeated; custom rules, already read)
  *   --px-sandbox-allow-missing=0xMASK
+ *   --px-sandbox-reaper-fd=N       (spawn's status socket for the reaper)
  *   --px-sandbox-layers=0xMASK     (always last: spawn fills it in the
  *                                   child once the layers are known)
  *
  * Limits, ids and the environment are applied by spawn and are not passed.
  */
 #include "px-sandbox-private.h"
-#include "px-seccomp.h"
 #include "px-fd.h"
 
 #include <errno.h>
@@ -28,6 +28,9 @@
 #include <unistd.h>
 
 #define N_ELEMENTS(a) (sizeof (a) / sizeof ((a)[0]))
+
+/* As many tokens as a rules line may have (px-seccomp.c). */
+#define RULE_MAX_TOKENS 24
 
 static const char *const layer_names[] = {
   "user-namespace", "mount-namespace", "network-namespace", "ipc-namespace",
@@ -119,6 +122,53 @@ px_sandbox_limit_mechanism_name (PxSandboxLimitMechanism m)
   }
 }
 
+/* Splits @line (modified) on blanks into at most @max tokens; returns the
+ * count, or -E2BIG. */
+static int
+split_blanks (char *line, char **tokens, int max)
+{
+  char *save = NULL;
+  int n = 0;
+
+  for (char *t = strtok_r (line, " \t", &save); t != NULL;
+      t = strtok_r (NULL, " \t", &save)) {
+    if (n == max)
+      return -E2BIG;
+    tokens[n++] = t;
+  }
+  return n;
+}
+
+/* Here rather than with the rules (px-seccomp.c): the namespaces and the
+ * root follow the base too, and the configuration depends on nothing. */
+int
+px_sandbox_rules_base (const char *const *rules, PxSandboxPolicy * out)
+{
+  PxSandboxPolicy base = PX_SANDBOX_POLICY_MINIMAL_COMPUTE;
+  bool first = true;
+
+  for (size_t i = 0; rules != NULL && rules[i] != NULL; i++) {
+    char *tokens[RULE_MAX_TOKENS];
+    char *copy = strdup (rules[i]);
+    int n, ret = 0;
+
+    if (copy == NULL)
+      return -ENOMEM;
+    n = split_blanks (copy, tokens, RULE_MAX_TOKENS);
+    if (n > 0 && strcmp (tokens[0], "base") == 0) {
+      if (!first || n != 2 || px_sandbox_policy_from_name (tokens[1],
+              &base) < 0 || base == PX_SANDBOX_POLICY_CUSTOM)
+        ret = -EINVAL;
+    }
+    first = first && n == 0;
+    free (copy);
+    if (ret < 0)
+      return ret;
+  }
+  *out = base;
+  return 0;
+}
+
 PxSandboxPolicy
 px_sandbox_config_base_policy (const PxSandboxConfig * config)
 {
@@ -128,7 +178,7 @@ px_sandbox_config_base_policy (const PxSandboxConfig * config)
     return config->policy;
   /* An unreadable base fails the seccomp layer later; the namespaces and
    * mounts then follow the strictest policy. */
-  if (px_seccomp_rules_base (config->rules, &base) < 0)
+  if (px_sandbox_rules_base (config->rules, &base) < 0)
     return PX_SANDBOX_POLICY_MINIMAL_COMPUTE;
   return base;
 }
@@ -343,7 +393,7 @@ px_sandbox_config_to_args (const PxSandboxConfig * config, char ***out_args)
       n_rules > PX_SANDBOX_MAX_RULES ||
       (unsigned) config->policy > PX_SANDBOX_POLICY_CUSTOM)
     return -EINVAL;
-  args = calloc (n_ro + n_rw + n_rules + 4, sizeof *args);
+  args = calloc (n_ro + n_rw + n_rules + 5, sizeof *args);
   if (args == NULL)
     return -ENOMEM;
   snprintf (mask[0], sizeof mask[0], "0x%08x", config->allow_missing);
@@ -358,6 +408,12 @@ px_sandbox_config_to_args (const PxSandboxConfig * config, char ***out_args)
     ret = append_list (args, &n, "rule", config->rules);
   if (ret == 0)
     ret = append_arg (args, &n, "allow-missing", mask[0]);
+  if (ret == 0 && config->reaper_fd > 0) {
+    char fd[16];
+
+    snprintf (fd, sizeof fd, "%d", config->reaper_fd);
+    ret = append_arg (args, &n, "reaper-fd", fd);
+  }
   if (ret == 0)
     ret = append_arg (args, &n, "layers", mask[1]);
   if (ret < 0) {
@@ -390,6 +446,21 @@ parse_mask (const char *text, unsigned *out)
       value > PX_SANDBOX_ALL_LAYERS)
     return -EINVAL;
   *out = (unsigned) value;
+  return 0;
+}
+
+static int
+parse_fd (const char *text, int *out)
+{
+  char *end = NULL;
+  long value;
+
+  errno = 0;
+  value = strtol (text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < 3 ||
+      value > 1024)
+    return -EINVAL;
+  *out = (int) value;
   return 0;
 }
 
@@ -427,6 +498,8 @@ parse_arg (ParsedConfig * parsed, const char *arg)
     return parse_mask (value, &config->allow_missing);
   if (KEY_IS ("layers"))
     return parse_mask (value, &config->spawned_layers);
+  if (KEY_IS ("reaper-fd"))
+    return parse_fd (value, &config->reaper_fd);
 #undef KEY_IS
   return -EINVAL;
 }
@@ -454,6 +527,14 @@ px_sandbox_config_take_from_args (int *argc, char **argv,
   parsed->config.read_only_paths = parsed->n_ro ? parsed->ro : NULL;
   parsed->config.read_write_paths = parsed->n_rw ? parsed->rw : NULL;
   parsed->config.rules = parsed->n_rules ? parsed->rules : NULL;
+  if (parsed->config.reaper_fd > 0) {
+    ret = px_sandbox_split_reaper (parsed->config.reaper_fd);
+    parsed->config.reaper_fd = 0;
+    if (ret < 0) {
+      free (parsed);
+      return ret;
+    }
+  }
   /* drop the n - 1 sandbox arguments, keep argv[0] and the rest */
   memmove (&argv[1], &argv[n], (size_t) (*argc - n) * sizeof *argv);
   *argc -= n - 1;

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #ifndef SYS_SECCOMP
@@ -325,6 +326,63 @@ make_empty_root (const PxSandboxConfig * config, char **why)
   return ret;
 }
 
+/* ---- AF_UNIX sockets in the host's network namespace ------------------- */
+
+/* In the host's network namespace (with-network), an AF_UNIX socket that
+ * can still be bound or aimed at a name reaches the host's abstract
+ * sockets (X11, D-Bus, ...). The filter refuses new ones; of those the
+ * worker holds, each must be connected and not a datagram socket (sendto
+ * could name any address), and gets an address of the kernel's choosing
+ * (autobind) if it has none, so that bind (@name) fails with EINVAL. */
+static int
+claim_unix_socket (int fd, char **why)
+{
+  struct sockaddr_un addr;
+  socklen_t len = sizeof addr;
+  int domain = 0, type = 0;
+  socklen_t size = sizeof domain;
+
+  if (getsockopt (fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) < 0 ||
+      domain != AF_UNIX)
+    return 0;                   /* not a socket, or not AF_UNIX */
+  size = sizeof type;
+  if (getsockopt (fd, SOL_SOCKET, SO_TYPE, &type, &size) < 0)
+    return px_sandbox_fail (why, 0, px_negative_errno (), "fd %d", fd);
+  if (type == SOCK_DGRAM)
+    return px_sandbox_fail (why, 0, -EBUSY, "fd %d is an AF_UNIX datagram "
+        "socket, which could send to the host's abstract sockets", fd);
+  if (getpeername (fd, (struct sockaddr *) &addr, &len) < 0)
+    return px_sandbox_fail (why, 0, -EBUSY, "fd %d is an unconnected "
+        "AF_UNIX socket, which could reach the host's abstract sockets", fd);
+  len = sizeof addr;
+  if (getsockname (fd, (struct sockaddr *) &addr, &len) < 0)
+    return px_sandbox_fail (why, 0, px_negative_errno (), "fd %d", fd);
+  if (len > sizeof (sa_family_t))
+    return 0;                   /* bound already: bind fails */
+  addr.sun_family = AF_UNIX;
+  if (bind (fd, (struct sockaddr *) &addr, sizeof (sa_family_t)) < 0)
+    return px_sandbox_fail (why, 0, px_negative_errno (), "fd %d: "
+        "autobind", fd);
+  return 0;
+}
+
+static int
+claim_unix_sockets (char **why)
+{
+  DIR *dir = opendir ("/proc/self/fd");
+  struct dirent *entry;
+  int ret = 0;
+
+  if (dir == NULL)
+    return px_sandbox_fail (why, 0, px_negative_errno (), "/proc/self/fd");
+  while (ret == 0 && (entry = readdir (dir)) != NULL) {
+    if (entry->d_name[0] != '.' && atoi (entry->d_name) != dirfd (dir))
+      ret = claim_unix_socket (atoi (entry->d_name), why);
+  }
+  closedir (dir);
+  return ret;
+}
+
 /* ---- Helper thread ------------------------------------------------------ */
 
 static struct
@@ -546,9 +604,15 @@ px_sandbox_lockdown (const PxSandboxConfig * config, int control_fd,
   /* built first: it allocates, and reads nothing from the file system */
   if (wanted & PX_SANDBOX_LAYER_SECCOMP)
     filter_ret = px_seccomp_filter_new (config->policy, config->rules,
-        getpid (), &filter, &filter_why);
+        getpid (), config->spawned_layers & PX_SANDBOX_LAYER_PID_NAMESPACE,
+        &filter, &filter_why);
   if (control_fd >= 0)
     px_sandbox_install_violation_reporter (control_fd);
+  /* while /proc is there; sockets come from the filter's side of the
+   * policy, so a failure is the seccomp layer's */
+  if (filter_ret == 0 && (wanted & PX_SANDBOX_LAYER_SECCOMP) &&
+      !(config->spawned_layers & PX_SANDBOX_LAYER_NETWORK_NAMESPACE))
+    filter_ret = claim_unix_sockets (&filter_why);
   ret = lock_root (config, wanted & PX_SANDBOX_LAYER_EMPTY_ROOT, &done,
       error);
   if (ret == 0 && (wanted & PX_SANDBOX_LAYER_CAPABILITIES))

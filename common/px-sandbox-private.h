@@ -24,6 +24,33 @@ int px_sandbox_fail (char **error, unsigned layer, int err, const char *fmt,
 PxSandboxPolicy px_sandbox_config_base_policy (const PxSandboxConfig *
     config);
 
+/* The base policy named by a "base" line of custom @rules (minimal-compute
+ * when there is none). -EINVAL when "base" is not the first directive, is
+ * repeated or names no built-in policy. */
+int px_sandbox_rules_base (const char *const *rules, PxSandboxPolicy * out);
+
+/* The reaper's records on its status socket (px-sandbox-reaper.c). */
+#define PX_SANDBOX_REAPER_MAGIC 0x50585250u     /* "PRXP" */
+enum
+{
+  PX_SANDBOX_REAPER_STARTED = 1,        /* status: the worker's pid in its ns */
+  PX_SANDBOX_REAPER_EXITED = 2, /* code, status: from waitid */
+};
+
+typedef struct
+{
+  uint32_t magic;
+  uint32_t kind;
+  int32_t code;
+  int32_t status;
+} PxSandboxReaperRecord;
+
+/* Worker side, first thing (one thread): with a PID namespace of its own,
+ * forks; the parent becomes the namespace's reaper, reporting on @fd, and
+ * never returns; the child returns 0 as the worker. Without one, closes
+ * @fd and returns 0. */
+int px_sandbox_split_reaper (int fd);
+
 /* Reads a text file of at most @max_size bytes into a NUL-terminated
  * allocated buffer. */
 int px_sandbox_read_file (const char *path, size_t max_size, char **out);

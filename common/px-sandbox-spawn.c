@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,9 +73,11 @@ typedef struct
   char **argv;
   char **envp;
   char *layers_digits;          /* 8 hex digits inside argv, patched */
-  int fds[PX_SANDBOX_MAX_FDS];  /* become 3, 4, ... in the worker */
+  int fds[PX_SANDBOX_MAX_FDS + 1];      /* become 3, 4, ...: the caller's,
+                                         * then the reaper's status socket */
   unsigned n_fds;
   int sync_fd, parent_sync_fd, null_fd;
+  int stderr_fd;                /* write end of the stderr pipe */
   bool user_namespace;          /* the parent maps 0 to the worker's ids */
   bool drop_groups;             /* privileged: setgroups (0) */
   bool change_ids;              /* no user namespace: switch to uid/gid */
@@ -108,12 +111,12 @@ typedef struct
 
 enum
 { STEP_DEATH_SIGNAL, STEP_CGROUPS, STEP_SESSION, STEP_IDS, STEP_RLIMITS,
-  STEP_FDS, STEP_EXEC, N_STEPS
+  STEP_FDS, STEP_FD_LIMIT, STEP_EXEC, N_STEPS
 };
 
 static const char *const step_names[N_STEPS] = {
   "parent-death signal", "joining the cgroups", "new session",
-  "switching ids", "rlimits", "file descriptors", "exec",
+  "switching ids", "rlimits", "file descriptors", "RLIMIT_NOFILE", "exec",
 };
 
 typedef struct
@@ -125,11 +128,14 @@ typedef struct
   char **envp;
   ChildPlan plan;
   int sync[2];
+  int status[2];                /* the reaper's records (px-sandbox-reaper.c) */
   int null_fd;
+  int stderr_pipe[2];
   unsigned wanted;
   unsigned missing;
   bool privileged;
   bool drop_groups;
+  bool switch_ids;              /* the worker's ids are not the caller's */
   uid_t uid;
   gid_t gid;
 } Spawn;
@@ -192,19 +198,22 @@ child_switch_ids (const ChildPlan * plan)
   return 0;
 }
 
-/* 0 and 1: /dev/null; 2: stderr; 3...: the fds handed over; everything
- * else is closed by exec. Everything is first moved above the target
- * range, so that no dup2 overwrites a source. *sync_fd stays open until
- * exec. */
+/* 0 and 1: /dev/null; 2: the stderr pipe; 3...: the fds handed over;
+ * everything else is closed by exec. None of them shares an open file
+ * description with the caller's 0, 1 or 2: what the worker does to its
+ * own (flags, reads, truncation) stays its own. Everything is first
+ * moved above the target range, so that no dup2 overwrites a source.
+ * *sync_fd stays open until exec. */
 static int
 child_setup_fds (const ChildPlan * plan, int *sync_fd)
 {
   int first_free = WORKER_FIRST_FD + (int) plan->n_fds;
   int sync = fcntl (*sync_fd, F_DUPFD_CLOEXEC, first_free);
   int null_fd = fcntl (plan->null_fd, F_DUPFD_CLOEXEC, first_free);
-  int moved[PX_SANDBOX_MAX_FDS];
+  int stderr_fd = fcntl (plan->stderr_fd, F_DUPFD_CLOEXEC, first_free);
+  int moved[PX_SANDBOX_MAX_FDS + 1];
 
-  if (sync < 0 || null_fd < 0)
+  if (sync < 0 || null_fd < 0 || stderr_fd < 0)
     return -errno;
   *sync_fd = sync;
   for (unsigned i = 0; i < plan->n_fds; i++) {
@@ -220,7 +229,7 @@ child_setup_fds (const ChildPlan * plan, int *sync_fd)
     if (dup2 (moved[i], WORKER_FIRST_FD + (int) i) < 0)
       return -errno;
   }
-  if (fcntl (2, F_SETFD, 0) < 0 && dup2 (null_fd, 2) < 0)
+  if (dup2 (stderr_fd, 2) < 0)
     return -errno;
   if (syscall (SYS_close_range, (unsigned) first_free, ~0u,
           CLOSE_RANGE_CLOEXEC) < 0) {
@@ -306,6 +315,8 @@ child_main (const ChildPlan * plan)
     child_fail (sync, STEP_RLIMITS, -ret);
   if ((ret = child_setup_fds (plan, &sync)) < 0)
     child_fail (sync, STEP_FDS, -ret);
+  if ((ret = px_limits_apply_fd_limit ()) < 0)
+    child_fail (sync, STEP_FD_LIMIT, -ret);
   execve (plan->path, plan->argv, plan->envp);
   child_fail (sync, STEP_EXEC, errno);
 }
@@ -345,6 +356,73 @@ namespace_flags (unsigned layers)
   return flags;
 }
 
+/* ---- Why a namespace cannot be had ------------------------------------ */
+
+/* The value of a sysctl, or -1 when this kernel has none. */
+static long
+read_sysctl (const char *path)
+{
+  char *text = NULL;
+  long value;
+
+  if (px_sandbox_read_file (path, 64, &text) < 0)
+    return -1;
+  value = strtol (text, NULL, 10);
+  free (text);
+  return value;
+}
+
+static const char *const namespace_limits[] = {
+  "user.max_user_namespaces", "user.max_mnt_namespaces",
+  "user.max_net_namespaces", "user.max_ipc_namespaces",
+  "user.max_pid_namespaces", "user.max_uts_namespaces",
+};
+
+/* Fails @layer (namespace @index) with what stops it and the setting that
+ * would let it be, rather than an errno alone. */
+static int
+fail_namespace (char **error, size_t index, unsigned layer, int err,
+    bool privileged)
+{
+  const char *limit = namespace_limits[index];
+  char path[64];
+  long value, apparmor;
+  int i;
+
+  snprintf (path, sizeof path, "/proc/sys/%s", limit);
+  for (i = 0; path[i]; i++)
+    path[i] = path[i] == '.' ? '/' : path[i];
+  value = read_sysctl (path);
+  if (value == 0)
+    return px_sandbox_fail (error, layer, 0, "cannot create the worker's "
+        "namespace: %s is 0 here (allow some with \"sysctl %s=N\", or in "
+        "the container's settings, or let the worker go without the %s "
+        "layer)", limit, limit, px_sandbox_layer_name (layer)), err;
+  if (err == -ENOSPC)
+    return px_sandbox_fail (error, layer, 0, "cannot create the worker's "
+        "namespace: the limit %s (%ld) is reached", limit, value), err;
+  if (err == -EUSERS)
+    return px_sandbox_fail (error, layer, 0, "cannot create the worker's "
+        "namespace: user namespaces are nested 32 deep already"), err;
+  if (!privileged && read_sysctl ("/proc/sys/kernel/"
+          "unprivileged_userns_clone") == 0)
+    return px_sandbox_fail (error, layer, 0, "cannot create the worker's "
+        "namespace: unprivileged user namespaces are switched off "
+        "(kernel.unprivileged_userns_clone is 0; \"sysctl "
+        "kernel.unprivileged_userns_clone=1\" switches them on)"), err;
+  apparmor = read_sysctl ("/proc/sys/kernel/"
+      "apparmor_restrict_unprivileged_userns");
+  if (!privileged && apparmor > 0)
+    return px_sandbox_fail (error, layer, 0, "cannot create the worker's "
+        "namespace: AppArmor restricts unprivileged user namespaces "
+        "(kernel.apparmor_restrict_unprivileged_userns is %ld; give the "
+        "application an AppArmor profile that allows \"userns\", or set "
+        "it to 0)", apparmor), err;
+  return px_sandbox_fail (error, layer, err, "cannot create the worker's "
+      "namespace (%s is %ld; a security module or container policy may "
+      "forbid it)", limit, value), err;
+}
+
 /* Which of the @wanted namespaces can be created, one after the other, by
  * throw-away children. Only runs when the full set failed. */
 static unsigned
@@ -382,7 +460,7 @@ clone_child (Spawn * s, unsigned layers, int *pidfd)
   pid_t pid;
 
   s->plan.user_namespace = layers & PX_SANDBOX_LAYER_USER_NAMESPACE;
-  s->plan.change_ids = !s->plan.user_namespace && s->config.change_ids;
+  s->plan.change_ids = !s->plan.user_namespace && s->switch_ids;
   /* no handler of the caller may run in the child before it resets them */
   sigfillset (&all);
   pthread_sigmask (SIG_SETMASK, &all, &old);
@@ -412,8 +490,8 @@ start_child (Spawn * s, int *pidfd, unsigned *layers, char **error)
     unsigned layer = namespaces[i].layer;
 
     if ((wanted & ~usable & layer) && !(s->config.allow_missing & layer))
-      return px_sandbox_fail (error, layer, errors[i] ? errors[i] : pid,
-          "creating the namespace");
+      return fail_namespace (error, i, layer, errors[i] ? errors[i] : pid,
+          s->privileged);
   }
   s->missing |= wanted & ~usable;
   pid = clone_child (s, usable, pidfd);
@@ -442,9 +520,19 @@ write_id_maps (const Spawn * s, pid_t pid, char **error)
   snprintf (map, sizeof map, "0 %u 1\n", (unsigned) s->gid);
   if (ret == 0)
     ret = px_sandbox_write_file (dir, "gid_map", map);
+  if (ret < 0 && (ret == -EPERM || ret == -EACCES) && !s->privileged &&
+      read_sysctl ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+      > 0)
+    return px_sandbox_fail (error, PX_SANDBOX_LAYER_USER_NAMESPACE, 0,
+        "writing the id maps: AppArmor restricts unprivileged user "
+        "namespaces (kernel.apparmor_restrict_unprivileged_userns is 1; give "
+        "the application an AppArmor profile that allows \"userns\", or "
+        "set it to 0)"), ret;
   if (ret < 0)
     return px_sandbox_fail (error, PX_SANDBOX_LAYER_USER_NAMESPACE, ret,
-        "writing the id maps");
+        "writing the id maps (the worker's uid %u and gid %u must be mapped "
+        "in the caller's user namespace)", (unsigned) s->uid,
+        (unsigned) s->gid);
   return 0;
 }
 
@@ -637,7 +725,7 @@ prepare_rules (Spawn * s, char **error)
   }
   if (ret == 0)
     ret = px_seccomp_filter_new (PX_SANDBOX_POLICY_CUSTOM, s->config.rules,
-        getpid (), &filter, &why);
+        getpid (), false, &filter, &why);
   px_seccomp_filter_free (filter);
   /* the worker will fail on the same rules */
   if (ret < 0 && (s->config.allow_missing & PX_SANDBOX_LAYER_SECCOMP)) {
@@ -668,6 +756,63 @@ setgroups_allowed (void)
   return allowed;
 }
 
+/* Where @id lies in the id map @text ("inside outside count" lines): TRUE
+ * if mapped, with the id outside in *@outside. */
+static bool
+id_map_lookup (const char *text, unsigned long id, unsigned long *outside)
+{
+  for (const char *line = text; line && *line; line = strchr (line, '\n')) {
+    unsigned long in, out, count;
+
+    line += *line == '\n';
+    if (sscanf (line, "%lu %lu %lu", &in, &out, &count) == 3 && id >= in &&
+        id - in < count) {
+      *outside = out + (id - in);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* A privileged caller's worker: PX_SANDBOX_WORKER_UID/GID where this user
+ * namespace maps them. Where it does not (a container's root with a
+ * single mapped id), root here is someone else outside, and the worker
+ * runs as the caller; unless that root is root outside too. */
+static int
+default_worker_ids (uid_t * uid, gid_t * gid, char **error)
+{
+  char *uid_map = NULL, *gid_map = NULL;
+  unsigned long outside = 0, ignored;
+  bool mapped, root_outside;
+
+  if (px_sandbox_read_file ("/proc/self/uid_map", 64 * 1024, &uid_map) < 0 ||
+      px_sandbox_read_file ("/proc/self/gid_map", 64 * 1024, &gid_map) < 0) {
+    free (uid_map);
+    *uid = PX_SANDBOX_WORKER_UID;       /* no user namespaces at all */
+    *gid = PX_SANDBOX_WORKER_GID;
+    return 0;
+  }
+  mapped = id_map_lookup (uid_map, PX_SANDBOX_WORKER_UID, &ignored) &&
+      id_map_lookup (gid_map, PX_SANDBOX_WORKER_GID, &ignored);
+  root_outside = !id_map_lookup (uid_map, geteuid (), &outside) ||
+      outside == 0;
+  free (uid_map);
+  free (gid_map);
+  if (mapped) {
+    *uid = PX_SANDBOX_WORKER_UID;
+    *gid = PX_SANDBOX_WORKER_GID;
+  } else if (!root_outside) {
+    *uid = geteuid ();
+    *gid = getegid ();
+  } else {
+    return px_sandbox_fail (error, PX_SANDBOX_LAYER_USER_NAMESPACE, -EPERM,
+        "the caller is root and uid/gid %u, which its worker runs as, is "
+        "not mapped here: map it, or name the worker's ids (change_ids), "
+        "or set run_as_caller", PX_SANDBOX_WORKER_UID);
+  }
+  return 0;
+}
+
 static int
 prepare (Spawn * s, const char *worker_path, const char *const *argv,
     const int *fds, unsigned n_fds, const PxSandboxConfig * config,
@@ -686,12 +831,35 @@ prepare (Spawn * s, const char *worker_path, const char *const *argv,
   if (config->change_ids && !s->privileged)
     return px_sandbox_fail (error, 0, -EPERM, "running the worker as "
         "another user needs a privileged caller");
-  s->uid = config->change_ids ? config->uid : geteuid ();
-  s->gid = config->change_ids ? config->gid : getegid ();
+  if (config->change_ids) {
+    s->uid = config->uid;
+    s->gid = config->gid;
+  } else if (s->privileged && !config->run_as_caller) {
+    /* never root by default: see PxSandboxConfig.run_as_caller */
+    ret = default_worker_ids (&s->uid, &s->gid, error);
+    if (ret < 0)
+      return ret;
+  } else {
+    s->uid = geteuid ();
+    s->gid = getegid ();
+  }
+  s->switch_ids = s->uid != geteuid () || s->gid != getegid ();
   ret = prepare_rules (s, error);
   if (ret < 0)
     return ret;
   s->wanted = px_sandbox_config_wanted_layers (&s->config);
+  /* its PID 1 is a reaper, which reports on a socket of its own, handed
+   * over after the caller's fds */
+  if (s->wanted & PX_SANDBOX_LAYER_PID_NAMESPACE) {
+    int on = 1;
+
+    if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->status) < 0
+        || setsockopt (s->status[0], SOL_SOCKET, SO_PASSCRED, &on,
+            sizeof on) < 0)
+      return px_sandbox_fail (error, 0, px_negative_errno (), "the reaper's "
+          "socket");
+    s->config.reaper_fd = WORKER_FIRST_FD + (int) n_fds;
+  }
   ret = build_argv (s, worker_path, argv);
   if (ret == 0)
     ret = build_env (config->env, &s->envp);
@@ -702,14 +870,23 @@ prepare (Spawn * s, const char *worker_path, const char *const *argv,
   if (s->null_fd < 0 || socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
           0, s->sync) < 0)
     return px_sandbox_fail (error, 0, px_negative_errno (), "preparing");
+  /* Both ends non-blocking, each its own description: the worker's writes
+   * fail rather than wait on a host that reads slowly, and the host never
+   * waits on the worker. */
+  if (pipe2 (s->stderr_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+    return px_sandbox_fail (error, 0, px_negative_errno (), "the stderr "
+        "pipe");
   s->plan.path = worker_path;
   s->plan.argv = s->argv;
   s->plan.envp = s->envp;
   memcpy (s->plan.fds, fds, n_fds * sizeof *fds);
   s->plan.n_fds = n_fds;
+  if (s->status[1] >= 0)
+    s->plan.fds[s->plan.n_fds++] = s->status[1];
   s->plan.sync_fd = s->sync[1];
   s->plan.parent_sync_fd = s->sync[0];
   s->plan.null_fd = s->null_fd;
+  s->plan.stderr_fd = s->stderr_pipe[1];
   s->plan.drop_groups = s->drop_groups;
   s->plan.uid = s->uid;
   s->plan.gid = s->gid;
@@ -726,6 +903,90 @@ spawn_clear (Spawn * s)
   px_close_fd (&s->sync[0]);
   px_close_fd (&s->sync[1]);
   px_close_fd (&s->null_fd);
+  px_close_fd (&s->stderr_pipe[0]);
+  px_close_fd (&s->stderr_pipe[1]);
+  px_close_fd (&s->status[0]);
+  px_close_fd (&s->status[1]);
+}
+
+/* One record from the reaper, with the kernel's word that the reaper sent
+ * it: -EAGAIN when there is none (yet), -EPROTO for anything else. */
+static int
+receive_record (int fd, pid_t reaper, PxSandboxReaperRecord * record)
+{
+  union
+  {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE (sizeof (struct ucred))];
+  } control;
+  struct iovec iov = {.iov_base = record,.iov_len = sizeof *record };
+  struct msghdr msg = {.msg_iov = &iov,.msg_iovlen = 1,
+    .msg_control = control.buf,.msg_controllen = sizeof control.buf
+  };
+  struct cmsghdr *cmsg;
+  struct ucred cred;
+  ssize_t n;
+
+  do {
+    n = recvmsg (fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return errno == EAGAIN ? -EAGAIN : px_negative_errno ();
+  cmsg = CMSG_FIRSTHDR (&msg);
+  if (n != sizeof *record || record->magic != PX_SANDBOX_REAPER_MAGIC ||
+      cmsg == NULL || cmsg->cmsg_level != SOL_SOCKET ||
+      cmsg->cmsg_type != SCM_CREDENTIALS ||
+      cmsg->cmsg_len != CMSG_LEN (sizeof cred))
+    return -EPROTO;
+  memcpy (&cred, CMSG_DATA (cmsg), sizeof cred);
+  return cred.pid == reaper ? 0 : -EPROTO;
+}
+
+/* The worker's host pid: the one child of its reaper. */
+static pid_t
+reaper_child (pid_t reaper)
+{
+  char path[64], *text = NULL;
+  long pid;
+
+  snprintf (path, sizeof path, "/proc/%d/task/%d/children", (int) reaper,
+      (int) reaper);
+  if (px_sandbox_read_file (path, 256, &text) < 0)
+    return -ESRCH;
+  pid = strtol (text, NULL, 10);
+  free (text);
+  return pid > 0 ? (pid_t) pid : -ESRCH;
+}
+
+/* With a PID namespace, the exec'd process splits into the namespace's
+ * reaper and the worker: waits (a little: the worker's first call does
+ * it) for the reaper's word, and makes child->pid the worker's. */
+static int
+meet_reaper (Spawn * s, PxSandboxChild * c, char **error)
+{
+  struct pollfd pfd = {.fd = s->status[0],.events = POLLIN };
+  PxSandboxReaperRecord record;
+  pid_t worker;
+  int ret;
+
+  do {
+    ret = poll (&pfd, 1, 10000);
+  } while (ret < 0 && errno == EINTR);
+  ret = ret > 0 ? receive_record (s->status[0], c->pid, &record) :
+      -ETIMEDOUT;
+  if (ret == 0 && record.kind != PX_SANDBOX_REAPER_STARTED)
+    ret = -EPROTO;
+  if (ret < 0)
+    return px_sandbox_fail (error, PX_SANDBOX_LAYER_PID_NAMESPACE, ret,
+        "the worker started no reaper (its main () must call "
+        "px_sandbox_config_take_from_args() first)");
+  /* a worker that has ended already has no pid left to name; its status
+   * waits on the socket */
+  worker = reaper_child (c->pid);
+  c->reaper_pid = c->pid;
+  c->pid = worker > 0 ? worker : c->pid;
+  c->status_fd = px_steal_fd (&s->status[0]);
+  return 0;
 }
 
 static char *
@@ -747,8 +1008,10 @@ px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
     const int *fds, unsigned n_fds, const PxSandboxConfig * config,
     PxSandboxChild * child, char **error)
 {
-  Spawn s = {.sync = {-1, -1},.null_fd = -1 };
-  PxSandboxChild c = {.pidfd = -1 };
+  Spawn s = {.sync = {-1, -1},.status = {-1, -1},.null_fd = -1,
+    .stderr_pipe = {-1, -1}
+  };
+  PxSandboxChild c = {.pidfd = -1,.stderr_fd = -1,.status_fd = -1 };
   unsigned ns_layers = 0;
   int ret = config ? prepare (&s, worker_path, argv, fds, n_fds, config,
       error) : -EINVAL;
@@ -759,7 +1022,12 @@ px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
   }
   if (ret == 0) {
     px_close_fd (&s.sync[1]);
+    px_close_fd (&s.stderr_pipe[1]);
+    c.stderr_fd = px_steal_fd (&s.stderr_pipe[0]);
+    px_close_fd (&s.status[1]);
     ret = finish_child (&s, c.pid, ns_layers, &c, error);
+    if (ret == 0 && (ns_layers & PX_SANDBOX_LAYER_PID_NAMESPACE))
+      ret = meet_reaper (&s, &c, error);
     if (ret < 0)
       px_sandbox_child_cleanup (&c);
   }
@@ -801,6 +1069,20 @@ px_sandbox_child_wait (PxSandboxChild * child, bool block, siginfo_t * info)
   if (si.si_pid == 0)
     return -EAGAIN;
   child->reaped = true;
+  /* the reaper's word on the worker, if it had the time to give it (not
+   * when it was killed: the worker then died with it, of SIGKILL) */
+  if (child->reaper_pid > 0) {
+    PxSandboxReaperRecord record;
+
+    while (receive_record (child->status_fd, child->reaper_pid,
+            &record) == 0) {
+      if (record.kind != PX_SANDBOX_REAPER_EXITED)
+        continue;
+      si.si_pid = child->pid;
+      si.si_code = record.code;
+      si.si_status = record.status;
+    }
+  }
   if (info != NULL)
     *info = si;
   return 0;
@@ -827,6 +1109,8 @@ px_sandbox_child_cleanup (PxSandboxChild * child)
   }
   px_limits_remove_cgroups (child);
   px_close_fd (&child->pidfd);
+  px_close_fd (&child->stderr_fd);
+  px_close_fd (&child->status_fd);
   free (child->warning);
   child->warning = NULL;
   child->pid = 0;

@@ -6,9 +6,9 @@
  *
  * - The host calls px_sandbox_spawn(): the worker starts in new user,
  *   mount, network, IPC, PID and UTS namespaces, with resource limits, a
- *   clean environment, only /dev/null (fds 0 and 1), stderr (fd 2) and the
- *   control socket (fd 3, then any other fd handed over) open, and SIGKILL
- *   as its parent-death signal.
+ *   clean environment, only /dev/null (fds 0 and 1), a pipe the host reads
+ *   as stderr (fd 2) and the control socket (fd 3, then any other fd
+ *   handed over) open, and SIGKILL as its parent-death signal.
  * - The worker calls px_sandbox_lockdown_prepare() first thing in main(),
  *   then px_sandbox_lockdown() once its elements are in READY: empty file
  *   system root, no capabilities, no_new_privs, seccomp on every thread.
@@ -97,6 +97,11 @@ typedef enum
 #define PX_SANDBOX_MAX_RULES 256u
 #define PX_SANDBOX_MAX_ENV 128u
 
+/* The ids a privileged caller's worker runs as by default (nobody and
+ * nogroup on Debian). They must be mapped in the caller's user namespace. */
+#define PX_SANDBOX_WORKER_UID 65534u
+#define PX_SANDBOX_WORKER_GID 65534u
+
 /* Zero-initialise (or px_sandbox_config_init()) and set what you need. The
  * string arrays are NULL-terminated and only borrowed. */
 typedef struct
@@ -124,24 +129,34 @@ typedef struct
   /* PxSandboxLayer mask of layers the worker may run without. */
   unsigned allow_missing;
 
-  /* Privileged callers only: the host uid/gid the worker runs as. Without
-   * it the worker runs as the caller. */
+  /* The host uid/gid the worker runs as. An unprivileged caller's worker
+   * always runs as the caller. A privileged (euid 0) caller's runs as
+   * PX_SANDBOX_WORKER_UID/GID (nobody/nogroup), never as root, unless
+   * change_ids names other ids or run_as_caller keeps the caller's own:
+   * a worker mapped to root owns every root-owned file until the lockdown,
+   * and what it writes under read_write_paths is root's. */
   bool change_ids;
   uid_t uid;
   gid_t gid;
+  bool run_as_caller;
 
   /* The worker's whole environment: "NAME=value" is passed as is, "NAME"
    * copies the caller's value if it has one. Nothing else is passed. */
   const char *const *env;
 
   /* Filled in by px_sandbox_spawn() in the worker's copy: the layers spawn
-   * applied. Lockdown needs MOUNT_NAMESPACE for the empty root. Callers
-   * leave it 0. */
+   * applied (lockdown needs MOUNT_NAMESPACE for the empty root), and the
+   * fd of the reaper's status socket (0: none). Callers leave them 0. */
   unsigned spawned_layers;
+  int reaper_fd;
 } PxSandboxConfig;
 
 /* A spawned worker. pid and pidfd stay valid until
- * px_sandbox_child_cleanup(). */
+ * px_sandbox_child_cleanup(). pid is the worker's. pidfd is the spawned
+ * process: the worker, or, with a PID namespace, its reaper (the
+ * namespace's PID 1, which only reaps the worker and reports how it
+ * ended: docs/security.md); waiting and killing go through it, and
+ * px_sandbox_child_wait() reports the worker's own end either way. */
 typedef struct
 {
   pid_t pid;
@@ -153,11 +168,18 @@ typedef struct
   PxSandboxLimitMechanism limits;
   /* "running without: ..." when missing != 0, else NULL. */
   char *warning;
+  /* The read end of the worker's stderr (its fd 2 is the write end of a
+   * pipe of its own, never the caller's stderr), non-blocking, CLOEXEC;
+   * closed by px_sandbox_child_cleanup(). Read it: once the pipe is full,
+   * the worker's writes to stderr fail with EAGAIN (they never block). */
+  int stderr_fd;
 
   /* private */
   unsigned n_cgroups;
   char *cgroups[3];
   bool reaped;
+  pid_t reaper_pid;             /* 0: no reaper */
+  int status_fd;                /* the reaper's records */
 } PxSandboxChild;
 
 void px_sandbox_config_init (PxSandboxConfig * config);
@@ -232,7 +254,11 @@ void px_sandbox_args_free (char **args);
 /* Finds the "--px-sandbox-..." arguments that follow argv[0], parses them
  * and removes them from argv (argc updated, argv[argc] = NULL). The result
  * points into argv's strings; free it with px_sandbox_config_free().
- * -ENOENT when there are none, -EINVAL when one is malformed. */
+ * -ENOENT when there are none, -EINVAL when one is malformed.
+ *
+ * Call it first in main (), while the process has one thread: in a PID
+ * namespace of its own it forks, and the process that returns is the
+ * worker, no longer PID 1 (its parent stays, as the reaper). */
 int px_sandbox_config_take_from_args (int *argc, char **argv,
     PxSandboxConfig ** out);
 void px_sandbox_config_free (PxSandboxConfig * config);

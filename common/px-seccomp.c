@@ -28,10 +28,18 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #ifndef F_ADD_SEALS
 #define F_ADD_SEALS 1033
 #define F_GET_SEALS 1034
+#endif
+#ifndef F_SEAL_SHRINK
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW 0x0004
+#endif
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010
 #endif
 
 #define MAX_CONDITIONS 3
@@ -166,7 +174,6 @@ static const char *const compute_allowed[] = {
   "mremap",                     /* glibc realloc of large blocks */
   "madvise",                    /* glibc free and thread exit, DONTNEED */
   "memfd_create",               /* px_arena_new: arenas made in the worker */
-  "ftruncate",                  /* px_arena_new sizes its memfd */
   "fstat",                      /* px_arena_import checks a received memfd */
   "lseek",                      /* stdio on stderr, GstFdMemory offsets */
   /* threads and synchronisation */
@@ -200,7 +207,7 @@ static const char *const compute_allowed[] = {
   /* I/O on fds the worker already holds */
   "read", "write",              /* control socket, stderr logging */
   "readv", "writev",            /* GLib logging, GSocket */
-  "pread64", "pwrite64",        /* fd-backed GstMemory */
+  "pread64",                    /* fd-backed GstMemory */
   "sendmsg", "recvmsg",         /* wire protocol, SCM_RIGHTS */
   "sendto", "recvfrom",         /* send()/recv() in glibc, GSocket */
   "shutdown",                   /* closing the control connection */
@@ -208,7 +215,6 @@ static const char *const compute_allowed[] = {
   "poll", "ppoll",              /* GstPoll, GLib main loops */
   "select", "pselect6",         /* older libraries' event loops */
   "close",                      /* everyone */
-  "dup", "dup2", "dup3",        /* GLib and GStreamer fd hand-overs */
   "eventfd2",                   /* GLib GWakeup (GMainContext), GstPoll */
   "pipe2",                      /* GLib GWakeup fallback */
 };
@@ -341,18 +347,87 @@ add_signal_rules (RuleSet * set, pid_t self)
   return ret;
 }
 
+/* The seals px_arena_new() and px_arena_seal_for_readers() add, and no
+ * other: F_SEAL_SEAL or F_SEAL_WRITE on an arena the host sent would stop
+ * the host from sealing or writing its own memory. Received arenas carry
+ * the size seals already; see docs/security.md for FUTURE_WRITE. */
+static int
+add_seal_rules (RuleSet * set)
+{
+  static const uint32_t seals[] = { F_SEAL_SHRINK | F_SEAL_GROW,
+    F_SEAL_FUTURE_WRITE
+  };
+  int ret = 0;
+
+  for (size_t i = 0; i < N_ELEMENTS (seals) && ret == 0; i++)
+    ret = RULE (set, "fcntl", SCMP_ACT_ALLOW,
+        SCMP_A1 (SCMP_CMP_EQ, F_ADD_SEALS), LOW32_EQ (2, seals[i]));
+  return ret;
+}
+
+/* One rule per way a descriptor number can be above 2 (fd & 3 == 3, or
+ * one of bits 2-31 set), looking at the lower 32 bits only: allows
+ * @syscall on any fd but 0, 1 and 2, with @extra (if not NULL) as a
+ * second condition. */
+static int
+allow_beyond_stdio (RuleSet * set, const char *syscall, unsigned fd_arg,
+    const struct scmp_arg_cmp *extra)
+{
+  struct scmp_arg_cmp args[2];
+  int ret;
+
+  args[0] = SCMP_CMP (fd_arg, SCMP_CMP_MASKED_EQ, 3, 3);
+  if (extra)
+    args[1] = *extra;
+  ret = ruleset_add (set, syscall, SCMP_ACT_ALLOW, args, extra ? 2 : 1);
+  for (unsigned bit = 2; bit < 32 && ret == 0; bit++) {
+    args[0] = SCMP_CMP (fd_arg, SCMP_CMP_MASKED_EQ, 1u << bit, 1u << bit);
+    ret = ruleset_add (set, syscall, SCMP_ACT_ALLOW, args, extra ? 2 : 1);
+  }
+  return ret;
+}
+
+/* What changes an open file description (its size, contents at an offset,
+ * its status flags) or makes another number for it is needed on the
+ * worker's own fds only: refused (EPERM, the default) on 0, 1 and 2. They
+ * are the worker's own too (/dev/null and its stderr pipe), so this is a
+ * second line; SCM_RIGHTS over its own socketpair is a way to another
+ * number that no filter can see (docs/security.md). */
+static int
+add_own_fd_rules (RuleSet * set)
+{
+  static const int fcntl_commands[] = { F_SETFL, F_DUPFD, F_DUPFD_CLOEXEC };
+  /* ftruncate: px_arena_new sizes its memfd; pwrite64: fd-backed
+   * GstMemory; dup*: GLib and GStreamer fd hand-overs */
+  static const char *const calls[] = { "ftruncate", "pwrite64", "dup",
+    "dup2", "dup3"
+  };
+  int ret = 0;
+
+  for (size_t i = 0; i < N_ELEMENTS (calls) && ret == 0; i++)
+    ret = allow_beyond_stdio (set, calls[i], 0, NULL);
+  /* GstPxConnection makes its sockets non-blocking */
+  for (size_t i = 0; i < N_ELEMENTS (fcntl_commands) && ret == 0; i++) {
+    struct scmp_arg_cmp command = SCMP_A1 (SCMP_CMP_EQ, fcntl_commands[i]);
+
+    ret = allow_beyond_stdio (set, "fcntl", 0, &command);
+  }
+  return ret;
+}
+
 /* Calls allowed with some arguments only. */
 static int
-add_argument_rules (RuleSet * set)
+add_argument_rules (RuleSet * set, bool own_pid_namespace)
 {
   /* PR_SET_NAME/PR_GET_NAME: GLib and GStreamer name their threads;
    * PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_CAPBSET_READ: posture checks */
   static const int prctl_options[] = { PR_SET_NAME, PR_GET_NAME,
     PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_CAPBSET_READ
   };
-  /* descriptor flags and status (GLib, GstPoll), dups, arena seals */
-  static const int fcntl_commands[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL,
-    F_DUPFD, F_DUPFD_CLOEXEC, F_ADD_SEALS, F_GET_SEALS
+  /* descriptor flags and status (GLib, GstPoll), arena seals; F_SETFL
+   * and the dups: add_own_fd_rules(), F_ADD_SEALS: add_seal_rules() */
+  static const int fcntl_commands[] = { F_GETFD, F_SETFD, F_GETFL,
+    F_GET_SEALS
   };
   /* TCGETS: isatty() in glibc stdio and GLib logging; FIONREAD: GSocket */
   static const unsigned long ioctl_commands[] = { TCGETS, FIONREAD };
@@ -374,18 +449,24 @@ add_argument_rules (RuleSet * set)
   if (ret == 0)
     ret = ruleset_add (set, "getrlimit", SCMP_ACT_ALLOW, NULL, 0);
   /* GThreadPool gives each new thread its creator's scheduling settings,
-   * naming the thread by its tid. As PID 1 of its own PID namespace the
-   * worker can name no task but its own threads; otherwise only the
+   * naming the thread by its tid. In its own PID namespace the worker can
+   * name no task but its own threads and its reaper; otherwise only the
    * calling thread (0). Without CAP_SYS_NICE it cannot raise anything. */
-  if (ret == 0 && getpid () == 1)
+  if (ret == 0 && own_pid_namespace)
     ret = ruleset_add (set, "sched_setattr", SCMP_ACT_ALLOW, NULL, 0);
   else if (ret == 0)
     ret = RULE (set, "sched_setattr", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, 0));
-  /* a connected pair reaches nothing: GstPoll and GLib wake-up fallbacks */
+  /* a connected pair reaches nothing in the worker's own network
+   * namespace: GstPoll and GLib wake-up fallbacks (not with-network:
+   * add_network_rules()) */
   if (ret == 0)
     ret = RULE (set, "socketpair", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, AF_UNIX));
+  if (ret == 0)
+    ret = add_seal_rules (set);
+  if (ret == 0)
+    ret = add_own_fd_rules (set);
   return ret;
 }
 
@@ -414,7 +495,7 @@ add_fstat_rules (RuleSet * set)
 }
 
 static int
-add_common_rules (RuleSet * set, pid_t self)
+add_common_rules (RuleSet * set, pid_t self, bool own_pid_namespace)
 {
   int ret;
 
@@ -431,7 +512,7 @@ add_common_rules (RuleSet * set, pid_t self)
   if (ret == 0)
     ret = add_signal_rules (set, self);
   if (ret == 0)
-    ret = add_argument_rules (set);
+    ret = add_argument_rules (set, own_pid_namespace);
   if (ret == 0)
     ret = add_fstat_rules (set);
   if (ret == 0)
@@ -472,25 +553,75 @@ add_network_rules (RuleSet * set)
     ret = RULE (set, "socket", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, AF_NETLINK),
         SCMP_A2 (SCMP_CMP_EQ, NETLINK_ROUTE));
+  /* No new AF_UNIX socket either: bind (@name) or sendto (@name) on one
+   * of a socketpair would reach the host's abstract names. The lockdown
+   * gives every AF_UNIX socket the worker holds an address first, so
+   * that bind fails on those (px-sandbox-lockdown.c). */
+  if (ret == 0) {
+    ruleset_remove (set, "socketpair");
+    ret = ruleset_add (set, "socketpair", SCMP_ACT_ERRNO (EAFNOSUPPORT),
+        NULL, 0);
+  }
+  return ret;
+}
+
+/* with-filesystem: what a file the worker writes may not be. Its mounts
+ * are nosuid and nodev, but only in the worker's view: on the host the
+ * same file would keep a set-id bit, and a device node or a link would be
+ * followed by whoever opens it there. So no set-id bit is ever asked for
+ * (open, creat, chmod, ...: EPERM, the default, when the mode has
+ * S_ISUID or S_ISGID), no node that is not a file or a directory is made
+ * (mknod: EACCES) and no link (EPERM). openat2 keeps its mode in memory
+ * the filter cannot read: ENOSYS, as on kernels without it. */
+static int
+add_file_mode_rules (RuleSet * set)
+{
+  static const struct
+  {
+    const char *name;
+    unsigned mode_arg;
+  } calls[] = {
+    {"open", 2}, {"openat", 3}, {"creat", 1}, {"chmod", 1}, {"fchmod", 1},
+    {"fchmodat", 2}, {"fchmodat2", 2},
+  };
+  static const char *const devices[] = { "mknod", "mknodat" };
+  static const char *const links[] = { "link", "linkat", "symlink",
+    "symlinkat"
+  };
+  int ret = 0;
+
+  for (size_t i = 0; i < N_ELEMENTS (calls) && ret == 0; i++) {
+    ruleset_remove (set, calls[i].name);
+    ret = RULE (set, calls[i].name, SCMP_ACT_ALLOW,
+        SCMP_CMP (calls[i].mode_arg, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID,
+            0));
+  }
+  if (ret == 0)
+    ret = ruleset_set_names (set, SCMP_ACT_ERRNO (EACCES), devices,
+        N_ELEMENTS (devices));
+  for (size_t i = 0; i < N_ELEMENTS (links) && ret == 0; i++)
+    ruleset_remove (set, links[i]);
+  if (ret == 0) {
+    ruleset_remove (set, "openat2");
+    ret = ruleset_add (set, "openat2", SCMP_ACT_ERRNO (ENOSYS), NULL, 0);
+  }
   return ret;
 }
 
 static int
 add_filesystem_rules (RuleSet * set)
 {
-  static const char *const devices[] = { "mknod", "mknodat" };
   int ret;
 
-  /* The mounts decide: only the listed paths exist, read-only ones are
-   * mounted read-only. */
+  /* The mounts decide where: only the listed paths exist, read-only ones
+   * are mounted read-only. */
   ret = ruleset_set_names (set, SCMP_ACT_ALLOW, path_calls,
       N_ELEMENTS (path_calls));
   if (ret == 0)
     ret = ruleset_set_names (set, SCMP_ACT_ALLOW, path_reads,
         N_ELEMENTS (path_reads));
   if (ret == 0)
-    ret = ruleset_set_names (set, SCMP_ACT_ERRNO (EACCES), devices,
-        N_ELEMENTS (devices));
+    ret = add_file_mode_rules (set);
   if (ret == 0)
     ret = ruleset_add_names (set, SCMP_ACT_ALLOW, filesystem_allowed,
         N_ELEMENTS (filesystem_allowed));
@@ -498,9 +629,10 @@ add_filesystem_rules (RuleSet * set)
 }
 
 static int
-build_policy (PxSandboxPolicy policy, pid_t self, RuleSet * set)
+build_policy (PxSandboxPolicy policy, pid_t self, bool own_pid_namespace,
+    RuleSet * set)
 {
-  int ret = add_common_rules (set, self);
+  int ret = add_common_rules (set, self, own_pid_namespace);
 
   if (ret < 0)
     return ret;
@@ -732,7 +864,7 @@ apply_rules_line (const char *text, RuleSet * set, char **error,
   if (n < 0)
     ret = px_sandbox_fail (error, 0, -EINVAL, "line %u: too long", line);
   else if (n == 0 || strcmp (tokens[0], "base") == 0)
-    ret = 0;                    /* handled by px_seccomp_rules_base() */
+    ret = 0;                    /* handled by px_sandbox_rules_base() */
   else if (strcmp (tokens[0], "default") == 0)
     ret = parse_default (tokens, n, set, error, line);
   else
@@ -759,34 +891,6 @@ check_conflicts (const RuleSet * set, char **error)
             a->name);
     }
   }
-  return 0;
-}
-
-int
-px_seccomp_rules_base (const char *const *rules, PxSandboxPolicy * out)
-{
-  PxSandboxPolicy base = PX_SANDBOX_POLICY_MINIMAL_COMPUTE;
-  bool first = true;
-
-  for (size_t i = 0; rules != NULL && rules[i] != NULL; i++) {
-    char *tokens[MAX_TOKENS];
-    char *copy = strdup (rules[i]);
-    int n, ret = 0;
-
-    if (copy == NULL)
-      return -ENOMEM;
-    n = tokenize (copy, tokens);
-    if (n > 0 && strcmp (tokens[0], "base") == 0) {
-      if (!first || n != 2 || px_sandbox_policy_from_name (tokens[1],
-              &base) < 0 || base == PX_SANDBOX_POLICY_CUSTOM)
-        ret = -EINVAL;
-    }
-    first = first && n == 0;
-    free (copy);
-    if (ret < 0)
-      return ret;
-  }
-  *out = base;
   return 0;
 }
 
@@ -818,7 +922,7 @@ px_seccomp_policy_opens_paths (PxSandboxPolicy policy,
   PxSandboxPolicy base = policy;
 
   if (policy == PX_SANDBOX_POLICY_CUSTOM &&
-      px_seccomp_rules_base (rules, &base) < 0)
+      px_sandbox_rules_base (rules, &base) < 0)
     return true;
   if (base != PX_SANDBOX_POLICY_MINIMAL_COMPUTE)
     return true;
@@ -831,16 +935,16 @@ px_seccomp_policy_opens_paths (PxSandboxPolicy policy,
 }
 
 static int
-build_custom (const char *const *rules, pid_t self, RuleSet * set,
-    char **error)
+build_custom (const char *const *rules, pid_t self, bool own_pid_namespace,
+    RuleSet * set, char **error)
 {
   PxSandboxPolicy base;
   int ret;
 
-  if (px_seccomp_rules_base (rules, &base) < 0)
+  if (px_sandbox_rules_base (rules, &base) < 0)
     return px_sandbox_fail (error, 0, -EINVAL, "\"base\" must come first, "
         "once, and name a built-in policy");
-  ret = build_policy (base, self, set);
+  ret = build_policy (base, self, own_pid_namespace, set);
   for (size_t i = 0; ret == 0 && rules != NULL && rules[i] != NULL; i++)
     ret = apply_rules_line (rules[i], set, error, (unsigned) i + 1);
   if (ret == 0 && px_sandbox_strv_length (rules) > PX_SANDBOX_MAX_RULES)
@@ -926,7 +1030,8 @@ compile (const RuleSet * set, scmp_filter_ctx * out, char **error)
 
 int
 px_seccomp_filter_new (PxSandboxPolicy policy, const char *const *rules,
-    pid_t self, PxSeccompFilter ** out, char **error)
+    pid_t self, bool own_pid_namespace, PxSeccompFilter ** out,
+    char **error)
 {
   RuleSet set = { 0 };
   PxSeccompFilter *filter = NULL;
@@ -934,9 +1039,9 @@ px_seccomp_filter_new (PxSandboxPolicy policy, const char *const *rules,
   int ret;
 
   if (policy == PX_SANDBOX_POLICY_CUSTOM)
-    ret = build_custom (rules, self, &set, error);
+    ret = build_custom (rules, self, own_pid_namespace, &set, error);
   else
-    ret = build_policy (policy, self, &set);
+    ret = build_policy (policy, self, own_pid_namespace, &set);
   if (ret == 0)
     ret = check_conflicts (&set, error);
   if (ret == 0)

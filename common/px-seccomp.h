@@ -29,20 +29,19 @@ extern "C" {
 typedef struct PxSeccompFilter PxSeccompFilter;
 
 /* Builds the filter of @policy. @rules (custom only) are the lines of a
- * rules file; @self is the worker's pid (signals to it are allowed). On a
- * bad rule returns -EINVAL with "line N: ..." in *@error. */
+ * rules file; @self is the worker's pid (signals to it are allowed);
+ * @own_pid_namespace: the worker is in a PID namespace of its own, where
+ * it sees no task but its own threads and its reaper. On a bad rule
+ * returns -EINVAL with "line N: ..." in *@error. */
 int px_seccomp_filter_new (PxSandboxPolicy policy, const char *const *rules,
-    pid_t self, PxSeccompFilter ** out, char **error);
+    pid_t self, bool own_pid_namespace, PxSeccompFilter ** out,
+    char **error);
 
 /* Loads the filter on every thread of the process (TSYNC). The caller must
  * already have no_new_privs (or CAP_SYS_ADMIN). */
 int px_seccomp_filter_load (PxSeccompFilter * filter, char **error);
 
 void px_seccomp_filter_free (PxSeccompFilter * filter);
-
-/* The base policy named by a "base" line of @rules (minimal-compute when
- * there is none). -EINVAL for an unknown base. */
-int px_seccomp_rules_base (const char *const *rules, PxSandboxPolicy * out);
 
 /* True when the policy lets the worker open paths: with-network,
  * with-filesystem, or custom rules that allow a path-based call. A

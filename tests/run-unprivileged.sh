@@ -2,6 +2,9 @@
 # Runs a test program as the unprivileged user "nobody" (uid 65534), with a
 # registry of its own in a temporary directory. Run as anyone else, there is
 # nothing to switch: the test is skipped (exit 77, meson's skip status).
+#
+# The whole suite as nobody, from a root shell:
+#   meson test -C build --wrapper "$PWD/tests/run-unprivileged.sh"
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then

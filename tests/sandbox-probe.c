@@ -437,6 +437,34 @@ copy_scheduling (const char *arg)
   report (ret);
 }
 
+static int
+outcome (long ret)
+{
+  return ret < 0 ? errno : 0;
+}
+
+/* Writes a line to stderr, then tries on fd 2 what would hurt a caller
+ * whose stderr it was. */
+static void
+stdio_fds (const char *arg)
+{
+  static const char line[] = "probe: on stderr\n";
+  ssize_t n = write (2, line, sizeof line - 1);
+  int r_setfl = outcome (fcntl (2, F_SETFL, O_NONBLOCK));
+  int r_truncate = outcome (ftruncate (2, 0));
+  int r_pwrite = outcome (pwrite (2, "X", 1, 0));
+
+  say ("result write=%d setfl=%d truncate=%d pwrite=%d dup=%d",
+      n == sizeof line - 1 ? 0 : -1, r_setfl, r_truncate, r_pwrite,
+      outcome (dup (2)));
+}
+
+static void
+call_abort (const char *arg)
+{
+  abort ();
+}
+
 static void
 x32_getpid (const char *arg)
 {
@@ -474,6 +502,8 @@ static const struct
   {"sigsys-blocked", blocked_sigsys_exec},
   {"sched-copy", copy_scheduling},
   {"x32", x32_getpid},
+  {"stdio", stdio_fds},
+  {"abort", call_abort},
   {"i386", call_i386},
   {"hold-directory", nothing},  /* the fd is opened before the lockdown */
   {"threads-unprepared", nothing},      /* the lockdown fails */

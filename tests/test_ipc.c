@@ -407,17 +407,47 @@ typedef struct
  * happens (they also die with the test process: PR_SET_PDEATHSIG). */
 static GArray *children;
 
-/* This test's temporary directory. */
+/* This test's temporary directory, inside the suite's: a test that fails
+ * (exit) or is killed (timeout) never reaches its cleanup(), and the suite
+ * process removes what is left when it exits. */
 static gchar *dir;
+static gchar *suite_dir;
+static pid_t suite_pid;
+
+static void
+remove_tree (const gchar * path)
+{
+  GDir *d = g_dir_open (path, 0, NULL);
+  const gchar *name;
+
+  while (d && (name = g_dir_read_name (d)) != NULL) {
+    gchar *child = g_build_filename (path, name, NULL);
+
+    if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
+        !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+      remove_tree (child);
+    else
+      g_unlink (child);
+    g_free (child);
+  }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (path);
+}
+
+static void
+remove_suite_dir (void)
+{
+  if (getpid () == suite_pid && suite_dir != NULL)
+    remove_tree (suite_dir);
+}
 
 static gchar *
 test_dir (void)
 {
   if (dir == NULL) {
-    GError *error = NULL;
-
-    dir = g_dir_make_tmp ("parallax-ipc-XXXXXX", &error);
-    fail_unless (dir != NULL, "%s", error ? error->message : "");
+    dir = g_build_filename (suite_dir, "test-XXXXXX", NULL);
+    fail_unless (g_mkdtemp (dir) != NULL, "%s: %s", dir, g_strerror (errno));
   }
   return dir;
 }
@@ -3015,6 +3045,12 @@ ipc_suite (void)
 {
   Suite *s = suite_create ("ipc");
   TCase *data = tcase_create ("data");
+  GError *error = NULL;
+
+  suite_dir = g_dir_make_tmp ("parallax-ipc-XXXXXX", &error);
+  g_assert_no_error (error);
+  suite_pid = getpid ();
+  atexit (remove_suite_dir);
   TCase *live = tcase_create ("live");
   TCase *clients = tcase_create ("clients");
   TCase *fd = tcase_create ("fd");

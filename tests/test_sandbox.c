@@ -386,7 +386,7 @@ custom_error (const char *const *rules, int expected_ret)
   char *error = NULL;
 
   fail_unless_equals_int (px_seccomp_filter_new (PX_SANDBOX_POLICY_CUSTOM,
-          rules, getpid (), &filter, &error), expected_ret);
+          rules, getpid (), FALSE, &filter, &error), expected_ret);
   fail_unless ((filter != NULL) == (expected_ret == 0));
   px_seccomp_filter_free (filter);
   return error;
@@ -516,6 +516,8 @@ check_worker_from_outside (Outcome * o, void *data)
     target[n] = '\0';
     if (fd < 2)
       fail_unless_equals_string (target, "/dev/null");
+    if (fd == 2)
+      fail_unless (g_str_has_prefix (target, "pipe:"), "fd 2: %s", target);
     if (fd == 3)
       fail_unless (g_str_has_prefix (target, "socket:"));
   }
@@ -554,7 +556,7 @@ static void
 body_posture (void)
 {
   const char *thread = " [caps=0 bounding=0 nnp=1 seccomp=2]";
-  g_autofree char *expected = g_strconcat ("pid=1", thread, thread, thread,
+  g_autofree char *expected = g_strconcat ("pid=2", thread, thread, thread,
       NULL);
   PxSandboxConfig config;
   Outcome o;
@@ -648,6 +650,58 @@ body_environment_is_clean (void)
 }
 
 SANDBOX_TEST (environment_is_clean);
+
+/* What the probe wrote to stderr, read from the host's end. */
+static void
+check_stderr (Outcome * o, void *data)
+{
+  char buf[256];
+  ssize_t n;
+  struct pollfd pfd = {.fd = o->child.stderr_fd,.events = POLLIN };
+
+  fail_unless (poll (&pfd, 1, TIMEOUT_MS) == 1);
+  n = read (o->child.stderr_fd, buf, sizeof buf - 1);
+  fail_unless (n > 0, "nothing on the stderr pipe");
+  buf[n] = '\0';
+  fail_unless_equals_string (buf, "probe: on stderr\n");
+}
+
+/* fd 2 is a pipe of the worker's own whose other end the host reads; the
+ * calls that would change a shared description are refused on 0-2. */
+static void
+body_stderr_is_a_pipe_of_its_own (void)
+{
+  PxSandboxConfig config;
+  Outcome o;
+
+  px_sandbox_config_init (&config);
+  run_probe (&config, "stdio", NULL, &o, check_stderr, NULL);
+  fail_unless_equals_int (o.spawn_ret, 0);
+  fail_unless_equals_string (o.result,
+      "write=0 setfl=1 truncate=1 pwrite=1 dup=1");
+  outcome_clear (&o);
+}
+
+SANDBOX_TEST (stderr_is_a_pipe_of_its_own);
+
+/* abort () ends the worker with SIGABRT, as the kernel tells its reaper
+ * (a namespace's PID 1 could not die of it: the kernel would drop it). */
+static void
+body_abort_is_seen_as_sigabrt (void)
+{
+  PxSandboxConfig config;
+  Outcome o;
+
+  px_sandbox_config_init (&config);
+  run_probe (&config, "abort", NULL, &o, NULL, NULL);
+  fail_unless_equals_int (o.spawn_ret, 0);
+  fail_unless (o.ready, "lockdown: %s", o.lockdown_failed);
+  fail_unless (o.code == CLD_KILLED || o.code == CLD_DUMPED);
+  fail_unless_equals_int (o.status, SIGABRT);
+  outcome_clear (&o);
+}
+
+SANDBOX_TEST (abort_is_seen_as_sigabrt);
 
 /* ---- Misdeeds ----------------------------------------------------------- */
 
@@ -1087,7 +1141,8 @@ GST_START_TEST (test_rlimit_fallback_unprivileged)
 
 GST_END_TEST;
 
-/* As root, rlimits need a worker uid: RLIMIT_NPROC does not bind root. */
+/* As root, rlimits need a worker uid: RLIMIT_NPROC does not bind root,
+ * which a root caller's worker is only when asked for (run_as_caller). */
 GST_START_TEST (test_rlimits_as_root_need_a_uid)
 {
   PxSandboxConfig config;
@@ -1097,17 +1152,23 @@ GST_START_TEST (test_rlimits_as_root_need_a_uid)
     skip ("needs root");
     return;
   }
+  if (!nobody_can_run_probe ())
+    return;
   px_sandbox_config_init (&config);
   config.pids = 8;
   config.limit_mechanisms = PX_SANDBOX_LIMITS_RLIMIT;
+  run_probe (&config, "pids", "64", &o, NULL, NULL);
+  fail_unless_equals_int (o.spawn_ret, 0);
+  fail_unless (g_str_has_prefix (o.result, "errno 11 after "), "%s",
+      o.result);
+  outcome_clear (&o);
+  config.run_as_caller = TRUE;
   run_probe (&config, "nothing", NULL, &o, NULL, NULL);
   fail_unless_equals_int (o.spawn_ret, -EOPNOTSUPP);
   fail_unless (g_str_has_prefix (o.spawn_error, "limits: "), "%s",
       o.spawn_error);
   fail_unless (strstr (o.spawn_error, "RLIMIT_NPROC") != NULL);
   outcome_clear (&o);
-  if (!nobody_can_run_probe ())
-    return;
   config.change_ids = TRUE;
   config.uid = NOBODY;
   config.gid = NOBODY;
@@ -1316,10 +1377,11 @@ map_new_userns_to_root (uid_t uid, gid_t gid, int helper_pipe)
   fail_unless (write_text ("/proc/self", "gid_map", map) == 0);
 }
 
-/* Enters a user namespace in which no network namespace may be created:
- * a layer that really cannot be had. */
+/* Enters a user namespace in which no namespace of the kind @limit
+ * ("max_net_namespaces", ...) may be created: a layer that really cannot
+ * be had. */
 static gboolean
-enter_userns_without_netns (void)
+enter_userns_without (const char *limit)
 {
   uid_t uid = geteuid ();
   gid_t gid = getegid ();
@@ -1335,9 +1397,10 @@ enter_userns_without_netns (void)
     close (to_helper[1]);
     if (read (to_helper[0], &c, 1) != 1)
       _exit (0);                /* not needed */
+    /* root, and nobody for its workers */
     g_snprintf (dir, sizeof dir, "/proc/%d", (int) getppid ());
-    _exit (write_text (dir, "uid_map", "0 0 1") < 0 ||
-        write_text (dir, "gid_map", "0 0 1") < 0);
+    _exit (write_text (dir, "uid_map", "0 0 1\n65534 65534 1") < 0 ||
+        write_text (dir, "gid_map", "0 0 1\n65534 65534 1") < 0);
   }
   close (to_helper[0]);
   fail_unless (unshare (CLONE_NEWUSER) == 0);
@@ -1345,7 +1408,7 @@ enter_userns_without_netns (void)
   close (to_helper[1]);
   fail_unless (waitpid (helper, &status, 0) == helper);
   fail_unless (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-  return write_text ("/proc/sys/user", "max_net_namespaces", "0") == 0;
+  return write_text ("/proc/sys/user", limit, "0") == 0;
 }
 
 static void
@@ -1357,7 +1420,7 @@ body_missing_namespace_fails_closed (void)
 
   pid = check_fork ();
   if (pid == 0) {
-    if (!enter_userns_without_netns ()) {
+    if (!enter_userns_without ("max_net_namespaces")) {
       skip ("cannot limit network namespaces in a user namespace here");
       exit (EXIT_SUCCESS);
     }
@@ -1392,6 +1455,38 @@ body_missing_namespace_fails_closed (void)
 }
 
 SANDBOX_TEST (missing_namespace_fails_closed);
+
+/* Where user namespaces are switched off (user.max_user_namespaces = 0
+ * here), spawn says which layer and which setting, not an errno. */
+static void
+body_namespace_limit_is_named (void)
+{
+  PxSandboxConfig config;
+  pid_t pid;
+  Outcome o;
+
+  pid = check_fork ();
+  if (pid == 0) {
+    if (!enter_userns_without ("max_user_namespaces")) {
+      skip ("cannot limit user namespaces in a user namespace here");
+      exit (EXIT_SUCCESS);
+    }
+    px_sandbox_config_init (&config);
+    run_probe (&config, "nothing", NULL, &o, NULL, NULL);
+    fail_unless_equals_int (o.spawn_ret, -ENOSPC);
+    fail_unless (g_str_has_prefix (o.spawn_error, "user-namespace: "), "%s",
+        o.spawn_error);
+    fail_unless (strstr (o.spawn_error, "user.max_user_namespaces is 0")
+        != NULL, "%s", o.spawn_error);
+    fail_if (strstr (o.spawn_error, g_strerror (ENOSPC)) != NULL, "%s",
+        o.spawn_error);
+    outcome_clear (&o);
+    exit (EXIT_SUCCESS);
+  }
+  check_waitpid_and_exit (pid);
+}
+
+SANDBOX_TEST (namespace_limit_is_named);
 
 /* ---- Lifetime ----------------------------------------------------------- */
 
@@ -1487,6 +1582,9 @@ sandbox_suite (void)
   ADD_SANDBOX_TEST (tc, held_directory_fails_closed);
   ADD_SANDBOX_TEST (tc, other_user_needs_privileges);
   ADD_SANDBOX_TEST (tc, missing_namespace_fails_closed);
+  ADD_SANDBOX_TEST (tc, namespace_limit_is_named);
+  ADD_SANDBOX_TEST (tc, stderr_is_a_pipe_of_its_own);
+  ADD_SANDBOX_TEST (tc, abort_is_seen_as_sigabrt);
   ADD_SANDBOX_TEST (tc, worker_dies_with_its_supervisor);
   return s;
 }

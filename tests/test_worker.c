@@ -17,7 +17,12 @@
 #include <gst/check/gstcheck.h>
 #include <gst/video/video.h>
 
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -238,13 +243,15 @@ host_stop (Host * host)
   g_ptr_array_unref (host->checksums);
 }
 
-/* Runs "hostile misdeed=@misdeed" in a worker until it reports or dies. */
+/* Runs "hostile misdeed=@misdeed path=@path" in a worker until it reports
+ * or dies. */
 static void
-run_misdeed (const gchar * misdeed, const PxSandboxConfig * config,
-    Observed * obs)
+run_misdeed_at (const gchar * misdeed, const gchar * path,
+    const PxSandboxConfig * config, Observed * obs)
 {
-  gchar *description = g_strdup_printf ("hostile misdeed=%s target-pid=%d",
-      misdeed, (int) getpid ());
+  gchar *description = g_strdup_printf ("hostile misdeed=%s target-pid=%d"
+      "%s%s", misdeed, (int) getpid (), path ? " path=" : "",
+      path ? path : "");
   gint64 deadline = g_get_monotonic_time () + RUN_TIMEOUT;
   GstPxWorker *worker;
   Host host;
@@ -261,6 +268,22 @@ run_misdeed (const gchar * misdeed, const PxSandboxConfig * config,
   host_stop (&host);
   gst_px_worker_free (worker);
   g_free (description);
+}
+
+static void
+run_misdeed (const gchar * misdeed, const PxSandboxConfig * config,
+    Observed * obs)
+{
+  run_misdeed_at (misdeed, NULL, config, obs);
+}
+
+/* The "detail" of a misdeed that must have returned. */
+static const gchar *
+result_detail (Observed * obs, const gchar * misdeed)
+{
+  fail_unless (obs->result != NULL, "%s: no result (worker %s)", misdeed,
+      obs->exit_reason ? obs->exit_reason : "still running");
+  return gst_structure_get_string (obs->result, "detail");
 }
 
 static void
@@ -527,7 +550,9 @@ assert_only_expected_fds (pid_t pid)
     if (n <= 1) {
       fail_unless_equals_string (target, "/dev/null");
     } else if (n == 2) {
-      fail_unless_equals_string (target, our_stderr);
+      /* its own pipe, never our stderr */
+      fail_unless (g_str_has_prefix (target, "pipe:"), "fd 2: %s", target);
+      fail_if (g_strcmp0 (target, our_stderr) == 0);
     } else if (n <= 5) {
       fail_unless (g_str_has_prefix (target, "socket:"), "fd %d: %s", n,
           target);
@@ -557,8 +582,8 @@ assert_namespaces (pid_t pid)
   gchar **lines;
   GDir *dir;
 
-  /* PID 1 in its own namespace. */
-  fail_unless (nspid != NULL && g_str_has_suffix (nspid, "\t1"), "%s",
+  /* In its own namespace, whose PID 1 is its reaper. */
+  fail_unless (nspid != NULL && g_str_has_suffix (nspid, "\t2"), "%s",
       nspid);
   /* An empty root. */
   dir = g_dir_open (root, 0, NULL);
@@ -771,6 +796,349 @@ GST_START_TEST (test_avdec_h264_bit_exact)
 
 GST_END_TEST;
 
+/* ---- what a taken-over worker leaves for the host -------------------- */
+
+static void
+remove_dir (const gchar * path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  const gchar *name;
+
+  while (dir && (name = g_dir_read_name (dir)) != NULL) {
+    gchar *file = g_build_filename (path, name, NULL);
+
+    unlink (file);
+    g_free (file);
+  }
+  if (dir)
+    g_dir_close (dir);
+  rmdir (path);
+}
+
+/* With a writable directory, the worker can leave files, never a set-id
+ * program, a device or a link, and never as root. */
+GST_START_TEST (test_with_filesystem_plants_nothing)
+{
+  gchar *dir = g_dir_make_tmp ("parallax-plant-XXXXXX", NULL);
+  const char *rw[] = { dir, NULL };
+  uid_t expected_owner = geteuid () == 0 ? 65534 : geteuid ();
+  PxSandboxConfig config;
+  const gchar *name;
+  GDir *listing;
+  Observed obs;
+  guint n = 0;
+
+  fail_unless (dir != NULL);
+  chmod (dir, 0777);
+  default_config (&config);
+  config.policy = PX_SANDBOX_POLICY_WITH_FILESYSTEM;
+  config.read_write_paths = rw;
+  run_misdeed_at ("plant", dir, &config, &obs);
+  fail_unless_equals_string (result_detail (&obs, "plant"),
+      "open=1 fchmod=1 chmod=1 fchmodat=1 symlink=1 link=1 mknod=13");
+  listing = g_dir_open (dir, 0, NULL);
+  while ((name = g_dir_read_name (listing)) != NULL) {
+    gchar *path = g_build_filename (dir, name, NULL);
+    struct stat st;
+
+    fail_unless (lstat (path, &st) == 0);
+    fail_unless (S_ISREG (st.st_mode), "%s is not a plain file", name);
+    fail_if (st.st_mode & (S_ISUID | S_ISGID), "%s is set-id: %o", name,
+        st.st_mode);
+    fail_unless_equals_int (st.st_uid, expected_owner);
+    g_free (path);
+    n++;
+  }
+  g_dir_close (listing);
+  fail_unless_equals_int (n, 1);        /* the plain file */
+  remove_dir (dir);
+  observed_clear (&obs);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  const gchar *marker;
+  gboolean seen;
+} StderrLog;
+
+static void
+catch_worker_stderr (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  StderrLog *log = user_data;
+  const gchar *text = gst_debug_message_get (message);
+
+  if (text && strstr (text, "stderr: hostile: ") && strstr (text,
+          log->marker))
+    g_atomic_int_set (&log->seen, TRUE);
+}
+
+/* fd 2 of the worker is a pipe the host reads into its log: the caller's
+ * stderr (here a log file with a line in it) is neither read, nor
+ * truncated, nor re-flagged. */
+GST_START_TEST (test_stderr_is_the_workers_own)
+{
+  gchar *path = NULL, *contents = NULL;
+  gchar *marker = g_strdup_printf ("marker-%d", (int) getpid ());
+  StderrLog log = { marker, FALSE };
+  int fd = g_file_open_tmp ("parallax-stderr-XXXXXX", &path, NULL);
+  int saved, flags;
+  PxSandboxConfig config;
+  gint64 deadline;
+  Observed obs;
+
+  fail_unless (fd >= 0);
+  fail_unless (write (fd, "earlier line\n", 13) == 13);
+  close (fd);
+  fd = open (path, O_RDWR | O_APPEND | O_CLOEXEC);
+  saved = dup (2);
+  fail_unless (fd >= 0 && saved >= 0 && dup2 (fd, 2) == 2);
+  flags = fcntl (2, F_GETFL);
+  gst_debug_set_threshold_for_name ("pxworker", GST_LEVEL_WARNING);
+  gst_debug_add_log_function (catch_worker_stderr, &log, NULL);
+  default_config (&config);
+  run_misdeed_at ("stderr", marker, &config, &obs);
+  deadline = g_get_monotonic_time () + 5 * G_TIME_SPAN_SECOND;
+  while (!g_atomic_int_get (&log.seen) && g_get_monotonic_time () < deadline)
+    g_usleep (10000);
+  gst_debug_remove_log_function (catch_worker_stderr);
+  fail_unless (dup2 (saved, 2) == 2);
+  close (saved);
+
+  fail_unless_equals_string (result_detail (&obs, "stderr"),
+      "read=9 setfl=1 truncate=1 pwrite=1");    /* EBADF: a write end */
+  fail_unless_equals_int (fcntl (fd, F_GETFL), flags);
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  fail_unless (g_str_has_prefix (contents, "earlier line\n"), "%s",
+      contents);
+  fail_unless (log.seen, "the worker's stderr line is not in the log");
+  close (fd);
+  unlink (path);
+  observed_clear (&obs);
+  g_free (contents);
+  g_free (marker);
+  g_free (path);
+}
+
+GST_END_TEST;
+
+/* with-network is IP networking: no datagram reaches a host's abstract
+ * AF_UNIX socket, and no abstract name is taken. */
+GST_START_TEST (test_with_network_reaches_no_abstract_socket)
+{
+  gchar *name = g_strdup_printf ("parallax-test-%d", (int) getpid ());
+  gchar *squatted = g_strdup_printf ("%s-bound", name);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX };
+  int listener = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int probe = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  socklen_t len = offsetof (struct sockaddr_un, sun_path) + 1 +
+      strlen (name);
+  PxSandboxConfig config;
+  Observed obs;
+  char buf[16];
+
+  strcpy (addr.sun_path + 1, name);
+  fail_unless (bind (listener, (struct sockaddr *) &addr, len) == 0);
+  default_config (&config);
+  config.policy = PX_SANDBOX_POLICY_WITH_NETWORK;
+  run_misdeed_at ("abstract-unix", name, &config, &obs);
+  fail_unless_equals_string (result_detail (&obs, "abstract-unix"),
+      "socketpair=97 sendto=-1 bind=22");       /* EAFNOSUPPORT, EINVAL */
+  fail_unless (recv (listener, buf, sizeof buf, MSG_DONTWAIT) < 0 &&
+      errno == EAGAIN, "a datagram from the worker arrived");
+  strcpy (addr.sun_path + 1, squatted);
+  len = offsetof (struct sockaddr_un, sun_path) + 1 + strlen (squatted);
+  fail_unless (bind (probe, (struct sockaddr *) &addr, len) == 0,
+      "the worker took @%s", squatted);
+  close (probe);
+  close (listener);
+  observed_clear (&obs);
+  g_free (squatted);
+  g_free (name);
+}
+
+GST_END_TEST;
+
+/* A worker that stops listening on its control socket is of no use: the
+ * host notices at once, not at stop, kills it and says why. */
+GST_START_TEST (test_closed_control_is_noticed)
+{
+  gint64 deadline = g_get_monotonic_time () + RUN_TIMEOUT;
+  PxSandboxConfig config;
+  GstPxWorker *worker;
+  Observed obs;
+  Host host;
+
+  default_config (&config);
+  observed_init (&obs);
+  worker = start_worker ("hostile misdeed=close-control", &config, &obs);
+  host_start (&host, worker, "videotestsrc num-buffers=3 ! "
+      "video/x-raw,format=I420,width=64,height=48");
+  g_mutex_lock (&obs.lock);
+  while (obs.exit_reason == NULL &&
+      g_cond_wait_until (&obs.cond, &obs.lock, deadline));
+  g_mutex_unlock (&obs.lock);
+  fail_unless_equals_string (obs.exit_reason, "killed by its supervisor: "
+      "it closed its control connection while still running");
+  host_stop (&host);
+  gst_px_worker_free (worker);
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
+/* abort () ends the worker with SIGABRT, and the host says so: the worker
+ * is not its namespace's PID 1, whose SIGABRT the kernel would drop. */
+GST_START_TEST (test_abort_is_reported)
+{
+  PxSandboxConfig config;
+  Observed obs;
+
+  default_config (&config);
+  run_misdeed ("abort", &config, &obs);
+  fail_unless (obs.result == NULL);
+  fail_unless_equals_string (obs.exit_reason, "killed by signal 6 "
+      "(Aborted)");
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_fd_limit_is_small)
+{
+  PxSandboxConfig config;
+  Observed obs;
+
+  default_config (&config);
+  run_misdeed ("fd-limit", &config, &obs);
+  fail_unless_equals_string (result_detail (&obs, "fd-limit"), "256 256");
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
+/* The producer's arena, received by the worker, cannot be sealed by it. */
+GST_START_TEST (test_received_arena_cannot_be_sealed)
+{
+  assert_refused_with_errno ("seal-input", EPERM);
+}
+
+GST_END_TEST;
+
+static int
+write_text (const gchar * dir, const gchar * name, const gchar * text)
+{
+  gchar *path = g_build_filename (dir, name, NULL);
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : write (fd, text, strlen (text));
+
+  if (fd >= 0)
+    close (fd);
+  g_free (path);
+  return n == (ssize_t) strlen (text) ? 0 : -1;
+}
+
+/* Enters a user namespace of its own (root: mapped by a helper outside,
+ * with nobody for the worker; anyone else maps itself) in which no user
+ * namespace may be created. */
+static gboolean
+enter_userns_without_userns (void)
+{
+  uid_t uid = geteuid ();
+  gid_t gid = getegid ();
+  int to_helper[2], status;
+  gchar map[64];
+  pid_t helper;
+
+  fail_unless (pipe2 (to_helper, O_CLOEXEC) == 0);
+  helper = fork ();
+  fail_unless (helper >= 0);
+  if (helper == 0) {
+    gchar dir[64], c;
+
+    close (to_helper[1]);
+    if (read (to_helper[0], &c, 1) != 1 || uid != 0)
+      _exit (0);
+    g_snprintf (dir, sizeof dir, "/proc/%d", (int) getppid ());
+    _exit (write_text (dir, "uid_map", "0 0 1\n65534 65534 1") < 0 ||
+        write_text (dir, "gid_map", "0 0 1\n65534 65534 1") < 0);
+  }
+  close (to_helper[0]);
+  fail_unless (unshare (CLONE_NEWUSER) == 0);
+  if (uid != 0) {
+    fail_unless (write_text ("/proc/self", "setgroups", "deny") == 0);
+    g_snprintf (map, sizeof map, "0 %u 1", (unsigned) uid);
+    fail_unless (write_text ("/proc/self", "uid_map", map) == 0);
+    g_snprintf (map, sizeof map, "0 %u 1", (unsigned) gid);
+    fail_unless (write_text ("/proc/self", "gid_map", map) == 0);
+  }
+  fail_unless (write (to_helper[1], "x", 1) == 1);
+  close (to_helper[1]);
+  fail_unless (waitpid (helper, &status, 0) == helper);
+  fail_unless (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  return write_text ("/proc/sys/user", "max_user_namespaces", "0") == 0;
+}
+
+/* Where the jail cannot be built, starting fails closed and says which
+ * layer and which setting, not an errno. */
+GST_START_TEST (test_start_names_the_missing_setting)
+{
+  pid_t pid = check_fork ();
+
+  if (pid == 0) {
+    PxSandboxConfig config;
+    GstPxWorker *worker;
+    GError *error = NULL;
+
+    if (!enter_userns_without_userns ()) {
+      g_printerr ("SKIP: cannot limit user namespaces here\n");
+      exit (EXIT_SUCCESS);
+    }
+    default_config (&config);
+    worker = gst_px_worker_new ("identity", &config, NULL, NULL, NULL);
+    fail_if (gst_px_worker_start (worker, START_TIMEOUT, &error));
+    fail_unless (error != NULL);
+    fail_unless (strstr (error->message, "user-namespace: ") != NULL &&
+        strstr (error->message, "user.max_user_namespaces is 0") != NULL,
+        "%s", error->message);
+    g_error_free (error);
+    gst_px_worker_free (worker);
+    exit (EXIT_SUCCESS);
+  }
+  check_waitpid_and_exit (pid);
+}
+
+GST_END_TEST;
+
+/* The error an element posts while failing READY is what the host sees. */
+GST_START_TEST (test_ready_error_reaches_host)
+{
+  PxSandboxConfig config;
+  GstPxWorker *worker;
+  GError *error = NULL;
+  Observed obs;
+
+  default_config (&config);
+  observed_init (&obs);
+  worker = gst_px_worker_new ("hostile misdeed=fail-ready", &config, NULL,
+      &callbacks, &obs);
+  fail_if (gst_px_worker_start (worker, START_TIMEOUT, &error));
+  fail_unless (error != NULL && strstr (error->message, "READY"), "%s",
+      error ? error->message : "no error");
+  g_mutex_lock (&obs.lock);
+  fail_unless_equals_string (obs.error, "hostile cannot open its device");
+  g_mutex_unlock (&obs.lock);
+  g_clear_error (&error);
+  gst_px_worker_free (worker);
+  observed_clear (&obs);
+}
+
+GST_END_TEST;
+
 static Suite *
 worker_suite (void)
 {
@@ -794,6 +1162,15 @@ worker_suite (void)
   tcase_add_test (jail, test_threads_limited);
   tcase_add_test (jail, test_memory_limited);
   tcase_add_test (jail, test_spinning_worker_is_contained);
+  tcase_add_test (jail, test_with_filesystem_plants_nothing);
+  tcase_add_test (jail, test_stderr_is_the_workers_own);
+  tcase_add_test (jail, test_with_network_reaches_no_abstract_socket);
+  tcase_add_test (jail, test_closed_control_is_noticed);
+  tcase_add_test (jail, test_abort_is_reported);
+  tcase_add_test (jail, test_fd_limit_is_small);
+  tcase_add_test (jail, test_received_arena_cannot_be_sealed);
+  tcase_add_test (jail, test_ready_error_reaches_host);
+  tcase_add_test (jail, test_start_names_the_missing_setting);
 
   suite_add_tcase (s, elements);
   tcase_set_timeout (elements, 60);

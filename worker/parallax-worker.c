@@ -42,6 +42,7 @@ typedef struct
   GstElement *pipeline;
   GstPxConnection *control;
   GMainLoop *loop;
+  GstClock *clock;
   gint exit_status;
 } Worker;
 
@@ -149,6 +150,21 @@ forward_bus_message (GstBus * bus, GstMessage * message, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Forwards what is pending now: the watch only runs from the main loop,
+ * which a worker failing its start never enters. */
+static void
+flush_bus (Worker * worker)
+{
+  GstBus *bus = gst_element_get_bus (worker->pipeline);
+  GstMessage *message;
+
+  while ((message = gst_bus_pop (bus)) != NULL) {
+    forward_bus_message (bus, message, worker);
+    gst_message_unref (message);
+  }
+  gst_object_unref (bus);
+}
+
 /* ---- start-up ---------------------------------------------------------- */
 
 typedef struct
@@ -254,15 +270,21 @@ run (Worker * worker, Options * options, PxSandboxConfig * config)
     g_clear_error (&error);
     return 1;
   }
-  if (gst_element_set_state (worker->pipeline, GST_STATE_READY) ==
-      GST_STATE_CHANGE_FAILURE) {
-    report_failure (worker, "start-up", "the elements failed to reach READY");
-    return 1;
-  }
+  /* Watched before READY: an element's own error while it opens what it
+   * needs is the host's best explanation of a failed start. */
   bus = gst_element_get_bus (worker->pipeline);
   gst_bus_add_watch (bus, forward_bus_message, worker);
   gst_object_unref (bus);
+  if (gst_element_set_state (worker->pipeline, GST_STATE_READY) ==
+      GST_STATE_CHANGE_FAILURE) {
+    flush_bus (worker);
+    report_failure (worker, "start-up", "the elements failed to reach READY");
+    return 1;
+  }
 
+  /* GStreamer makes the system clock's wake-up from an AF_UNIX socketpair,
+   * which with-network refuses after the lockdown: made now, kept. */
+  worker->clock = gst_system_clock_obtain ();
   if (!lock_down (worker, config))
     return 1;
   g_main_loop_run (worker->loop);
@@ -313,6 +335,7 @@ main (int argc, char **argv)
     gst_px_connection_unref (worker.control);
   }
   g_clear_object (&worker.pipeline);
+  gst_clear_object (&worker.clock);
   g_main_loop_unref (worker.loop);
   px_sandbox_config_free (config);
   g_strfreev (options.plugins);

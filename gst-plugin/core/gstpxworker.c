@@ -28,6 +28,16 @@ GST_DEBUG_CATEGORY_STATIC (gst_px_worker_debug);
  * caller names ORC_CODE itself (docs/security.md, "W^X and ORC"). */
 #define WORKER_ORC_CODE "ORC_CODE=backup"
 
+/* The worker's stderr reaches the host's log line by line, at most
+ * STDERR_BYTES_PER_SECOND a second: past that the supervisor stops reading
+ * until the next second, the pipe fills and the worker's writes fail. */
+#define STDERR_LINE_MAX 512
+
+/* How long a worker that closed its control socket has to end by itself
+ * before it counts as hung up. */
+#define HANGUP_GRACE_MS 250
+#define STDERR_BYTES_PER_SECOND (32 * 1024)
+
 typedef enum
 {
   WORKER_STARTING,
@@ -63,6 +73,15 @@ struct _GstPxWorker
   guint layer_mask;
   gchar *violation;
   siginfo_t exit_info;          /* valid once status is WORKER_EXITED */
+  gboolean stopping;            /* gst_px_worker_stop() asked it to leave */
+  gboolean hung_up;             /* it closed the control socket on its own */
+
+  /* supervisor thread only */
+  gchar stderr_line[STDERR_LINE_MAX + 1];
+  gsize stderr_len;
+  gint64 stderr_window;         /* start of the current second */
+  gsize stderr_budget;          /* bytes still allowed in it */
+
   guint64 state_request;        /* the STATE being waited for, 0 if none */
   guint64 last_state_request;
   gboolean state_done;
@@ -284,6 +303,7 @@ handle_message (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
   }
   if (gst_structure_has_name (s, GST_PX_WORKER_READY)) {
     ok = handle_ready (worker, s);
+
   } else if (gst_structure_has_name (s, GST_PX_WORKER_FAILED)) {
     const gchar *what = gst_structure_get_string (s, "message");
     gchar *failure = g_strdup_printf ("%s: %s",
@@ -365,17 +385,50 @@ control_message (GstPxConnection * conn, PxWireMessage * msg,
   }
 }
 
+/* TRUE if the worker ends (or has ended) within @ms. */
+static gboolean
+worker_ends_within (GstPxWorker * worker, int ms)
+{
+  struct pollfd pfd = {.fd = worker->child.pidfd,.events = POLLIN };
+  int n;
+
+  do {
+    n = poll (&pfd, 1, ms);
+  } while (n < 0 && errno == EINTR);
+  return n != 0;
+}
+
 static void
 control_closed (GstPxConnection * conn, const GError * error,
     gpointer user_data)
 {
   GstPxWorker *worker = user_data;
+  gboolean stopping;
 
   /* A worker that breaks the protocol is not trusted any further. */
   if (error != NULL) {
     set_status (worker, WORKER_FAILED, error->message);
     px_sandbox_child_kill (&worker->child);
+    return;
   }
+  /* It closed the socket: it is dying (its fds close before it is gone),
+   * or it stopped listening while it goes on running. One that has not
+   * ended HANGUP_GRACE_MS later is of no more use: treated as dead and
+   * killed, and reported so. */
+  g_mutex_lock (&worker->lock);
+  stopping = worker->stopping;
+  g_mutex_unlock (&worker->lock);
+  /* (no pidfd: the spawn failed, and said why) */
+  if (stopping || worker->child.pidfd < 0 ||
+      worker_ends_within (worker, HANGUP_GRACE_MS))
+    return;
+  g_mutex_lock (&worker->lock);
+  worker->hung_up = TRUE;
+  g_mutex_unlock (&worker->lock);
+  GST_WARNING_OBJECT (worker->owner, "worker %d closed its control "
+      "connection but runs on: killing it", (int) worker->child.pid);
+  set_status (worker, WORKER_FAILED, "it closed its control connection");
+  px_sandbox_child_kill (&worker->child);
 }
 
 static const GstPxConnectionFuncs control_funcs = {
@@ -401,13 +454,19 @@ exit_reason (GstPxWorker * worker, const siginfo_t * info)
 {
   gchar *violation;
   gchar *reason;
+  gboolean hung_up;
 
   g_mutex_lock (&worker->lock);
   violation = g_strdup (worker->violation);
+  hung_up = worker->hung_up;
   g_mutex_unlock (&worker->lock);
   if (violation != NULL)
     reason = g_strdup_printf ("killed by the sandbox for calling %s",
         violation);
+  else if (hung_up && info->si_code == CLD_KILLED &&
+      info->si_status == SIGKILL)
+    reason = g_strdup ("killed by its supervisor: it closed its control "
+        "connection while still running");
   else if (info->si_code == CLD_EXITED)
     reason = g_strdup_printf ("exited with status %d", info->si_status);
   else
@@ -439,16 +498,85 @@ worker_argv (GstPxWorker * worker, GError ** error)
   return (gchar **) g_ptr_array_free (argv, FALSE);
 }
 
-/* Waits for the worker to end or for gst_px_worker_stop(). */
+/* One line of the worker's stderr into the log, control characters
+ * replaced: the text is the worker's. */
+static void
+log_stderr_line (GstPxWorker * worker)
+{
+  for (gsize i = 0; i < worker->stderr_len; i++) {
+    guchar c = worker->stderr_line[i];
+
+    if (c < 0x20 || c == 0x7f)
+      worker->stderr_line[i] = c == '\t' ? ' ' : '?';
+  }
+  worker->stderr_line[worker->stderr_len] = '\0';
+  if (worker->stderr_len > 0)
+    GST_WARNING_OBJECT (worker->owner, "worker %d stderr: %s",
+        (int) worker->child.pid, worker->stderr_line);
+  worker->stderr_len = 0;
+}
+
+/* Reads what the budget of this second allows; FALSE once the budget is
+ * spent (poll the pipe again only at the next second). */
+static gboolean
+drain_stderr (GstPxWorker * worker)
+{
+  gchar buf[4096];
+  gint64 now = g_get_monotonic_time ();
+  ssize_t n;
+
+  if (now - worker->stderr_window >= G_TIME_SPAN_SECOND) {
+    worker->stderr_window = now;
+    worker->stderr_budget = STDERR_BYTES_PER_SECOND;
+  }
+  while (worker->stderr_budget > 0) {
+    n = read (worker->child.stderr_fd, buf, MIN (sizeof buf,
+            worker->stderr_budget));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return TRUE;              /* empty for now, or closed */
+    worker->stderr_budget -= n;
+    for (ssize_t i = 0; i < n; i++) {
+      if (buf[i] == '\n' || worker->stderr_len == STDERR_LINE_MAX)
+        log_stderr_line (worker);
+      if (buf[i] != '\n')
+        worker->stderr_line[worker->stderr_len++] = buf[i];
+    }
+  }
+  GST_WARNING_OBJECT (worker->owner, "worker %d writes more than %d bytes "
+      "a second to stderr: the rest of this second is not read",
+      (int) worker->child.pid, STDERR_BYTES_PER_SECOND);
+  return FALSE;
+}
+
+/* Waits for the worker to end or for gst_px_worker_stop(), logging its
+ * stderr meanwhile. */
 static void
 watch (GstPxWorker * worker)
 {
-  struct pollfd pfd[2] = {
+  struct pollfd pfd[3] = {
     {.fd = worker->child.pidfd,.events = POLLIN},
     {.fd = worker->stop_fd,.events = POLLIN},
+    {.fd = worker->child.stderr_fd,.events = POLLIN},
   };
+  gboolean reading = TRUE;
 
-  while (poll (pfd, 2, -1) < 0 && errno == EINTR);
+  for (;;) {
+    gint64 left = G_TIME_SPAN_SECOND - (g_get_monotonic_time () -
+        worker->stderr_window);
+    int timeout = reading ? -1 : (int) MAX (left / 1000, 1);
+    int n = poll (pfd, reading ? 3 : 2, timeout);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 || (pfd[0].revents | pfd[1].revents))
+      break;
+    if (!reading || (pfd[2].revents & (POLLIN | POLLHUP)))
+      reading = drain_stderr (worker);
+    if (reading && (pfd[2].revents & POLLHUP) && !(pfd[2].revents & POLLIN))
+      pfd[2].fd = -1;           /* closed: poll ignores it from now on */
+  }
 }
 
 static gpointer
@@ -496,6 +624,8 @@ supervise (gpointer data)
    * kills it after its grace period). */
   px_sandbox_child_wait (&worker->child, true, &info);
   drain_control (worker);
+  drain_stderr (worker);
+  log_stderr_line (worker);
   reason = exit_reason (worker, &info);
   worker->exit_info = info;
   GST_INFO_OBJECT (worker->owner, "worker %d %s", worker->child.pid, reason);
@@ -553,7 +683,8 @@ gst_px_worker_new (const gchar * description, const PxSandboxConfig * config,
   worker->input_fd = worker->output_fd = worker->stop_fd = -1;
   for (guint i = 0; i < 3; i++)
     worker->child_fds[i] = -1;
-  worker->child.pidfd = -1;
+  worker->child.pidfd = worker->child.stderr_fd = -1;
+  worker->child.status_fd = -1;
   g_mutex_init (&worker->lock);
   g_cond_init (&worker->cond);
   return worker;
@@ -617,12 +748,17 @@ gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
   g_return_val_if_fail (worker->supervisor == NULL, FALSE);
   if (!make_sockets (worker, control, error))
     return FALSE;
-  worker->stop_fd = eventfd (0, EFD_CLOEXEC);
   worker->control = gst_px_connection_new (control[0], worker->owner,
       &control_funcs, worker);
   gst_px_connection_set_name (worker->control, "worker");
-  if (worker->stop_fd < 0 ||
-      !gst_px_connection_start (worker->control, error))
+  worker->stop_fd = eventfd (0, EFD_CLOEXEC);
+  if (worker->stop_fd < 0) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE,
+        "cannot create the supervisor's wake-up eventfd: %s",
+        g_strerror (errno));
+    return FALSE;
+  }
+  if (!gst_px_connection_start (worker->control, error))
     return FALSE;
   worker->supervisor = g_thread_try_new ("px-supervisor", supervise, worker,
       error);
@@ -724,6 +860,9 @@ gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace)
   guint64 one = 1;
 
   if (worker->supervisor != NULL) {
+    g_mutex_lock (&worker->lock);
+    worker->stopping = TRUE;
+    g_mutex_unlock (&worker->lock);
     gst_px_connection_send (worker->control, PX_WIRE_SHUTDOWN, 0, 0, NULL, 0,
         -1, grace);
     g_mutex_lock (&worker->lock);

@@ -5,7 +5,10 @@
  * "hostile" passes buffers through; on the first one (or the one after
  * "after-buffers") it tries the misdeed its "misdeed" property names, as code that took over a decoder would, and
  * posts the outcome as an element message "hostile-result" (misdeed, ret,
- * errno) — unless the sandbox kills it first, which is the point.
+ * errno, and a "detail" string for misdeeds of several steps) — unless the
+ * sandbox kills it first, which is the point. "path" names what a misdeed
+ * aims at (a directory, an abstract socket name). misdeed=fail-ready
+ * fails the NULL to READY change with an error of its own instead.
  *
  * Built into a plugin of its own ("parallaxtest") for the worker tests;
  * never installed.
@@ -13,8 +16,14 @@
 #include <gst/gst.h>
 #include <gst/base/gstbasetransform.h>
 
+#include <gst/allocators/gstfdmemory.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -35,10 +44,12 @@ struct _GstHostile
 {
   GstBaseTransform parent;
   gchar *misdeed;
+  gchar *path;
   gint target_pid;
   guint after_buffers;
   guint buffers_seen;
   gboolean done;
+  gchar *detail;                /* set by a misdeed, posted with its result */
 };
 
 G_DEFINE_TYPE (GstHostile, gst_hostile, GST_TYPE_BASE_TRANSFORM);
@@ -48,6 +59,7 @@ enum
   PROP_0,
   PROP_MISDEED,
   PROP_TARGET_PID,
+  PROP_PATH,
   PROP_AFTER_BUFFERS,
 };
 
@@ -188,6 +200,141 @@ map_writable_executable (GstHostile * self, GstBuffer * buffer)
   return p == MAP_FAILED ? -1 : 0;
 }
 
+/* 0 or the errno of a call that failed. */
+static int
+outcome (long ret)
+{
+  return ret < 0 ? errno : 0;
+}
+
+/* What a compromised element would plant in a writable directory for the
+ * host to trip over: a set-id program, links to outside, a device. */
+static int
+plant_files (GstHostile * self, GstBuffer * buffer)
+{
+  gchar *file = g_build_filename (self->path, "setuid", NULL);
+  gchar *shadow = g_build_filename (self->path, "shadow", NULL);
+  gchar *hard = g_build_filename (self->path, "hard", NULL);
+  gchar *fifo = g_build_filename (self->path, "fifo", NULL);
+  int fd = open (file, O_CREAT | O_WRONLY | O_CLOEXEC, 04755);
+  int r_open = outcome (fd), r_fchmod, r_chmod, r_fchmodat;
+
+  if (fd < 0)
+    fd = open (file, O_CREAT | O_WRONLY | O_CLOEXEC, 0755);
+  if (fd >= 0 && write (fd, "\177ELF", 4) != 4)
+    fd = -1;
+  r_fchmod = outcome (fchmod (fd, 04755));
+  if (fd >= 0)
+    close (fd);
+  r_chmod = outcome (chmod (file, 06755));
+  r_fchmodat = outcome (fchmodat (AT_FDCWD, file, 02755, 0));
+  self->detail = g_strdup_printf ("open=%d fchmod=%d chmod=%d fchmodat=%d "
+      "symlink=%d link=%d mknod=%d", r_open, r_fchmod, r_chmod, r_fchmodat,
+      outcome (symlink ("/etc/shadow", shadow)), outcome (link (file, hard)),
+      outcome (mknod (fifo, S_IFIFO | 0644, 0)));
+  g_free (file);
+  g_free (shadow);
+  g_free (hard);
+  g_free (fifo);
+  return 0;
+}
+
+/* fd 2 as a caller's terminal or log would suffer it. */
+static int
+abuse_stderr (GstHostile * self, GstBuffer * buffer)
+{
+  char line[64];
+  ssize_t n = read (2, line, sizeof line);
+  int r_read = outcome (n), r_setfl, r_truncate, r_pwrite;
+
+  r_setfl = outcome (fcntl (2, F_SETFL, O_NONBLOCK | O_APPEND));
+  r_truncate = outcome (ftruncate (2, 0));
+  r_pwrite = outcome (pwrite (2, "X", 1, 0));
+  fprintf (stderr, "hostile: %s\n", self->path ? self->path : "stderr");
+  fflush (stderr);
+  self->detail = g_strdup_printf ("read=%d setfl=%d truncate=%d pwrite=%d",
+      r_read, r_setfl, r_truncate, r_pwrite);
+  return 0;
+}
+
+static socklen_t
+abstract_address (const gchar * name, struct sockaddr_un *addr)
+{
+  memset (addr, 0, sizeof *addr);
+  addr->sun_family = AF_UNIX;
+  strncpy (addr->sun_path + 1, name, sizeof addr->sun_path - 2);
+  return offsetof (struct sockaddr_un, sun_path) + 1 + strlen (name);
+}
+
+/* The host's abstract AF_UNIX names, from a worker in its network
+ * namespace: a datagram to @path, and @path-bound squatted with the
+ * control socket. */
+static int
+reach_abstract_socket (GstHostile * self, GstBuffer * buffer)
+{
+  struct sockaddr_un addr;
+  socklen_t len = abstract_address (self->path, &addr);
+  gchar *squat = g_strdup_printf ("%s-bound", self->path);
+  int pair[2], r_pair, r_send = -1, r_bind;
+
+  r_pair = outcome (socketpair (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0,
+          pair));
+  if (r_pair == 0)
+    r_send = outcome (sendto (pair[0], "hello", 5, 0,
+            (struct sockaddr *) &addr, len));
+  len = abstract_address (squat, &addr);
+  r_bind = outcome (bind (3, (struct sockaddr *) &addr, len));
+  self->detail = g_strdup_printf ("socketpair=%d sendto=%d bind=%d", r_pair,
+      r_send, r_bind);
+  g_free (squat);
+  return 0;
+}
+
+/* Stops listening to the host but keeps running. (close alone would not
+ * end the connection while the worker's reader thread waits on it.) */
+static int
+close_control (GstHostile * self, GstBuffer * buffer)
+{
+  shutdown (3, SHUT_RDWR);
+  close (3);
+  for (;;)
+    g_usleep (G_USEC_PER_SEC / 10);
+  return 0;
+}
+
+static int
+call_abort (GstHostile * self, GstBuffer * buffer)
+{
+  abort ();
+}
+
+static int
+read_fd_limit (GstHostile * self, GstBuffer * buffer)
+{
+  struct rlimit limit;
+  int ret = getrlimit (RLIMIT_NOFILE, &limit);
+
+  if (ret == 0)
+    self->detail = g_strdup_printf ("%llu %llu",
+        (unsigned long long) limit.rlim_cur,
+        (unsigned long long) limit.rlim_max);
+  return ret;
+}
+
+/* F_SEAL_SEAL on the producer's arena would stop the producer from ever
+ * sealing it again. */
+static int
+seal_input (GstHostile * self, GstBuffer * buffer)
+{
+  GstMemory *memory = gst_buffer_peek_memory (buffer, 0);
+
+  if (!gst_is_fd_memory (memory)) {
+    errno = ENOTSUP;
+    return -1;
+  }
+  return fcntl (gst_fd_memory_get_fd (memory), F_ADD_SEALS, F_SEAL_SEAL);
+}
+
 /* A wild write, as an exploited decoder would make: SIGSEGV. */
 static int
 crash (GstHostile * self, GstBuffer * buffer)
@@ -215,6 +362,13 @@ static const struct
   {"spin", spin_forever},
   {"threads", spawn_threads},
   {"wx-mmap", map_writable_executable},
+  {"plant", plant_files},
+  {"stderr", abuse_stderr},
+  {"abstract-unix", reach_abstract_socket},
+  {"close-control", close_control},
+  {"abort", call_abort},
+  {"fd-limit", read_fd_limit},
+  {"seal-input", seal_input},
   {"crash", crash},
 };
 
@@ -238,12 +392,29 @@ gst_hostile_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
         gst_message_new_element (GST_OBJECT (self),
             gst_structure_new ("hostile-result", "misdeed", G_TYPE_STRING,
                 self->misdeed, "ret", G_TYPE_INT, ret, "errno", G_TYPE_INT,
-                ret < 0 ? saved_errno : 0, NULL)));
+                ret < 0 ? saved_errno : 0, "detail", G_TYPE_STRING,
+                self->detail ? self->detail : "", NULL)));
     return GST_FLOW_OK;
   }
   GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("no misdeed '%s'",
           self->misdeed), (NULL));
   return GST_FLOW_ERROR;
+}
+
+/* misdeed=fail-ready: an element that cannot open what it needs. */
+static GstStateChangeReturn
+gst_hostile_change_state (GstElement * element, GstStateChange transition)
+{
+  GstHostile *self = GST_HOSTILE (element);
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY &&
+      g_strcmp0 (self->misdeed, "fail-ready") == 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("hostile cannot open "
+            "its device"), (NULL));
+    return GST_STATE_CHANGE_FAILURE;
+  }
+  return GST_ELEMENT_CLASS (gst_hostile_parent_class)->change_state (element,
+      transition);
 }
 
 static void
@@ -259,6 +430,10 @@ gst_hostile_set_property (GObject * object, guint prop_id,
       break;
     case PROP_TARGET_PID:
       self->target_pid = g_value_get_int (value);
+      break;
+    case PROP_PATH:
+      g_free (self->path);
+      self->path = g_value_dup_string (value);
       break;
     case PROP_AFTER_BUFFERS:
       self->after_buffers = g_value_get_uint (value);
@@ -282,6 +457,9 @@ gst_hostile_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_TARGET_PID:
       g_value_set_int (value, self->target_pid);
       break;
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
     case PROP_AFTER_BUFFERS:
       g_value_set_uint (value, self->after_buffers);
       break;
@@ -295,6 +473,8 @@ static void
 gst_hostile_finalize (GObject * object)
 {
   g_free (GST_HOSTILE (object)->misdeed);
+  g_free (GST_HOSTILE (object)->path);
+  g_free (GST_HOSTILE (object)->detail);
   G_OBJECT_CLASS (gst_hostile_parent_class)->finalize (object);
 }
 
@@ -315,10 +495,15 @@ gst_hostile_class_init (GstHostileClass * klass)
       g_param_spec_int ("target-pid", "Target pid",
           "The process to ptrace or kill", 0, G_MAXINT, 0,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_PATH,
+      g_param_spec_string ("path", "Path",
+          "What the misdeed aims at", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_AFTER_BUFFERS,
       g_param_spec_uint ("after-buffers", "After buffers",
           "Buffers passed through untouched before the misdeed", 0,
           G_MAXUINT, 0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  element_class->change_state = gst_hostile_change_state;
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "Hostile element",
