@@ -12,6 +12,7 @@
 
 #include "gstipcsink.h"
 #include "gstipcsrc.h"
+#include "gstsandboxbin.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -24,7 +25,8 @@ plugin_init (GstPlugin * plugin)
   /* The "pxmemfd" allocator, from libparallax-1.0. */
   gst_px_init ();
   return GST_ELEMENT_REGISTER (ipcsink, plugin) &&
-      GST_ELEMENT_REGISTER (ipcsrc, plugin);
+      GST_ELEMENT_REGISTER (ipcsrc, plugin) &&
+      GST_ELEMENT_REGISTER (sandboxbin, plugin);
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, parallax,

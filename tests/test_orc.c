@@ -840,8 +840,9 @@ isolated_start (Isolated * iso, const gchar * source,
       GST_STATE_CHANGE_FAILURE);
   producer = g_strdup_printf ("%s ! ipcsink fd=%d", source,
       gst_px_worker_get_input_fd (iso->worker));
-  consumer = g_strdup_printf ("ipcsrc is-live=false fd=%d",
-      gst_px_worker_get_output_fd (iso->worker));
+  consumer = g_strdup_printf ("ipcsrc is-live=false fd=%d arena-budget=%"
+      G_GUINT64_FORMAT, gst_px_worker_get_output_fd (iso->worker),
+      gst_px_worker_get_arena_budget (iso->worker));
   iso->checksums = g_ptr_array_new_with_free_func (g_free);
   iso->producer = gst_parse_launch (producer, NULL);
   fail_unless (iso->producer != NULL, "cannot build %s", producer);

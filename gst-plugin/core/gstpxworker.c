@@ -81,6 +81,7 @@ struct _GstPxWorker
   gchar *violation_description;
   /* why the host killed the worker, if it did */
   gchar *kill_reason;
+  siginfo_t exit_info;          /* valid once status is WORKER_EXITED */
   gboolean stopping;            /* gst_px_worker_stop() asked it to leave */
   gboolean hung_up;             /* it closed the control socket on its own */
 
@@ -753,6 +754,7 @@ supervise (gpointer data)
   drain_stderr (worker);
   log_stderr_line (worker);
   reason = exit_reason (worker, &info);
+  worker->exit_info = info;
   GST_INFO_OBJECT (worker->owner, "worker %d %s", worker->child.pid, reason);
   set_status (worker, WORKER_EXITED, reason);
   if (worker->callbacks.exited)
@@ -1041,4 +1043,22 @@ gst_px_worker_free (GstPxWorker * worker)
   g_mutex_clear (&worker->lock);
   g_cond_clear (&worker->cond);
   g_free (worker);
+}
+
+gboolean
+gst_px_worker_get_exit_status (GstPxWorker * worker, gint * exit_status,
+    gint * signal_number)
+{
+  gboolean exited;
+
+  g_mutex_lock (&worker->lock);
+  exited = worker->status == WORKER_EXITED && worker->exit_info.si_pid != 0;
+  if (exited) {
+    gboolean by_signal = worker->exit_info.si_code != CLD_EXITED;
+
+    *exit_status = by_signal ? -1 : worker->exit_info.si_status;
+    *signal_number = by_signal ? worker->exit_info.si_status : 0;
+  }
+  g_mutex_unlock (&worker->lock);
+  return exited;
 }

@@ -124,6 +124,12 @@ void gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace);
 /* Stops the worker if needed and frees everything. */
 void gst_px_worker_free (GstPxWorker * worker);
 
+/* How the worker ended, once the exited callback ran: its exit status
+ * (-1 when a signal ended it) and the signal (0 when it exited). FALSE
+ * while it runs, or when it was never spawned. */
+gboolean gst_px_worker_get_exit_status (GstPxWorker * worker,
+    gint * exit_status, gint * signal_number);
+
 G_END_DECLS
 
 #endif /* __GST_PX_WORKER_H__ */

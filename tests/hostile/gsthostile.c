@@ -2,8 +2,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * "hostile" passes buffers through; on the first one it tries the misdeed
- * its "misdeed" property names, as code that took over a decoder would, and
+ * "hostile" passes buffers through; on the first one (or the one after
+ * "after-buffers") it tries the misdeed its "misdeed" property names, as code that took over a decoder would, and
  * posts the outcome as an element message "hostile-result" (misdeed, ret,
  * errno, and a "detail" string for misdeeds of several steps) — unless the
  * sandbox kills it first, which is the point. "path" names what a misdeed
@@ -55,6 +55,8 @@ struct _GstHostile
   gchar *misdeed;
   gchar *path;
   gint target_pid;
+  guint after_buffers;
+  guint buffers_seen;
   gboolean done;
   gchar *detail;                /* set by a misdeed, posted with its result */
 };
@@ -67,6 +69,7 @@ enum
   PROP_MISDEED,
   PROP_TARGET_PID,
   PROP_PATH,
+  PROP_AFTER_BUFFERS,
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -503,6 +506,16 @@ seal_input (GstHostile * self, GstBuffer * buffer)
   return fcntl (gst_fd_memory_get_fd (memory), F_ADD_SEALS, F_SEAL_SEAL);
 }
 
+/* A wild write, as an exploited decoder would make: SIGSEGV. */
+static int
+crash (GstHostile * self, GstBuffer * buffer)
+{
+  volatile int *nowhere = NULL;
+
+  *nowhere = 1;
+  return 0;
+}
+
 static const struct
 {
   const gchar *name;
@@ -535,6 +548,7 @@ static const struct
   {"abort", call_abort},
   {"fd-limit", read_fd_limit},
   {"seal-input", seal_input},
+  {"crash", crash},
 };
 
 /* Before the lockdown: says the worker is locked down (as a worker that
@@ -561,7 +575,8 @@ gst_hostile_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   int ret, saved_errno;
 
   if (self->done || self->misdeed == NULL ||
-      g_str_has_prefix (self->misdeed, "early-"))
+      g_str_has_prefix (self->misdeed, "early-") ||
+      self->buffers_seen++ < self->after_buffers)
     return GST_FLOW_OK;
   self->done = TRUE;
   for (guint i = 0; i < G_N_ELEMENTS (misdeeds); i++) {
@@ -621,6 +636,9 @@ gst_hostile_set_property (GObject * object, guint prop_id,
       g_free (self->path);
       self->path = g_value_dup_string (value);
       break;
+    case PROP_AFTER_BUFFERS:
+      self->after_buffers = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -642,6 +660,9 @@ gst_hostile_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_PATH:
       g_value_set_string (value, self->path);
+      break;
+    case PROP_AFTER_BUFFERS:
+      g_value_set_uint (value, self->after_buffers);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -679,6 +700,10 @@ gst_hostile_class_init (GstHostileClass * klass)
       g_param_spec_string ("path", "Path",
           "What the misdeed aims at", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_AFTER_BUFFERS,
+      g_param_spec_uint ("after-buffers", "After buffers",
+          "Buffers passed through untouched before the misdeed", 0,
+          G_MAXUINT, 0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   element_class->change_state = gst_hostile_change_state;
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

@@ -1,0 +1,2494 @@
+/* Parallax — sandboxbin: elements described in gst-launch syntax, run in a
+ * jailed parallax-worker, that look like one ordinary element.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * SECTION:element-sandboxbin
+ * @title: sandboxbin
+ * @see_also: ipcsink, ipcsrc
+ *
+ * Runs the elements of #GstSandboxBin:description in a parallax-worker
+ * process locked in the sandbox (namespaces, an empty root, no
+ * capabilities, seccomp, resource limits), and stands for them in the
+ * pipeline: the bin has the pads the description leaves unlinked, and
+ * buffers cross to the worker and back through ipcsink and ipcsrc without
+ * being copied. When the worker dies — a crash, a refused system call, a
+ * hang caught by the heartbeat — the bin says so on the bus and starts a
+ * new one, up to #GstSandboxBin:max-restarts times within
+ * #GstSandboxBin:restart-window.
+ *
+ * With #GstSandboxBin:mode=in-process the same description runs in this
+ * process as an ordinary bin with the same pads: for debugging, and to
+ * measure what the sandbox costs.
+ *
+ * What each mode accepts now:
+ *
+ * - in-process: any description; the bin mirrors one unlinked sink pad, one
+ *   unlinked src pad, and the sometimes src pads of one element whose pads
+ *   nothing in the description links (a demuxer, decodebin), which appear
+ *   on the bin as "src_%u" and go with no-more-pads.
+ * - isolated: descriptions with one sink pad and one src pad (filters,
+ *   converters, decoders, "qtdemux ! h264parse ! avdec_h264").
+ *
+ * The bin posts these element messages:
+ *
+ * - "sandboxbin-worker-started": a worker is locked down and ready; "pid"
+ *   (int), "layers" (string: the jail's layers), "limits" (string: how
+ *   limits are enforced), "restarts" (uint: restarts so far).
+ * - "sandboxbin-worker-crashed": a worker ended on its own, or was killed
+ *   for not answering; "pid" (int), "reason" (string), "exit-status" (int,
+ *   -1 when a signal ended it), "signal" (int, 0 when it exited),
+ *   "violation" (string: the system call the sandbox refused, empty if
+ *   none), "buffers-lost" (guint64, total), "will-restart" (boolean).
+ *
+ * When no restart is left the bin posts an error (STREAM, FAILED) and
+ * refuses further buffers.
+ *
+ * Threads: the application's state changes; the streaming threads, which
+ * cross the bin through its ghost pads; the worker's threads (its relayed
+ * bus messages, its exit); and the bin's supervisor, which restarts workers
+ * and sends heartbeats. Locks, outermost first: transition_lock (a state
+ * change, or the supervisor swapping workers), then the object lock or
+ * lock (never both). No message is posted and no element changes state
+ * with lock held.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 videotestsrc num-buffers=100 ! sandboxbin description="videoconvert ! video/x-raw,format=BGRx" ! fakesink
+ * gst-launch-1.0 filesrc location=clip.mp4 ! sandboxbin description="qtdemux ! h264parse ! avdec_h264" ! videoconvert ! autovideosink
+ * gst-launch-1.0 filesrc location=clip.mkv ! sandboxbin mode=in-process description=matroskademux ! fakesink
+ * ]|
+ *
+ * Since: 0.1
+ */
+
+#include "gstsandboxbin.h"
+#include "gstipcsink.h"
+#include "gstipcsrc.h"
+#include "gstpxerror.h"
+#include "gstpxworker.h"
+#include "px-sandbox.h"
+
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_sandbox_bin_debug);
+#define GST_CAT_DEFAULT gst_sandbox_bin_debug
+
+#define DEFAULT_MODE GST_SANDBOX_BIN_MODE_ISOLATED
+#define DEFAULT_POLICY GST_SANDBOX_BIN_POLICY_MINIMAL_COMPUTE
+#define DEFAULT_REQUIRE_SANDBOX TRUE
+#define DEFAULT_MAX_RESTARTS 3
+#define DEFAULT_RESTART_WINDOW 60000    /* ms */
+#define DEFAULT_RESTART_DELAY 100       /* ms */
+#define DEFAULT_BACKOFF GST_SANDBOX_BIN_BACKOFF_EXPONENTIAL
+#define DEFAULT_HEARTBEAT_INTERVAL 1000 /* ms */
+#define DEFAULT_HEARTBEAT_TIMEOUT 5000  /* ms */
+/* The longest wait exponential backoff reaches. */
+#define MAX_RESTART_DELAY 30000         /* ms */
+
+#define WORKER_START_TIMEOUT (10 * GST_SECOND)
+#define WORKER_STATE_TIMEOUT (10 * GST_SECOND)
+#define WORKER_STOP_GRACE (GST_SECOND)
+/* A worker whose connection broke usually dies a moment later: how long to
+ * wait for its exit before killing it, so that the crash is reported as
+ * what it was. */
+#define WORKER_EXIT_WAIT (500 * G_TIME_SPAN_MILLISECOND)
+
+G_STATIC_ASSERT ((int) GST_SANDBOX_BIN_POLICY_MINIMAL_COMPUTE ==
+    (int) PX_SANDBOX_POLICY_MINIMAL_COMPUTE);
+G_STATIC_ASSERT ((int) GST_SANDBOX_BIN_POLICY_WITH_NETWORK ==
+    (int) PX_SANDBOX_POLICY_WITH_NETWORK);
+G_STATIC_ASSERT ((int) GST_SANDBOX_BIN_POLICY_WITH_FILESYSTEM ==
+    (int) PX_SANDBOX_POLICY_WITH_FILESYSTEM);
+G_STATIC_ASSERT ((int) GST_SANDBOX_BIN_POLICY_CUSTOM ==
+    (int) PX_SANDBOX_POLICY_CUSTOM);
+
+enum
+{
+  PROP_0,
+  PROP_DESCRIPTION,
+  PROP_MODE,
+  PROP_POLICY,
+  PROP_READ_ONLY_PATHS,
+  PROP_READ_WRITE_PATHS,
+  PROP_RULES_FILE,
+  PROP_MEMORY_LIMIT,
+  PROP_CPU_LIMIT,
+  PROP_PIDS_LIMIT,
+  PROP_UID,
+  PROP_GID,
+  PROP_REQUIRE_SANDBOX,
+  PROP_MAX_RESTARTS,
+  PROP_RESTART_WINDOW,
+  PROP_RESTART_DELAY,
+  PROP_BACKOFF,
+  PROP_HEARTBEAT_INTERVAL,
+  PROP_HEARTBEAT_TIMEOUT,
+  PROP_WORKER_PID,
+  PROP_RESTARTS,
+  PROP_BUFFERS_LOST,
+  PROP_LAST_VIOLATION,
+  N_PROPERTIES
+};
+
+static GParamSpec *properties[N_PROPERTIES];
+
+/* What the description looks like from outside: the pads it leaves
+ * unlinked. */
+typedef struct
+{
+  guint sink_pads;              /* always sink pads nothing links */
+  guint src_pads;               /* always src pads nothing links */
+  gboolean dynamic;             /* one element's sometimes src pads */
+} Layout;
+
+/* One parallax-worker and the host elements that talk to it. */
+typedef struct
+{
+  gint refcount;
+  GstSandboxBin *bin;           /* outlives its workers: not a reference */
+  GstPxWorker *px;
+  guint generation;
+  /* what px's sandbox configuration points to */
+  gchar **read_only_paths;
+  gchar **read_write_paths;
+  gchar *rules_file;
+  /* ipcsink and ipcsrc in the bin; NULL once detached (transition_lock) */
+  GstElement *input;
+  GstElement *output;
+  /* buffers that went in and came out (atomic) */
+  guint64 buffers_in;
+  guint64 buffers_out;
+  gint retired;                 /* atomic: out of service, its end expected */
+  gboolean streamed;            /* went to PAUSED (bin's lock) */
+  gboolean greeted;             /* its ipcsrc said hello to our ipcsink
+                                 * (bin's lock) */
+  /* (bin's lock) */
+  gchar *exit_reason;           /* set when it ended */
+  gchar *loss_reason;           /* why the host gave up on it */
+} SandboxWorker;
+
+struct _GstSandboxBin
+{
+  GstBin parent;
+
+  /* ghost pads of the description's unlinked always pads; changed in NULL
+   * only */
+  GstPad *sinkpad;
+  GstPad *srcpad;
+
+  /* properties and layout (object lock) */
+  gchar *description;
+  GstSandboxBinMode mode;
+  GstSandboxBinPolicy policy;
+  gchar **read_only_paths;
+  gchar **read_write_paths;
+  gchar *rules_file;
+  guint64 memory_limit;
+  guint cpu_limit;
+  guint pids_limit;
+  gint uid;
+  gint gid;
+  gboolean require_sandbox;
+  Layout layout;
+  guint next_src_id;
+
+  /* the mode the bin runs in, latched at NULL -> READY (state-change
+   * thread) */
+  GstSandboxBinMode running_mode;
+
+  /* in-process (state-change thread) */
+  GstElement *child;
+  GstElement *dynamic;
+  gulong pad_added_id, pad_removed_id, no_more_pads_id;
+
+  /* isolated */
+  GMutex transition_lock;
+  GMutex lock;
+  GCond cond;
+  /* (lock) */
+  guint max_restarts;
+  guint restart_window;
+  guint restart_delay;
+  GstSandboxBinBackoff backoff;
+  guint heartbeat_interval;
+  guint heartbeat_timeout;
+  SandboxWorker *worker;        /* current, or retired until replaced */
+  guint next_generation;
+  gboolean crash_pending;
+  gboolean stopping;            /* going to READY or NULL: no restarts */
+  gboolean quit;                /* the supervisor leaves */
+  gboolean failed;              /* no restarts left */
+  GQueue crash_times;           /* monotonic µs, within the window */
+  guint restarts;
+  guint64 buffers_lost;
+  gchar *last_violation;
+  gulong block_id;              /* holds the input while workers change */
+  guint retiring_outputs;       /* see retire_output() */
+  GThread *supervisor;
+};
+
+#define gst_sandbox_bin_parent_class parent_class
+G_DEFINE_TYPE (GstSandboxBin, gst_sandbox_bin, GST_TYPE_BIN);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (sandboxbin, "sandboxbin",
+    GST_RANK_NONE, GST_TYPE_SANDBOX_BIN,
+    GST_DEBUG_CATEGORY_INIT (gst_sandbox_bin_debug, "sandboxbin", 0,
+        "Parallax sandboxed bin"));
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_SOMETIMES, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate dynamic_template =
+GST_STATIC_PAD_TEMPLATE ("src_%u", GST_PAD_SRC, GST_PAD_SOMETIMES,
+    GST_STATIC_CAPS_ANY);
+
+static GQuark ghost_quark;      /* on a mirrored pad: its ghost on the bin */
+static GQuark generation_quark; /* on ipcsink / ipcsrc: their worker's */
+
+/* ---- enum types -------------------------------------------------------- */
+
+GType
+gst_sandbox_bin_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_SANDBOX_BIN_MODE_ISOLATED, "In a jailed parallax-worker",
+        "isolated"},
+    {GST_SANDBOX_BIN_MODE_IN_PROCESS, "In this process, as a plain bin",
+        "in-process"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSandboxBinMode", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_sandbox_bin_policy_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_SANDBOX_BIN_POLICY_MINIMAL_COMPUTE,
+        "Threads, memory, time, I/O on fds held", "minimal-compute"},
+    {GST_SANDBOX_BIN_POLICY_WITH_NETWORK,
+        "Plus IPv4/IPv6 sockets", "with-network"},
+    {GST_SANDBOX_BIN_POLICY_WITH_FILESYSTEM,
+        "Plus the read-only and read-write paths", "with-filesystem"},
+    {GST_SANDBOX_BIN_POLICY_CUSTOM,
+        "A rules file on a base policy", "custom"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSandboxBinPolicy", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_sandbox_bin_backoff_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_SANDBOX_BIN_BACKOFF_FIXED, "Always restart-delay", "fixed"},
+    {GST_SANDBOX_BIN_BACKOFF_EXPONENTIAL,
+        "restart-delay doubled for each crash in the window", "exponential"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSandboxBinBackoff", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+/* ---- the description's pads -------------------------------------------- */
+
+static gboolean
+has_sometimes_src_template (GstElement * element)
+{
+  GList *l = gst_element_class_get_pad_template_list (GST_ELEMENT_GET_CLASS
+      (element));
+
+  for (; l; l = l->next) {
+    GstPadTemplate *templ = l->data;
+
+    if (GST_PAD_TEMPLATE_DIRECTION (templ) == GST_PAD_SRC &&
+        GST_PAD_TEMPLATE_PRESENCE (templ) == GST_PAD_SOMETIMES)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
+has_pad_added_handler (GstElement * element)
+{
+  return g_signal_has_handler_pending (element,
+      g_signal_lookup ("pad-added", GST_TYPE_ELEMENT), 0, TRUE);
+}
+
+/* The parser links a sometimes pad to what follows it by watching
+ * pad-added: an element nobody watches leaves its sometimes pads to us. */
+static gboolean
+sometimes_pads_unlinked (GstElement * element)
+{
+  return has_sometimes_src_template (element) &&
+      !has_pad_added_handler (element);
+}
+
+/* The pads the description leaves unlinked. The parser links what follows
+ * a sometimes pad only once the pad appears: "qtdemux ! h264parse" leaves
+ * h264parse's sink pad unlinked until then. The input is then the sink pad
+ * of the element written first (the bin lists its children newest
+ * first). */
+typedef struct
+{
+  Layout layout;
+  GstPad *sinkpad;              /* (not references) */
+  GstPad *srcpad;
+  GstElement *dynamic;
+  gboolean delayed_links;
+} Scan;
+
+static void
+scan_element (GstElement * element, Scan * scan)
+{
+  for (GList * l = element->pads; l; l = l->next) {
+    GstPad *pad = l->data;
+
+    if (gst_pad_is_linked (pad))
+      continue;
+    if (GST_PAD_IS_SINK (pad)) {
+      scan->layout.sink_pads++;
+      scan->sinkpad = pad;
+    } else {
+      scan->layout.src_pads++;
+      scan->srcpad = pad;
+    }
+  }
+  if (sometimes_pads_unlinked (element)) {
+    scan->dynamic = element;
+    scan->layout.dynamic = TRUE;
+  }
+  scan->delayed_links |= has_pad_added_handler (element);
+}
+
+/* Reads the top-level elements of @bin (not started: nothing changes it
+ * meanwhile). */
+static gboolean
+analyze_layout (GstBin * bin, Scan * scan, GError ** error)
+{
+  guint dynamic = 0;
+
+  memset (scan, 0, sizeof *scan);
+  GST_OBJECT_LOCK (bin);
+  for (GList * l = bin->children; l; l = l->next) {
+    GstElement *element = l->data;
+
+    GST_OBJECT_LOCK (element);
+    scan_element (element, scan);
+    GST_OBJECT_UNLOCK (element);
+    dynamic += sometimes_pads_unlinked (element);
+  }
+  GST_OBJECT_UNLOCK (bin);
+
+  if (scan->layout.sink_pads > 1 && scan->delayed_links)
+    scan->layout.sink_pads = 1;
+  if (scan->layout.sink_pads > 1 || scan->layout.src_pads + dynamic > 1) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_REFUSED,
+        "it leaves %u sink pads and %u src pads (%u with sometimes pads) "
+        "unlinked; sandboxbin mirrors at most one sink and one source of "
+        "src pads", scan->layout.sink_pads, scan->layout.src_pads + dynamic,
+        dynamic);
+    memset (scan, 0, sizeof *scan);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+description_layout (const gchar * description, Layout * layout,
+    GError ** error)
+{
+  GstElement *bin;
+  gboolean ok;
+  Scan scan;
+
+  /* Built only to be looked at, never started. */
+  bin = gst_parse_bin_from_description_full (description, FALSE, NULL,
+      GST_PARSE_FLAG_FATAL_ERRORS, error);
+  if (bin == NULL)
+    return FALSE;
+  ok = analyze_layout (GST_BIN (bin), &scan, error);
+  *layout = scan.layout;
+  gst_object_unref (bin);
+  return ok;
+}
+
+static GstFlowReturn sink_chain (GstPad * pad, GstObject * parent,
+    GstBuffer * buffer);
+static GstFlowReturn sink_chain_list (GstPad * pad, GstObject * parent,
+    GstBufferList * list);
+
+static GstPad *
+add_ghost_pad (GstSandboxBin * self, const gchar * name)
+{
+  GstPadTemplate *templ =
+      gst_element_class_get_pad_template (GST_ELEMENT_GET_CLASS (self), name);
+  GstPad *pad = gst_ghost_pad_new_no_target_from_template (name, templ);
+
+  if (GST_PAD_IS_SINK (pad)) {
+    gst_pad_set_chain_function (pad, sink_chain);
+    gst_pad_set_chain_list_function (pad, sink_chain_list);
+  }
+  gst_element_add_pad (GST_ELEMENT (self), pad);
+  return pad;
+}
+
+/* In NULL: the bin's pads and flags follow the description. */
+static void
+apply_description (GstSandboxBin * self)
+{
+  GError *error = NULL;
+  Layout layout = { 0, };
+  gchar *description;
+
+  GST_OBJECT_LOCK (self);
+  description = g_strdup (self->description);
+  GST_OBJECT_UNLOCK (self);
+
+  if (description != NULL && !description_layout (description, &layout,
+          &error)) {
+    /* Reported again, on the bus, when the bin starts. */
+    GST_WARNING_OBJECT (self, "description \"%s\": %s", description,
+        error->message);
+    g_clear_error (&error);
+  }
+  g_free (description);
+
+  if (self->sinkpad)
+    gst_element_remove_pad (GST_ELEMENT (self), self->sinkpad);
+  if (self->srcpad)
+    gst_element_remove_pad (GST_ELEMENT (self), self->srcpad);
+  self->sinkpad = layout.sink_pads ? add_ghost_pad (self, "sink") : NULL;
+  self->srcpad = layout.src_pads ? add_ghost_pad (self, "src") : NULL;
+
+  GST_OBJECT_LOCK (self);
+  self->layout = layout;
+  GST_OBJECT_FLAG_UNSET (self, GST_ELEMENT_FLAG_SOURCE |
+      GST_ELEMENT_FLAG_SINK);
+  if (!layout.sink_pads && (layout.src_pads || layout.dynamic))
+    GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SOURCE);
+  if (layout.sink_pads && !layout.src_pads && !layout.dynamic)
+    GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SINK);
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ---- in-process -------------------------------------------------------- */
+
+static gboolean
+copy_sticky_event (GstPad * pad, GstEvent ** event, gpointer user_data)
+{
+  gst_pad_store_sticky_event (GST_PAD (user_data), *event);
+  return TRUE;
+}
+
+/* Streaming thread of the element: a new pad appears on the bin with the
+ * caps and stream-start it already has. */
+static void
+dynamic_pad_added (GstElement * element, GstPad * pad, gpointer user_data)
+{
+  GstSandboxBin *self = user_data;
+  GstPadTemplate *templ;
+  GstPad *ghost;
+  gchar *name;
+
+  if (!GST_PAD_IS_SRC (pad))
+    return;
+  GST_OBJECT_LOCK (self);
+  name = g_strdup_printf ("src_%u", self->next_src_id++);
+  GST_OBJECT_UNLOCK (self);
+  templ = gst_element_class_get_pad_template (GST_ELEMENT_GET_CLASS (self),
+      "src_%u");
+  ghost = gst_ghost_pad_new_from_template (name, pad, templ);
+  g_free (name);
+  gst_pad_set_active (ghost, TRUE);
+  gst_pad_sticky_events_foreach (pad, copy_sticky_event, ghost);
+  g_object_set_qdata (G_OBJECT (pad), ghost_quark, ghost);
+  GST_DEBUG_OBJECT (self, "mirroring %" GST_PTR_FORMAT " as %s", pad,
+      GST_PAD_NAME (ghost));
+  gst_element_add_pad (GST_ELEMENT (self), ghost);
+}
+
+static void
+dynamic_pad_removed (GstElement * element, GstPad * pad, gpointer user_data)
+{
+  GstSandboxBin *self = user_data;
+  GstPad *ghost = g_object_steal_qdata (G_OBJECT (pad), ghost_quark);
+
+  if (ghost == NULL)
+    return;
+  gst_pad_set_active (ghost, FALSE);
+  gst_element_remove_pad (GST_ELEMENT (self), ghost);
+}
+
+static void
+dynamic_no_more_pads (GstElement * element, gpointer user_data)
+{
+  gst_element_no_more_pads (GST_ELEMENT (user_data));
+}
+
+/* Brings @child to READY on a bus of its own, so that a failure reaches the
+ * application as one message from the bin, in the domain and with the code
+ * the element chose. */
+static gboolean
+try_child (GstSandboxBin * self, GstElement * child, const gchar * what)
+{
+  GstBus *bus = gst_bus_new ();
+  GstMessage *message;
+  GError *error = NULL;
+  gchar *debug = NULL;
+  GError *ours;
+
+  gst_element_set_bus (child, bus);
+  if (gst_element_set_state (child, GST_STATE_READY) !=
+      GST_STATE_CHANGE_FAILURE) {
+    gst_element_set_bus (child, NULL);
+    gst_object_unref (bus);
+    return TRUE;
+  }
+  message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  if (message != NULL)
+    gst_message_parse_error (message, &error, &debug);
+  ours = g_error_new (error ? error->domain : GST_CORE_ERROR,
+      error ? error->code : GST_CORE_ERROR_STATE_CHANGE,
+      "\"%s\" cannot start: %s", what, error ? error->message :
+      "an element refused to go to READY");
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_error (GST_OBJECT (self), ours, debug));
+  g_error_free (ours);
+  g_clear_error (&error);
+  g_free (debug);
+  gst_clear_message (&message);
+  gst_element_set_state (child, GST_STATE_NULL);
+  gst_element_set_bus (child, NULL);
+  gst_object_unref (bus);
+  return FALSE;
+}
+
+static void
+post_description_error (GstSandboxBin * self, const gchar * description,
+    const GError * error)
+{
+  if (g_error_matches (error, GST_PARSE_ERROR,
+          GST_PARSE_ERROR_NO_SUCH_ELEMENT))
+    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+        ("Cannot build \"%s\": %s", description, error->message), (NULL));
+  else
+    GST_ELEMENT_ERROR (self, CORE, FAILED,
+        ("Cannot build \"%s\": %s", description, error->message), (NULL));
+}
+
+static void
+target_ghost_pad (GstPad * ghost, GstElement * element, const gchar * name)
+{
+  GstPad *pad;
+
+  if (ghost == NULL)
+    return;
+  pad = gst_element_get_static_pad (element, name);
+  if (pad == NULL || !gst_ghost_pad_set_target (GST_GHOST_PAD (ghost), pad))
+    GST_WARNING_OBJECT (ghost, "cannot target %s:%s",
+        GST_ELEMENT_NAME (element), name);
+  gst_clear_object (&pad);
+}
+
+static void
+target_pad (GstPad * ghost, GstPad * pad)
+{
+  if (ghost != NULL && pad != NULL &&
+      !gst_ghost_pad_set_target (GST_GHOST_PAD (ghost), pad))
+    GST_WARNING_OBJECT (ghost, "cannot target %" GST_PTR_FORMAT, pad);
+}
+
+/* NULL -> READY: the description as a child bin, its unlinked pads behind
+ * the bin's ghost pads. */
+static gboolean
+build_child (GstSandboxBin * self)
+{
+  GError *error = NULL;
+  GstElement *child;
+  gchar *description;
+  Scan scan;
+
+  GST_OBJECT_LOCK (self);
+  description = g_strdup (self->description);
+  GST_OBJECT_UNLOCK (self);
+  if (description == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED, ("No description set"), (NULL));
+    return FALSE;
+  }
+  child = gst_parse_bin_from_description_full (description, FALSE, NULL,
+      GST_PARSE_FLAG_FATAL_ERRORS, &error);
+  if (child == NULL || !analyze_layout (GST_BIN (child), &scan, &error)) {
+    post_description_error (self, description, error);
+    g_clear_error (&error);
+    gst_clear_object (&child);
+    g_free (description);
+    return FALSE;
+  }
+  if (!try_child (self, child, description)) {
+    gst_object_unref (child);
+    g_free (description);
+    return FALSE;
+  }
+  g_free (description);
+
+  gst_bin_add (GST_BIN (self), child);
+  self->child = child;
+  target_pad (self->sinkpad, scan.sinkpad);
+  target_pad (self->srcpad, scan.srcpad);
+  if (scan.dynamic != NULL) {
+    self->dynamic = gst_object_ref (scan.dynamic);
+    self->pad_added_id = g_signal_connect (self->dynamic, "pad-added",
+        G_CALLBACK (dynamic_pad_added), self);
+    self->pad_removed_id = g_signal_connect (self->dynamic, "pad-removed",
+        G_CALLBACK (dynamic_pad_removed), self);
+    self->no_more_pads_id = g_signal_connect (self->dynamic, "no-more-pads",
+        G_CALLBACK (dynamic_no_more_pads), self);
+  }
+  return TRUE;
+}
+
+/* Mirrored pads still on the bin once their element is gone. */
+static void
+remove_dynamic_pads (GstSandboxBin * self)
+{
+  GList *pads = NULL;
+
+  GST_OBJECT_LOCK (self);
+  for (GList * l = GST_ELEMENT (self)->srcpads; l; l = l->next) {
+    if (l->data != self->srcpad)
+      pads = g_list_prepend (pads, gst_object_ref (l->data));
+  }
+  GST_OBJECT_UNLOCK (self);
+  for (GList * l = pads; l; l = l->next) {
+    gst_pad_set_active (l->data, FALSE);
+    gst_element_remove_pad (GST_ELEMENT (self), l->data);
+  }
+  g_list_free_full (pads, gst_object_unref);
+}
+
+static void
+remove_child (GstSandboxBin * self)
+{
+  if (self->dynamic) {
+    g_signal_handler_disconnect (self->dynamic, self->pad_added_id);
+    g_signal_handler_disconnect (self->dynamic, self->pad_removed_id);
+    g_signal_handler_disconnect (self->dynamic, self->no_more_pads_id);
+    gst_clear_object (&self->dynamic);
+  }
+  remove_dynamic_pads (self);
+  if (self->sinkpad)
+    gst_ghost_pad_set_target (GST_GHOST_PAD (self->sinkpad), NULL);
+  if (self->srcpad)
+    gst_ghost_pad_set_target (GST_GHOST_PAD (self->srcpad), NULL);
+  if (self->child) {
+    gst_element_set_state (self->child, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self), self->child);
+    self->child = NULL;
+  }
+}
+
+/* ---- workers ----------------------------------------------------------- */
+
+static SandboxWorker *
+sandbox_worker_ref (SandboxWorker * worker)
+{
+  g_atomic_int_inc (&worker->refcount);
+  return worker;
+}
+
+static void
+sandbox_worker_unref (SandboxWorker * worker)
+{
+  if (!g_atomic_int_dec_and_test (&worker->refcount))
+    return;
+  /* Stops it if needed and joins the threads that call us back. */
+  gst_px_worker_free (worker->px);
+  g_strfreev (worker->read_only_paths);
+  g_strfreev (worker->read_write_paths);
+  g_free (worker->rules_file);
+  g_free (worker->exit_reason);
+  g_free (worker->loss_reason);
+  g_free (worker);
+}
+
+static gboolean
+worker_is_retired (SandboxWorker * worker)
+{
+  return g_atomic_int_get (&worker->retired) != 0;
+}
+
+/* The current worker, or NULL (in-process, or not started). */
+static SandboxWorker *
+current_worker (GstSandboxBin * self)
+{
+  SandboxWorker *worker;
+
+  g_mutex_lock (&self->lock);
+  worker = self->worker ? sandbox_worker_ref (self->worker) : NULL;
+  g_mutex_unlock (&self->lock);
+  return worker;
+}
+
+/* Marks @worker as given up on, for @reason, and wakes the supervisor. */
+static void
+worker_failed (GstSandboxBin * self, SandboxWorker * worker,
+    const gchar * reason)
+{
+  g_mutex_lock (&self->lock);
+  if (self->worker == worker && !worker_is_retired (worker)) {
+    if (worker->loss_reason == NULL)
+      worker->loss_reason = g_strdup (reason);
+    self->crash_pending = TRUE;
+    g_cond_broadcast (&self->cond);
+  }
+  g_mutex_unlock (&self->lock);
+}
+
+/* Control-socket reader of the worker: its bus messages, with the bin as
+ * their source. A retired worker has nothing more to say. */
+static void
+worker_message (GstPxWorker * px, GstMessage * message, gpointer user_data)
+{
+  SandboxWorker *worker = user_data;
+
+  if (worker_is_retired (worker)) {
+    gst_message_unref (message);
+    return;
+  }
+  gst_element_post_message (GST_ELEMENT (worker->bin), message);
+}
+
+/* The worker's supervisor thread, once it is reaped. */
+static void
+worker_exited (GstPxWorker * px, const gchar * reason, gpointer user_data)
+{
+  SandboxWorker *worker = user_data;
+  GstSandboxBin *self = worker->bin;
+
+  g_mutex_lock (&self->lock);
+  if (worker->exit_reason == NULL)
+    worker->exit_reason = g_strdup (reason);
+  if (self->worker == worker && !worker_is_retired (worker))
+    self->crash_pending = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+static const GstPxWorkerCallbacks worker_callbacks = {
+  worker_message, worker_exited,
+};
+
+/* The sandbox configuration from the properties; its arrays are kept in
+ * @worker for as long as the worker may spawn. */
+static gboolean
+worker_config (GstSandboxBin * self, SandboxWorker * worker,
+    PxSandboxConfig * config, GError ** error)
+{
+  gboolean ok = TRUE;
+
+  px_sandbox_config_init (config);
+  GST_OBJECT_LOCK (self);
+  worker->read_only_paths = g_strdupv (self->read_only_paths);
+  worker->read_write_paths = g_strdupv (self->read_write_paths);
+  worker->rules_file = g_strdup (self->rules_file);
+  config->policy = (PxSandboxPolicy) self->policy;
+  config->memory_bytes = self->memory_limit;
+  config->cpu_percent = self->cpu_limit;
+  config->pids = self->pids_limit;
+  config->allow_missing = self->require_sandbox ? 0 : PX_SANDBOX_ALL_LAYERS;
+  if (self->uid >= 0 && self->gid >= 0) {
+    config->change_ids = true;
+    config->uid = (uid_t) self->uid;
+    config->gid = (gid_t) self->gid;
+  } else if (self->uid >= 0 || self->gid >= 0) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_REFUSED,
+        "set both uid and gid, or neither");
+    ok = FALSE;
+  }
+  GST_OBJECT_UNLOCK (self);
+  config->read_only_paths = (const char *const *) worker->read_only_paths;
+  config->read_write_paths = (const char *const *) worker->read_write_paths;
+  config->rules_file = worker->rules_file;
+  return ok;
+}
+
+/* Spawns a worker for the description and waits until it is locked down
+ * in READY. */
+static SandboxWorker *
+spawn_worker (GstSandboxBin * self, GError ** error)
+{
+  SandboxWorker *worker = g_new0 (SandboxWorker, 1);
+  PxSandboxConfig config;
+  gchar *description;
+
+  worker->refcount = 1;
+  worker->bin = self;
+  g_mutex_lock (&self->lock);
+  worker->generation = ++self->next_generation;
+  g_mutex_unlock (&self->lock);
+  if (!worker_config (self, worker, &config, error)) {
+    sandbox_worker_unref (worker);
+    return NULL;
+  }
+  GST_OBJECT_LOCK (self);
+  description = g_strdup (self->description);
+  GST_OBJECT_UNLOCK (self);
+  worker->px = gst_px_worker_new (description, &config, GST_OBJECT (self),
+      &worker_callbacks, worker);
+  g_free (description);
+  if (!gst_px_worker_start (worker->px, WORKER_START_TIMEOUT, error)) {
+    g_atomic_int_set (&worker->retired, 1);
+    sandbox_worker_unref (worker);
+    return NULL;
+  }
+  GST_INFO_OBJECT (self, "worker %d ready: %s", (int)
+      gst_px_worker_get_pid (worker->px),
+      gst_px_worker_get_layers (worker->px));
+  return worker;
+}
+
+static void
+post_worker_started (GstSandboxBin * self, SandboxWorker * worker)
+{
+  guint restarts;
+
+  g_mutex_lock (&self->lock);
+  restarts = self->restarts;
+  g_mutex_unlock (&self->lock);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("sandboxbin-worker-started",
+              "pid", G_TYPE_INT, (gint) gst_px_worker_get_pid (worker->px),
+              "layers", G_TYPE_STRING, gst_px_worker_get_layers (worker->px),
+              "limits", G_TYPE_STRING, gst_px_worker_get_limits (worker->px),
+              "restarts", G_TYPE_UINT, restarts, NULL)));
+}
+
+static GstPadProbeReturn
+count_output (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  SandboxWorker *worker = user_data;
+  guint64 n = 1;
+
+  /* Taken away from the bin: what it pushes now goes nowhere. */
+  if (!gst_pad_is_linked (pad))
+    return GST_PAD_PROBE_OK;
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    n = gst_buffer_list_length (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+  __atomic_fetch_add (&worker->buffers_out, n, __ATOMIC_RELAXED);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A connection thread of the ipcsink. */
+static void
+input_connected (GstElement * input, guint id, gpointer user_data)
+{
+  SandboxWorker *worker = user_data;
+
+  g_mutex_lock (&worker->bin->lock);
+  worker->greeted = TRUE;
+  g_cond_broadcast (&worker->bin->cond);
+  g_mutex_unlock (&worker->bin->lock);
+}
+
+/* ipcsink sends events only to a peer that greeted it (buffers wait for
+ * one): an EOS that comes first would be lost. */
+static gboolean
+wait_for_greeting (GstSandboxBin * self, SandboxWorker * worker)
+{
+  gint64 deadline = g_get_monotonic_time () +
+      WORKER_STATE_TIMEOUT / GST_USECOND;
+  gboolean greeted;
+
+  g_mutex_lock (&self->lock);
+  while (!worker->greeted && !worker_is_retired (worker) &&
+      worker->exit_reason == NULL &&
+      g_cond_wait_until (&self->cond, &self->lock, deadline));
+  greeted = worker->greeted;
+  g_mutex_unlock (&self->lock);
+  return greeted;
+}
+
+static GstElement *
+make_ipc_element (SandboxWorker * worker, const gchar * factory,
+    const gchar * role)
+{
+  gchar *name = g_strdup_printf ("%s-%u", role, worker->generation);
+  GstElement *element = gst_element_factory_make (factory, name);
+
+  g_free (name);
+  if (element != NULL)
+    g_object_set_qdata (G_OBJECT (element), generation_quark,
+        GUINT_TO_POINTER (worker->generation));
+  return element;
+}
+
+/* Puts an ipcsink on the worker's input and an ipcsrc on its output behind
+ * the ghost pads. The ipcsink waits for the worker to greet it instead of
+ * dropping what comes first. It must not preroll: the bin is a filter, and
+ * a demuxer or a decoder in the worker may need many buffers before its
+ * first output reaches the sink downstream, which is the one that
+ * prerolls. So its state is ours to set, PLAYING as soon as the bin is
+ * PAUSED (see input_state()). */
+static gboolean
+attach_elements (GstSandboxBin * self, SandboxWorker * worker)
+{
+  GstElement *input = make_ipc_element (worker, "ipcsink", "input");
+  GstElement *output = make_ipc_element (worker, "ipcsrc", "output");
+  GstPad *pad;
+
+  if (input == NULL || output == NULL) {
+    gst_clear_object (&input);
+    gst_clear_object (&output);
+    return FALSE;
+  }
+  g_object_set (input, "fd", gst_px_worker_get_input_fd (worker->px),
+      "async", FALSE, "wait-for-connection", TRUE, NULL);
+  gst_element_set_locked_state (input, TRUE);
+  g_signal_connect (input, "client-connected", G_CALLBACK (input_connected),
+      worker);
+  /* The worker makes no shared memory: its output arenas are made here,
+   * within its memory limit. */
+  g_object_set (output, "fd", gst_px_worker_get_output_fd (worker->px),
+      "is-live", FALSE, "arena-budget",
+      gst_px_worker_get_arena_budget (worker->px), NULL);
+  pad = gst_element_get_static_pad (output, "src");
+  /* The ipcsrc may outlive its worker's time in the bin: the probe holds
+   * the counters it writes. */
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, count_output, sandbox_worker_ref (worker),
+      (GDestroyNotify) sandbox_worker_unref);
+  gst_object_unref (pad);
+
+  gst_bin_add_many (GST_BIN (self), input, output, NULL);
+  worker->input = input;
+  worker->output = output;
+  target_ghost_pad (self->sinkpad, input, "sink");
+  target_ghost_pad (self->srcpad, output, "src");
+  return TRUE;
+}
+
+/* The state of the ipcsink for the bin's @state: it renders whatever comes
+ * as soon as data may flow. */
+static GstState
+input_state (GstState state)
+{
+  return state >= GST_STATE_PAUSED ? GST_STATE_PLAYING : state;
+}
+
+static gboolean
+set_input_state (GstSandboxBin * self, SandboxWorker * worker,
+    GstState state)
+{
+  if (worker == NULL || worker->input == NULL)
+    return TRUE;
+  if (gst_element_set_state (worker->input, input_state (state)) ==
+      GST_STATE_CHANGE_FAILURE) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot send buffers to the sandboxed worker"), (NULL));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A thread of GStreamer's: stops an ipcsrc taken away from a dead worker.
+ * Its streaming thread may be held by the sink downstream (in preroll,
+ * while PAUSED) until the pipeline plays or flushes; nothing else waits
+ * for that but READY -> NULL. */
+static void
+retire_output (GstElement * output, gpointer user_data)
+{
+  GstSandboxBin *self = user_data;
+
+  gst_element_set_state (output, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (self), output);
+  g_mutex_lock (&self->lock);
+  self->retiring_outputs--;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* READY -> NULL: every ipcsrc retired is gone (the sink downstream, which
+ * changed state before the bin, no longer holds them). */
+static void
+wait_for_retired_outputs (GstSandboxBin * self)
+{
+  g_mutex_lock (&self->lock);
+  while (self->retiring_outputs > 0)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Takes the worker's elements out of the bin. With @now FALSE (a worker
+ * that died while the bin streams) its ipcsrc is unlinked at once and
+ * stopped elsewhere, see retire_output(). */
+static void
+detach_elements (GstSandboxBin * self, SandboxWorker * worker, gboolean now)
+{
+  GstElement *input = worker->input, *output = worker->output;
+
+  worker->input = worker->output = NULL;
+  if (self->sinkpad && input)
+    gst_ghost_pad_set_target (GST_GHOST_PAD (self->sinkpad), NULL);
+  if (self->srcpad && output)
+    gst_ghost_pad_set_target (GST_GHOST_PAD (self->srcpad), NULL);
+  if (input != NULL) {
+    gst_element_set_state (input, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self), input);
+  }
+  if (output != NULL && now) {
+    gst_element_set_state (output, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (self), output);
+  } else if (output != NULL) {
+    gst_element_set_locked_state (output, TRUE);
+    g_mutex_lock (&self->lock);
+    self->retiring_outputs++;
+    g_mutex_unlock (&self->lock);
+    gst_element_call_async (output, retire_output, self, NULL);
+  }
+}
+
+/* ---- the input pad ----------------------------------------------------- */
+
+static GstPadProbeReturn
+hold_input (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  /* Blocked until the probe goes: the next worker takes the data. */
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+block_input (GstSandboxBin * self)
+{
+  gulong id;
+
+  if (self->sinkpad == NULL)
+    return;
+  g_mutex_lock (&self->lock);
+  id = self->block_id;
+  g_mutex_unlock (&self->lock);
+  if (id != 0)
+    return;
+  id = gst_pad_add_probe (self->sinkpad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM,
+      hold_input, NULL, NULL);
+  g_mutex_lock (&self->lock);
+  self->block_id = id;
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+unblock_input (GstSandboxBin * self)
+{
+  gulong id;
+
+  g_mutex_lock (&self->lock);
+  id = self->block_id;
+  self->block_id = 0;
+  g_mutex_unlock (&self->lock);
+  if (id != 0)
+    gst_pad_remove_probe (self->sinkpad, id);
+}
+
+/* Streaming thread. Counts what enters each worker; a buffer that was in
+ * a dying worker's ipcsink when it was taken away went down with the
+ * worker (counted lost), it is no reason for upstream to stop. */
+static GstFlowReturn
+forward_input (GstSandboxBin * self, GstPad * pad, GstMiniObject * data,
+    guint64 n)
+{
+  SandboxWorker *worker = current_worker (self);
+  gboolean failed;
+  GstFlowReturn ret;
+
+  g_mutex_lock (&self->lock);
+  failed = self->failed;
+  g_mutex_unlock (&self->lock);
+  if (failed) {
+    gst_mini_object_unref (data);
+    g_clear_pointer (&worker, sandbox_worker_unref);
+    return GST_FLOW_ERROR;
+  }
+  if (worker != NULL)
+    __atomic_fetch_add (&worker->buffers_in, n, __ATOMIC_RELAXED);
+  if (GST_IS_BUFFER (data))
+    ret = gst_proxy_pad_chain_default (pad, GST_OBJECT (self),
+        GST_BUFFER (data));
+  else
+    ret = gst_proxy_pad_chain_list_default (pad, GST_OBJECT (self),
+        GST_BUFFER_LIST (data));
+  if (worker != NULL && worker_is_retired (worker) &&
+      (ret == GST_FLOW_FLUSHING || ret == GST_FLOW_NOT_LINKED) &&
+      !GST_PAD_IS_FLUSHING (pad))
+    ret = GST_FLOW_OK;
+  g_clear_pointer (&worker, sandbox_worker_unref);
+  return ret;
+}
+
+static GstFlowReturn
+sink_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
+{
+  return forward_input (GST_SANDBOX_BIN (parent), pad,
+      GST_MINI_OBJECT (buffer), 1);
+}
+
+static GstFlowReturn
+sink_chain_list (GstPad * pad, GstObject * parent, GstBufferList * list)
+{
+  return forward_input (GST_SANDBOX_BIN (parent), pad, GST_MINI_OBJECT (list),
+      gst_buffer_list_length (list));
+}
+
+static gboolean
+send_sticky_event (GstPad * pad, GstEvent ** event, gpointer user_data)
+{
+  gst_pad_send_event (GST_PAD (user_data), gst_event_ref (*event));
+  return TRUE;
+}
+
+/* After a restart: an EOS the dead worker took never came out; the new one
+ * gets it, after the stream's other sticky events. (Without an EOS, they
+ * go with the next buffer.) They are sent to the new ipcsink directly: the
+ * ghost pad's inner pad, past its EOS, pushes nothing more. */
+static void
+resend_eos (GstSandboxBin * self, SandboxWorker * worker)
+{
+  GstPad *internal, *target;
+  GstEvent *eos;
+
+  if (self->sinkpad == NULL)
+    return;
+  internal = GST_PAD (gst_proxy_pad_get_internal (GST_PROXY_PAD
+          (self->sinkpad)));
+  eos = gst_pad_get_sticky_event (internal, GST_EVENT_EOS, 0);
+  if (eos != NULL) {
+    GST_DEBUG_OBJECT (self, "sending the stream and its EOS again");
+    target = gst_element_get_static_pad (worker->input, "sink");
+    gst_pad_sticky_events_foreach (internal, send_sticky_event, target);
+    gst_object_unref (target);
+    gst_event_unref (eos);
+  }
+  gst_object_unref (internal);
+}
+
+/* ---- supervision ------------------------------------------------------- */
+
+/* Counts a crash; TRUE if the restart window leaves room for a restart. */
+static gboolean
+record_crash (GstSandboxBin * self, guint * crashes)
+{
+  gint64 now = g_get_monotonic_time ();
+  gint64 window;
+  gboolean allowed;
+
+  g_mutex_lock (&self->lock);
+  window = (gint64) self->restart_window * G_TIME_SPAN_MILLISECOND;
+  while (!g_queue_is_empty (&self->crash_times) &&
+      now - *(gint64 *) g_queue_peek_head (&self->crash_times) > window)
+    g_free (g_queue_pop_head (&self->crash_times));
+  g_queue_push_tail (&self->crash_times, g_memdup2 (&now, sizeof now));
+  *crashes = g_queue_get_length (&self->crash_times);
+  allowed = *crashes <= self->max_restarts;
+  g_mutex_unlock (&self->lock);
+  return allowed;
+}
+
+/* The wait before restart number @crashes of the window, in ms. */
+static guint
+restart_delay (GstSandboxBin * self, guint crashes)
+{
+  guint64 delay, longest;
+
+  g_mutex_lock (&self->lock);
+  delay = self->restart_delay;
+  longest = MAX (MAX_RESTART_DELAY, self->restart_delay);
+  if (self->backoff == GST_SANDBOX_BIN_BACKOFF_EXPONENTIAL && crashes > 1)
+    delay <<= MIN (crashes - 1, 16u);
+  g_mutex_unlock (&self->lock);
+  return (guint) MIN (delay, longest);
+}
+
+/* Supervisor: waits @ms unless the bin stops meanwhile. */
+static gboolean
+wait_restart_delay (GstSandboxBin * self, guint ms)
+{
+  gint64 deadline = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+  gboolean go_on;
+
+  g_mutex_lock (&self->lock);
+  while (!self->stopping && !self->quit &&
+      g_cond_wait_until (&self->cond, &self->lock, deadline));
+  go_on = !self->stopping && !self->quit;
+  g_mutex_unlock (&self->lock);
+  return go_on;
+}
+
+/* The worker's connection broke or it stopped answering: it is usually
+ * dying already, and its own exit says best why. */
+static void
+wait_for_exit (GstSandboxBin * self, SandboxWorker * worker)
+{
+  gint64 deadline = g_get_monotonic_time () + WORKER_EXIT_WAIT;
+
+  g_mutex_lock (&self->lock);
+  while (worker->exit_reason == NULL &&
+      g_cond_wait_until (&self->cond, &self->lock, deadline));
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+post_worker_crashed (GstSandboxBin * self, pid_t pid, const gchar * reason,
+    gint status, gint signal_number, const gchar * violation,
+    gboolean will_restart)
+{
+  guint64 lost;
+
+  g_mutex_lock (&self->lock);
+  lost = self->buffers_lost;
+  g_mutex_unlock (&self->lock);
+  GST_WARNING_OBJECT (self, "worker %d %s", (int) pid, reason);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("sandboxbin-worker-crashed",
+              "pid", G_TYPE_INT, (gint) pid,
+              "reason", G_TYPE_STRING, reason,
+              "exit-status", G_TYPE_INT, status,
+              "signal", G_TYPE_INT, signal_number,
+              "violation", G_TYPE_STRING, violation ? violation : "",
+              "buffers-lost", G_TYPE_UINT64, lost,
+              "will-restart", G_TYPE_BOOLEAN, will_restart, NULL)));
+}
+
+/* Supervisor, transition_lock held: takes @worker out of service, counts
+ * what it lost and reports how it ended. TRUE if a restart may follow. */
+static gboolean
+retire_worker (GstSandboxBin * self, SandboxWorker * worker,
+    gchar ** out_reason)
+{
+  gint status = -1, signal_number = 0;
+  pid_t pid = gst_px_worker_get_pid (worker->px);
+  guint64 in, out;
+  gchar *violation, *reason;
+  gboolean allowed;
+  guint crashes;
+
+  g_atomic_int_set (&worker->retired, 1);
+  wait_for_exit (self, worker);
+  gst_px_worker_stop (worker->px, 0);
+  detach_elements (self, worker, FALSE);
+  in = __atomic_load_n (&worker->buffers_in, __ATOMIC_RELAXED);
+  out = __atomic_load_n (&worker->buffers_out, __ATOMIC_RELAXED);
+  gst_px_worker_get_exit_status (worker->px, &status, &signal_number);
+  violation = gst_px_worker_get_violation (worker->px);
+
+  g_mutex_lock (&self->lock);
+  reason = g_strdup (worker->exit_reason && !worker->loss_reason ?
+      worker->exit_reason : worker->loss_reason ? worker->loss_reason :
+      "ended");
+  /* Its own exit, if it came before we killed it, says best what
+   * happened. */
+  if (worker->exit_reason && worker->loss_reason &&
+      !g_str_has_prefix (worker->exit_reason, "killed by signal 9")) {
+    g_free (reason);
+    reason = g_strdup (worker->exit_reason);
+  }
+  self->buffers_lost += in > out ? in - out : 0;
+  if (violation != NULL) {
+    g_free (self->last_violation);
+    self->last_violation = g_strdup (violation);
+  }
+  g_mutex_unlock (&self->lock);
+
+  allowed = record_crash (self, &crashes);
+  post_worker_crashed (self, pid, reason, status, signal_number, violation,
+      allowed);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUFFERS_LOST]);
+  if (violation != NULL)
+    g_object_notify_by_pspec (G_OBJECT (self),
+        properties[PROP_LAST_VIOLATION]);
+  g_free (violation);
+  *out_reason = reason;
+  return allowed;
+}
+
+static void
+give_up (GstSandboxBin * self, const gchar * reason)
+{
+  guint window, crashes;
+  gchar *description;
+
+  g_mutex_lock (&self->lock);
+  self->failed = TRUE;
+  window = self->restart_window;
+  crashes = g_queue_get_length (&self->crash_times);
+  g_mutex_unlock (&self->lock);
+  GST_OBJECT_LOCK (self);
+  description = g_strdup (self->description);
+  GST_OBJECT_UNLOCK (self);
+  GST_ELEMENT_ERROR (self, STREAM, FAILED,
+      ("The sandboxed worker failed again: no restarts left (%u failures "
+          "within restart-window=%u ms)", crashes, window),
+      ("\"%s\", last: %s", description, reason));
+  g_free (description);
+  /* Upstream now gets an error instead of waiting. */
+  unblock_input (self);
+}
+
+/* Brings a new worker and its elements to @state. */
+static gboolean
+bring_up (GstSandboxBin * self, SandboxWorker * worker, GstState state,
+    GError ** error)
+{
+  static const GstStateChange up[] = { GST_STATE_CHANGE_READY_TO_PAUSED,
+    GST_STATE_CHANGE_PAUSED_TO_PLAYING
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (up); i++) {
+    if (GST_STATE_TRANSITION_NEXT (up[i]) > state)
+      break;
+    if (gst_px_worker_change_state (worker->px, up[i], WORKER_STATE_TIMEOUT)
+        == GST_STATE_CHANGE_FAILURE) {
+      g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_FAILED,
+          "the new worker did not go to %s",
+          gst_element_state_get_name (GST_STATE_TRANSITION_NEXT (up[i])));
+      return FALSE;
+    }
+  }
+  if (!attach_elements (self, worker)) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE,
+        "cannot make ipcsink and ipcsrc");
+    return FALSE;
+  }
+  if (gst_element_set_state (worker->input, input_state (state)) ==
+      GST_STATE_CHANGE_FAILURE ||
+      gst_element_set_state (worker->output, state) ==
+      GST_STATE_CHANGE_FAILURE) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_FAILED,
+        "cannot connect to the new worker");
+    return FALSE;
+  }
+  if (state >= GST_STATE_PAUSED && !wait_for_greeting (self, worker)) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_TIMEOUT,
+        "the new worker did not connect");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Supervisor, transition_lock held, after the restart delay: a new worker
+ * takes the old one's place. FALSE if it could not. */
+static gboolean
+replace_worker (GstSandboxBin * self, GError ** error)
+{
+  SandboxWorker *worker = spawn_worker (self, error);
+  SandboxWorker *old;
+
+  if (worker == NULL)
+    return FALSE;
+  if (!bring_up (self, worker, GST_STATE (self), error)) {
+    g_atomic_int_set (&worker->retired, 1);
+    gst_px_worker_stop (worker->px, 0);
+    detach_elements (self, worker, FALSE);
+    sandbox_worker_unref (worker);
+    return FALSE;
+  }
+  g_mutex_lock (&self->lock);
+  old = self->worker;
+  self->worker = worker;
+  self->restarts++;
+  g_mutex_unlock (&self->lock);
+  if (old != NULL)
+    sandbox_worker_unref (old);
+
+  resend_eos (self, worker);
+  unblock_input (self);
+  /* Upstream asks the new ipcsink for its pool. */
+  gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
+  post_worker_started (self, worker);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTARTS]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKER_PID]);
+  return TRUE;
+}
+
+/* With transition_lock: the bin still waits for a replacement of the
+ * worker of @generation (a state change through READY may have given it a
+ * new one meanwhile). */
+static gboolean
+restart_still_wanted (GstSandboxBin * self, guint generation)
+{
+  gboolean wanted;
+
+  g_mutex_lock (&self->lock);
+  wanted = !self->stopping && !self->quit && self->worker != NULL &&
+      self->worker->generation == generation;
+  g_mutex_unlock (&self->lock);
+  return wanted;
+}
+
+/* Supervisor: the current worker died or was given up on; or (already
+ * retired) the last attempt to replace it failed. */
+static void
+handle_crash (GstSandboxBin * self)
+{
+  SandboxWorker *old = current_worker (self);
+  gchar *reason = NULL;
+  GError *error = NULL;
+  guint generation, crashes = 0;
+  gboolean allowed;
+
+  if (old == NULL)
+    return;
+  generation = old->generation;
+  g_mutex_lock (&self->transition_lock);
+  if (!restart_still_wanted (self, generation)) {
+    g_mutex_unlock (&self->transition_lock);
+    sandbox_worker_unref (old);
+    return;
+  }
+  block_input (self);
+  if (!worker_is_retired (old))
+    allowed = retire_worker (self, old, &reason);
+  else
+    allowed = record_crash (self, &crashes);
+  sandbox_worker_unref (old);
+  if (!allowed)
+    give_up (self, reason ? reason : "a new worker did not start");
+  g_free (reason);
+  g_mutex_lock (&self->lock);
+  crashes = g_queue_get_length (&self->crash_times);
+  g_mutex_unlock (&self->lock);
+  g_mutex_unlock (&self->transition_lock);
+  if (!allowed)
+    return;
+
+  /* Without transition_lock: the bin may change state meanwhile. */
+  if (!wait_restart_delay (self, restart_delay (self, crashes)))
+    return;
+  g_mutex_lock (&self->transition_lock);
+  if (restart_still_wanted (self, generation) &&
+      !replace_worker (self, &error)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, FAILED,
+        ("Cannot restart the sandboxed worker: %s", error->message), (NULL));
+    g_clear_error (&error);
+    /* Counted as one more crash: a worker that cannot start is retried
+     * until the window is full. */
+    g_mutex_lock (&self->lock);
+    self->crash_pending = TRUE;
+    g_mutex_unlock (&self->lock);
+  }
+  g_mutex_unlock (&self->transition_lock);
+}
+
+/* Supervisor. A state change may stop the worker (READY -> PAUSED gives
+ * it a successor): the beat is skipped while one runs. */
+static void
+heartbeat (GstSandboxBin * self, GstClockTime timeout)
+{
+  SandboxWorker *worker;
+  gchar *reason;
+
+  if (!g_mutex_trylock (&self->transition_lock))
+    return;
+  worker = current_worker (self);
+  if (worker != NULL && !worker_is_retired (worker) &&
+      !gst_px_worker_ping (worker->px, timeout)) {
+    reason = g_strdup_printf ("did not answer a heartbeat within %"
+        G_GUINT64_FORMAT " ms", timeout / GST_MSECOND);
+    worker_failed (self, worker, reason);
+    g_free (reason);
+  }
+  g_clear_pointer (&worker, sandbox_worker_unref);
+  g_mutex_unlock (&self->transition_lock);
+}
+
+/* The bin's supervisor thread, from NULL -> READY to READY -> NULL. */
+static gpointer
+supervise (gpointer data)
+{
+  GstSandboxBin *self = data;
+
+  g_mutex_lock (&self->lock);
+  while (!self->quit) {
+    GstClockTime timeout;
+    gint64 deadline;
+
+    if (self->crash_pending && !self->stopping && !self->failed) {
+      self->crash_pending = FALSE;
+      g_mutex_unlock (&self->lock);
+      handle_crash (self);
+      g_mutex_lock (&self->lock);
+      continue;
+    }
+    if (self->heartbeat_interval == 0 || self->failed) {
+      g_cond_wait (&self->cond, &self->lock);
+      continue;
+    }
+    deadline = g_get_monotonic_time () +
+        (gint64) self->heartbeat_interval * G_TIME_SPAN_MILLISECOND;
+    if (g_cond_wait_until (&self->cond, &self->lock, deadline))
+      continue;
+    timeout = (GstClockTime) MAX (self->heartbeat_timeout, 1) * GST_MSECOND;
+    g_mutex_unlock (&self->lock);
+    heartbeat (self, timeout);
+    g_mutex_lock (&self->lock);
+  }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+/* ---- isolated state changes -------------------------------------------- */
+
+static gboolean
+start_isolated (GstSandboxBin * self)
+{
+  GError *error = NULL;
+  SandboxWorker *worker;
+  Layout layout;
+  gchar *description;
+
+  GST_OBJECT_LOCK (self);
+  description = g_strdup (self->description);
+  layout = self->layout;
+  GST_OBJECT_UNLOCK (self);
+  if (description == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED, ("No description set"), (NULL));
+    return FALSE;
+  }
+  if (layout.sink_pads != 1 || layout.src_pads != 1 || layout.dynamic) {
+    GST_ELEMENT_ERROR (self, CORE, NOT_IMPLEMENTED,
+        ("mode=isolated runs descriptions with one sink pad and one src pad "
+            "for now; \"%s\" is not one (use mode=in-process)", description),
+        ("%u sink, %u src pads, %s sometimes pads", layout.sink_pads,
+            layout.src_pads, layout.dynamic ? "with" : "no"));
+    g_free (description);
+    return FALSE;
+  }
+
+  g_mutex_lock (&self->lock);
+  self->stopping = self->quit = self->failed = self->crash_pending = FALSE;
+  self->restarts = 0;
+  self->buffers_lost = 0;
+  g_clear_pointer (&self->last_violation, g_free);
+  g_queue_clear_full (&self->crash_times, g_free);
+  g_mutex_unlock (&self->lock);
+
+  worker = spawn_worker (self, &error);
+  if (worker == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+        ("Cannot start the sandboxed worker for \"%s\"", description),
+        ("%s", error->message));
+    g_clear_error (&error);
+    g_free (description);
+    return FALSE;
+  }
+  g_free (description);
+  if (!attach_elements (self, worker)) {
+    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+        ("Cannot make ipcsink and ipcsrc"), (NULL));
+    g_atomic_int_set (&worker->retired, 1);
+    sandbox_worker_unref (worker);
+    return FALSE;
+  }
+  if (!set_input_state (self, worker, GST_STATE_READY)) {
+    g_atomic_int_set (&worker->retired, 1);
+    detach_elements (self, worker, TRUE);
+    sandbox_worker_unref (worker);
+    return FALSE;
+  }
+  g_mutex_lock (&self->lock);
+  self->worker = worker;
+  g_mutex_unlock (&self->lock);
+  self->supervisor = g_thread_new ("sandboxbin-supervisor", supervise, self);
+  post_worker_started (self, worker);
+  return TRUE;
+}
+
+/* READY -> NULL, a failed NULL -> READY, or a worker to renew: the worker
+ * leaves first (its elements stop before ours close the connections). */
+static SandboxWorker *
+take_worker (GstSandboxBin * self)
+{
+  SandboxWorker *worker;
+
+  g_mutex_lock (&self->lock);
+  worker = self->worker;
+  self->worker = NULL;
+  self->crash_pending = FALSE;
+  g_mutex_unlock (&self->lock);
+  if (worker != NULL) {
+    g_atomic_int_set (&worker->retired, 1);
+    gst_px_worker_stop (worker->px, WORKER_STOP_GRACE);
+  }
+  return worker;
+}
+
+static void
+release_worker (GstSandboxBin * self, SandboxWorker * worker)
+{
+  if (worker != NULL) {
+    detach_elements (self, worker, TRUE);
+    sandbox_worker_unref (worker);
+  }
+  wait_for_retired_outputs (self);
+  unblock_input (self);
+}
+
+/* READY -> PAUSED after the worker streamed (or died): a worker's
+ * connections end when it goes to READY, so every streaming session gets a
+ * new one. */
+static gboolean
+renew_worker (GstSandboxBin * self)
+{
+  GError *error = NULL;
+  SandboxWorker *worker;
+
+  release_worker (self, take_worker (self));
+  g_mutex_lock (&self->lock);
+  self->failed = FALSE;
+  g_queue_clear_full (&self->crash_times, g_free);
+  g_mutex_unlock (&self->lock);
+  worker = spawn_worker (self, &error);
+  if (worker == NULL || !attach_elements (self, worker)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+        ("Cannot start the sandboxed worker"), ("%s", error ?
+            error->message : "cannot make ipcsink and ipcsrc"));
+    g_clear_error (&error);
+    g_clear_pointer (&worker, sandbox_worker_unref);
+    return FALSE;
+  }
+  g_mutex_lock (&self->lock);
+  self->worker = worker;
+  g_mutex_unlock (&self->lock);
+  post_worker_started (self, worker);
+  return TRUE;
+}
+
+/* The current worker already went to PAUSED once, or is gone. */
+static gboolean
+worker_needs_renewal (GstSandboxBin * self)
+{
+  gboolean renew;
+
+  g_mutex_lock (&self->lock);
+  renew = self->worker == NULL || self->worker->streamed ||
+      worker_is_retired (self->worker) || self->worker->exit_reason ||
+      self->crash_pending;
+  g_mutex_unlock (&self->lock);
+  return renew;
+}
+
+static void
+stop_supervisor (GstSandboxBin * self)
+{
+  if (self->supervisor == NULL)
+    return;
+  g_mutex_lock (&self->lock);
+  self->quit = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  g_thread_join (self->supervisor);
+  self->supervisor = NULL;
+}
+
+/* The worker changes state before the host elements, both ways: going up
+ * its ipcsrc greets our ipcsink before data comes; going down its elements
+ * stop before ours close the connections, so nobody sees a peer vanish. */
+static gboolean
+forward_state (GstSandboxBin * self, GstStateChange transition)
+{
+  SandboxWorker *worker = current_worker (self);
+  gboolean ok = TRUE, dead;
+
+  if (worker == NULL)
+    return TRUE;
+  if (!worker_is_retired (worker) &&
+      gst_px_worker_change_state (worker->px, transition,
+          WORKER_STATE_TIMEOUT) == GST_STATE_CHANGE_FAILURE) {
+    g_mutex_lock (&self->lock);
+    dead = worker->exit_reason || worker->loss_reason ||
+        worker_is_retired (worker);
+    g_mutex_unlock (&self->lock);
+    /* A dead worker is the supervisor's to replace, in the new state. */
+    if (!dead && GST_STATE_TRANSITION_NEXT (transition) >
+        GST_STATE_TRANSITION_CURRENT (transition)) {
+      GST_ELEMENT_ERROR (self, CORE, STATE_CHANGE,
+          ("The sandboxed elements did not go to %s",
+              gst_element_state_get_name (GST_STATE_TRANSITION_NEXT
+                  (transition))), (NULL));
+      ok = FALSE;
+    }
+  }
+  sandbox_worker_unref (worker);
+  return ok;
+}
+
+static gboolean
+set_current_input_state (GstSandboxBin * self, GstState state)
+{
+  SandboxWorker *worker = current_worker (self);
+  gboolean ok;
+
+  if (worker == NULL)
+    return TRUE;
+  ok = worker_is_retired (worker) || set_input_state (self, worker, state);
+  sandbox_worker_unref (worker);
+  return ok;
+}
+
+/* Before upstream sends anything (a dead worker is the supervisor's). */
+static void
+wait_for_current_greeting (GstSandboxBin * self)
+{
+  SandboxWorker *worker = current_worker (self);
+
+  if (worker == NULL)
+    return;
+  if (!worker_is_retired (worker) && !wait_for_greeting (self, worker))
+    GST_WARNING_OBJECT (self, "the worker did not connect in time");
+  sandbox_worker_unref (worker);
+}
+
+static GstStateChangeReturn
+change_state_isolated (GstSandboxBin * self, GstStateChange transition)
+{
+  SandboxWorker *leaving = NULL;
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY ||
+      transition == GST_STATE_CHANGE_READY_TO_NULL) {
+    g_mutex_lock (&self->lock);
+    self->stopping = TRUE;
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+  }
+  /* Not under transition_lock: the supervisor may be waiting for it. */
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    stop_supervisor (self);
+
+  g_mutex_lock (&self->transition_lock);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    if (worker_needs_renewal (self) && !renew_worker (self)) {
+      g_mutex_unlock (&self->transition_lock);
+      return GST_STATE_CHANGE_FAILURE;
+    }
+    g_mutex_lock (&self->lock);
+    self->stopping = FALSE;
+    self->worker->streamed = TRUE;
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+  }
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    leaving = take_worker (self);
+  else if (transition != GST_STATE_CHANGE_NULL_TO_READY &&
+      !(forward_state (self, transition) && set_current_input_state (self,
+              GST_STATE_TRANSITION_NEXT (transition)))) {
+    g_mutex_unlock (&self->transition_lock);
+    return GST_STATE_CHANGE_FAILURE;
+  }
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    wait_for_current_greeting (self);
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (GST_ELEMENT (self),
+      transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    release_worker (self, leaving);
+  g_mutex_unlock (&self->transition_lock);
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY &&
+      ret == GST_STATE_CHANGE_FAILURE) {
+    stop_supervisor (self);
+    g_mutex_lock (&self->transition_lock);
+    release_worker (self, take_worker (self));
+    g_mutex_unlock (&self->transition_lock);
+  }
+  return ret;
+}
+
+static GstStateChangeReturn
+gst_sandbox_bin_change_state (GstElement * element, GstStateChange transition)
+{
+  GstSandboxBin *self = GST_SANDBOX_BIN (element);
+  GstStateChangeReturn ret;
+  gboolean started;
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    GST_OBJECT_LOCK (self);
+    self->running_mode = self->mode;
+    GST_OBJECT_UNLOCK (self);
+    g_mutex_lock (&self->transition_lock);
+    started = self->running_mode == GST_SANDBOX_BIN_MODE_IN_PROCESS ?
+        build_child (self) : start_isolated (self);
+    g_mutex_unlock (&self->transition_lock);
+    if (!started)
+      return GST_STATE_CHANGE_FAILURE;
+  }
+  if (self->running_mode == GST_SANDBOX_BIN_MODE_ISOLATED)
+    return change_state_isolated (self, transition);
+
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL ||
+      (transition == GST_STATE_CHANGE_NULL_TO_READY &&
+          ret == GST_STATE_CHANGE_FAILURE))
+    remove_child (self);
+  return ret;
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+static gboolean
+is_our_ipc_element (GstSandboxBin * self, GstObject * src)
+{
+  return src != NULL && (GST_IS_IPC_SINK (src) || GST_IS_IPC_SRC (src)) &&
+      GST_OBJECT_PARENT (src) == GST_OBJECT (self);
+}
+
+/* An error or warning from the elements that talk to the worker means the
+ * connection is gone: the worker's crash, or a worker to give up on. */
+static void
+connection_lost (GstSandboxBin * self, GstMessage * message)
+{
+  guint generation = GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT
+          (GST_MESSAGE_SRC (message)), generation_quark));
+  SandboxWorker *worker = current_worker (self);
+  GError *error = NULL;
+  gchar *reason;
+
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+    gst_message_parse_error (message, &error, NULL);
+  else
+    gst_message_parse_warning (message, &error, NULL);
+  GST_INFO_OBJECT (self, "%s: %s", GST_MESSAGE_SRC_NAME (message),
+      error->message);
+  if (worker != NULL && worker->generation == generation) {
+    reason = g_strdup_printf ("lost its connection: %s", error->message);
+    worker_failed (self, worker, reason);
+    g_free (reason);
+  }
+  g_clear_pointer (&worker, sandbox_worker_unref);
+  g_error_free (error);
+}
+
+static void
+gst_sandbox_bin_handle_message (GstBin * bin, GstMessage * message)
+{
+  GstSandboxBin *self = GST_SANDBOX_BIN (bin);
+
+  if (is_our_ipc_element (self, GST_MESSAGE_SRC (message))) {
+    switch (GST_MESSAGE_TYPE (message)) {
+      case GST_MESSAGE_ERROR:
+      case GST_MESSAGE_WARNING:
+        connection_lost (self, message);
+        gst_message_unref (message);
+        return;
+        /* The ipcsink inside is no sink of the pipeline: the bin is a
+         * filter, its stream ends downstream. */
+      case GST_MESSAGE_EOS:
+      case GST_MESSAGE_STREAM_START:
+        gst_message_unref (message);
+        return;
+      default:
+        break;
+    }
+  }
+  GST_BIN_CLASS (parent_class)->handle_message (bin, message);
+}
+
+/* ---- GObject ----------------------------------------------------------- */
+
+static gchar **
+strv_from_array (const GValue * value)
+{
+  guint n = gst_value_array_get_size (value);
+  GPtrArray *strings = g_ptr_array_new ();
+
+  for (guint i = 0; i < n; i++) {
+    const GValue *item = gst_value_array_get_value (value, i);
+
+    if (G_VALUE_HOLDS_STRING (item) && g_value_get_string (item))
+      g_ptr_array_add (strings, g_value_dup_string (item));
+  }
+  g_ptr_array_add (strings, NULL);
+  return (gchar **) g_ptr_array_free (strings, FALSE);
+}
+
+static void
+array_from_strv (GValue * value, gchar ** strv)
+{
+  for (guint i = 0; strv && strv[i]; i++) {
+    GValue item = G_VALUE_INIT;
+
+    g_value_init (&item, G_TYPE_STRING);
+    g_value_set_string (&item, strv[i]);
+    gst_value_array_append_and_take_value (value, &item);
+  }
+}
+
+/* Supervision settings, read by the supervisor: under lock. */
+static gboolean
+set_supervision_property (GstSandboxBin * self, guint prop_id,
+    const GValue * value)
+{
+  gboolean found = TRUE;
+
+  g_mutex_lock (&self->lock);
+  switch (prop_id) {
+    case PROP_MAX_RESTARTS:
+      self->max_restarts = g_value_get_uint (value);
+      break;
+    case PROP_RESTART_WINDOW:
+      self->restart_window = g_value_get_uint (value);
+      break;
+    case PROP_RESTART_DELAY:
+      self->restart_delay = g_value_get_uint (value);
+      break;
+    case PROP_BACKOFF:
+      self->backoff = g_value_get_enum (value);
+      break;
+    case PROP_HEARTBEAT_INTERVAL:
+      self->heartbeat_interval = g_value_get_uint (value);
+      break;
+    case PROP_HEARTBEAT_TIMEOUT:
+      self->heartbeat_timeout = g_value_get_uint (value);
+      break;
+    default:
+      found = FALSE;
+      break;
+  }
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  return found;
+}
+
+static void
+gst_sandbox_bin_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstSandboxBin *self = GST_SANDBOX_BIN (object);
+  GstState state;
+
+  if (set_supervision_property (self, prop_id, value))
+    return;
+  GST_OBJECT_LOCK (self);
+  state = GST_STATE (self);
+  if (state > GST_STATE_READY || (state > GST_STATE_NULL &&
+          (prop_id == PROP_DESCRIPTION || prop_id == PROP_MODE))) {
+    GST_OBJECT_UNLOCK (self);
+    GST_WARNING_OBJECT (self, "%s cannot be changed in %s", pspec->name,
+        gst_element_state_get_name (state));
+    return;
+  }
+  switch (prop_id) {
+    case PROP_DESCRIPTION:
+      g_free (self->description);
+      self->description = g_value_dup_string (value);
+      GST_OBJECT_UNLOCK (self);
+      apply_description (self);
+      return;
+    case PROP_MODE:
+      self->mode = g_value_get_enum (value);
+      break;
+    case PROP_POLICY:
+      self->policy = g_value_get_enum (value);
+      break;
+    case PROP_READ_ONLY_PATHS:
+      g_strfreev (self->read_only_paths);
+      self->read_only_paths = strv_from_array (value);
+      break;
+    case PROP_READ_WRITE_PATHS:
+      g_strfreev (self->read_write_paths);
+      self->read_write_paths = strv_from_array (value);
+      break;
+    case PROP_RULES_FILE:
+      g_free (self->rules_file);
+      self->rules_file = g_value_dup_string (value);
+      break;
+    case PROP_MEMORY_LIMIT:
+      self->memory_limit = g_value_get_uint64 (value);
+      break;
+    case PROP_CPU_LIMIT:
+      self->cpu_limit = g_value_get_uint (value);
+      break;
+    case PROP_PIDS_LIMIT:
+      self->pids_limit = g_value_get_uint (value);
+      break;
+    case PROP_UID:
+      self->uid = g_value_get_int (value);
+      break;
+    case PROP_GID:
+      self->gid = g_value_get_int (value);
+      break;
+    case PROP_REQUIRE_SANDBOX:
+      self->require_sandbox = g_value_get_boolean (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* Supervision settings and read-only state: under lock. */
+static gboolean
+get_supervision_property (GstSandboxBin * self, guint prop_id,
+    GValue * value)
+{
+  gboolean found = TRUE;
+
+  g_mutex_lock (&self->lock);
+  switch (prop_id) {
+    case PROP_MAX_RESTARTS:
+      g_value_set_uint (value, self->max_restarts);
+      break;
+    case PROP_RESTART_WINDOW:
+      g_value_set_uint (value, self->restart_window);
+      break;
+    case PROP_RESTART_DELAY:
+      g_value_set_uint (value, self->restart_delay);
+      break;
+    case PROP_BACKOFF:
+      g_value_set_enum (value, self->backoff);
+      break;
+    case PROP_HEARTBEAT_INTERVAL:
+      g_value_set_uint (value, self->heartbeat_interval);
+      break;
+    case PROP_HEARTBEAT_TIMEOUT:
+      g_value_set_uint (value, self->heartbeat_timeout);
+      break;
+    case PROP_WORKER_PID:
+      g_value_set_int (value, self->worker && !worker_is_retired
+          (self->worker) ? (gint) gst_px_worker_get_pid (self->worker->px) :
+          0);
+      break;
+    case PROP_RESTARTS:
+      g_value_set_uint (value, self->restarts);
+      break;
+    case PROP_BUFFERS_LOST:
+      g_value_set_uint64 (value, self->buffers_lost);
+      break;
+    case PROP_LAST_VIOLATION:
+      g_value_set_string (value, self->last_violation);
+      break;
+    default:
+      found = FALSE;
+      break;
+  }
+  g_mutex_unlock (&self->lock);
+  return found;
+}
+
+static void
+gst_sandbox_bin_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstSandboxBin *self = GST_SANDBOX_BIN (object);
+
+  if (get_supervision_property (self, prop_id, value))
+    return;
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_DESCRIPTION:
+      g_value_set_string (value, self->description);
+      break;
+    case PROP_MODE:
+      g_value_set_enum (value, self->mode);
+      break;
+    case PROP_POLICY:
+      g_value_set_enum (value, self->policy);
+      break;
+    case PROP_READ_ONLY_PATHS:
+      array_from_strv (value, self->read_only_paths);
+      break;
+    case PROP_READ_WRITE_PATHS:
+      array_from_strv (value, self->read_write_paths);
+      break;
+    case PROP_RULES_FILE:
+      g_value_set_string (value, self->rules_file);
+      break;
+    case PROP_MEMORY_LIMIT:
+      g_value_set_uint64 (value, self->memory_limit);
+      break;
+    case PROP_CPU_LIMIT:
+      g_value_set_uint (value, self->cpu_limit);
+      break;
+    case PROP_PIDS_LIMIT:
+      g_value_set_uint (value, self->pids_limit);
+      break;
+    case PROP_UID:
+      g_value_set_int (value, self->uid);
+      break;
+    case PROP_GID:
+      g_value_set_int (value, self->gid);
+      break;
+    case PROP_REQUIRE_SANDBOX:
+      g_value_set_boolean (value, self->require_sandbox);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_sandbox_bin_finalize (GObject * object)
+{
+  GstSandboxBin *self = GST_SANDBOX_BIN (object);
+
+  g_free (self->description);
+  g_strfreev (self->read_only_paths);
+  g_strfreev (self->read_write_paths);
+  g_free (self->rules_file);
+  g_free (self->last_violation);
+  g_queue_clear_full (&self->crash_times, g_free);
+  g_mutex_clear (&self->transition_lock);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+install_element_properties (void)
+{
+  const GParamFlags null_only = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+
+  /**
+   * GstSandboxBin:description:
+   *
+   * The elements to run, in gst-launch syntax ("videoconvert",
+   * "qtdemux ! h264parse ! avdec_h264"). The bin gets the pads the
+   * description leaves unlinked as soon as it is set. NULL state only.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_DESCRIPTION] = g_param_spec_string ("description",
+      "Description", "The elements to run, in gst-launch syntax; the bin "
+      "gets the pads they leave unlinked (NULL state only)", NULL,
+      null_only);
+  /**
+   * GstSandboxBin:mode:
+   *
+   * isolated: in a jailed parallax-worker; in-process: here, as a plain
+   * bin (debugging, overhead measurements). NULL state only.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MODE] = g_param_spec_enum ("mode", "Mode",
+      "Where the elements run: in a jailed worker, or in this process "
+      "(NULL state only)", GST_TYPE_SANDBOX_BIN_MODE, DEFAULT_MODE,
+      null_only);
+}
+
+static void
+install_sandbox_properties (void)
+{
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+
+  /**
+   * GstSandboxBin:policy:
+   *
+   * The system calls the worker may make once locked down
+   * (docs/security.md). Applies to workers started afterwards.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_POLICY] = g_param_spec_enum ("policy", "Policy",
+      "System calls the worker may make (docs/security.md)",
+      GST_TYPE_SANDBOX_BIN_POLICY, DEFAULT_POLICY, rw);
+  /**
+   * GstSandboxBin:read-only-paths:
+   *
+   * With policy=with-filesystem: absolute paths visible, read-only, in the
+   * worker's otherwise empty root, e.g. "</usr/share/fonts>".
+   *
+   * Since: 0.1
+   */
+  properties[PROP_READ_ONLY_PATHS] = gst_param_spec_array ("read-only-paths",
+      "Read-only paths", "policy=with-filesystem: absolute paths the worker "
+      "may read", g_param_spec_string ("path", "Path", "An absolute path",
+          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS), rw);
+  /**
+   * GstSandboxBin:read-write-paths:
+   *
+   * With policy=with-filesystem: absolute paths the worker may read and
+   * write.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_READ_WRITE_PATHS] =
+      gst_param_spec_array ("read-write-paths", "Read-write paths",
+      "policy=with-filesystem: absolute paths the worker may read and write",
+      g_param_spec_string ("path", "Path", "An absolute path", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS), rw);
+  /**
+   * GstSandboxBin:rules-file:
+   *
+   * With policy=custom: the rules file (format in docs/security.md), read
+   * by this process when a worker starts.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_RULES_FILE] = g_param_spec_string ("rules-file",
+      "Rules file", "policy=custom: the seccomp rules file "
+      "(docs/security.md)", NULL, rw);
+  /**
+   * GstSandboxBin:memory-limit:
+   *
+   * The most memory the worker may use, in bytes (0: no limit).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MEMORY_LIMIT] = g_param_spec_uint64 ("memory-limit",
+      "Memory limit", "Bytes of memory the worker may use (0 = no limit)",
+      0, G_MAXUINT64, 0, rw);
+  /**
+   * GstSandboxBin:cpu-limit:
+   *
+   * The CPU time the worker may use, in percent of one CPU (200: two
+   * CPUs; 0: no limit).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CPU_LIMIT] = g_param_spec_uint ("cpu-limit", "CPU limit",
+      "Percent of one CPU the worker may use (0 = no limit)", 0, G_MAXUINT,
+      0, rw);
+  /**
+   * GstSandboxBin:pids-limit:
+   *
+   * The most threads the worker may have (0: no limit).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PIDS_LIMIT] = g_param_spec_uint ("pids-limit",
+      "Threads limit", "Threads the worker may have (0 = no limit)", 0,
+      G_MAXUINT, 0, rw);
+  /**
+   * GstSandboxBin:uid:
+   *
+   * The host user id the worker runs as (-1: this process's). Needs
+   * privileges; set #GstSandboxBin:gid too.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_UID] = g_param_spec_int ("uid", "User id",
+      "Host user id the worker runs as (-1 = ours; privileged, with gid)",
+      -1, G_MAXINT, -1, rw);
+  /**
+   * GstSandboxBin:gid:
+   *
+   * The host group id the worker runs as (-1: this process's).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_GID] = g_param_spec_int ("gid", "Group id",
+      "Host group id the worker runs as (-1 = ours; privileged, with uid)",
+      -1, G_MAXINT, -1, rw);
+  /**
+   * GstSandboxBin:require-sandbox:
+   *
+   * Refuse to run when a layer of the jail cannot be applied (a kernel
+   * without user namespaces, no cgroups and no rlimits...). When FALSE the
+   * worker runs with the layers it got and the bin posts a warning naming
+   * the missing ones.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_REQUIRE_SANDBOX] = g_param_spec_boolean ("require-sandbox",
+      "Require sandbox", "Refuse to run when a layer of the jail cannot be "
+      "applied (else run with a warning)", DEFAULT_REQUIRE_SANDBOX, rw);
+}
+
+static void
+install_supervision_properties (void)
+{
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING;
+  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
+
+  /**
+   * GstSandboxBin:max-restarts:
+   *
+   * Crashes tolerated within #GstSandboxBin:restart-window, each followed
+   * by a new worker; one more is an error (0: the first crash is).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_RESTARTS] = g_param_spec_uint ("max-restarts",
+      "Maximum restarts", "Crashes within restart-window followed by a new "
+      "worker; one more is an error", 0, G_MAXUINT, DEFAULT_MAX_RESTARTS, rw);
+  /**
+   * GstSandboxBin:restart-window:
+   *
+   * The span, in milliseconds, over which crashes count against
+   * #GstSandboxBin:max-restarts: older crashes are forgotten.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_RESTART_WINDOW] = g_param_spec_uint ("restart-window",
+      "Restart window", "Milliseconds over which crashes count against "
+      "max-restarts", 1, G_MAXUINT, DEFAULT_RESTART_WINDOW, rw);
+  /**
+   * GstSandboxBin:restart-delay:
+   *
+   * Milliseconds to wait before starting a new worker after a crash; with
+   * backoff=exponential, doubled for each earlier crash in the window (at
+   * most 30 s, or restart-delay if longer).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_RESTART_DELAY] = g_param_spec_uint ("restart-delay",
+      "Restart delay", "Milliseconds before a new worker starts after a "
+      "crash", 0, G_MAXUINT, DEFAULT_RESTART_DELAY, rw);
+  /**
+   * GstSandboxBin:backoff:
+   *
+   * How #GstSandboxBin:restart-delay grows with repeated crashes.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_BACKOFF] = g_param_spec_enum ("backoff", "Backoff",
+      "How restart-delay grows with crashes in the window",
+      GST_TYPE_SANDBOX_BIN_BACKOFF, DEFAULT_BACKOFF, rw);
+  /**
+   * GstSandboxBin:heartbeat-interval:
+   *
+   * Milliseconds between two heartbeats to the worker (0: none).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_HEARTBEAT_INTERVAL] =
+      g_param_spec_uint ("heartbeat-interval", "Heartbeat interval",
+      "Milliseconds between heartbeats to the worker (0 = none)", 0,
+      G_MAXUINT, DEFAULT_HEARTBEAT_INTERVAL, rw);
+  /**
+   * GstSandboxBin:heartbeat-timeout:
+   *
+   * A worker that does not answer a heartbeat within this many
+   * milliseconds is killed and replaced.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_HEARTBEAT_TIMEOUT] = g_param_spec_uint ("heartbeat-timeout",
+      "Heartbeat timeout", "Milliseconds a worker has to answer a "
+      "heartbeat before it is killed and replaced", 1, G_MAXUINT,
+      DEFAULT_HEARTBEAT_TIMEOUT, rw);
+  /**
+   * GstSandboxBin:worker-pid:
+   *
+   * The process id of the running worker (0 when none).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_WORKER_PID] = g_param_spec_int ("worker-pid", "Worker pid",
+      "Process id of the running worker (0 = none)", 0, G_MAXINT, 0, ro);
+  /**
+   * GstSandboxBin:restarts:
+   *
+   * Workers started to replace one that crashed, since NULL -> READY.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_RESTARTS] = g_param_spec_uint ("restarts", "Restarts",
+      "Workers started after a crash since the bin started", 0, G_MAXUINT, 0,
+      ro);
+  /**
+   * GstSandboxBin:buffers-lost:
+   *
+   * Buffers that went into a worker that crashed and did not come out:
+   * for each crashed worker, its input buffers minus its output buffers
+   * (exact for elements that make one buffer of each).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_BUFFERS_LOST] = g_param_spec_uint64 ("buffers-lost",
+      "Buffers lost", "Buffers that went into crashed workers and did not "
+      "come out", 0, G_MAXUINT64, 0, ro);
+  /**
+   * GstSandboxBin:last-violation:
+   *
+   * The system call the sandbox last refused, killing the worker ("execve",
+   * "socket"...), or NULL.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_LAST_VIOLATION] = g_param_spec_string ("last-violation",
+      "Last violation", "The system call the sandbox last refused, killing "
+      "the worker", NULL, ro);
+}
+
+static void
+gst_sandbox_bin_class_init (GstSandboxBinClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBinClass *bin_class = GST_BIN_CLASS (klass);
+
+  ghost_quark = g_quark_from_static_string ("sandboxbin-ghost");
+  generation_quark = g_quark_from_static_string ("sandboxbin-generation");
+
+  gobject_class->set_property = gst_sandbox_bin_set_property;
+  gobject_class->get_property = gst_sandbox_bin_get_property;
+  gobject_class->finalize = gst_sandbox_bin_finalize;
+  install_element_properties ();
+  install_sandbox_properties ();
+  install_supervision_properties ();
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &dynamic_template);
+  gst_element_class_set_static_metadata (element_class, "Sandboxed bin",
+      "Generic/Bin", "Runs elements in a jailed process and stands for them "
+      "in the pipeline; restarts them when they crash", "Parallax");
+  gst_type_mark_as_plugin_api (GST_TYPE_SANDBOX_BIN_MODE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SANDBOX_BIN_POLICY, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SANDBOX_BIN_BACKOFF, 0);
+
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_sandbox_bin_change_state);
+  bin_class->handle_message =
+      GST_DEBUG_FUNCPTR (gst_sandbox_bin_handle_message);
+}
+
+static void
+gst_sandbox_bin_init (GstSandboxBin * self)
+{
+  self->mode = DEFAULT_MODE;
+  self->policy = DEFAULT_POLICY;
+  self->uid = self->gid = -1;
+  self->require_sandbox = DEFAULT_REQUIRE_SANDBOX;
+  self->max_restarts = DEFAULT_MAX_RESTARTS;
+  self->restart_window = DEFAULT_RESTART_WINDOW;
+  self->restart_delay = DEFAULT_RESTART_DELAY;
+  self->backoff = DEFAULT_BACKOFF;
+  self->heartbeat_interval = DEFAULT_HEARTBEAT_INTERVAL;
+  self->heartbeat_timeout = DEFAULT_HEARTBEAT_TIMEOUT;
+  g_mutex_init (&self->transition_lock);
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->crash_times);
+  /* One element from outside: what it is comes from the description, not
+   * from the sinks and sources inside. */
+  gst_bin_set_suppressed_flags (GST_BIN (self), GST_ELEMENT_FLAG_SOURCE |
+      GST_ELEMENT_FLAG_SINK);
+}
