@@ -41,7 +41,7 @@ ubsan_rt=$(gcc -print-file-name=libubsan.so)
 # The runtimes are preloaded into the tests (and so into what they start)
 # through meson's wrapper, not into meson itself. Registry scanning runs in
 # the test process, not in the system's uninstrumented gst-plugin-scanner.
-ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0" \
+ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:quarantine_size_mb=16" \
   LSAN_OPTIONS="suppressions=$srcdir/tests/lsan.supp:print_suppressions=0" \
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
   GST_REGISTRY_FORK=no \

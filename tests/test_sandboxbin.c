@@ -758,14 +758,25 @@ GST_END_TEST;
 
 /* ---- life cycle -------------------------------------------------------- */
 
+/* Threads of this process, less GLib's shared thread pool ("pool-..."),
+ * which keeps idle threads for reuse, a number it chooses. */
 static guint
 count_threads (void)
 {
   GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const gchar *tid;
   guint n = 0;
 
-  while (g_dir_read_name (dir) != NULL)
-    n++;
+  while ((tid = g_dir_read_name (dir)) != NULL) {
+    gchar *path = g_build_filename ("/proc/self/task", tid, "comm", NULL);
+    gchar *comm = NULL;
+
+    if (!g_file_get_contents (path, &comm, NULL, NULL) ||
+        !g_str_has_prefix (comm, "pool-"))
+      n++;
+    g_free (comm);
+    g_free (path);
+  }
   g_dir_close (dir);
   return n;
 }
