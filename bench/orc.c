@@ -251,8 +251,7 @@ worker_exited (GstPxWorker * worker, const gchar * reason, gpointer user_data)
 }
 
 static void
-worker_message (GstPxWorker * worker, GstMessage * message,
-    gpointer user_data)
+worker_message (GstPxWorker * worker, GstMessage * message, gpointer user_data)
 {
   watch_bus (NULL, message, user_data);
   gst_message_unref (message);
@@ -363,16 +362,14 @@ sample_program (gint constant)
   orc_program_add_parameter (p, 2, "p1");
   orc_program_add_temporary (p, 2, "t1");
   orc_program_append_2 (p, "convubw", 0, ORC_VAR_T1, ORC_VAR_S1, 0, 0);
-  orc_program_append_2 (p, "mullw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_P1,
-      0);
+  orc_program_append_2 (p, "mullw", 0, ORC_VAR_T1, ORC_VAR_T1, ORC_VAR_P1, 0);
   orc_program_append_2 (p, "addw", 0, ORC_VAR_D1, ORC_VAR_T1, ORC_VAR_C1, 0);
   orc_program_set_name (p, "bench_program");
   return p;
 }
 
 static gboolean
-measure_compiler (gdouble * ready_ms, gdouble * remote_us,
-    gdouble * local_us)
+measure_compiler (gdouble * ready_ms, gdouble * remote_us, gdouble * local_us)
 {
   const gchar *path = g_getenv ("PARALLAX_ORC_COMPILER");
   g_autofree gchar *sibling = NULL;
@@ -574,8 +571,7 @@ parse_options (int *argc, char ***argv, Options * options)
     g_printerr ("%s\n", error->message);
     return FALSE;
   }
-  if (options->runs < 1 || options->runs > MAX_RUNS ||
-      options->seconds <= 0) {
+  if (options->runs < 1 || options->runs > MAX_RUNS || options->seconds <= 0) {
     g_printerr ("--runs must be 1-%d, --seconds positive\n", MAX_RUNS);
     return FALSE;
   }

@@ -168,16 +168,16 @@ bench_solve (guint runs, gdouble seconds, gboolean markdown)
   for (guint r = 0; r < runs; r++) {
     for (guint i = 0; i < 6; i++) {
       Case *c = &cases[i];
-      gdouble total = 0;
+      gdouble total = 0, mean;
       for (guint k = 0; k < reps[i]; k++)
         total += solve_once (solvers[i], GST_BIN (pipelines[i]), c);
-      g_array_append_val (c->solve_ms, (gdouble) {
-          total / reps[i]});
+      mean = total / reps[i];
+      g_array_append_val (c->solve_ms, mean);
       total = 0;
       for (guint k = 0; k < anchor_reps[i]; k++)
         total += anchor_once (c);
-      g_array_append_val (c->anchor_ms, (gdouble) {
-          total / anchor_reps[i]});
+      mean = total / anchor_reps[i];
+      g_array_append_val (c->anchor_ms, mean);
     }
   }
   printf (markdown ? "| Shape | Elements | Conversions | Caps queries / "

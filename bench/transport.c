@@ -701,8 +701,7 @@ print_producer_stats (GstElement * pipeline, const ChildOptions * options,
   if (options->transport == TRANSPORT_IPC) {
     GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "entry");
 
-    g_object_get (sink, "buffers-sent", &sent, "buffers-copied", &copied,
-        NULL);
+    g_object_get (sink, "buffers-sent", &sent, "buffers-copied", &copied, NULL);
     gst_object_unref (sink);
   }
   g_print ("STATS sent=%" G_GUINT64_FORMAT " copied=%" G_GUINT64_FORMAT
@@ -781,8 +780,7 @@ watch_bus_until (GstBus * bus, ConsumerState * state, gint64 deadline,
       return TRUE;
     if (bench_now_ns () >= deadline) {
       if (first_buffer)
-        g_printerr ("consumer: no buffer within %d s\n",
-            START_TIMEOUT_SECONDS);
+        g_printerr ("consumer: no buffer within %d s\n", START_TIMEOUT_SECONDS);
       return !first_buffer;
     }
   }
@@ -798,8 +796,7 @@ typedef struct
  * window runs from the last buffer before it opened to the last buffer
  * before it closed, both as the probe timed them. */
 static gboolean
-measure (GstBus * bus, ConsumerState * state, gdouble seconds,
-    Window * window)
+measure (GstBus * bus, ConsumerState * state, gdouble seconds, Window * window)
 {
   guint64 buffers;
   gint64 start_ns;
@@ -838,8 +835,7 @@ print_consumer_results (const ConsumerState * state, const Window * window)
     return;
   g_print ("LATENCY");
   for (guint i = 0; i < state->latencies->len; i++)
-    g_print (" %" G_GINT64_FORMAT, g_array_index (state->latencies, gint64,
-            i));
+    g_print (" %" G_GINT64_FORMAT, g_array_index (state->latencies, gint64, i));
   g_print ("\n");
 }
 
@@ -863,8 +859,7 @@ run_consumer (const ChildOptions * options)
     return 1;
   if (options->mode == MODE_LATENCY)
     state.latencies = g_array_sized_new (FALSE, FALSE, sizeof (gint64),
-        (guint) (options->seconds * options->payload->latency_rate * 1.2) +
-        16);
+        (guint) (options->seconds * options->payload->latency_rate * 1.2) + 16);
   bus = gst_element_get_bus (pipeline);
   ok = gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE;
@@ -1244,8 +1239,7 @@ summarize_case (BenchCase * c)
     return;
   g_array_sort (c->latencies, compare_int64);
   c->p50 = percentile ((gint64 *) c->latencies->data, c->latencies->len, 0.5);
-  c->p99 = percentile ((gint64 *) c->latencies->data, c->latencies->len,
-      0.99);
+  c->p99 = percentile ((gint64 *) c->latencies->data, c->latencies->len, 0.99);
   c->max = percentile ((gint64 *) c->latencies->data, c->latencies->len, 1);
   memcpy (sorted, c->run_p50, n * sizeof (gdouble));
   qsort (sorted, n, sizeof (gdouble), bench_compare_doubles);
@@ -1309,11 +1303,11 @@ vs_in_process (GPtrArray * cases, const BenchCase * c)
 }
 
 static void
-print_throughput_row (GPtrArray * cases, const BenchCase * c,
-    gboolean markdown)
+print_throughput_row (GPtrArray * cases, const BenchCase * c, gboolean markdown)
 {
   g_autofree gchar *rate = bench_group_digits (c->median);
-  g_autofree gchar *mbps = bench_group_digits (c->median * c->payload->size / 1e6);
+  g_autofree gchar *mbps =
+      bench_group_digits (c->median * c->payload->size / 1e6);
   g_autofree gchar *memory = memory_description (c);
   g_autofree gchar *ratio = g_strdup_printf ("%.2fx",
       vs_in_process (cases, c));

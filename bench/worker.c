@@ -129,7 +129,7 @@ summarize (const gdouble * values, gint n, gdouble * median, gdouble * p90,
   qsort (sorted, n, sizeof (gdouble), bench_compare_doubles);
   *median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   if (p90)
-    *p90 = sorted[MAX (0, (9 * n + 9) / 10 - 1)];   /* nearest rank */
+    *p90 = sorted[MAX (0, (9 * n + 9) / 10 - 1)];       /* nearest rank */
   if (spread)
     *spread = *median > 0 ? (sorted[n - 1] - sorted[0]) / *median : 0;
 }
@@ -364,8 +364,7 @@ typedef struct
 } SpawnCase;
 
 static gboolean
-measure_spawn (SpawnCase * cases, const gchar * const *anchor_argv,
-    gint runs)
+measure_spawn (SpawnCase * cases, const gchar * const *anchor_argv, gint runs)
 {
   /* run -1 warms up the registry, the page cache and the worker binary */
   for (gint run = -1; run < runs; run++) {
@@ -706,8 +705,7 @@ worker_exited (GstPxWorker * worker, const gchar * reason, gpointer user_data)
 }
 
 static void
-worker_message (GstPxWorker * worker, GstMessage * message,
-    gpointer user_data)
+worker_message (GstPxWorker * worker, GstMessage * message, gpointer user_data)
 {
   watch_bus (NULL, message, user_data);
   gst_message_unref (message);
@@ -759,8 +757,7 @@ child_orc_worker (FrameCounter * counter, MemorySample * sample)
   /* The C fallback, as this table has always measured it; bench/orc.c
    * measures the worker with its compiler. */
   config.env = backup_env;
-  worker = start_worker (ORC_CONVERT, &config, &orc_worker_callbacks,
-      counter);
+  worker = start_worker (ORC_CONVERT, &config, &orc_worker_callbacks, counter);
   if (worker == NULL)
     return FALSE;
   ok = gst_px_worker_change_state (worker, GST_STATE_CHANGE_READY_TO_PAUSED,
@@ -801,8 +798,7 @@ child_orc (const gchar * mode, const BenchOptions * options)
 }
 
 static gboolean
-measure_orc (OrcCase * cases, MemoryCase * after,
-    const BenchOptions * options)
+measure_orc (OrcCase * cases, MemoryCase * after, const BenchOptions * options)
 {
   for (gint run = 0; run < options->orc_runs; run++) {
     for (gint c = 0; c < N_ORC_CASES; c++) {
@@ -883,8 +879,7 @@ print_memory (const MemoryCase * cases, const BenchOptions * options)
     if (cases[c].n == 0)
       continue;
     if (options->markdown)
-      g_print ("| %s | %s | %s | %s |\n", memory_names[c], rss, pss,
-          private);
+      g_print ("| %s | %s | %s | %s |\n", memory_names[c], rss, pss, private);
     else
       g_print ("%-72s %8s %8s %8s\n", memory_names[c], rss, pss, private);
   }

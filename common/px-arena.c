@@ -67,7 +67,7 @@ px_arena_new_id (void)
 /* Computes the page-rounded stride and total size, refusing overflow. */
 static int
 compute_layout (size_t slot_size, uint32_t slot_count, size_t *stride,
-    uint64_t *size)
+    uint64_t * size)
 {
   size_t page = page_size ();
   size_t rounded;

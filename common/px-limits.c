@@ -145,8 +145,7 @@ find_path (pid_t pid, const char *controller, char *path)
 }
 
 int
-px_limits_cgroup_dir (pid_t pid, const char *controller, char *buf,
-    size_t size)
+px_limits_cgroup_dir (pid_t pid, const char *controller, char *buf, size_t size)
 {
   char root[PATH_MAX], mount_point[PATH_MAX], path[PATH_MAX];
   const char *relative = path;
@@ -215,8 +214,7 @@ px_limits_remove_cgroups (PxSandboxChild * child)
 
 /* Creates @base/parallax-<caller>-<pid> and records it in @child. */
 static int
-create_cgroup (PxSandboxChild * child, const char *base, pid_t pid,
-    char **out)
+create_cgroup (PxSandboxChild * child, const char *base, pid_t pid, char **out)
 {
   char *dir = NULL;
 
@@ -285,8 +283,7 @@ enable_v2_controllers (const PxSandboxConfig * config, const char *base,
     if (!has_word (available, names[i])) {
       ret = -EOPNOTSUPP;
       px_sandbox_fail (error, 0, 0, "%s: no %s controller", base, names[i]);
-    }
-    else if ((ret = px_sandbox_write_file (base, "cgroup.subtree_control",
+    } else if ((ret = px_sandbox_write_file (base, "cgroup.subtree_control",
                 add)) < 0)
       px_sandbox_fail (error, 0, ret, "%s: enabling %s", base, names[i]);
   }

@@ -33,45 +33,46 @@
 #include <sys/resource.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 /* What the child applies itself, between clone and exec. */
-typedef struct
-{
-  bool use_rlimits;
-  bool limit_memory, limit_pids, lower_priority;
-  rlim_t memory_bytes;
-  rlim_t max_pids;
-} PxLimitsRlimits;
+  typedef struct
+  {
+    bool use_rlimits;
+    bool limit_memory, limit_pids, lower_priority;
+    rlim_t memory_bytes;
+    rlim_t max_pids;
+  } PxLimitsRlimits;
 
 #define PX_LIMITS_MAX_JOIN_FDS 3
 
 /* cgroup v1: the "tasks" files of the worker's cgroups, opened by the host
  * (the kernel checks the opener's credentials), for the child to join. */
-typedef struct
-{
-  int fds[PX_LIMITS_MAX_JOIN_FDS];
-  unsigned n_fds;
-} PxLimitsJoin;
+  typedef struct
+  {
+    int fds[PX_LIMITS_MAX_JOIN_FDS];
+    unsigned n_fds;
+  } PxLimitsJoin;
 
 /* Host side, between clone and exec of @pid: applies @config's limits with
  * the first mechanism that works, records it (and the cgroups created) in
  * @child, and fills @rlimits and @join for the child (close @join's fds
  * with px_limits_join_clear() once handed over). */
-int px_limits_apply (const PxSandboxConfig * config, pid_t pid,
-    uid_t worker_uid, PxSandboxChild * child, PxLimitsRlimits * rlimits,
-    PxLimitsJoin * join, char **error);
+  int px_limits_apply (const PxSandboxConfig * config, pid_t pid,
+      uid_t worker_uid, PxSandboxChild * child, PxLimitsRlimits * rlimits,
+      PxLimitsJoin * join, char **error);
 
-void px_limits_join_clear (PxLimitsJoin * join);
+  void px_limits_join_clear (PxLimitsJoin * join);
 
 /* Child side, async-signal-safe, single-threaded: moves the calling
  * process into the cgroups of @fds (from a PxLimitsJoin). */
-int px_limits_join_cgroups (const int *fds, unsigned n_fds);
+  int px_limits_join_cgroups (const int *fds, unsigned n_fds);
 
 /* Child side, async-signal-safe: RLIMIT_CORE 0 always (a jailed worker
  * never dumps core), then @rlimits if they are the mechanism. */
-int px_limits_apply_rlimits (const PxLimitsRlimits * rlimits);
+  int px_limits_apply_rlimits (const PxLimitsRlimits * rlimits);
 
 /* The worker's RLIMIT_NOFILE (soft and hard): its sockets, arenas, a few
  * eventfds and pipes, with room to spare, instead of the caller's. */
@@ -80,17 +81,17 @@ int px_limits_apply_rlimits (const PxLimitsRlimits * rlimits);
 /* Child side, async-signal-safe, once its fds are in place (the caller's
  * fds may have higher numbers): RLIMIT_NOFILE PX_LIMITS_WORKER_MAX_FDS,
  * or the caller's hard limit if that is lower. */
-int px_limits_apply_fd_limit (void);
+  int px_limits_apply_fd_limit (void);
 
 /* Removes the cgroups of @child (after it has been reaped). */
-void px_limits_remove_cgroups (PxSandboxChild * child);
+  void px_limits_remove_cgroups (PxSandboxChild * child);
 
 /* The directory of @pid's cgroup in the hierarchy of @controller
  * ("memory", "cpu", "pids"), or in the v2 hierarchy for NULL. */
-int px_limits_cgroup_dir (pid_t pid, const char *controller, char *buf,
-    size_t size);
+  int px_limits_cgroup_dir (pid_t pid, const char *controller, char *buf,
+      size_t size);
 
 #ifdef __cplusplus
 }
 #endif
-#endif /* PX_LIMITS_H */
+#endif                          /* PX_LIMITS_H */

@@ -188,11 +188,9 @@ px_sandbox_config_wanted_layers (const PxSandboxConfig * config)
 {
   unsigned layers = PX_SANDBOX_NAMESPACE_LAYERS | PX_SANDBOX_LOCKDOWN_LAYERS;
 
-  if (px_sandbox_config_base_policy (config) ==
-      PX_SANDBOX_POLICY_WITH_NETWORK)
+  if (px_sandbox_config_base_policy (config) == PX_SANDBOX_POLICY_WITH_NETWORK)
     layers &= ~PX_SANDBOX_LAYER_NETWORK_NAMESPACE;
-  if (config->memory_bytes > 0 || config->cpu_percent > 0 ||
-      config->pids > 0)
+  if (config->memory_bytes > 0 || config->cpu_percent > 0 || config->pids > 0)
     layers |= PX_SANDBOX_LAYER_LIMITS;
   return layers;
 }
@@ -365,8 +363,7 @@ append_arg (char **args, size_t *n, const char *key, const char *value)
 }
 
 static int
-append_list (char **args, size_t *n, const char *key,
-    const char *const *values)
+append_list (char **args, size_t *n, const char *key, const char *const *values)
 {
   int ret = 0;
 
@@ -457,8 +454,7 @@ parse_fd (const char *text, int *out)
 
   errno = 0;
   value = strtol (text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || value < 3 ||
-      value > 1024)
+  if (errno != 0 || end == text || *end != '\0' || value < 3 || value > 1024)
     return -EINVAL;
   *out = (int) value;
   return 0;
@@ -492,8 +488,7 @@ parse_arg (ParsedConfig * parsed, const char *arg)
   if (KEY_IS ("rw"))
     return push (parsed->rw, &parsed->n_rw, PX_SANDBOX_MAX_PATHS, value);
   if (KEY_IS ("rule"))
-    return push (parsed->rules, &parsed->n_rules, PX_SANDBOX_MAX_RULES,
-        value);
+    return push (parsed->rules, &parsed->n_rules, PX_SANDBOX_MAX_RULES, value);
   if (KEY_IS ("allow-missing"))
     return parse_mask (value, &config->allow_missing);
   if (KEY_IS ("layers"))

@@ -143,8 +143,7 @@ add_binds (const char *const *paths, bool writable, Bind * binds, size_t *n,
 
 /* Opens every path the policy shows, while the old root is still there. */
 static int
-open_binds (const PxSandboxConfig * config, Bind * binds, size_t *n,
-    char **why)
+open_binds (const PxSandboxConfig * config, Bind * binds, size_t *n, char **why)
 {
   PxSandboxPolicy base = px_sandbox_config_base_policy (config);
   int ret = 0;
@@ -154,8 +153,7 @@ open_binds (const PxSandboxConfig * config, Bind * binds, size_t *n,
     if (ret == 0)
       ret = add_binds (config->read_write_paths, true, binds, n, why);
   } else if (base == PX_SANDBOX_POLICY_WITH_NETWORK) {
-    for (size_t i = 0; i < sizeof resolver_files / sizeof *resolver_files;
-        i++) {
+    for (size_t i = 0; i < sizeof resolver_files / sizeof *resolver_files; i++) {
       if (access (resolver_files[i], R_OK) < 0)
         continue;
       ret = open_bind (resolver_files[i], false, &binds[*n]);
@@ -390,7 +388,8 @@ static struct
   int result;
   char *why;
 } helper = {
-PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+  PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER
+};
 
 static void *
 helper_main (void *data)
@@ -549,8 +548,7 @@ static int
 lock_root (const PxSandboxConfig * config, bool wanted, unsigned *done,
     char **error)
 {
-  bool own_mounts = config->spawned_layers &
-      PX_SANDBOX_LAYER_MOUNT_NAMESPACE;
+  bool own_mounts = config->spawned_layers & PX_SANDBOX_LAYER_MOUNT_NAMESPACE;
   bool build = wanted && own_mounts;
   char *why = NULL;
   int ret = 0;
@@ -616,8 +614,7 @@ px_sandbox_lockdown (const PxSandboxConfig * config, unsigned *applied,
   if (filter_ret == 0 && (wanted & PX_SANDBOX_LAYER_SECCOMP) &&
       !(config->spawned_layers & PX_SANDBOX_LAYER_NETWORK_NAMESPACE))
     filter_ret = claim_unix_sockets (&filter_why);
-  ret = lock_root (config, wanted & PX_SANDBOX_LAYER_EMPTY_ROOT, &done,
-      error);
+  ret = lock_root (config, wanted & PX_SANDBOX_LAYER_EMPTY_ROOT, &done, error);
   if (ret == 0 && (wanted & PX_SANDBOX_LAYER_CAPABILITIES))
     ret = lock_capabilities (config, prepared, threads, &done, error);
   if (ret == 0 && (wanted & PX_SANDBOX_LAYER_NO_NEW_PRIVS))

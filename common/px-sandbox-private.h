@@ -17,12 +17,11 @@
  * "<layer>: <message>[: <strerror (-err)>]". @layer 0 omits the layer
  * name, @err 0 the errno text. Returns @err. */
 int px_sandbox_fail (char **error, unsigned layer, int err, const char *fmt,
-    ...) __attribute__ ((format (printf, 4, 5)));
+    ...) __attribute__((format (printf, 4, 5)));
 
 /* The built-in policy a config runs under: its own, or the base of its
  * custom rules. */
-PxSandboxPolicy px_sandbox_config_base_policy (const PxSandboxConfig *
-    config);
+PxSandboxPolicy px_sandbox_config_base_policy (const PxSandboxConfig * config);
 
 /* The base policy named by a "base" line of custom @rules (minimal-compute
  * when there is none). -EINVAL when "base" is not the first directive, is
@@ -56,8 +55,7 @@ int px_sandbox_split_reaper (int fd);
 int px_sandbox_read_file (const char *path, size_t max_size, char **out);
 
 /* Writes @text to @dir/@name (no O_CREAT). */
-int px_sandbox_write_file (const char *dir, const char *name,
-    const char *text);
+int px_sandbox_write_file (const char *dir, const char *name, const char *text);
 
 /* Number of threads of this process, from /proc/self/status. */
 int px_sandbox_count_threads (void);

@@ -41,12 +41,11 @@ send_record (int fd, uint32_t kind, int32_t code, int32_t status)
     status
   };
 
-  while (send (fd, &record, sizeof record, MSG_NOSIGNAL) < 0 &&
-      errno == EINTR);
+  while (send (fd, &record, sizeof record, MSG_NOSIGNAL) < 0 && errno == EINTR);
 }
 
-static void __attribute__ ((noreturn))
-reap (int fd, pid_t worker)
+static void __attribute__((noreturn))
+    reap (int fd, pid_t worker)
 {
   sigset_t all;
 
@@ -71,8 +70,7 @@ reap (int fd, pid_t worker)
     }
     /* anything else is an orphan of the worker's: reaped, no more */
     if (info.si_pid == worker) {
-      send_record (0, PX_SANDBOX_REAPER_EXITED, info.si_code,
-          info.si_status);
+      send_record (0, PX_SANDBOX_REAPER_EXITED, info.si_code, info.si_status);
       _exit (0);
     }
   }

@@ -144,8 +144,8 @@ typedef struct
 
 /* ---- Child -------------------------------------------------------------- */
 
-static void __attribute__ ((noreturn))
-child_fail (int sync_fd, int step, int err)
+static void __attribute__((noreturn))
+    child_fail (int sync_fd, int step, int err)
 {
   ChildFailure failure = { step, err > 0 ? err : EIO };
 
@@ -308,8 +308,8 @@ write_hex (char *dest, uint32_t value)
     dest[i] = digits[value & 0xf];
 }
 
-static void __attribute__ ((noreturn))
-child_main (const ChildPlan * plan)
+static void __attribute__((noreturn))
+    child_main (const ChildPlan * plan)
 {
   int sync = plan->sync_fd, ret;
   GoMessage go;
@@ -455,8 +455,7 @@ probe_namespaces (unsigned wanted, int *errors)
 
     if (!(wanted & namespaces[i].layer))
       continue;
-    pid = clone_pidfd (namespace_flags (usable) | namespaces[i].flag,
-        &pidfd);
+    pid = clone_pidfd (namespace_flags (usable) | namespaces[i].flag, &pidfd);
     if (pid == 0)
       _exit (0);
     errors[i] = pid < 0 ? pid : 0;
@@ -594,8 +593,7 @@ send_go (int sync_fd, const GoMessage * go, const PxLimitsJoin * join)
     cmsg->cmsg_len = CMSG_LEN (join->n_fds * sizeof (int));
     memcpy (CMSG_DATA (cmsg), join->fds, join->n_fds * sizeof (int));
   }
-  return sendmsg (sync_fd, &msg, MSG_NOSIGNAL) < 0 ? px_negative_errno () :
-      0;
+  return sendmsg (sync_fd, &msg, MSG_NOSIGNAL) < 0 ? px_negative_errno () : 0;
 }
 
 /* Maps ids, applies limits, lets the child go and waits for its exec. */
@@ -813,8 +811,7 @@ default_worker_ids (uid_t * uid, gid_t * gid, char **error)
   }
   mapped = id_map_lookup (uid_map, PX_SANDBOX_WORKER_UID, &ignored) &&
       id_map_lookup (gid_map, PX_SANDBOX_WORKER_GID, &ignored);
-  root_outside = !id_map_lookup (uid_map, geteuid (), &outside) ||
-      outside == 0;
+  root_outside = !id_map_lookup (uid_map, geteuid (), &outside) || outside == 0;
   free (uid_map);
   free (gid_map);
   if (mapped) {
@@ -996,8 +993,7 @@ meet_reaper (Spawn * s, PxSandboxChild * c, char **error)
   do {
     ret = poll (&pfd, 1, 10000);
   } while (ret < 0 && errno == EINTR);
-  ret = ret > 0 ? receive_record (s->status[0], c->pid, &record) :
-      -ETIMEDOUT;
+  ret = ret > 0 ? receive_record (s->status[0], c->pid, &record) : -ETIMEDOUT;
   if (ret == 0 && record.kind != PX_SANDBOX_REAPER_STARTED)
     ret = -EPROTO;
   if (ret < 0)
@@ -1033,7 +1029,7 @@ px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
     PxSandboxChild * child, char **error)
 {
   Spawn s = {.sync = {-1, -1},.status = {-1, -1},.supervisor = {-1, -1},
-    .null_fd = -1,.stderr_pipe = {-1, -1}
+  .null_fd = -1,.stderr_pipe = {-1, -1}
   };
   PxSandboxChild c = {.pidfd = -1,.stderr_fd = -1,.status_fd = -1,
     .supervisor_fd = -1,.listener_fd = -1
@@ -1102,8 +1098,7 @@ px_sandbox_child_wait (PxSandboxChild * child, bool block, siginfo_t * info)
   if (child->reaper_pid > 0) {
     PxSandboxReaperRecord record;
 
-    while (receive_record (child->status_fd, child->reaper_pid,
-            &record) == 0) {
+    while (receive_record (child->status_fd, child->reaper_pid, &record) == 0) {
       if (record.kind != PX_SANDBOX_REAPER_EXITED)
         continue;
       si.si_pid = child->pid;

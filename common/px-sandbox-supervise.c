@@ -94,8 +94,7 @@ receive_listener (PxSandboxChild * child)
   int ret = 0;
 
   do {
-    n = recvmsg (child->supervisor_fd, &msg, MSG_DONTWAIT |
-        MSG_CMSG_CLOEXEC);
+    n = recvmsg (child->supervisor_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
     return 0;
@@ -358,8 +357,8 @@ typedef struct
   size_t size, len;
 } Text;
 
-static void __attribute__ ((format (printf, 2, 3)))
-text_add (Text * t, const char *fmt, ...)
+static void __attribute__((format (printf, 2, 3)))
+    text_add (Text * t, const char *fmt, ...)
 {
   va_list args;
   int n;
@@ -574,8 +573,8 @@ layer_index (unsigned layer)
   return i;
 }
 
-static void __attribute__ ((format (printf, 3, 4)))
-not_found (Findings * f, unsigned layer, const char *fmt, ...)
+static void __attribute__((format (printf, 3, 4)))
+    not_found (Findings * f, unsigned layer, const char *fmt, ...)
 {
   char *why = f->why[layer_index (layer)];
   va_list args;
@@ -623,8 +622,7 @@ own_filter_count (void)
   char *status = NULL, value[32];
   long count = -1;
 
-  if (px_sandbox_read_file ("/proc/self/status", STATUS_MAX_SIZE,
-          &status) < 0)
+  if (px_sandbox_read_file ("/proc/self/status", STATUS_MAX_SIZE, &status) < 0)
     return -1;
   if (status_value (status, "Seccomp_filters", value, sizeof value))
     count = strtol (value, NULL, 10);
@@ -650,8 +648,7 @@ check_thread (Findings * f, pid_t pid, pid_t tid, long host_filters)
 {
   char path[64], *status = NULL, count[32];
 
-  snprintf (path, sizeof path, "/proc/%d/task/%d/status", (int) pid,
-      (int) tid);
+  snprintf (path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tid);
   /* a thread that ended meanwhile; those started later inherit it all */
   if (px_sandbox_read_file (path, STATUS_MAX_SIZE, &status) < 0)
     return;

@@ -44,26 +44,27 @@
 #include <sys/types.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 /* The layers of the jail, in the order they are applied. */
-typedef enum
-{
-  /* px_sandbox_spawn() */
-  PX_SANDBOX_LAYER_USER_NAMESPACE = 1u << 0,
-  PX_SANDBOX_LAYER_MOUNT_NAMESPACE = 1u << 1,
-  PX_SANDBOX_LAYER_NETWORK_NAMESPACE = 1u << 2,
-  PX_SANDBOX_LAYER_IPC_NAMESPACE = 1u << 3,
-  PX_SANDBOX_LAYER_PID_NAMESPACE = 1u << 4,
-  PX_SANDBOX_LAYER_UTS_NAMESPACE = 1u << 5,
-  PX_SANDBOX_LAYER_LIMITS = 1u << 6,
-  /* px_sandbox_lockdown() */
-  PX_SANDBOX_LAYER_EMPTY_ROOT = 1u << 7,
-  PX_SANDBOX_LAYER_CAPABILITIES = 1u << 8,
-  PX_SANDBOX_LAYER_NO_NEW_PRIVS = 1u << 9,
-  PX_SANDBOX_LAYER_SECCOMP = 1u << 10,
-} PxSandboxLayer;
+  typedef enum
+  {
+    /* px_sandbox_spawn() */
+    PX_SANDBOX_LAYER_USER_NAMESPACE = 1u << 0,
+    PX_SANDBOX_LAYER_MOUNT_NAMESPACE = 1u << 1,
+    PX_SANDBOX_LAYER_NETWORK_NAMESPACE = 1u << 2,
+    PX_SANDBOX_LAYER_IPC_NAMESPACE = 1u << 3,
+    PX_SANDBOX_LAYER_PID_NAMESPACE = 1u << 4,
+    PX_SANDBOX_LAYER_UTS_NAMESPACE = 1u << 5,
+    PX_SANDBOX_LAYER_LIMITS = 1u << 6,
+    /* px_sandbox_lockdown() */
+    PX_SANDBOX_LAYER_EMPTY_ROOT = 1u << 7,
+    PX_SANDBOX_LAYER_CAPABILITIES = 1u << 8,
+    PX_SANDBOX_LAYER_NO_NEW_PRIVS = 1u << 9,
+    PX_SANDBOX_LAYER_SECCOMP = 1u << 10,
+  } PxSandboxLayer;
 
 #define PX_SANDBOX_NAMESPACE_LAYERS 0x3fu
 #define PX_SANDBOX_SPAWN_LAYERS 0x7fu
@@ -72,34 +73,34 @@ typedef enum
 
 /* Seccomp policies. Every policy keeps the kill list (exec, ptrace, mount,
  * namespaces, bpf, ...), W^X and thread-only clone. */
-typedef enum
-{
-  /* Threads, memory, time, I/O on fds already held. The default. */
-  PX_SANDBOX_POLICY_MINIMAL_COMPUTE = 0,
-  /* Plus IPv4/IPv6 sockets in the host's network namespace, and the
-   * resolver's configuration files read-only. */
-  PX_SANDBOX_POLICY_WITH_NETWORK,
-  /* Plus path-based calls on read_only_paths / read_write_paths, which are
-   * the only things visible in the worker's root. */
-  PX_SANDBOX_POLICY_WITH_FILESYSTEM,
-  /* A rules file on top of a built-in base (docs/security.md). */
-  PX_SANDBOX_POLICY_CUSTOM,
-} PxSandboxPolicy;
+  typedef enum
+  {
+    /* Threads, memory, time, I/O on fds already held. The default. */
+    PX_SANDBOX_POLICY_MINIMAL_COMPUTE = 0,
+    /* Plus IPv4/IPv6 sockets in the host's network namespace, and the
+     * resolver's configuration files read-only. */
+    PX_SANDBOX_POLICY_WITH_NETWORK,
+    /* Plus path-based calls on read_only_paths / read_write_paths, which are
+     * the only things visible in the worker's root. */
+    PX_SANDBOX_POLICY_WITH_FILESYSTEM,
+    /* A rules file on top of a built-in base (docs/security.md). */
+    PX_SANDBOX_POLICY_CUSTOM,
+  } PxSandboxPolicy;
 
 /* How resource limits are enforced; also used as a mask of the mechanisms
  * a caller accepts. */
-typedef enum
-{
-  PX_SANDBOX_LIMITS_NONE = 0,
-  PX_SANDBOX_LIMITS_CGROUP_V2 = 1u << 0,
-  PX_SANDBOX_LIMITS_CGROUP_V1 = 1u << 1,
-  PX_SANDBOX_LIMITS_RLIMIT = 1u << 2,
-} PxSandboxLimitMechanism;
+  typedef enum
+  {
+    PX_SANDBOX_LIMITS_NONE = 0,
+    PX_SANDBOX_LIMITS_CGROUP_V2 = 1u << 0,
+    PX_SANDBOX_LIMITS_CGROUP_V1 = 1u << 1,
+    PX_SANDBOX_LIMITS_RLIMIT = 1u << 2,
+  } PxSandboxLimitMechanism;
 
 #define PX_SANDBOX_LIMITS_ANY 0x7u
 
 #define PX_SANDBOX_MAX_PATHS 64u
-#define PX_SANDBOX_MAX_FDS 8u         /* handed to the worker as 3, 4, ... */
+#define PX_SANDBOX_MAX_FDS 8u   /* handed to the worker as 3, 4, ... */
 
 /* The worker's end of the supervisor socket, past the handed-over fds and
  * the reaper's status socket that follows them.
@@ -117,52 +118,52 @@ typedef enum
 
 /* Zero-initialise (or px_sandbox_config_init()) and set what you need. The
  * string arrays are NULL-terminated and only borrowed. */
-typedef struct
-{
-  PxSandboxPolicy policy;
-  /* with-filesystem: absolute paths made visible in the worker's root. */
-  const char *const *read_only_paths;
-  const char *const *read_write_paths;
-  /* custom: a rules file (read by the host at spawn time), or the rules
-   * themselves, one per string. */
-  const char *rules_file;
-  const char *const *rules;
+  typedef struct
+  {
+    PxSandboxPolicy policy;
+    /* with-filesystem: absolute paths made visible in the worker's root. */
+    const char *const *read_only_paths;
+    const char *const *read_write_paths;
+    /* custom: a rules file (read by the host at spawn time), or the rules
+     * themselves, one per string. */
+    const char *rules_file;
+    const char *const *rules;
 
-  /* Limits; 0 = no limit. cpu_percent is a share of one CPU (200 = two). */
-  uint64_t memory_bytes;
-  unsigned cpu_percent;
-  unsigned pids;
-  /* PxSandboxLimitMechanism mask the caller accepts; 0 = any, tried in the
-   * order cgroup v2, cgroup v1, rlimits. */
-  unsigned limit_mechanisms;
-  /* cgroup v2: a delegated cgroup to create the worker's cgroup in; NULL =
-   * the caller's own cgroup. */
-  const char *cgroup_parent;
+    /* Limits; 0 = no limit. cpu_percent is a share of one CPU (200 = two). */
+    uint64_t memory_bytes;
+    unsigned cpu_percent;
+    unsigned pids;
+    /* PxSandboxLimitMechanism mask the caller accepts; 0 = any, tried in the
+     * order cgroup v2, cgroup v1, rlimits. */
+    unsigned limit_mechanisms;
+    /* cgroup v2: a delegated cgroup to create the worker's cgroup in; NULL =
+     * the caller's own cgroup. */
+    const char *cgroup_parent;
 
-  /* PxSandboxLayer mask of layers the worker may run without. */
-  unsigned allow_missing;
+    /* PxSandboxLayer mask of layers the worker may run without. */
+    unsigned allow_missing;
 
-  /* The host uid/gid the worker runs as. An unprivileged caller's worker
-   * always runs as the caller. A privileged (euid 0) caller's runs as
-   * PX_SANDBOX_WORKER_UID/GID (nobody/nogroup), never as root, unless
-   * change_ids names other ids or run_as_caller keeps the caller's own:
-   * a worker mapped to root owns every root-owned file until the lockdown,
-   * and what it writes under read_write_paths is root's. */
-  bool change_ids;
-  uid_t uid;
-  gid_t gid;
-  bool run_as_caller;
+    /* The host uid/gid the worker runs as. An unprivileged caller's worker
+     * always runs as the caller. A privileged (euid 0) caller's runs as
+     * PX_SANDBOX_WORKER_UID/GID (nobody/nogroup), never as root, unless
+     * change_ids names other ids or run_as_caller keeps the caller's own:
+     * a worker mapped to root owns every root-owned file until the lockdown,
+     * and what it writes under read_write_paths is root's. */
+    bool change_ids;
+    uid_t uid;
+    gid_t gid;
+    bool run_as_caller;
 
-  /* The worker's whole environment: "NAME=value" is passed as is, "NAME"
-   * copies the caller's value if it has one. Nothing else is passed. */
-  const char *const *env;
+    /* The worker's whole environment: "NAME=value" is passed as is, "NAME"
+     * copies the caller's value if it has one. Nothing else is passed. */
+    const char *const *env;
 
-  /* Filled in by px_sandbox_spawn() in the worker's copy: the layers spawn
-   * applied (lockdown needs MOUNT_NAMESPACE for the empty root), and the
-   * fd of the reaper's status socket (0: none). Callers leave them 0. */
-  unsigned spawned_layers;
-  int reaper_fd;
-} PxSandboxConfig;
+    /* Filled in by px_sandbox_spawn() in the worker's copy: the layers spawn
+     * applied (lockdown needs MOUNT_NAMESPACE for the empty root), and the
+     * fd of the reaper's status socket (0: none). Callers leave them 0. */
+    unsigned spawned_layers;
+    int reaper_fd;
+  } PxSandboxConfig;
 
 /* A spawned worker. pid and pidfd stay valid until
  * px_sandbox_child_cleanup(). pid is the worker's. pidfd is the spawned
@@ -170,69 +171,69 @@ typedef struct
  * namespace's PID 1, which only reaps the worker and reports how it
  * ended: docs/security.md); waiting and killing go through it, and
  * px_sandbox_child_wait() reports the worker's own end either way. */
-typedef struct
-{
-  pid_t pid;
-  int pidfd;
-  /* Spawn layers applied, and those the config wanted but could do without
-   * (allowed by allow_missing). */
-  unsigned applied;
-  unsigned missing;
-  PxSandboxLimitMechanism limits;
-  /* "running without: ..." when missing != 0, else NULL. */
-  char *warning;
-  /* The read end of the worker's stderr (its fd 2 is the write end of a
-   * pipe of its own, never the caller's stderr), non-blocking, CLOEXEC;
-   * closed by px_sandbox_child_cleanup(). Read it: once the pipe is full,
-   * the worker's writes to stderr fail with EAGAIN (they never block). */
-  int stderr_fd;
+  typedef struct
+  {
+    pid_t pid;
+    int pidfd;
+    /* Spawn layers applied, and those the config wanted but could do without
+     * (allowed by allow_missing). */
+    unsigned applied;
+    unsigned missing;
+    PxSandboxLimitMechanism limits;
+    /* "running without: ..." when missing != 0, else NULL. */
+    char *warning;
+    /* The read end of the worker's stderr (its fd 2 is the write end of a
+     * pipe of its own, never the caller's stderr), non-blocking, CLOEXEC;
+     * closed by px_sandbox_child_cleanup(). Read it: once the pipe is full,
+     * the worker's writes to stderr fail with EAGAIN (they never block). */
+    int stderr_fd;
 
-  /* private */
-  unsigned n_cgroups;
-  char *cgroups[3];
-  bool reaped;
-  pid_t reaper_pid;             /* 0: no reaper */
-  int status_fd;                /* the reaper's records */
-  int supervisor_fd;            /* until the listener came, or closed */
-  int listener_fd;              /* the worker's seccomp listener */
-  bool listener_taken;
-} PxSandboxChild;
+    /* private */
+    unsigned n_cgroups;
+    char *cgroups[3];
+    bool reaped;
+    pid_t reaper_pid;           /* 0: no reaper */
+    int status_fd;              /* the reaper's records */
+    int supervisor_fd;          /* until the listener came, or closed */
+    int listener_fd;            /* the worker's seccomp listener */
+    bool listener_taken;
+  } PxSandboxChild;
 
 /* A call the seccomp filter killed, as the kernel reported it to the
  * supervisor (struct seccomp_notif). */
-typedef struct
-{
-  pid_t tid;                    /* the calling thread, in the host's view */
-  int32_t nr;
-  uint32_t arch;                /* AUDIT_ARCH_* */
-  uint64_t instruction_pointer;
-  uint64_t args[6];
-  /* The first string argument (execve's path, ...), read from the
-   * worker's memory while the thread waited; "" when none or unreadable. */
-  char text[128];
-} PxSandboxViolation;
+  typedef struct
+  {
+    pid_t tid;                  /* the calling thread, in the host's view */
+    int32_t nr;
+    uint32_t arch;              /* AUDIT_ARCH_* */
+    uint64_t instruction_pointer;
+    uint64_t args[6];
+    /* The first string argument (execve's path, ...), read from the
+     * worker's memory while the thread waited; "" when none or unreadable. */
+    char text[128];
+  } PxSandboxViolation;
 
-void px_sandbox_config_init (PxSandboxConfig * config);
+  void px_sandbox_config_init (PxSandboxConfig * config);
 
 /* "user-namespace", "limits", "seccomp", ...; "unknown" for anything that
  * is not exactly one layer. */
-const char *px_sandbox_layer_name (unsigned layer);
+  const char *px_sandbox_layer_name (unsigned layer);
 
 /* Writes "a, b, c" ("none" for 0) into @buf. Returns the length, or
  * -ENOSPC when it does not fit (buf then holds a truncated string). */
-int px_sandbox_layers_format (unsigned layers, char *buf, size_t size);
+  int px_sandbox_layers_format (unsigned layers, char *buf, size_t size);
 
 /* "minimal-compute", "with-network", "with-filesystem", "custom". */
-const char *px_sandbox_policy_name (PxSandboxPolicy policy);
-int px_sandbox_policy_from_name (const char *name, PxSandboxPolicy * out);
+  const char *px_sandbox_policy_name (PxSandboxPolicy policy);
+  int px_sandbox_policy_from_name (const char *name, PxSandboxPolicy * out);
 
 /* "cgroup-v2", "cgroup-v1", "rlimit", "none". */
-const char *px_sandbox_limit_mechanism_name (PxSandboxLimitMechanism m);
+  const char *px_sandbox_limit_mechanism_name (PxSandboxLimitMechanism m);
 
 /* The layers @config asks for: every namespace but the network one under
  * with-network, LIMITS when a limit is set, and the four lockdown layers.
  * A custom policy counts as its base. */
-unsigned px_sandbox_config_wanted_layers (const PxSandboxConfig * config);
+  unsigned px_sandbox_config_wanted_layers (const PxSandboxConfig * config);
 
 /* ---- Host side ---------------------------------------------------------- */
 
@@ -248,25 +249,25 @@ unsigned px_sandbox_config_wanted_layers (const PxSandboxConfig * config);
  *
  * Errors: -EINVAL (bad config), -EPERM (change_ids without privileges), or
  * the -errno of the layer that failed, named in *@error. */
-int px_sandbox_spawn (const char *worker_path, const char *const *argv,
-    int control_fd, const PxSandboxConfig * config, PxSandboxChild * child,
-    char **error);
+  int px_sandbox_spawn (const char *worker_path, const char *const *argv,
+      int control_fd, const PxSandboxConfig * config, PxSandboxChild * child,
+      char **error);
 
 /* Same, handing over @n_fds (1 .. PX_SANDBOX_MAX_FDS) fds: fds[0] (the
  * control socket) becomes 3 in the worker, fds[1] 4, and so on (data
  * sockets, for instance). Nothing else is open but 0, 1 and 2. */
-int px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
-    const int *fds, unsigned n_fds, const PxSandboxConfig * config,
-    PxSandboxChild * child, char **error);
+  int px_sandbox_spawn_fds (const char *worker_path, const char *const *argv,
+      const int *fds, unsigned n_fds, const PxSandboxConfig * config,
+      PxSandboxChild * child, char **error);
 
 /* Reaps the worker: blocks until it exits, or with @block false returns
  * -EAGAIN while it runs. Fills @info (si_code CLD_EXITED / CLD_KILLED /
  * CLD_DUMPED, si_status). -ECHILD once reaped. */
-int px_sandbox_child_wait (PxSandboxChild * child, bool block,
-    siginfo_t * info);
+  int px_sandbox_child_wait (PxSandboxChild * child, bool block,
+      siginfo_t * info);
 
 /* SIGKILL through the pidfd. */
-int px_sandbox_child_kill (PxSandboxChild * child);
+  int px_sandbox_child_kill (PxSandboxChild * child);
 
 /* What to poll (POLLIN) for the worker's seccomp listener and then for its
  * violations: the supervisor socket until the listener came, then the
@@ -274,7 +275,7 @@ int px_sandbox_child_kill (PxSandboxChild * child);
  * a listener, or after px_sandbox_child_cleanup()). Poll it from the
  * thread that supervises, without fail: while nobody reads the listener,
  * a worker thread that made a killed call waits in the kernel. */
-int px_sandbox_child_watch_fd (const PxSandboxChild * child);
+  int px_sandbox_child_watch_fd (const PxSandboxChild * child);
 
 /* Call when px_sandbox_child_watch_fd() is readable (or hung up). Takes the
  * listener the worker hands over at lockdown (returns 0), or reads one
@@ -283,18 +284,18 @@ int px_sandbox_child_watch_fd (const PxSandboxChild * child);
  * worker closed its supervisor socket without a listener (watch_fd is -1
  * then). -EPROTO: the worker handed over something that is not a seccomp
  * listener, or more than one fd; it is killed. Never blocks. */
-int px_sandbox_child_service (PxSandboxChild * child,
-    PxSandboxViolation * violation);
+  int px_sandbox_child_service (PxSandboxChild * child,
+      PxSandboxViolation * violation);
 
 /* True once the worker has handed its listener over. */
-bool px_sandbox_child_has_listener (const PxSandboxChild * child);
+  bool px_sandbox_child_has_listener (const PxSandboxChild * child);
 
 /* "execve (pathname=\"/bin/sh\", argv=0x7ffc..., envp=0x0)" in @buf: the
  * syscall's name (px_sandbox_violation_name()) and its arguments, decoded
  * for the calls the policies kill (flags, signals, address families by
  * name), as hexadecimal otherwise. Returns the length or -ENOSPC. */
-int px_sandbox_violation_describe (const PxSandboxViolation * violation,
-    char *buf, size_t size);
+  int px_sandbox_violation_describe (const PxSandboxViolation * violation,
+      char *buf, size_t size);
 
 /* Reads the worker's posture from /proc, from outside: for every thread
  * Seccomp 2 (with one filter more than the host has), NoNewPrivs 1,
@@ -304,20 +305,20 @@ int px_sandbox_violation_describe (const PxSandboxViolation * violation,
  * @claimed (what the worker says it applied) must be found. *@verified:
  * the layers found (spawn's LIMITS as spawn applied them, SECCOMP only
  * with the listener in hand). -EPERM with what is wrong in *@error. */
-int px_sandbox_child_check_posture (const PxSandboxChild * child,
-    const PxSandboxConfig * config, unsigned claimed, unsigned *verified,
-    char **error);
+  int px_sandbox_child_check_posture (const PxSandboxChild * child,
+      const PxSandboxConfig * config, unsigned claimed, unsigned *verified,
+      char **error);
 
 /* Kills and reaps the worker if that has not happened yet, removes its
  * cgroups and closes the pidfd. Safe to call twice. */
-void px_sandbox_child_cleanup (PxSandboxChild * child);
+  void px_sandbox_child_cleanup (PxSandboxChild * child);
 
 /* Serializes what the worker needs from @config into @out_args (a
  * NULL-terminated array of allocated strings; free with
  * px_sandbox_args_free()). px_sandbox_spawn() does this itself. */
-int px_sandbox_config_to_args (const PxSandboxConfig * config,
-    char ***out_args);
-void px_sandbox_args_free (char **args);
+  int px_sandbox_config_to_args (const PxSandboxConfig * config,
+      char ***out_args);
+  void px_sandbox_args_free (char **args);
 
 /* ---- Worker side -------------------------------------------------------- */
 
@@ -329,16 +330,16 @@ void px_sandbox_args_free (char **args);
  * Call it first in main (), while the process has one thread: in a PID
  * namespace of its own it forks, and the process that returns is the
  * worker, no longer PID 1 (its parent stays, as the reaper). */
-int px_sandbox_config_take_from_args (int *argc, char **argv,
-    PxSandboxConfig ** out);
-void px_sandbox_config_free (PxSandboxConfig * config);
+  int px_sandbox_config_take_from_args (int *argc, char **argv,
+      PxSandboxConfig ** out);
+  void px_sandbox_config_free (PxSandboxConfig * config);
 
 /* Call while the process has a single thread, before gst_init. Drops the
  * capabilities of the calling thread, so that every thread started later
  * has none, and keeps one helper thread that holds CAP_SYS_ADMIN in the
  * worker's user namespace until px_sandbox_lockdown() has built the empty
  * root. -EBUSY if other threads already exist. */
-int px_sandbox_lockdown_prepare (void);
+  int px_sandbox_lockdown_prepare (void);
 
 /* Applies, in this order: empty root, no capabilities, no_new_privs,
  * seccomp (all threads), whose listener goes to the supervisor on
@@ -348,15 +349,15 @@ int px_sandbox_lockdown_prepare (void);
  * config->allow_missing that fails is left out. Without
  * px_sandbox_lockdown_prepare() the process must be single-threaded, or
  * the capabilities layer fails. */
-int px_sandbox_lockdown (const PxSandboxConfig * config, unsigned *applied,
-    char **error);
+  int px_sandbox_lockdown (const PxSandboxConfig * config, unsigned *applied,
+      char **error);
 
 /* A readable name for a refused syscall: "execve", or "execve (i386)" for
  * a foreign ABI, or "syscall 1234". Returns the length or -ENOSPC. */
-int px_sandbox_violation_name (int32_t nr, uint32_t arch, char *buf,
-    size_t size);
+  int px_sandbox_violation_name (int32_t nr, uint32_t arch, char *buf,
+      size_t size);
 
 #ifdef __cplusplus
 }
 #endif
-#endif /* PX_SANDBOX_H */
+#endif                          /* PX_SANDBOX_H */

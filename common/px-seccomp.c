@@ -341,8 +341,7 @@ add_signal_rules (RuleSet * set, pid_t self)
     ret = RULE (set, "kill", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, (uint64_t) self));
   if (ret == 0)
-    ret = RULE (set, "kill", ACT_KILL,
-        SCMP_A0 (SCMP_CMP_NE, (uint64_t) self));
+    ret = RULE (set, "kill", ACT_KILL, SCMP_A0 (SCMP_CMP_NE, (uint64_t) self));
   return ret;
 }
 
@@ -455,8 +454,7 @@ add_argument_rules (RuleSet * set, bool own_pid_namespace)
   if (ret == 0 && own_pid_namespace)
     ret = ruleset_add (set, "sched_setattr", SCMP_ACT_ALLOW, NULL, 0);
   else if (ret == 0)
-    ret = RULE (set, "sched_setattr", SCMP_ACT_ALLOW,
-        SCMP_A0 (SCMP_CMP_EQ, 0));
+    ret = RULE (set, "sched_setattr", SCMP_ACT_ALLOW, SCMP_A0 (SCMP_CMP_EQ, 0));
   /* a connected pair reaches nothing in the worker's own network
    * namespace: GstPoll and GLib wake-up fallbacks (not with-network:
    * add_network_rules()) */
@@ -500,8 +498,7 @@ add_common_rules (RuleSet * set, pid_t self, bool own_pid_namespace)
   int ret;
 
   set->default_action = SCMP_ACT_ERRNO (EPERM);
-  ret = ruleset_add_names (set, ACT_KILL, kill_list,
-      N_ELEMENTS (kill_list));
+  ret = ruleset_add_names (set, ACT_KILL, kill_list, N_ELEMENTS (kill_list));
   if (ret == 0)
     ret = ruleset_add_names (set, SCMP_ACT_ALLOW, compute_allowed,
         N_ELEMENTS (compute_allowed));
@@ -547,8 +544,7 @@ add_network_rules (RuleSet * set)
   if (ret == 0)
     ret = RULE (set, "socket", SCMP_ACT_ALLOW, SCMP_A0 (SCMP_CMP_EQ, AF_INET));
   if (ret == 0)
-    ret = RULE (set, "socket", SCMP_ACT_ALLOW,
-        SCMP_A0 (SCMP_CMP_EQ, AF_INET6));
+    ret = RULE (set, "socket", SCMP_ACT_ALLOW, SCMP_A0 (SCMP_CMP_EQ, AF_INET6));
   if (ret == 0)
     ret = RULE (set, "socket", SCMP_ACT_ALLOW,
         SCMP_A0 (SCMP_CMP_EQ, AF_NETLINK),
@@ -593,8 +589,7 @@ add_file_mode_rules (RuleSet * set)
   for (size_t i = 0; i < N_ELEMENTS (calls) && ret == 0; i++) {
     ruleset_remove (set, calls[i].name);
     ret = RULE (set, calls[i].name, SCMP_ACT_ALLOW,
-        SCMP_CMP (calls[i].mode_arg, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID,
-            0));
+        SCMP_CMP (calls[i].mode_arg, SCMP_CMP_MASKED_EQ, S_ISUID | S_ISGID, 0));
   }
   if (ret == 0)
     ret = ruleset_set_names (set, SCMP_ACT_ERRNO (EACCES), devices,
@@ -793,8 +788,7 @@ parse_condition (char **tokens, int n, struct scmp_arg_cmp *cmp)
 
 /* "default kill" / "default errno E". */
 static int
-parse_default (char **tokens, int n, RuleSet * set, char **error,
-    unsigned line)
+parse_default (char **tokens, int n, RuleSet * set, char **error, unsigned line)
 {
   uint32_t action;
   int used = parse_action (tokens + 1, n - 1, &action);
@@ -851,8 +845,7 @@ parse_rule (char **tokens, int n, RuleSet * set, char **error, unsigned line)
 }
 
 static int
-apply_rules_line (const char *text, RuleSet * set, char **error,
-    unsigned line)
+apply_rules_line (const char *text, RuleSet * set, char **error, unsigned line)
 {
   char *tokens[MAX_TOKENS];
   char *copy = strdup (text);
@@ -916,8 +909,7 @@ line_allows_path_call (const char *line)
 }
 
 bool
-px_seccomp_policy_opens_paths (PxSandboxPolicy policy,
-    const char *const *rules)
+px_seccomp_policy_opens_paths (PxSandboxPolicy policy, const char *const *rules)
 {
   PxSandboxPolicy base = policy;
 
@@ -954,8 +946,7 @@ build_custom (const char *const *rules, pid_t self, bool own_pid_namespace,
 }
 
 int
-px_seccomp_read_rules_file (const char *path, char ***out_lines,
-    char **error)
+px_seccomp_read_rules_file (const char *path, char ***out_lines, char **error)
 {
   char *text = NULL, *save = NULL, **lines;
   size_t n = 0;
@@ -1039,8 +1030,7 @@ compile (const RuleSet * set, scmp_filter_ctx * out, char **error)
 
 int
 px_seccomp_filter_new (PxSandboxPolicy policy, const char *const *rules,
-    pid_t self, bool own_pid_namespace, PxSeccompFilter ** out,
-    char **error)
+    pid_t self, bool own_pid_namespace, PxSeccompFilter ** out, char **error)
 {
   RuleSet set = { 0 };
   PxSeccompFilter *filter = NULL;
@@ -1123,8 +1113,7 @@ arch_name (uint32_t arch)
 }
 
 int
-px_sandbox_violation_name (int32_t nr, uint32_t arch, char *buf,
-    size_t size)
+px_sandbox_violation_name (int32_t nr, uint32_t arch, char *buf, size_t size)
 {
   uint32_t scmp_arch = arch;
   char *name;

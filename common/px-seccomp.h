@@ -24,43 +24,43 @@
 #include "px-sandbox.h"
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
-typedef struct PxSeccompFilter PxSeccompFilter;
+  typedef struct PxSeccompFilter PxSeccompFilter;
 
 /* Builds the filter of @policy. @rules (custom only) are the lines of a
  * rules file; @self is the worker's pid (signals to it are allowed);
  * @own_pid_namespace: the worker is in a PID namespace of its own, where
  * it sees no task but its own threads and its reaper. On a bad rule
  * returns -EINVAL with "line N: ..." in *@error. */
-int px_seccomp_filter_new (PxSandboxPolicy policy, const char *const *rules,
-    pid_t self, bool own_pid_namespace, PxSeccompFilter ** out,
-    char **error);
+  int px_seccomp_filter_new (PxSandboxPolicy policy, const char *const *rules,
+      pid_t self, bool own_pid_namespace, PxSeccompFilter ** out, char **error);
 
 /* Loads the filter on every thread of the process (TSYNC) and gives its
  * listener (the seccomp user-notification fd, CLOEXEC) in *@listener_fd:
  * until someone reads it, a thread that makes a killed call waits. The
  * caller must already have no_new_privs (or CAP_SYS_ADMIN). -EBUSY when
  * an inherited filter already has a listener. */
-int px_seccomp_filter_load (PxSeccompFilter * filter, int *listener_fd,
-    char **error);
+  int px_seccomp_filter_load (PxSeccompFilter * filter, int *listener_fd,
+      char **error);
 
-void px_seccomp_filter_free (PxSeccompFilter * filter);
+  void px_seccomp_filter_free (PxSeccompFilter * filter);
 
 /* True when the policy lets the worker open paths: with-network,
  * with-filesystem, or custom rules that allow a path-based call. A
  * directory fd held across the lockdown would then reach the old root. */
-bool px_seccomp_policy_opens_paths (PxSandboxPolicy policy,
-    const char *const *rules);
+  bool px_seccomp_policy_opens_paths (PxSandboxPolicy policy,
+      const char *const *rules);
 
 /* Reads a rules file (at most 64 KiB) into its meaningful lines: comments
  * and blank lines dropped, spaces trimmed. Free with
  * px_sandbox_args_free(). */
-int px_seccomp_read_rules_file (const char *path, char ***out_lines,
-    char **error);
+  int px_seccomp_read_rules_file (const char *path, char ***out_lines,
+      char **error);
 
 #ifdef __cplusplus
 }
 #endif
-#endif /* PX_SECCOMP_H */
+#endif                          /* PX_SECCOMP_H */

@@ -479,8 +479,7 @@ transition_is_valid (uint32_t transition)
 {
   uint32_t current = transition >> 3, next = transition & 0x7;
 
-  if (transition > 0x3f || !state_is_valid (current) ||
-      !state_is_valid (next))
+  if (transition > 0x3f || !state_is_valid (current) || !state_is_valid (next))
     return false;
   return current + 1 >= next && next + 1 >= current;
 }
@@ -524,8 +523,7 @@ decode_empty (const View * msg)
 {
   uint32_t type = msg->header.type;
 
-  if (type != PX_WIRE_PING && type != PX_WIRE_PONG &&
-      type != PX_WIRE_SHUTDOWN)
+  if (type != PX_WIRE_PING && type != PX_WIRE_PONG && type != PX_WIRE_SHUTDOWN)
     return -EPROTO;
   return msg->header.payload_size == 0 ? 0 : -EPROTO;
 }
@@ -833,12 +831,10 @@ px_wire_encode_violation (PxWireEncoded * out,
 }
 
 int
-px_wire_encode_empty (PxWireEncoded * out, PxWireType type,
-    uint64_t request_id)
+px_wire_encode_empty (PxWireEncoded * out, PxWireType type, uint64_t request_id)
 {
   encoded_reset (out);
-  if (type != PX_WIRE_PING && type != PX_WIRE_PONG &&
-      type != PX_WIRE_SHUTDOWN)
+  if (type != PX_WIRE_PING && type != PX_WIRE_PONG && type != PX_WIRE_SHUTDOWN)
     return -EINVAL;
   return px_wire_encode (out, type, 0, request_id, NULL, 0, NULL, 0, -1);
 }

@@ -33,7 +33,8 @@
 #include <sys/types.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 #define PX_WIRE_MAGIC 0x31575850u       /* "PXW1" */
@@ -42,47 +43,47 @@ extern "C" {
 
 /* Limits, on both sides. */
 #define PX_WIRE_MAX_PAYLOAD (64u * 1024u)
-#define PX_WIRE_MAX_DONE 64u            /* buffer ids per BUFFER_DONE */
-#define PX_WIRE_MAX_PLANES 4u           /* = GST_VIDEO_MAX_PLANES */
+#define PX_WIRE_MAX_DONE 64u    /* buffer ids per BUFFER_DONE */
+#define PX_WIRE_MAX_PLANES 4u   /* = GST_VIDEO_MAX_PLANES */
 #define PX_WIRE_MAX_BODY (PX_WIRE_MAX_PAYLOAD - 64u)
-#define PX_WIRE_MAX_VIDEO_DIMENSION 65536u  /* BUFFER width and height */
+#define PX_WIRE_MAX_VIDEO_DIMENSION 65536u      /* BUFFER width and height */
 
-typedef enum
-{
-  PX_WIRE_HELLO = 1,
-  PX_WIRE_ARENA_ADD = 2,        /* + 1 fd */
-  PX_WIRE_ARENA_REMOVE = 3,
-  PX_WIRE_BUFFER = 4,
-  PX_WIRE_BUFFER_DONE = 5,
-  PX_WIRE_EVENT = 6,
-  PX_WIRE_QUERY = 7,
-  PX_WIRE_QUERY_REPLY = 8,
-  PX_WIRE_STATE = 9,
-  PX_WIRE_STATE_DONE = 10,
-  PX_WIRE_MESSAGE = 11,
-  PX_WIRE_PING = 12,
-  PX_WIRE_PONG = 13,
-  PX_WIRE_VIOLATION = 14,
-  PX_WIRE_SHUTDOWN = 15,
-  PX_WIRE_TYPE_LAST = PX_WIRE_SHUTDOWN,
-} PxWireType;
+  typedef enum
+  {
+    PX_WIRE_HELLO = 1,
+    PX_WIRE_ARENA_ADD = 2,      /* + 1 fd */
+    PX_WIRE_ARENA_REMOVE = 3,
+    PX_WIRE_BUFFER = 4,
+    PX_WIRE_BUFFER_DONE = 5,
+    PX_WIRE_EVENT = 6,
+    PX_WIRE_QUERY = 7,
+    PX_WIRE_QUERY_REPLY = 8,
+    PX_WIRE_STATE = 9,
+    PX_WIRE_STATE_DONE = 10,
+    PX_WIRE_MESSAGE = 11,
+    PX_WIRE_PING = 12,
+    PX_WIRE_PONG = 13,
+    PX_WIRE_VIOLATION = 14,
+    PX_WIRE_SHUTDOWN = 15,
+    PX_WIRE_TYPE_LAST = PX_WIRE_SHUTDOWN,
+  } PxWireType;
 
-typedef struct
-{
-  uint32_t magic;
-  uint16_t version;
-  uint16_t type;                /* PxWireType */
-  uint32_t payload_size;
-  uint32_t flags;               /* per type; unknown bits must be 0 */
-  uint64_t request_id;          /* QUERY/QUERY_REPLY, PING/PONG, STATE/..._DONE */
-} PxWireHeader;
+  typedef struct
+  {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t type;              /* PxWireType */
+    uint32_t payload_size;
+    uint32_t flags;             /* per type; unknown bits must be 0 */
+    uint64_t request_id;        /* QUERY/QUERY_REPLY, PING/PONG, STATE/..._DONE */
+  } PxWireHeader;
 
 /* HELLO: first message each way. */
-typedef enum
-{
-  PX_WIRE_ROLE_PRODUCER = 1,    /* ipcsink */
-  PX_WIRE_ROLE_CONSUMER = 2,    /* ipcsrc */
-} PxWireRole;
+  typedef enum
+  {
+    PX_WIRE_ROLE_PRODUCER = 1,  /* ipcsink */
+    PX_WIRE_ROLE_CONSUMER = 2,  /* ipcsrc */
+  } PxWireRole;
 
 /* HELLO.features bits. */
 #define PX_WIRE_FEATURE_UPSTREAM 0x1u   /* one peer: events/queries go both ways */
@@ -90,8 +91,8 @@ typedef enum
 
 /* The most any HELLO may announce of arenas (see PxWireHello): 64 of the
  * largest size. */
-#define PX_WIRE_MAX_ARENAS 64u          /* = PX_ARENA_TABLE_MAX */
-#define PX_WIRE_MAX_ARENA_SIZE ((uint64_t) 1 << 40)  /* = PX_ARENA_MAX_SIZE */
+#define PX_WIRE_MAX_ARENAS 64u  /* = PX_ARENA_TABLE_MAX */
+#define PX_WIRE_MAX_ARENA_SIZE ((uint64_t) 1 << 40)     /* = PX_ARENA_MAX_SIZE */
 #define PX_WIRE_MAX_ARENA_TOTAL ((uint64_t) PX_WIRE_MAX_ARENAS * \
     PX_WIRE_MAX_ARENA_SIZE)
 
@@ -100,112 +101,112 @@ typedef enum
 #define PX_WIRE_DEFAULT_ARENA_SIZE ((uint64_t) 1 << 30)
 #define PX_WIRE_DEFAULT_ARENA_TOTAL ((uint64_t) 4 << 30)
 
-typedef struct
-{
-  uint32_t role;                /* PxWireRole */
-  uint32_t features;            /* PX_WIRE_FEATURE_* */
-  uint32_t max_in_flight;       /* producer: buffers it lets a consumer hold */
-  uint32_t reserved;            /* 0 */
-  /* Arena bounds, 1 .. PX_WIRE_MAX_ARENA_SIZE and max_arena_size ..
-   * PX_WIRE_MAX_ARENA_TOTAL. A producer: the largest arena its stream
-   * will announce, and the most bytes of arenas live at once on this
-   * connection; the consumer refuses any ARENA_ADD beyond either. A
-   * consumer: the most it accepts; a producer that needs more is refused
-   * (by either side) at HELLO. So a peer can make the receiver map only
-   * what the two agreed on, not 64 sparse memfds of a TiB each. */
-  uint64_t max_arena_size;
-  uint64_t max_arena_total;
-} PxWireHello;
+  typedef struct
+  {
+    uint32_t role;              /* PxWireRole */
+    uint32_t features;          /* PX_WIRE_FEATURE_* */
+    uint32_t max_in_flight;     /* producer: buffers it lets a consumer hold */
+    uint32_t reserved;          /* 0 */
+    /* Arena bounds, 1 .. PX_WIRE_MAX_ARENA_SIZE and max_arena_size ..
+     * PX_WIRE_MAX_ARENA_TOTAL. A producer: the largest arena its stream
+     * will announce, and the most bytes of arenas live at once on this
+     * connection; the consumer refuses any ARENA_ADD beyond either. A
+     * consumer: the most it accepts; a producer that needs more is refused
+     * (by either side) at HELLO. So a peer can make the receiver map only
+     * what the two agreed on, not 64 sparse memfds of a TiB each. */
+    uint64_t max_arena_size;
+    uint64_t max_arena_total;
+  } PxWireHello;
 
 /* ARENA_ADD: announces an arena; its memfd rides along. */
-typedef struct
-{
-  uint64_t arena_id;            /* != 0 */
-  uint64_t size;                /* == slot_stride * slot_count */
-  uint64_t slot_stride;         /* page multiple */
-  uint32_t slot_count;          /* 1 .. PX_ARENA_MAX_SLOTS */
-  uint32_t reserved;            /* 0 */
-} PxWireArenaAdd;
+  typedef struct
+  {
+    uint64_t arena_id;          /* != 0 */
+    uint64_t size;              /* == slot_stride * slot_count */
+    uint64_t slot_stride;       /* page multiple */
+    uint32_t slot_count;        /* 1 .. PX_ARENA_MAX_SLOTS */
+    uint32_t reserved;          /* 0 */
+  } PxWireArenaAdd;
 
-typedef struct
-{
-  uint64_t arena_id;
-} PxWireArenaRemove;
+  typedef struct
+  {
+    uint64_t arena_id;
+  } PxWireArenaRemove;
 
 /* PxWireBuffer.flags bits beyond the GstBufferFlags (which use the low 20
  * bits) that the receiver must honour. */
 #define PX_WIRE_BUFFER_HAS_VIDEO_META 0x80000000u
 
 /* BUFFER: one buffer whose data is [offset, offset + size) of a slot. */
-typedef struct
-{
-  uint64_t buffer_id;           /* producer's id, echoed in BUFFER_DONE */
-  uint64_t arena_id;
-  uint32_t slot;
-  uint32_t flags;               /* GstBufferFlags | PX_WIRE_BUFFER_* */
-  uint64_t offset;              /* inside the slot */
-  uint64_t size;
-  uint64_t pts, dts, duration;  /* GstClockTime, UINT64_MAX = none */
-  uint64_t offset_default, offset_end;  /* GST_BUFFER_OFFSET(_END) */
-  /* Producer's base time on CLOCK_MONOTONIC (ns), UINT64_MAX when it has
-   * none: lets the consumer keep running times in sync although the two
-   * pipelines started at different moments. */
-  uint64_t base_time;
-  /* GstVideoMeta, valid with PX_WIRE_BUFFER_HAS_VIDEO_META */
-  uint32_t video_format;        /* GstVideoFormat */
-  uint32_t video_flags;         /* GstVideoFrameFlags */
-  uint32_t width, height;
-  uint32_t n_planes;            /* 1 .. PX_WIRE_MAX_PLANES */
-  uint32_t reserved;            /* 0 */
-  uint64_t plane_offset[PX_WIRE_MAX_PLANES];  /* from the buffer's start */
-  int32_t stride[PX_WIRE_MAX_PLANES];
-} PxWireBuffer;
+  typedef struct
+  {
+    uint64_t buffer_id;         /* producer's id, echoed in BUFFER_DONE */
+    uint64_t arena_id;
+    uint32_t slot;
+    uint32_t flags;             /* GstBufferFlags | PX_WIRE_BUFFER_* */
+    uint64_t offset;            /* inside the slot */
+    uint64_t size;
+    uint64_t pts, dts, duration;        /* GstClockTime, UINT64_MAX = none */
+    uint64_t offset_default, offset_end;        /* GST_BUFFER_OFFSET(_END) */
+    /* Producer's base time on CLOCK_MONOTONIC (ns), UINT64_MAX when it has
+     * none: lets the consumer keep running times in sync although the two
+     * pipelines started at different moments. */
+    uint64_t base_time;
+    /* GstVideoMeta, valid with PX_WIRE_BUFFER_HAS_VIDEO_META */
+    uint32_t video_format;      /* GstVideoFormat */
+    uint32_t video_flags;       /* GstVideoFrameFlags */
+    uint32_t width, height;
+    uint32_t n_planes;          /* 1 .. PX_WIRE_MAX_PLANES */
+    uint32_t reserved;          /* 0 */
+    uint64_t plane_offset[PX_WIRE_MAX_PLANES];  /* from the buffer's start */
+    int32_t stride[PX_WIRE_MAX_PLANES];
+  } PxWireBuffer;
 
 /* BUFFER_DONE: the consumer no longer references these buffers. */
-typedef struct
-{
-  uint32_t count;               /* 1 .. PX_WIRE_MAX_DONE */
-  uint32_t reserved;            /* 0 */
-  uint64_t buffer_ids[PX_WIRE_MAX_DONE];        /* only count are sent */
-} PxWireBufferDone;
+  typedef struct
+  {
+    uint32_t count;             /* 1 .. PX_WIRE_MAX_DONE */
+    uint32_t reserved;          /* 0 */
+    uint64_t buffer_ids[PX_WIRE_MAX_DONE];      /* only count are sent */
+  } PxWireBufferDone;
 
 /* EVENT, QUERY, QUERY_REPLY, MESSAGE: a fixed part plus an opaque body (a
  * serialized GstStructure, NUL-terminated text). The wire layer checks the
  * sizes and that the body is NUL-terminated with no NUL before the end. */
 #define PX_WIRE_EVENT_UPSTREAM 0x1u     /* EVENT flags: travels upstream */
 
-typedef struct
-{
-  uint32_t kind;                /* GstEventType / GstQueryType / GstMessageType */
-  uint32_t result;              /* QUERY_REPLY: 0 = not answered, 1 = answered */
-  uint32_t body_size;           /* including the terminating NUL; >= 1 */
-  uint32_t reserved;            /* 0 */
-  const char *body;             /* decode: points into the message */
-} PxWireBlob;
+  typedef struct
+  {
+    uint32_t kind;              /* GstEventType / GstQueryType / GstMessageType */
+    uint32_t result;            /* QUERY_REPLY: 0 = not answered, 1 = answered */
+    uint32_t body_size;         /* including the terminating NUL; >= 1 */
+    uint32_t reserved;          /* 0 */
+    const char *body;           /* decode: points into the message */
+  } PxWireBlob;
 
 /* STATE: ask the peer to perform a GstStateChange; STATE_DONE answers. */
-typedef struct
-{
-  uint32_t transition;          /* GstStateChange */
-  uint32_t result;              /* STATE_DONE: GstStateChangeReturn */
-} PxWireState;
+  typedef struct
+  {
+    uint32_t transition;        /* GstStateChange */
+    uint32_t result;            /* STATE_DONE: GstStateChangeReturn */
+  } PxWireState;
 
 /* VIOLATION: a sandboxed worker tried a syscall its jail refuses. */
-typedef struct
-{
-  int32_t syscall_nr;
-  uint32_t arch;                /* AUDIT_ARCH_* */
-} PxWireViolation;
+  typedef struct
+  {
+    int32_t syscall_nr;
+    uint32_t arch;              /* AUDIT_ARCH_* */
+  } PxWireViolation;
 
 /* A received message. The payload buffer is large enough for any valid
  * message; fds are owned by the message until taken. */
-typedef struct
-{
-  PxWireHeader header;
-  uint8_t payload[PX_WIRE_MAX_PAYLOAD];
-  int fds[1];
-  unsigned n_fds;
-} PxWireMessage;
+  typedef struct
+  {
+    PxWireHeader header;
+    uint8_t payload[PX_WIRE_MAX_PAYLOAD];
+    int fds[1];
+    unsigned n_fds;
+  } PxWireMessage;
 
 /* An encoded message, ready to send (several times, if a send must be
  * retried). Only the px_wire_encode*() functions make one, and each checks
@@ -214,103 +215,104 @@ typedef struct
  * this side would send but the peer would refuse is a local -EINVAL.
  * Release with px_wire_encoded_clear(). */
 #define PX_WIRE_ENCODED_SMALL 1024u     /* fits every fixed-size message */
-typedef struct
-{
-  uint8_t *data;                /* header + payload: small or the heap */
-  size_t size;
-  int fd;                       /* ARENA_ADD's memfd (not owned), else -1 */
-  uint8_t small[sizeof (PxWireHeader) + PX_WIRE_ENCODED_SMALL];
-} PxWireEncoded;
+  typedef struct
+  {
+    uint8_t *data;              /* header + payload: small or the heap */
+    size_t size;
+    int fd;                     /* ARENA_ADD's memfd (not owned), else -1 */
+    uint8_t small[sizeof (PxWireHeader) + PX_WIRE_ENCODED_SMALL];
+  }
+  PxWireEncoded;
 
 /* Encodes header + @head + @tail (the payload in two pieces). @fd: the one
  * fd ARENA_ADD carries, -1 for every other type. Returns 0, -EINVAL for a
  * message the receiver would refuse, -EMSGSIZE for one over a limit,
  * -ENOMEM. Allocates nothing for a payload of up to PX_WIRE_ENCODED_SMALL
  * bytes (async-signal-safe then). *@out is valid (clearable) either way. */
-int px_wire_encode (PxWireEncoded * out, PxWireType type, uint32_t flags,
-    uint64_t request_id, const void *head, size_t head_size,
-    const void *tail, size_t tail_size, int fd);
+  int px_wire_encode (PxWireEncoded * out, PxWireType type, uint32_t flags,
+      uint64_t request_id, const void *head, size_t head_size,
+      const void *tail, size_t tail_size, int fd);
 
 /* Typed encoders, one per message. */
-int px_wire_encode_hello (PxWireEncoded * out, const PxWireHello * hello);
-int px_wire_encode_arena_add (PxWireEncoded * out,
-    const PxWireArenaAdd * add, int fd);
-int px_wire_encode_arena_remove (PxWireEncoded * out,
-    const PxWireArenaRemove * remove);
-int px_wire_encode_buffer (PxWireEncoded * out, const PxWireBuffer * buffer);
-int px_wire_encode_buffer_done (PxWireEncoded * out, const uint64_t * ids,
-    uint32_t count);
-int px_wire_encode_blob (PxWireEncoded * out, PxWireType type,
-    uint32_t flags, uint64_t request_id, const PxWireBlob * blob);
+  int px_wire_encode_hello (PxWireEncoded * out, const PxWireHello * hello);
+  int px_wire_encode_arena_add (PxWireEncoded * out,
+      const PxWireArenaAdd * add, int fd);
+  int px_wire_encode_arena_remove (PxWireEncoded * out,
+      const PxWireArenaRemove * remove);
+  int px_wire_encode_buffer (PxWireEncoded * out, const PxWireBuffer * buffer);
+  int px_wire_encode_buffer_done (PxWireEncoded * out, const uint64_t * ids,
+      uint32_t count);
+  int px_wire_encode_blob (PxWireEncoded * out, PxWireType type,
+      uint32_t flags, uint64_t request_id, const PxWireBlob * blob);
 /* STATE or STATE_DONE. */
-int px_wire_encode_state (PxWireEncoded * out, PxWireType type,
-    uint64_t request_id, const PxWireState * state);
-int px_wire_encode_violation (PxWireEncoded * out,
-    const PxWireViolation * violation);
+  int px_wire_encode_state (PxWireEncoded * out, PxWireType type,
+      uint64_t request_id, const PxWireState * state);
+  int px_wire_encode_violation (PxWireEncoded * out,
+      const PxWireViolation * violation);
 /* PING, PONG or SHUTDOWN. */
-int px_wire_encode_empty (PxWireEncoded * out, PxWireType type,
-    uint64_t request_id);
+  int px_wire_encode_empty (PxWireEncoded * out, PxWireType type,
+      uint64_t request_id);
 
-void px_wire_encoded_clear (PxWireEncoded * msg);
+  void px_wire_encoded_clear (PxWireEncoded * msg);
 
 /* The type of an encoded message (0 if it holds none). */
-uint32_t px_wire_encoded_type (const PxWireEncoded * msg);
+  uint32_t px_wire_encoded_type (const PxWireEncoded * msg);
 
 /* Sends an encoded message. Returns 0 or -errno (see px_unix_send()). */
-int px_wire_send_encoded (int sock, const PxWireEncoded * msg,
-    int send_flags);
+  int px_wire_send_encoded (int sock, const PxWireEncoded * msg,
+      int send_flags);
 
 /* Encode and send in one call, for code without a connection (tests, the
  * sandbox's last words): px_wire_send() encodes @payload whole, @fds must
  * match the type (1 for ARENA_ADD, 0 otherwise). */
-int px_wire_send (int sock, PxWireType type, uint32_t flags,
-    uint64_t request_id, const void *payload, size_t payload_size,
-    const int *fds, unsigned n_fds, int send_flags);
-int px_wire_send_hello (int sock, const PxWireHello * hello);
-int px_wire_send_arena_add (int sock, const PxWireArenaAdd * add, int fd);
-int px_wire_send_buffer (int sock, const PxWireBuffer * buffer,
-    int send_flags);
-int px_wire_send_buffer_done (int sock, const uint64_t * ids, uint32_t count);
-int px_wire_send_blob (int sock, PxWireType type, uint32_t flags,
-    uint64_t request_id, const PxWireBlob * blob);
+  int px_wire_send (int sock, PxWireType type, uint32_t flags,
+      uint64_t request_id, const void *payload, size_t payload_size,
+      const int *fds, unsigned n_fds, int send_flags);
+  int px_wire_send_hello (int sock, const PxWireHello * hello);
+  int px_wire_send_arena_add (int sock, const PxWireArenaAdd * add, int fd);
+  int px_wire_send_buffer (int sock, const PxWireBuffer * buffer,
+      int send_flags);
+  int px_wire_send_buffer_done (int sock, const uint64_t * ids, uint32_t count);
+  int px_wire_send_blob (int sock, PxWireType type, uint32_t flags,
+      uint64_t request_id, const PxWireBlob * blob);
 
 /* Receives one message and validates its header. On success returns the
  * payload size (>= 0) and msg holds the message; 0 bytes received (peer
  * closed) gives -ECONNRESET. On any failure, no fd is left open. */
-ssize_t px_wire_recv (int sock, PxWireMessage * msg, int recv_flags);
+  ssize_t px_wire_recv (int sock, PxWireMessage * msg, int recv_flags);
 
 /* Checks a header against the number of payload bytes and fds that came
  * with it. Used by px_wire_recv() and the fuzzer. */
-int px_wire_check_header (const PxWireHeader * header, size_t payload_bytes,
-    unsigned n_fds);
+  int px_wire_check_header (const PxWireHeader * header, size_t payload_bytes,
+      unsigned n_fds);
 
 /* Closes the fds a message still owns. */
-void px_wire_message_clear (PxWireMessage * msg);
+  void px_wire_message_clear (PxWireMessage * msg);
 
 /* Takes the message's fd (-1 if none); the message no longer owns it. */
-int px_wire_message_steal_fd (PxWireMessage * msg);
+  int px_wire_message_steal_fd (PxWireMessage * msg);
 
 /* One decoder per message type: check the payload's size and every field's
  * range, then fill @out. Return 0 or -EPROTO. */
-int px_wire_decode_hello (const PxWireMessage * msg, PxWireHello * out);
-int px_wire_decode_arena_add (const PxWireMessage * msg,
-    PxWireArenaAdd * out);
-int px_wire_decode_arena_remove (const PxWireMessage * msg,
-    PxWireArenaRemove * out);
-int px_wire_decode_buffer (const PxWireMessage * msg, PxWireBuffer * out);
-int px_wire_decode_buffer_done (const PxWireMessage * msg,
-    PxWireBufferDone * out);
-int px_wire_decode_blob (const PxWireMessage * msg, PxWireBlob * out);
-int px_wire_decode_state (const PxWireMessage * msg, PxWireState * out);
-int px_wire_decode_violation (const PxWireMessage * msg,
-    PxWireViolation * out);
+  int px_wire_decode_hello (const PxWireMessage * msg, PxWireHello * out);
+  int px_wire_decode_arena_add (const PxWireMessage * msg,
+      PxWireArenaAdd * out);
+  int px_wire_decode_arena_remove (const PxWireMessage * msg,
+      PxWireArenaRemove * out);
+  int px_wire_decode_buffer (const PxWireMessage * msg, PxWireBuffer * out);
+  int px_wire_decode_buffer_done (const PxWireMessage * msg,
+      PxWireBufferDone * out);
+  int px_wire_decode_blob (const PxWireMessage * msg, PxWireBlob * out);
+  int px_wire_decode_state (const PxWireMessage * msg, PxWireState * out);
+  int px_wire_decode_violation (const PxWireMessage * msg,
+      PxWireViolation * out);
 /* PING, PONG, SHUTDOWN: empty payload. */
-int px_wire_decode_empty (const PxWireMessage * msg);
+  int px_wire_decode_empty (const PxWireMessage * msg);
 
 /* A readable name for a message type ("BUFFER"), or "unknown". */
-const char *px_wire_type_name (uint32_t type);
+  const char *px_wire_type_name (uint32_t type);
 
 #ifdef __cplusplus
 }
 #endif
-#endif /* PX_WIRE_H */
+#endif                          /* PX_WIRE_H */

@@ -56,8 +56,7 @@ look_at_frame (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   struct stat st;
 
   seen->buffers++;
-  if (gst_is_fd_memory (mem) &&
-      fstat (gst_fd_memory_get_fd (mem), &st) == 0) {
+  if (gst_is_fd_memory (mem) && fstat (gst_fd_memory_get_fd (mem), &st) == 0) {
     seen->fd_buffers++;
     g_hash_table_add (seen->memfds, GUINT_TO_POINTER (st.st_ino));
   }
@@ -77,7 +76,9 @@ remove_demo_dir (void)
     g_rmdir (demo_dir);
 }
 
-static void G_GNUC_PRINTF (1, 2) G_GNUC_NORETURN
+static void
+G_GNUC_PRINTF (1, 2)
+    G_GNUC_NORETURN
 die (const gchar * format, ...)
 {
   va_list args;
@@ -154,8 +155,7 @@ make_producer (const gchar * path, Seen * seen)
   }
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   pad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, look_at_frame, seen,
-      NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, look_at_frame, seen, NULL);
   gst_object_unref (pad);
   gst_object_unref (sink);
   return pipeline;
@@ -251,8 +251,7 @@ main (int argc, char **argv)
 
   ok = wait_for_consumers (sink, consumers, N_CONSUMERS) &&
       run (pipeline, &peak_fds);
-  g_object_get (sink, "buffers-sent", &sent, "buffers-copied", &copied,
-      NULL);
+  g_object_get (sink, "buffers-sent", &sent, "buffers-copied", &copied, NULL);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   for (guint i = 0; i < N_CONSUMERS; i++) {
     /* after a failure, none is left waiting for a stream that will not

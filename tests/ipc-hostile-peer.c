@@ -421,7 +421,7 @@ consumer_fault (const char *fault, PxWireMessage * msg)
       deep_fault (fault, PX_WIRE_ROLE_CONSUMER))
     return;
   if (strcmp (fault, "early-buffer-done") == 0) {
-    uint64_t payload[2] = { 1, 1 };   /* count 1, reserved 0; id 1 */
+    uint64_t payload[2] = { 1, 1 };     /* count 1, reserved 0; id 1 */
 
     send_message (PX_WIRE_BUFFER_DONE, payload, sizeof payload,
         sizeof payload, -1);
@@ -461,8 +461,7 @@ drain (PxWireMessage * msg)
     if (ret == 0 || (ret < 0 && ret != -ETIMEDOUT && ret != -EPROTO))
       return 0;
   }
-  fprintf (stderr, "hostile peer: still connected after %d ms\n",
-      TIMEOUT_MS);
+  fprintf (stderr, "hostile peer: still connected after %d ms\n", TIMEOUT_MS);
   return 3;
 }
 

@@ -169,8 +169,7 @@ environment (const char *arg)
   size_t len = 0;
 
   for (char **e = environ; *e != NULL && len < sizeof text; e++)
-    len += snprintf (text + len, sizeof text - len, "%s%s", len ? ";" : "",
-        *e);
+    len += snprintf (text + len, sizeof text - len, "%s%s", len ? ";" : "", *e);
   say ("result env=%s", text);
 }
 
@@ -410,8 +409,7 @@ copy_scheduling (const char *arg)
   long ret = syscall (SYS_sched_getattr, 0, &attr, sizeof attr, 0);
 
   if (ret == 0)
-    ret = syscall (SYS_sched_setattr, (pid_t) syscall (SYS_gettid), &attr,
-        0);
+    ret = syscall (SYS_sched_setattr, (pid_t) syscall (SYS_gettid), &attr, 0);
   report (ret);
 }
 
@@ -531,8 +529,7 @@ main (int argc, char **argv)
   bool prepare;
   int ret;
 
-  if (px_sandbox_config_take_from_args (&argc, argv, &config) < 0 ||
-      argc < 2) {
+  if (px_sandbox_config_take_from_args (&argc, argv, &config) < 0 || argc < 2) {
     fprintf (stderr, "usage: %s --px-sandbox-... MISDEED [ARG]\n", argv[0]);
     return 2;
   }

@@ -196,8 +196,7 @@ GST_START_TEST (test_bad_configuration)
   fail_unless_equals_int (px_arena_new ("t", 4096, 0, &arena), -EINVAL);
   fail_unless_equals_int (px_arena_new ("t", 4096, PX_ARENA_MAX_SLOTS + 1,
           &arena), -EINVAL);
-  fail_unless_equals_int (px_arena_new ("t", SIZE_MAX, 1, &arena),
-      -EOVERFLOW);
+  fail_unless_equals_int (px_arena_new ("t", SIZE_MAX, 1, &arena), -EOVERFLOW);
   fail_unless_equals_int (px_arena_new ("t", SIZE_MAX / 2, 4, &arena),
       -EOVERFLOW);
   fail_unless_equals_int (px_arena_new ("t", (size_t) 1 << 30, 2048, &arena),

@@ -61,7 +61,8 @@ GST_START_TEST (test_pool_buffers_live_in_one_arena)
   /* Every slot is out: a non-blocking acquire says so. */
   {
     GstBufferPoolAcquireParams params = {.flags =
-          GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT };
+          GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+    };
     GstBuffer *extra = NULL;
     fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &extra,
             &params), GST_FLOW_EOS);
@@ -102,8 +103,7 @@ GST_START_TEST (test_unlimited_config_gets_a_maximum)
   fail_unless_equals_int (px_arena_slot_count (gst_px_arena_pool_get_arena
           (pool)), GST_PX_ARENA_POOL_DEFAULT_SLOTS);
   /* The configuration names the allocator really used. */
-  fail_unless (gst_buffer_pool_config_get_allocator (config, &allocator,
-          NULL));
+  fail_unless (gst_buffer_pool_config_get_allocator (config, &allocator, NULL));
   fail_unless (allocator != NULL && GST_IS_PX_ARENA_ALLOCATOR (allocator));
   gst_structure_free (config);
   gst_object_unref (pool);

@@ -52,8 +52,7 @@ link_start (Link * link, guint64 budget, const gchar * source)
   link->producer = gst_parse_launch (producer, NULL);
   fail_unless (link->consumer != NULL && link->producer != NULL);
   sink = gst_bin_get_by_name (GST_BIN (link->consumer), "sink");
-  g_signal_connect (sink, "handoff", G_CALLBACK (count_buffer),
-      &link->buffers);
+  g_signal_connect (sink, "handoff", G_CALLBACK (count_buffer), &link->buffers);
   gst_object_unref (sink);
   fail_unless (gst_element_set_state (link->consumer, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);

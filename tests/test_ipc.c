@@ -68,7 +68,7 @@ static guint64
 checksum (GstBuffer * buffer)
 {
   GstMapInfo map;
-  guint64 hash = 0xcbf29ce484222325ull;  /* FNV-1a */
+  guint64 hash = 0xcbf29ce484222325ull; /* FNV-1a */
 
   if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
     return 0;
@@ -785,7 +785,7 @@ wait_message_from (GstElement * pipeline, GstMessageType type,
       return NULL;
     if (GST_IS_ELEMENT (GST_MESSAGE_SRC (msg)) &&
         g_str_equal (GST_OBJECT_NAME (gst_element_get_factory (GST_ELEMENT
-                        (GST_MESSAGE_SRC (msg)))), factory)) {
+                    (GST_MESSAGE_SRC (msg)))), factory)) {
       gchar *text = message_text (msg);
 
       gst_message_unref (msg);
@@ -990,8 +990,7 @@ run_script (GstHarness * h, const gchar * name)
             gst_structure_new ("parallax/test", "n", G_TYPE_INT, 1, NULL)));
     gst_harness_push (h, script_buffer (64, 1));
     push_event (h, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY,
-            gst_structure_new ("parallax/sticky", "n", G_TYPE_INT, 2,
-                NULL)));
+            gst_structure_new ("parallax/sticky", "n", G_TYPE_INT, 2, NULL)));
     gst_harness_push (h, script_buffer (64, 2));
     push_event (h, gst_event_new_custom (GST_EVENT_CUSTOM_BOTH,
             gst_structure_new ("parallax/both", "n", G_TYPE_INT, 3, NULL)));
@@ -1099,10 +1098,8 @@ helper_run (const gchar * description, FILE * out)
     rec->count_only = g_getenv ("PX_IPC_COUNT_ONLY") != NULL;
     if (switch_after) {
       rec->switch_after = atoi (switch_after);
-      rec->switch_caps = gst_caps_from_string (g_getenv
-          ("PX_IPC_SWITCH_CAPS"));
-      rec->switch_element = gst_bin_get_by_name (GST_BIN (pipeline),
-          "switch");
+      rec->switch_caps = gst_caps_from_string (g_getenv ("PX_IPC_SWITCH_CAPS"));
+      rec->switch_element = gst_bin_get_by_name (GST_BIN (pipeline), "switch");
     }
   }
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
@@ -1164,8 +1161,8 @@ helper_main (int argc, char **argv)
 }
 
 /* The helper runs before main(): the test suite never starts in it. */
-static void __attribute__ ((constructor))
-maybe_run_helper (int argc, char **argv, char **envp)
+static void __attribute__((constructor))
+    maybe_run_helper (int argc, char **argv, char **envp)
 {
   if (getenv (HELPER_ENV) != NULL)
     exit (helper_main (argc, argv));
@@ -1185,10 +1182,10 @@ substitute (const gchar * template, const gchar * value)
 }
 
 static GstElement *
-pipeline_newf (const gchar * format, ...) G_GNUC_PRINTF (1, 2);
-
-static GstElement *
 pipeline_newf (const gchar * format, ...)
+G_GNUC_PRINTF (1, 2);
+
+     static GstElement *pipeline_newf (const gchar * format, ...)
 {
   va_list args;
   gchar *description;
@@ -1269,8 +1266,7 @@ GST_START_TEST (test_every_buffer_arrives_unchanged)
   gchar **theirs, **ours;
 
   wait_listening (path);
-  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink",
-      path);
+  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink", path);
   rec = recorder_attach (by_name (pipeline, "sink"), TRUE);
   play (pipeline);
   wait_eos (pipeline, 30000);
@@ -1304,8 +1300,7 @@ GST_START_TEST (test_abstract_socket)
 
   spawn_launch ("producer", desc);
   wait_listening (name);
-  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink",
-      name);
+  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink", name);
   rec = recorder_attach (by_name (pipeline, "sink"), FALSE);
   play (pipeline);
   wait_eos (pipeline, 20000);
@@ -1464,8 +1459,7 @@ GST_START_TEST (test_events_forwarded_in_order)
   fail_unless (find_line (ours, "parallax/sticky, n=(int)2") != NULL);
   fail_unless (find_line (ours, "parallax/both, n=(int)3") != NULL);
   /* Same stream id and group on both sides. */
-  fail_unless (find_line (ours, "stream-id=(string)parallax-stream,") !=
-      NULL);
+  fail_unless (find_line (ours, "stream-id=(string)parallax-stream,") != NULL);
   fail_unless (find_line (ours, "group-id=(uint)7") != NULL);
   g_free (seq);
   g_strfreev (theirs);
@@ -1646,8 +1640,7 @@ GST_END_TEST;
 /* ipcsink in this process, one gst-launch-1.0 consumer; returns the
  * sink's statistics after EOS. */
 static void
-run_sink_with_consumer (const gchar * source, guint64 * sent,
-    guint64 * copied)
+run_sink_with_consumer (const gchar * source, guint64 * sent, guint64 * copied)
 {
   gchar *path = test_path ("sock");
   GstElement *pipeline = pipeline_newf ("%s ! ipcsink name=sink "
@@ -1738,8 +1731,7 @@ GST_START_TEST (test_consumer_maps_each_arena_once_read_only)
 
   spawn_launch ("producer", desc);
   wait_listening (path);
-  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink",
-      path);
+  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink", path);
   rec = recorder_attach (by_name (pipeline, "sink"), FALSE);
   rec->hold = 1;
   play (pipeline);
@@ -1888,8 +1880,7 @@ GST_START_TEST (test_live_running_time_on_the_monotonic_clock)
   wait_listening (path);
   /* The two pipelines start far apart: their base times differ. */
   g_usleep (500 * 1000);
-  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink",
-      path);
+  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink", path);
   rec = recorder_attach (by_name (pipeline, "sink"), FALSE);
   play (pipeline);
   fail_unless_equals_int (wait_child (producer, 10000), 0);
@@ -1948,8 +1939,7 @@ GST_START_TEST (test_live_latency_is_the_producers)
 
   spawn_launch ("producer", desc);
   wait_listening (path);
-  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink",
-      path);
+  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink", path);
   rec = recorder_attach (by_name (pipeline, "sink"), FALSE);
   play (pipeline);
   fail_unless (recorder_wait_buffers (rec, 3, WAIT_MS));
@@ -1986,8 +1976,7 @@ GST_START_TEST (test_late_consumer_gets_the_sticky_events_first)
   spawn_launch ("producer", desc);
   wait_listening (path);
   g_usleep (300 * 1000);        /* the stream is under way */
-  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink",
-      path);
+  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink", path);
   rec = recorder_attach (by_name (pipeline, "sink"), FALSE);
   play (pipeline);
   fail_unless (recorder_wait_buffers (rec, 2, WAIT_MS));
@@ -1995,8 +1984,7 @@ GST_START_TEST (test_late_consumer_gets_the_sticky_events_first)
   lines = recorder_lines (rec);
   seq = sequence (lines);
   /* (Setting the running-time offset on the pad sends them once more.) */
-  fail_unless (g_str_has_prefix (seq, "stream-start caps segment "), "%s",
-      seq);
+  fail_unless (g_str_has_prefix (seq, "stream-start caps segment "), "%s", seq);
   fail_unless (strstr (seq, "buffer") != NULL);
   *strstr (seq, "buffer") = '\0';
   fail_if (strstr (seq, "buffer") || strstr (seq, "eos"), "%s", seq);
@@ -2446,8 +2434,7 @@ GST_START_TEST (test_fd_query_from_inside_a_push)
 
   g_mutex_init (&q.lock);
   g_cond_init (&q.cond);
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, query_in_push, &q,
-      NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, query_in_push, &q, NULL);
   g_mutex_lock (&q.lock);
   while (q.caps == NULL && g_cond_wait_until (&q.cond, &q.lock, deadline));
   g_mutex_unlock (&q.lock);
@@ -2620,8 +2607,7 @@ query_loop (gpointer data)
     GstCaps *caps = loop->peer ? gst_pad_peer_query_caps (loop->pad, NULL) :
         gst_pad_query_caps (loop->pad, NULL);
 
-    if (!gst_caps_is_empty (caps) && gst_caps_is_subset (caps,
-            loop->expected))
+    if (!gst_caps_is_empty (caps) && gst_caps_is_subset (caps, loop->expected))
       loop->answered++;
     gst_caps_unref (caps);
   }
@@ -2704,8 +2690,7 @@ GST_START_TEST (test_producer_killed_consumer_posts_an_error)
 
   producer = spawn_launch ("producer", desc);
   wait_listening (path);
-  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink",
-      path);
+  pipeline = pipeline_newf ("ipcsrc socket-path=%s ! fakesink name=sink", path);
   rec = recorder_attach (by_name (pipeline, "sink"), FALSE);
   fds = px_test_count_fds ();
   play (pipeline);
@@ -2796,7 +2781,7 @@ GST_START_TEST (test_consumer_killed_producer_goes_on)
   files[0] = spawn_run ("consumer1", consumer, NULL, &pids[0]);
   files[1] = spawn_run ("consumer2", consumer, NULL, &pids[1]);
   fail_unless (wait_clients (sink, 2, WAIT_MS));
-  victim_pid = spawn_launch ("victim", victim);     /* client 3 */
+  victim_pid = spawn_launch ("victim", victim); /* client 3 */
   fail_unless (wait_clients (sink, 3, WAIT_MS));
   play (pipeline);
 
@@ -3090,8 +3075,7 @@ ipc_suite (void)
   tcase_add_test (clients, test_max_clients_refuses_the_extra_client);
   tcase_add_test (clients, test_slow_consumer_dropped_alone);
   tcase_add_test (clients, test_slot_not_reused_while_a_consumer_holds_it);
-  tcase_add_test (clients,
-      test_slow_consumer_blocks_everybody_gets_everything);
+  tcase_add_test (clients, test_slow_consumer_blocks_everybody_gets_everything);
 
   suite_add_tcase (s, fd);
   tcase_add_test (fd, test_fd_upstream_qos);

@@ -184,10 +184,10 @@ spawn_launch (const gchar * log_name, const gchar * description)
 /* ---- pipelines in this process ----------------------------------------- */
 
 static GstElement *
-pipeline_newf (const gchar * format, ...) G_GNUC_PRINTF (1, 2);
-
-static GstElement *
 pipeline_newf (const gchar * format, ...)
+G_GNUC_PRINTF (1, 2);
+
+     static GstElement *pipeline_newf (const gchar * format, ...)
 {
   GError *error = NULL;
   va_list args;
@@ -249,7 +249,7 @@ wait_message_from (GstElement * pipeline, GstMessageType type,
       return NULL;
     if (GST_IS_ELEMENT (GST_MESSAGE_SRC (msg)) &&
         g_str_equal (GST_OBJECT_NAME (gst_element_get_factory (GST_ELEMENT
-                        (GST_MESSAGE_SRC (msg)))), factory))
+                    (GST_MESSAGE_SRC (msg)))), factory))
       text = message_text (msg);
     gst_message_unref (msg);
     if (text != NULL)
@@ -486,8 +486,7 @@ vm_rss_kb (void)
   const gchar *line;
   gsize kb = 0;
 
-  fail_unless (g_file_get_contents ("/proc/self/status", &status, NULL,
-          NULL));
+  fail_unless (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
   line = strstr (status, "VmRSS:");
   fail_unless (line != NULL);
   fail_unless (sscanf (line, "VmRSS: %" G_GSIZE_FORMAT, &kb) == 1);
@@ -549,8 +548,7 @@ vm_size_kb (void)
   const gchar *line;
   guint64 kb = 0;
 
-  fail_unless (g_file_get_contents ("/proc/self/status", &status, NULL,
-          NULL));
+  fail_unless (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
   line = strstr (status, "VmSize:");
   fail_unless (line != NULL);
   fail_unless (sscanf (line, "VmSize: %" G_GUINT64_FORMAT, &kb) == 1);

@@ -212,8 +212,7 @@ assert_executable_mappings (pid_t pid, const gchar * memfd)
     fail_if (perms[1] == 'w' && perms[2] == 'x', "%s", *l);
     if (perms[2] != 'x')
       continue;
-    if (memfd != NULL && memfd_at != NULL &&
-        g_str_has_prefix (memfd_at, ours)) {
+    if (memfd != NULL && memfd_at != NULL && g_str_has_prefix (memfd_at, ours)) {
       fail_unless (g_str_has_prefix (perms, "r-xs"), "%s", *l);
       n++;
     } else {

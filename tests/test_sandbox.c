@@ -97,8 +97,7 @@ handle_message (PxWireMessage * msg, Outcome * o)
     else if (strcmp (blob.body, "spinning") == 0)
       g_strlcpy (o->result, blob.body, sizeof o->result);
     else if (g_str_has_prefix (blob.body, "lockdown-failed "))
-      g_strlcpy (o->lockdown_failed, blob.body + 16,
-          sizeof o->lockdown_failed);
+      g_strlcpy (o->lockdown_failed, blob.body + 16, sizeof o->lockdown_failed);
     else
       fail ("unexpected message from the probe: %s", blob.body);
   } else {
@@ -194,8 +193,7 @@ run_probe_fds (const PxSandboxConfig * config, const char *misdeed,
     fail_unless (o->spawn_error == NULL);
     record_cgroups (o);
     collect (sv[0], o, inspect, data);
-    fail_unless_equals_int (px_sandbox_child_wait (&o->child, TRUE, &info),
-        0);
+    fail_unless_equals_int (px_sandbox_child_wait (&o->child, TRUE, &info), 0);
     o->code = info.si_code;
     o->status = info.si_status;
     px_sandbox_child_cleanup (&o->child);
@@ -233,8 +231,7 @@ run_misdeed (const char *misdeed, const char *arg, Outcome * o)
   px_sandbox_config_init (&config);
   run_probe (&config, misdeed, arg, o, NULL, NULL);
   fail_unless_equals_int (o->spawn_ret, 0);
-  fail_unless (o->ready, "no ready report (lockdown: %s)",
-      o->lockdown_failed);
+  fail_unless (o->ready, "no ready report (lockdown: %s)", o->lockdown_failed);
 }
 
 /* The probe reported errno @e for its misdeed and exited normally. */
@@ -460,8 +457,7 @@ GST_START_TEST (test_rules_file_is_read)
   fail_unless (fd >= 0);
   fail_unless (write (fd, text, strlen (text)) == (ssize_t) strlen (text));
   close (fd);
-  fail_unless_equals_int (px_seccomp_read_rules_file (path, &lines, &error),
-      0);
+  fail_unless_equals_int (px_seccomp_read_rules_file (path, &lines, &error), 0);
   fail_unless_equals_string (lines[0], "base minimal-compute");
   fail_unless_equals_string (lines[1], "errno EPERM socket");
   fail_unless (lines[2] == NULL);
@@ -533,8 +529,7 @@ GST_START_TEST (test_violation_descriptions)
   fail_unless (px_sandbox_violation_describe (&v, buf, sizeof buf) > 0);
   fail_unless_equals_string (buf, "getpid (i386) (arg0=0xff, arg1=0x0, "
       "arg2=0x0, arg3=0x0, arg4=0x0, arg5=0x0)");
-  fail_unless_equals_int (px_sandbox_violation_describe (&v, buf, 8),
-      -ENOSPC);
+  fail_unless_equals_int (px_sandbox_violation_describe (&v, buf, 8), -ENOSPC);
 }
 
 GST_END_TEST;
@@ -543,11 +538,9 @@ GST_START_TEST (test_violation_names)
 {
   char buf[64];
 
-  fail_unless (px_sandbox_violation_name (59, 0xc000003e, buf,
-          sizeof buf) > 0);
+  fail_unless (px_sandbox_violation_name (59, 0xc000003e, buf, sizeof buf) > 0);
   fail_unless_equals_string (buf, "execve");
-  fail_unless (px_sandbox_violation_name (11, 0x40000003, buf,
-          sizeof buf) > 0);
+  fail_unless (px_sandbox_violation_name (11, 0x40000003, buf, sizeof buf) > 0);
   fail_unless_equals_string (buf, "execve (i386)");
   fail_unless (px_sandbox_violation_name (0x40000000 | 39, 0xc000003e, buf,
           sizeof buf) > 0);
@@ -742,15 +735,12 @@ body_extra_fds_are_handed_over (void)
   int a[2], b[2], extra[2];
   Outcome o;
 
-  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, a) ==
-      0);
-  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, b) ==
-      0);
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, a) == 0);
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, b) == 0);
   extra[0] = a[1];
   extra[1] = b[1];
   px_sandbox_config_init (&config);
-  run_probe_fds (&config, "idle", NULL, extra, 2, &o, check_handed_fds,
-      extra);
+  run_probe_fds (&config, "idle", NULL, extra, 2, &o, check_handed_fds, extra);
   fail_unless_equals_string (o.result, "idle");
   fail_unless_equals_int (o.spawn_ret, 0);
   fail_unless_equals_int (o.code, CLD_EXITED);
@@ -1207,8 +1197,7 @@ expect_pids_limit (PxSandboxLimitMechanism mechanism)
   config.pids = 8;
   if (!run_limited (mechanism, &config, "pids", "64", &o, NULL))
     return;
-  fail_unless (g_str_has_prefix (o.result, "errno 11 after "), "%s",
-      o.result);
+  fail_unless (g_str_has_prefix (o.result, "errno 11 after "), "%s", o.result);
   fail_unless (atoi (o.result + 15) < 8, "%s", o.result);
   outcome_clear (&o);
 }
@@ -1275,8 +1264,7 @@ GST_START_TEST (test_rlimits_as_root_need_a_uid)
   config.limit_mechanisms = PX_SANDBOX_LIMITS_RLIMIT;
   run_probe (&config, "pids", "64", &o, NULL, NULL);
   fail_unless_equals_int (o.spawn_ret, 0);
-  fail_unless (g_str_has_prefix (o.result, "errno 11 after "), "%s",
-      o.result);
+  fail_unless (g_str_has_prefix (o.result, "errno 11 after "), "%s", o.result);
   outcome_clear (&o);
   config.run_as_caller = TRUE;
   run_probe (&config, "nothing", NULL, &o, NULL, NULL);
@@ -1290,8 +1278,7 @@ GST_START_TEST (test_rlimits_as_root_need_a_uid)
   config.gid = NOBODY;
   run_probe (&config, "pids", "64", &o, NULL, NULL);
   fail_unless_equals_int (o.spawn_ret, 0);
-  fail_unless (g_str_has_prefix (o.result, "errno 11 after "), "%s",
-      o.result);
+  fail_unless (g_str_has_prefix (o.result, "errno 11 after "), "%s", o.result);
   outcome_clear (&o);
 }
 

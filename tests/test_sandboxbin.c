@@ -214,8 +214,7 @@ assert_pads (GstElement * bin, gboolean sink, gboolean src)
       pad ? "present" : "missing");
   gst_clear_object (&pad);
   pad = gst_element_get_static_pad (bin, "src");
-  fail_unless ((pad != NULL) == src, "src pad %s",
-      pad ? "present" : "missing");
+  fail_unless ((pad != NULL) == src, "src pad %s", pad ? "present" : "missing");
   gst_clear_object (&pad);
 }
 
@@ -263,8 +262,7 @@ GST_START_TEST (test_pads_follow_description)
 
   /* What follows a sometimes pad is linked later: the input is the first
    * element's. */
-  g_object_set (bin, "description", "qtdemux ! h264parse ! avdec_h264",
-      NULL);
+  g_object_set (bin, "description", "qtdemux ! h264parse ! avdec_h264", NULL);
   assert_pads (bin, TRUE, TRUE);
   gst_object_unref (bin);
 }
@@ -457,8 +455,7 @@ GST_START_TEST (test_demuxer_pads_in_process)
   demuxed.pipeline = build (description, &run);
   demuxed.caps = g_ptr_array_new_with_free_func (g_free);
   bin = gst_bin_get_by_name (GST_BIN (demuxed.pipeline), "bin");
-  g_signal_connect (bin, "pad-added", G_CALLBACK (demuxed_pad_added),
-      &demuxed);
+  g_signal_connect (bin, "pad-added", G_CALLBACK (demuxed_pad_added), &demuxed);
   g_signal_connect (bin, "no-more-pads", G_CALLBACK (demuxed_no_more_pads),
       &demuxed);
   play (demuxed.pipeline, &run);
@@ -503,8 +500,7 @@ GST_START_TEST (test_isolated_refuses_source_for_now)
   Run run;
 
   run_init (&run);
-  run_to_end ("sandboxbin name=bin description=videotestsrc ! fakesink",
-      &run);
+  run_to_end ("sandboxbin name=bin description=videotestsrc ! fakesink", &run);
   fail_if (run.eos);
   fail_unless (run.error != NULL);
   fail_unless_equals_string (run.error_source, "bin");
@@ -531,8 +527,7 @@ GST_START_TEST (test_worker_error_keeps_domain_and_code)
           GST_LIBRARY_ERROR_SETTINGS), "%s %d: %s",
       g_quark_to_string (run.error->domain), run.error->code,
       run.error->message);
-  fail_unless_equals_string (run.error->message,
-      "no misdeed 'nothing-known'");
+  fail_unless_equals_string (run.error->message, "no misdeed 'nothing-known'");
   run_clear (&run);
 }
 
@@ -595,8 +590,7 @@ GST_START_TEST (test_restarts_exhausted_is_an_error)
   run_init (&run);
   pipeline = build ("videotestsrc num-buffers=1000 ! " SMALL_VIDEO " ! "
       "sandboxbin name=bin max-restarts=2 restart-delay=0 "
-      "description=\"hostile misdeed=crash after-buffers=1\" ! fakesink",
-      &run);
+      "description=\"hostile misdeed=crash after-buffers=1\" ! fakesink", &run);
   play (pipeline, &run);
   fail_if (run.eos);
   fail_unless (run.error != NULL);
@@ -734,8 +728,7 @@ GST_START_TEST (test_heartbeat_replaces_a_frozen_worker)
     s = gst_message_get_structure (msg);
     if (gst_structure_has_name (s, "sandboxbin-worker-crashed"))
       reason = g_strdup (gst_structure_get_string (s, "reason"));
-    else if (reason && gst_structure_has_name (s,
-            "sandboxbin-worker-started"))
+    else if (reason && gst_structure_has_name (s, "sandboxbin-worker-started"))
       gst_structure_get_int (s, "pid", &new_pid);
     gst_message_unref (msg);
   }

@@ -351,8 +351,7 @@ check_refused (const gchar * body)
 {
   GError *error = NULL;
 
-  fail_if (gst_px_body_check (body, &budget, &error), "accepted '%.80s'",
-      body);
+  fail_if (gst_px_body_check (body, &budget, &error), "accepted '%.80s'", body);
   fail_unless (g_error_matches (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL),
       "'%.80s': %s", body, error ? error->message : "no error");
   g_clear_error (&error);
@@ -526,8 +525,7 @@ vm_rss_kb (void)
   const gchar *line;
   gsize kb = 0;
 
-  fail_unless (g_file_get_contents ("/proc/self/status", &status, NULL,
-          NULL));
+  fail_unless (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
   line = strstr (status, "VmRSS:");
   fail_unless (line != NULL);
   fail_unless (sscanf (line, "VmRSS: %" G_GSIZE_FORMAT, &kb) == 1);
@@ -562,8 +560,7 @@ GST_START_TEST (test_distinct_names_keep_rss_bounded)
       "names accepted", before, after, accepted);
   fail_unless (accepted <= GST_PX_PROCESS_NEW_NAMES);
   fail_unless (after < before + RSS_GROWTH_BOUND_KB, "VmRSS grew from %"
-      G_GSIZE_FORMAT
-      " to %" G_GSIZE_FORMAT " kB", before, after);
+      G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT " kB", before, after);
 }
 
 GST_END_TEST;

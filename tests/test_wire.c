@@ -26,8 +26,7 @@
 static void
 make_socketpair (int sv[2])
 {
-  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
-          sv) == 0);
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
 }
 
 static void
@@ -74,8 +73,7 @@ make_header (uint32_t type, uint32_t flags, size_t payload_size)
 
 /* A message as px_wire_recv() would leave it, built in memory. */
 static PxWireMessage *
-build_message (uint32_t type, uint32_t flags, const void *payload,
-    size_t size)
+build_message (uint32_t type, uint32_t flags, const void *payload, size_t size)
 {
   PxWireMessage *msg = new_message ();
 
@@ -403,9 +401,8 @@ GST_START_TEST (test_roundtrip_arena_add_passes_working_fd)
   fail_unless_equals_int (px_arena_seal_for_readers (owner), 0);
   memset (px_arena_slot_data (owner, 2), 0x5a, 5000);
   add = (PxWireArenaAdd) {
-  .arena_id = px_arena_id (owner),.size = px_arena_size (owner),
-        .slot_stride = px_arena_slot_stride (owner),
-        .slot_count = px_arena_slot_count (owner)};
+  .arena_id = px_arena_id (owner),.size = px_arena_size (owner),.slot_stride =
+        px_arena_slot_stride (owner),.slot_count = px_arena_slot_count (owner)};
 
   fail_unless_equals_int (px_wire_send_arena_add (sv[0], &add,
           px_arena_fd (owner)), 0);
@@ -495,8 +492,7 @@ GST_START_TEST (test_roundtrip_buffer_done_full_batch)
   make_socketpair (sv);
   fail_unless_equals_int (px_wire_send_buffer_done (sv[0], ids,
           PX_WIRE_MAX_DONE), 0);
-  msg = expect_received (sv[1], PX_WIRE_BUFFER_DONE,
-      8 + 8 * PX_WIRE_MAX_DONE);
+  msg = expect_received (sv[1], PX_WIRE_BUFFER_DONE, 8 + 8 * PX_WIRE_MAX_DONE);
   fail_unless_equals_int (px_wire_decode_buffer_done (msg, &got), 0);
   fail_unless_equals_int (got.count, PX_WIRE_MAX_DONE);
   fail_unless (memcmp (got.buffer_ids, ids, sizeof ids) == 0);
@@ -627,7 +623,7 @@ check_state_roundtrip (uint32_t type, const PxWireState * state)
 
 GST_START_TEST (test_roundtrip_state)
 {
-  PxWireState state = {.transition = (3 << 3) | 4 };   /* PAUSED_TO_PLAYING */
+  PxWireState state = {.transition = (3 << 3) | 4 };    /* PAUSED_TO_PLAYING */
 
   check_state_roundtrip (PX_WIRE_STATE, &state);
 }
@@ -636,7 +632,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_roundtrip_state_done)
 {
-  PxWireState state = {.transition = (3 << 3) | 4,.result = 2 };  /* ASYNC */
+  PxWireState state = {.transition = (3 << 3) | 4,.result = 2 };        /* ASYNC */
 
   check_state_roundtrip (PX_WIRE_STATE_DONE, &state);
 }
@@ -1221,10 +1217,8 @@ GST_START_TEST (test_blob_rejects_body_size_wraparound)
   const uint32_t fixed[4] = { 1, 0, UINT32_MAX - 15 + 8, 0 };
 
   memcpy (payload, fixed, sizeof fixed);
-  fail_unless_equals_int (decode_struct (PX_WIRE_EVENT, payload, 8),
-      -EPROTO);
-  fail_unless_equals_int (decode_struct (PX_WIRE_EVENT, payload, 24),
-      -EPROTO);
+  fail_unless_equals_int (decode_struct (PX_WIRE_EVENT, payload, 8), -EPROTO);
+  fail_unless_equals_int (decode_struct (PX_WIRE_EVENT, payload, 24), -EPROTO);
 }
 
 GST_END_TEST;
@@ -1295,10 +1289,8 @@ GST_START_TEST (test_state_accepts_only_real_transitions)
       accepted++;
   }
   fail_unless_equals_int (accepted, 10);
-  fail_unless_equals_int (decode_state_raw (PX_WIRE_STATE, (1 << 3) | 3, 0),
-      -EPROTO);                 /* NULL to PAUSED skips READY */
-  fail_unless_equals_int (decode_state_raw (PX_WIRE_STATE, (4 << 3) | 3, 0),
-      0);                       /* PLAYING_TO_PAUSED */
+  fail_unless_equals_int (decode_state_raw (PX_WIRE_STATE, (1 << 3) | 3, 0), -EPROTO);  /* NULL to PAUSED skips READY */
+  fail_unless_equals_int (decode_state_raw (PX_WIRE_STATE, (4 << 3) | 3, 0), 0);        /* PLAYING_TO_PAUSED */
   fail_unless_equals_int (decode_state_raw (PX_WIRE_STATE, UINT32_MAX, 0),
       -EPROTO);
 }
@@ -1802,18 +1794,15 @@ GST_START_TEST (test_encoders_refuse_what_decoders_refuse)
   fail_unless_equals_int (px_wire_encode_hello (&msg, &hello), -EINVAL);
   fail_unless (msg.data == NULL);
   add.slot_count = 0;
-  fail_unless_equals_int (px_wire_encode_arena_add (&msg, &add, fd),
-      -EINVAL);
+  fail_unless_equals_int (px_wire_encode_arena_add (&msg, &add, fd), -EINVAL);
   add = valid_arena_add ();
-  fail_unless_equals_int (px_wire_encode_arena_add (&msg, &add, -1),
-      -EINVAL);
+  fail_unless_equals_int (px_wire_encode_arena_add (&msg, &add, -1), -EINVAL);
   buffer.reserved = 1;
   fail_unless_equals_int (px_wire_encode_buffer (&msg, &buffer), -EINVAL);
   state.transition = 0x3f;
   fail_unless_equals_int (px_wire_encode_state (&msg, PX_WIRE_STATE, 1,
           &state), -EINVAL);
-  fail_unless_equals_int (px_wire_encode_violation (&msg, &violation),
-      -EINVAL);
+  fail_unless_equals_int (px_wire_encode_violation (&msg, &violation), -EINVAL);
   fail_unless_equals_int (px_wire_encode_empty (&msg, PX_WIRE_HELLO, 0),
       -EINVAL);
   /* A refused message can be cleared all the same. */
@@ -1837,8 +1826,7 @@ GST_START_TEST (test_encoded_round_trip)
   fail_unless_equals_int (px_wire_encoded_type (&msg), PX_WIRE_BUFFER);
   for (int i = 0; i < 2; i++) {
     fail_unless_equals_int (px_wire_send_encoded (sv[0], &msg, 0), 0);
-    fail_unless_equals_int (px_wire_recv (sv[1], received, 0),
-        sizeof buffer);
+    fail_unless_equals_int (px_wire_recv (sv[1], received, 0), sizeof buffer);
     fail_unless_equals_int (px_wire_decode_buffer (received, &got), 0);
     fail_unless (memcmp (&got, &buffer, sizeof got) == 0);
   }
@@ -1909,8 +1897,7 @@ GST_START_TEST (test_type_names)
   fail_unless_equals_string (px_wire_type_name (PX_WIRE_HELLO), "HELLO");
   fail_unless_equals_string (px_wire_type_name (PX_WIRE_BUFFER_DONE),
       "BUFFER_DONE");
-  fail_unless_equals_string (px_wire_type_name (PX_WIRE_SHUTDOWN),
-      "SHUTDOWN");
+  fail_unless_equals_string (px_wire_type_name (PX_WIRE_SHUTDOWN), "SHUTDOWN");
   fail_unless_equals_string (px_wire_type_name (0), "unknown");
   fail_unless_equals_string (px_wire_type_name (PX_WIRE_TYPE_LAST + 1),
       "unknown");

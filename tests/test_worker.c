@@ -444,8 +444,7 @@ GST_START_TEST (test_false_ready_refused)
       error->message);
   fail_unless (strstr (error->message, "no-new-privs: thread "), "%s",
       error->message);
-  fail_unless (strstr (error->message, "empty-root: "), "%s",
-      error->message);
+  fail_unless (strstr (error->message, "empty-root: "), "%s", error->message);
   g_error_free (error);
   gst_px_worker_free (worker);
   fail_unless (g_str_has_prefix (obs.exit_reason, "killed by the host: "),
@@ -745,8 +744,7 @@ assert_namespaces (pid_t pid)
   GDir *dir;
 
   /* In its own namespace, whose PID 1 is its reaper. */
-  fail_unless (nspid != NULL && g_str_has_suffix (nspid, "\t2"), "%s",
-      nspid);
+  fail_unless (nspid != NULL && g_str_has_suffix (nspid, "\t2"), "%s", nspid);
   /* An empty root. */
   dir = g_dir_open (root, 0, NULL);
   fail_unless (dir != NULL);
@@ -858,8 +856,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_videoscale_bit_exact)
 {
-  assert_bit_exact (VIDEO, "videoscale ! video/x-raw,width=160,height=120",
-      10);
+  assert_bit_exact (VIDEO, "videoscale ! video/x-raw,width=160,height=120", 10);
 }
 
 GST_END_TEST;
@@ -1035,8 +1032,7 @@ catch_worker_stderr (GstDebugCategory * category, GstDebugLevel level,
   StderrLog *log = user_data;
   const gchar *text = gst_debug_message_get (message);
 
-  if (text && strstr (text, "stderr: hostile: ") && strstr (text,
-          log->marker))
+  if (text && strstr (text, "stderr: hostile: ") && strstr (text, log->marker))
     g_atomic_int_set (&log->seen, TRUE);
 }
 
@@ -1072,12 +1068,10 @@ GST_START_TEST (test_stderr_is_the_workers_own)
   fail_unless (dup2 (saved, 2) == 2);
   close (saved);
 
-  fail_unless_equals_string (result_detail (&obs, "stderr"),
-      "read=9 setfl=1 truncate=1 pwrite=1");    /* EBADF: a write end */
+  fail_unless_equals_string (result_detail (&obs, "stderr"), "read=9 setfl=1 truncate=1 pwrite=1");     /* EBADF: a write end */
   fail_unless_equals_int (fcntl (fd, F_GETFL), flags);
   fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
-  fail_unless (g_str_has_prefix (contents, "earlier line\n"), "%s",
-      contents);
+  fail_unless (g_str_has_prefix (contents, "earlier line\n"), "%s", contents);
   fail_unless (log.seen, "the worker's stderr line is not in the log");
   close (fd);
   unlink (path);
@@ -1098,8 +1092,7 @@ GST_START_TEST (test_with_network_reaches_no_abstract_socket)
   struct sockaddr_un addr = {.sun_family = AF_UNIX };
   int listener = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   int probe = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  socklen_t len = offsetof (struct sockaddr_un, sun_path) + 1 +
-      strlen (name);
+  socklen_t len = offsetof (struct sockaddr_un, sun_path) + 1 + strlen (name);
   PxSandboxConfig config;
   Observed obs;
   char buf[16];
@@ -1109,8 +1102,7 @@ GST_START_TEST (test_with_network_reaches_no_abstract_socket)
   default_config (&config);
   config.policy = PX_SANDBOX_POLICY_WITH_NETWORK;
   run_misdeed_at ("abstract-unix", name, &config, &obs);
-  fail_unless_equals_string (result_detail (&obs, "abstract-unix"),
-      "socketpair=97 sendto=-1 bind=22");       /* EAFNOSUPPORT, EINVAL */
+  fail_unless_equals_string (result_detail (&obs, "abstract-unix"), "socketpair=97 sendto=-1 bind=22"); /* EAFNOSUPPORT, EINVAL */
   fail_unless (recv (listener, buf, sizeof buf, MSG_DONTWAIT) < 0 &&
       errno == EAGAIN, "a datagram from the worker arrived");
   strcpy (addr.sun_path + 1, squatted);

@@ -249,8 +249,7 @@ program_fits_bytecode (OrcProgram * p)
   for (int i = 0; i < ORC_N_VARIABLES; i++) {
     const OrcVariable *v = &p->vars[i];
 
-    if (v->size < 0 || v->size > max || v->alignment < 0 ||
-        v->alignment > max)
+    if (v->size < 0 || v->size > max || v->alignment < 0 || v->alignment > max)
       return FALSE;
     if (v->size && v->vartype == ORC_VAR_TYPE_PARAM &&
         v->param_type != ORC_PARAM_TYPE_INT &&

@@ -23,7 +23,6 @@
 #include <glib.h>
 
 G_BEGIN_DECLS
-
 /* Starts the compiler: $PARALLAX_ORC_COMPILER, else the file
  * parallax-orc-compiler next to the worker's executable, else the
  * installed one. Call at the start of main(), while
@@ -65,5 +64,4 @@ gboolean px_orc_client_connect (PxOrcReportFunc report, gpointer user_data);
 int px_orc_client_request_raw (const void *bytecode, gsize size);
 
 G_END_DECLS
-
 #endif /* PX_ORC_CLIENT_H */

@@ -14,9 +14,7 @@
 #include "px-arena.h"
 
 G_BEGIN_DECLS
-
 #define GST_PX_ARENA_MEMORY_TYPE "pxarena"
-
 #define GST_TYPE_PX_ARENA_ALLOCATOR (gst_px_arena_allocator_get_type ())
 GST_PX_API
 G_DECLARE_FINAL_TYPE (GstPxArenaAllocator, gst_px_arena_allocator, GST,
@@ -31,25 +29,24 @@ G_DECLARE_FINAL_TYPE (GstPxArenaAllocator, gst_px_arena_allocator, GST,
  * is read-only, and freeing it does nothing to the arena: the slot belongs
  * to the process that sent it, and the caller tells that process when the
  * memory is gone (e.g. a GstMiniObject qdata destroy notify). */
-GST_PX_API
-GstAllocator *gst_px_arena_allocator_new (PxArena * arena);
+GST_PX_API GstAllocator *gst_px_arena_allocator_new (PxArena * arena);
 
 GST_PX_API
-PxArena *gst_px_arena_allocator_get_arena (GstAllocator * allocator);
+    PxArena * gst_px_arena_allocator_get_arena (GstAllocator * allocator);
 
 /* Wraps [offset, offset + size) of @slot as memory, for a slot the caller
  * already holds (typically one a peer lent us). Memory of an imported arena
  * is read-only (GST_MEMORY_FLAG_READONLY, write maps fail). Returns NULL if
  * the range lies outside the slot. */
 GST_PX_API
-GstMemory *gst_px_arena_allocator_wrap_slot (GstAllocator * allocator,
+    GstMemory * gst_px_arena_allocator_wrap_slot (GstAllocator * allocator,
     guint32 slot, gsize offset, gsize size);
 
 /* If @mem lives in an arena slot (directly or as a sub-memory), returns TRUE
  * and its arena (borrowed), slot and the offset of its data inside the
  * slot. */
 GST_PX_API
-gboolean gst_px_arena_memory_get_slot (GstMemory * mem, PxArena ** arena,
+    gboolean gst_px_arena_memory_get_slot (GstMemory * mem, PxArena ** arena,
     guint32 * slot, gsize * offset_in_slot);
 
 /* Puts a root slot memory back to [offset_in_slot, offset_in_slot + size)
@@ -58,16 +55,14 @@ gboolean gst_px_arena_memory_get_slot (GstMemory * mem, PxArena ** arena,
  * Returns FALSE if @mem is not a root arena memory or the range does not
  * fit its slot. */
 GST_PX_API
-gboolean gst_px_arena_memory_reset (GstMemory * mem, gsize offset_in_slot,
+    gboolean gst_px_arena_memory_reset (GstMemory * mem, gsize offset_in_slot,
     gsize size);
 
-GST_PX_API
-gboolean gst_is_px_arena_memory (GstMemory * mem);
+GST_PX_API gboolean gst_is_px_arena_memory (GstMemory * mem);
 
 /* The arena behind @pool's current configuration (borrowed; NULL before a
  * successful gst_buffer_pool_set_config()). */
-GST_PX_API
-PxArena *gst_px_arena_pool_get_arena (GstBufferPool * pool);
+GST_PX_API PxArena *gst_px_arena_pool_get_arena (GstBufferPool * pool);
 
 /* Makes an arena of @slot_count slots of at least @slot_size bytes for a
  * pool's configuration: 0 and *@out (a reference) or -errno. */
@@ -81,9 +76,8 @@ typedef int (*GstPxArenaFunc) (gsize slot_size, guint slot_count,
  * function is replaced or the pool finalized. Set it before the first
  * configuration. */
 GST_PX_API
-void gst_px_arena_pool_set_arena_func (GstBufferPool * pool,
+    void gst_px_arena_pool_set_arena_func (GstBufferPool * pool,
     GstPxArenaFunc func, gpointer user_data, GDestroyNotify notify);
 
 G_END_DECLS
-
 #endif /* __GST_PX_ARENA_ALLOCATOR_H__ */

@@ -72,8 +72,7 @@ gst_px_arena_pool_get_options (GstBufferPool * pool)
  * use): upstream often sets a proposed pool's config again, and an arena
  * that comes from a peer costs a round trip and part of a budget. */
 static int
-make_arena (GstPxArenaPool * self, gsize slot_size, guint slots,
-    PxArena ** out)
+make_arena (GstPxArenaPool * self, gsize slot_size, guint slots, PxArena ** out)
 {
   PxArena *current = self->allocator ?
       gst_px_arena_allocator_get_arena (self->allocator) : NULL;

@@ -9,10 +9,8 @@
 #include <gst/allocators/allocators.h>
 
 G_BEGIN_DECLS
-
 /* Name under which gst_px_init() registers it (gst_allocator_find()). */
 #define GST_PX_MEMFD_ALLOCATOR_NAME "pxmemfd"
-
 #define GST_TYPE_PX_MEMFD_ALLOCATOR (gst_px_memfd_allocator_get_type ())
 GST_PX_API
 G_DECLARE_FINAL_TYPE (GstPxMemfdAllocator, gst_px_memfd_allocator, GST,
@@ -23,9 +21,7 @@ G_DECLARE_FINAL_TYPE (GstPxMemfdAllocator, gst_px_memfd_allocator, GST,
  *
  * Returns: (transfer full): a new "pxmemfd" allocator
  */
-GST_PX_API
-GstAllocator *gst_px_memfd_allocator_new (void);
+GST_PX_API GstAllocator *gst_px_memfd_allocator_new (void);
 
 G_END_DECLS
-
 #endif /* __GST_PX_MEMFD_ALLOCATOR_H__ */

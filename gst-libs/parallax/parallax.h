@@ -22,11 +22,7 @@
 #include <parallax/gstpxmemfdallocator.h>
 #include <parallax/solver/gstpxsolver.h>
 
-G_BEGIN_DECLS
-
-GST_PX_API
-void gst_px_init (void);
+G_BEGIN_DECLS GST_PX_API void gst_px_init (void);
 
 G_END_DECLS
-
 #endif /* __GST_PX_PARALLAX_H__ */

@@ -645,8 +645,7 @@ serve_query (gpointer data, gpointer unused)
     GST_INFO_OBJECT (conn->owner, "%s: refusing query: %s", conn->name,
         error->message);
     g_clear_error (&error);
-  } else if (conn->funcs.query != NULL &&
-      !gst_px_connection_is_closed (conn)) {
+  } else if (conn->funcs.query != NULL && !gst_px_connection_is_closed (conn)) {
     answered = conn->funcs.query (conn, query, conn->user_data);
   }
   if (answered)
@@ -904,8 +903,7 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
     return FALSE;
   if (ret < 0) {
     g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
-        "invalid message: %s",
-        receive_error_text ((int) ret));
+        "invalid message: %s", receive_error_text ((int) ret));
     return FALSE;
   }
   if (handled_here (msg->header.type)) {
@@ -925,8 +923,7 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
   px_wire_message_clear (msg);
   if (handled < 0 && error && *error == NULL)
     g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
-        "malformed %s message",
-        px_wire_type_name (msg->header.type));
+        "malformed %s message", px_wire_type_name (msg->header.type));
   return handled >= 0;
 }
 

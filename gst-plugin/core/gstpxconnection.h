@@ -31,10 +31,8 @@
 #include "px-wire.h"
 
 G_BEGIN_DECLS
-
 /* How long a query or ping waits for its answer by default. */
 #define GST_PX_CONNECTION_REPLY_TIMEOUT (5 * GST_SECOND)
-
 typedef struct _GstPxConnection GstPxConnection;
 
 typedef struct
@@ -131,8 +129,7 @@ gboolean gst_px_connection_query (GstPxConnection * conn, GstQuery * query,
 gboolean gst_px_connection_ping (GstPxConnection * conn, GstClockTime timeout);
 
 /* Queues @buffer_id for the next BUFFER_DONE. Any thread. */
-void gst_px_connection_buffer_done (GstPxConnection * conn,
-    guint64 buffer_id);
+void gst_px_connection_buffer_done (GstPxConnection * conn, guint64 buffer_id);
 
 /* A short name for logs ("client 3", "producer"). */
 void gst_px_connection_set_name (GstPxConnection * conn, const gchar * name);
@@ -143,5 +140,4 @@ const gchar *gst_px_connection_get_name (GstPxConnection * conn);
 GstPxPeerBudget *gst_px_connection_get_budget (GstPxConnection * conn);
 
 G_END_DECLS
-
 #endif /* __GST_PX_CONNECTION_H__ */

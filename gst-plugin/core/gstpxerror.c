@@ -6,7 +6,7 @@
 
 #include <errno.h>
 
-G_DEFINE_QUARK (gst-px-error-quark, gst_px_error);
+G_DEFINE_QUARK (gst - px - error - quark, gst_px_error);
 
 GstResourceError
 gst_px_error_resource_code (int errnum)

@@ -14,9 +14,8 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
-
 #define GST_PX_ERROR (gst_px_error_quark ())
-GQuark gst_px_error_quark (void);
+    GQuark gst_px_error_quark (void);
 
 typedef enum
 {
@@ -47,5 +46,4 @@ GstResourceError gst_px_error_resource_code (int errnum);
 GstResourceError gst_px_error_to_resource_error (const GError * error);
 
 G_END_DECLS
-
 #endif /* __GST_PX_ERROR_H__ */

@@ -10,10 +10,10 @@
 #include <string.h>
 
 static gboolean
-fail (GError ** error, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
 fail (GError ** error, const gchar * format, ...)
+G_GNUC_PRINTF (2, 3);
+
+     static gboolean fail (GError ** error, const gchar * format, ...)
 {
   va_list args;
   gchar *message;
@@ -95,10 +95,10 @@ typedef struct
 } Cursor;
 
 static gboolean
-refuse (CheckContext * ctx, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
 refuse (CheckContext * ctx, const gchar * format, ...)
+G_GNUC_PRINTF (2, 3);
+
+     static gboolean refuse (CheckContext * ctx, const gchar * format, ...)
 {
   va_list args;
   gchar *message;
@@ -138,8 +138,7 @@ skip_field_space (Cursor * c)
   while (c->p < c->end) {
     if (g_ascii_isspace (*c->p))
       c->p++;
-    else if (*c->p == '\\' && c->p + 1 < c->end &&
-        g_ascii_isspace (c->p[1]))
+    else if (*c->p == '\\' && c->p + 1 < c->end && g_ascii_isspace (c->p[1]))
       c->p += 2;
     else
       break;
@@ -256,7 +255,7 @@ typedef struct
 static const struct
 {
   const gchar *name;
-  GType (*get_type) (void);
+    GType (*get_type) (void);
 } abbreviations[] = {
   /* gst_structure_gtype_from_abbr(); the fundamental ones below. */
   {"buffer", gst_buffer_get_type}, {"fraction", gst_fraction_get_type},
@@ -550,8 +549,7 @@ check_value (CheckContext * ctx, Cursor * c, guint depth, ValueType type)
   gsize len;
 
   if (depth > GST_PX_BODY_MAX_DEPTH)
-    return refuse (ctx, "values nested deeper than %d",
-        GST_PX_BODY_MAX_DEPTH);
+    return refuse (ctx, "values nested deeper than %d", GST_PX_BODY_MAX_DEPTH);
   skip_space (c);
   if (at (c, '(')) {
     gchar *name;
@@ -582,8 +580,7 @@ check_value (CheckContext * ctx, Cursor * c, guint depth, ValueType type)
     skip_space (c);
     if (at (c, ']'))
       return refuse (ctx, "empty brackets");
-    if (!check_structures (ctx, c, depth + 1, ']',
-            type.class == VALUE_CAPS))
+    if (!check_structures (ctx, c, depth + 1, ']', type.class == VALUE_CAPS))
       return FALSE;
     if (!at (c, ']'))
       return refuse (ctx, "expected ']'");
@@ -693,7 +690,8 @@ check_structure (CheckContext * ctx, Cursor * c, guint depth, gchar close)
       return refuse (ctx, "expected '=' after a field name");
     c->p++;
     if (!check_value (ctx, c, depth, (ValueType) {
-            VALUE_PLAIN, 0, FALSE}))
+            VALUE_PLAIN, 0, FALSE}
+        ))
       return FALSE;
   }
 }
@@ -760,8 +758,7 @@ gst_px_body_check (const gchar * body, GstPxPeerBudget * budget,
     return refuse (&ctx, "longer than %u bytes", PX_WIRE_MAX_BODY - 1);
   ctx.max_new = MIN ((guint) MAX (g_atomic_int_get (&budget->new_names), 0),
       (guint) MAX (g_atomic_int_get (&process_new_names), 0));
-  ctx.new_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      NULL);
+  ctx.new_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   ok = check_structures (&ctx, &c, 0, '\0', FALSE);
   n = g_hash_table_size (ctx.new_names);
   g_hash_table_unref (ctx.new_names);
@@ -1027,8 +1024,7 @@ event_gap (const GstStructure * s, GError ** error)
     fail (error, "gap without timestamp");
     goto out;
   }
-  return gst_event_new_gap (g_value_get_uint64 (ts),
-      g_value_get_uint64 (dur));
+  return gst_event_new_gap (g_value_get_uint64 (ts), g_value_get_uint64 (dur));
 out:
   return NULL;
 }
@@ -1406,8 +1402,7 @@ out:
 }
 
 static gboolean
-apply_latency_result (GstQuery * query, const GstStructure * s,
-    GError ** error)
+apply_latency_result (GstQuery * query, const GstStructure * s, GError ** error)
 {
   const GValue *live, *min, *max;
 
@@ -1428,8 +1423,7 @@ out:
 }
 
 static gboolean
-apply_format_result (GstQuery * query, const GstStructure * s,
-    GError ** error)
+apply_format_result (GstQuery * query, const GstStructure * s, GError ** error)
 {
   const GValue *format, *value, *seekable, *start, *end;
 
@@ -1579,8 +1573,7 @@ video_meta_fits (const PxWireBuffer * wire, GstVideoInfo * info, gsize size,
     /* Strides may be larger than the tight one, never smaller. */
     if (wire->stride[p] <= 0 || (guint64) wire->stride[p] < row_bytes ||
         rows == 0)
-      return fail (error, "video plane %u: bad stride %d", p,
-          wire->stride[p]);
+      return fail (error, "video plane %u: bad stride %d", p, wire->stride[p]);
     end = wire->plane_offset[p] + (guint64) wire->stride[p] * (rows - 1) +
         row_bytes;
     if (end > size || end < wire->plane_offset[p])

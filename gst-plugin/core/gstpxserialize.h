@@ -24,24 +24,20 @@
 #include "px-wire.h"
 
 G_BEGIN_DECLS
-
 /* Custom downstream event an ipcsink sends to tell ipcsrc the latency of
  * the producer's pipeline up to the sink. */
 #define GST_PX_LATENCY_EVENT_NAME "parallax/latency"
-
 /* Values, arrays, lists, ranges and quoted structures or caps nest at most
  * this deep in a peer's text. GStreamer's parser recurses once per level;
  * a few levels are all that honest text uses. */
 #define GST_PX_BODY_MAX_DEPTH 32
-
 /* New names (not yet a GQuark) one connection may introduce, the process
  * from all its peers together, and the length of each. */
 #define GST_PX_PEER_NEW_NAMES 256
 #define GST_PX_PROCESS_NEW_NAMES 4096
 #define GST_PX_NEW_NAME_MAX_LENGTH 128
-
 /* What one peer may still introduce. One per connection; any thread. */
-typedef struct
+    typedef struct
 {
   gint new_names;               /* atomic */
 } GstPxPeerBudget;
@@ -106,5 +102,4 @@ gboolean gst_px_buffer_from_wire (GstBuffer * buffer, const PxWireBuffer * wire,
     GError ** error);
 
 G_END_DECLS
-
 #endif /* __GST_PX_SERIALIZE_H__ */

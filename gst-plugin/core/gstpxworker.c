@@ -344,8 +344,7 @@ handle_message (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
 }
 
 static gboolean
-handle_state_done (GstPxWorker * worker, PxWireMessage * msg,
-    GError ** error)
+handle_state_done (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
 {
   PxWireState state;
 
@@ -498,8 +497,7 @@ worker_argv (GstPxWorker * worker, GError ** error)
   argv = g_ptr_array_new ();
   g_ptr_array_add (argv, g_strdup ("parallax-worker"));
   g_ptr_array_add (argv, g_strdup_printf ("--input-fd=%d", WORKER_INPUT_FD));
-  g_ptr_array_add (argv, g_strdup_printf ("--output-fd=%d",
-          WORKER_OUTPUT_FD));
+  g_ptr_array_add (argv, g_strdup_printf ("--output-fd=%d", WORKER_OUTPUT_FD));
   for (guint i = 0; plugins[i]; i++)
     g_ptr_array_add (argv, g_strdup_printf ("--plugin=%s", plugins[i]));
   g_ptr_array_add (argv, g_strdup ("--"));
@@ -1000,8 +998,7 @@ gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace)
     g_mutex_lock (&worker->lock);
     worker->stopping = TRUE;
     g_mutex_unlock (&worker->lock);
-    gst_px_connection_send_empty (worker->control, PX_WIRE_SHUTDOWN, 0,
-        grace);
+    gst_px_connection_send_empty (worker->control, PX_WIRE_SHUTDOWN, 0, grace);
     g_mutex_lock (&worker->lock);
     while (worker->status != WORKER_EXITED &&
         g_cond_wait_until (&worker->cond, &worker->lock, deadline));

@@ -25,7 +25,6 @@
 #include "px-sandbox.h"
 
 G_BEGIN_DECLS
-
 /* Names shared by the worker and the host. */
 #define GST_PX_WORKER_READY "parallax-worker-ready"
 #define GST_PX_WORKER_FAILED "parallax-worker-failed"
@@ -37,7 +36,6 @@ G_BEGIN_DECLS
 #define GST_PX_WORKER_VIOLATION "parallax-worker-violation"
 #define GST_PX_WORKER_INPUT "parallax-input"
 #define GST_PX_WORKER_OUTPUT "parallax-output"
-
 /* Where the worker binary is: $PARALLAX_WORKER (set by `meson devenv` and
  * the tests), else the installed one. */
 const gchar *gst_px_worker_path (void);
@@ -53,8 +51,7 @@ GstMessage *gst_px_worker_message_from_structure (GstObject * src,
 
 /* The plugin files the host's registry resolves for the elements of
  * @description, plus the parallax plugin itself. */
-gchar **gst_px_worker_plugin_files (const gchar * description,
-    GError ** error);
+gchar **gst_px_worker_plugin_files (const gchar * description, GError ** error);
 
 typedef struct _GstPxWorker GstPxWorker;
 
@@ -131,5 +128,4 @@ gboolean gst_px_worker_get_exit_status (GstPxWorker * worker,
     gint * exit_status, gint * signal_number);
 
 G_END_DECLS
-
 #endif /* __GST_PX_WORKER_H__ */

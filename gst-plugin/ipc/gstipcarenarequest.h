@@ -21,9 +21,7 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
-
 #define GST_IPC_ARENA_REQUEST "parallax-arena-request"
-
 static inline GstQuery *
 gst_ipc_arena_request_new (guint64 slot_size, guint slot_count)
 {
@@ -78,5 +76,4 @@ gst_ipc_arena_request_granted (GstQuery * query, guint64 * arena_id,
 }
 
 G_END_DECLS
-
 #endif /* __GST_IPC_ARENA_REQUEST_H__ */

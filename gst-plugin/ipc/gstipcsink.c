@@ -288,8 +288,7 @@ drop_client (GstIpcSink * self, Client * client, const gchar * why)
 }
 
 static void
-client_closed (GstPxConnection * conn, const GError * error,
-    gpointer user_data)
+client_closed (GstPxConnection * conn, const GError * error, gpointer user_data)
 {
   Client *client = user_data;
   GstIpcSink *self = client->sink;
@@ -825,8 +824,7 @@ send_to_clients_locked (GstIpcSink * self, GstBuffer * buffer,
     }
     ret = announce_arena_locked (self, client, arena);
     if (ret == 0)
-      ret = gst_px_connection_send_buffer (client->conn, wire,
-          SEND_TIMEOUT);
+      ret = gst_px_connection_send_buffer (client->conn, wire, SEND_TIMEOUT);
     if (peer_gone (ret))
       continue;                 /* its reader saw why, and removes it */
     if (ret < 0) {
@@ -1146,8 +1144,7 @@ gst_ipc_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
   pool = new_arena_pool (self);
   config = gst_buffer_pool_get_config (pool);
   gst_buffer_pool_config_set_params (config, caps, info.size, 2, max);
-  gst_buffer_pool_config_add_option (config,
-      GST_BUFFER_POOL_OPTION_VIDEO_META);
+  gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
   if (!gst_buffer_pool_set_config (pool, config)) {
     gst_object_unref (pool);
     GST_WARNING_OBJECT (self, "cannot create an arena pool for %"
@@ -1205,8 +1202,7 @@ gst_ipc_sink_start (GstBaseSink * sink)
   if (add_client_locked (self, fd, &error) == NULL) {
     g_mutex_unlock (&self->lock);
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("Cannot talk to the peer on fd %d", self->fd), ("%s",
-            error->message));
+        ("Cannot talk to the peer on fd %d", self->fd), ("%s", error->message));
     g_clear_error (&error);
     return FALSE;
   }
@@ -1310,8 +1306,7 @@ gst_ipc_sink_set_property (GObject * object, guint prop_id,
 
   /* What the streaming thread reads is under our lock alone: it is never
    * taken with the object lock held, which posting a message takes. */
-  if (prop_id == PROP_SLOW_CLIENT_POLICY ||
-      prop_id == PROP_WAIT_FOR_CONNECTION) {
+  if (prop_id == PROP_SLOW_CLIENT_POLICY || prop_id == PROP_WAIT_FOR_CONNECTION) {
     g_mutex_lock (&self->lock);
     if (prop_id == PROP_SLOW_CLIENT_POLICY)
       self->policy = g_value_get_enum (value);

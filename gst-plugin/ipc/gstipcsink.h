@@ -9,7 +9,6 @@
 #include <gst/base/gstbasesink.h>
 
 G_BEGIN_DECLS
-
 #define GST_TYPE_IPC_SINK (gst_ipc_sink_get_type ())
 G_DECLARE_FINAL_TYPE (GstIpcSink, gst_ipc_sink, GST, IPC_SINK, GstBaseSink);
 
@@ -34,5 +33,4 @@ GType gst_ipc_sink_slow_client_policy_get_type (void);
 GST_ELEMENT_REGISTER_DECLARE (ipcsink);
 
 G_END_DECLS
-
 #endif /* __GST_IPC_SINK_H__ */

@@ -417,8 +417,7 @@ handle_buffer (Session * session, GstIpcSrc * self, PxWireMessage * msg,
   buffer = wrap_buffer (session, &wire, error);
   if (buffer == NULL)
     return FALSE;
-  queue_or_claim (self, GST_MINI_OBJECT_CAST (buffer), wire.base_time,
-      claimed);
+  queue_or_claim (self, GST_MINI_OBJECT_CAST (buffer), wire.base_time, claimed);
   return TRUE;
 }
 
@@ -520,7 +519,7 @@ handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
     if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
       session->got_eos = TRUE;
     else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
-      session->got_eos = FALSE;   /* a flush undoes an EOS */
+      session->got_eos = FALSE; /* a flush undoes an EOS */
     queue_or_claim (self, GST_MINI_OBJECT_CAST (event), 0, claimed);
   }
   return TRUE;
@@ -1100,8 +1099,7 @@ gst_ipc_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
 
   peer = upstream_peer (self);
   if (peer != NULL) {
-    ok = gst_px_connection_query (peer, query,
-        GST_PX_CONNECTION_REPLY_TIMEOUT);
+    ok = gst_px_connection_query (peer, query, GST_PX_CONNECTION_REPLY_TIMEOUT);
     gst_px_connection_unref (peer);
   }
   return ok || gst_pad_query_default (pad, parent, query);
@@ -1137,8 +1135,7 @@ start (GstIpcSrc * self)
     g_clear_error (&error);
     return TRUE;
   }
-  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", error->message),
-      (NULL));
+  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", error->message), (NULL));
   g_clear_error (&error);
   return FALSE;
 }

@@ -8,12 +8,10 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
-
 #define GST_TYPE_IPC_SRC (gst_ipc_src_get_type ())
 G_DECLARE_FINAL_TYPE (GstIpcSrc, gst_ipc_src, GST, IPC_SRC, GstElement);
 
 GST_ELEMENT_REGISTER_DECLARE (ipcsrc);
 
 G_END_DECLS
-
 #endif /* __GST_IPC_SRC_H__ */

@@ -86,7 +86,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_sandbox_bin_debug);
 #define DEFAULT_HEARTBEAT_INTERVAL 1000 /* ms */
 #define DEFAULT_HEARTBEAT_TIMEOUT 5000  /* ms */
 /* The longest wait exponential backoff reaches. */
-#define MAX_RESTART_DELAY 30000         /* ms */
+#define MAX_RESTART_DELAY 30000 /* ms */
 
 #define WORKER_START_TIMEOUT (10 * GST_SECOND)
 #define WORKER_STATE_TIMEOUT (10 * GST_SECOND)
@@ -415,8 +415,7 @@ analyze_layout (GstBin * bin, Scan * scan, GError ** error)
 }
 
 static gboolean
-description_layout (const gchar * description, Layout * layout,
-    GError ** error)
+description_layout (const gchar * description, Layout * layout, GError ** error)
 {
   GstElement *bin;
   gboolean ok;
@@ -465,8 +464,7 @@ apply_description (GstSandboxBin * self)
   description = g_strdup (self->description);
   GST_OBJECT_UNLOCK (self);
 
-  if (description != NULL && !description_layout (description, &layout,
-          &error)) {
+  if (description != NULL && !description_layout (description, &layout, &error)) {
     /* Reported again, on the bus, when the bin starts. */
     GST_WARNING_OBJECT (self, "description \"%s\": %s", description,
         error->message);
@@ -483,8 +481,7 @@ apply_description (GstSandboxBin * self)
 
   GST_OBJECT_LOCK (self);
   self->layout = layout;
-  GST_OBJECT_FLAG_UNSET (self, GST_ELEMENT_FLAG_SOURCE |
-      GST_ELEMENT_FLAG_SINK);
+  GST_OBJECT_FLAG_UNSET (self, GST_ELEMENT_FLAG_SOURCE | GST_ELEMENT_FLAG_SINK);
   if (!layout.sink_pads && (layout.src_pads || layout.dynamic))
     GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SOURCE);
   if (layout.sink_pads && !layout.src_pads && !layout.dynamic)
@@ -588,8 +585,7 @@ static void
 post_description_error (GstSandboxBin * self, const gchar * description,
     const GError * error)
 {
-  if (g_error_matches (error, GST_PARSE_ERROR,
-          GST_PARSE_ERROR_NO_SUCH_ELEMENT))
+  if (g_error_matches (error, GST_PARSE_ERROR, GST_PARSE_ERROR_NO_SUCH_ELEMENT))
     GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
         ("Cannot build \"%s\": %s", description, error->message), (NULL));
   else
@@ -998,8 +994,7 @@ input_state (GstState state)
 }
 
 static gboolean
-set_input_state (GstSandboxBin * self, SandboxWorker * worker,
-    GstState state)
+set_input_state (GstSandboxBin * self, SandboxWorker * worker, GstState state)
 {
   if (worker == NULL || worker->input == NULL)
     return TRUE;
@@ -1324,8 +1319,7 @@ retire_worker (GstSandboxBin * self, SandboxWorker * worker,
       allowed);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUFFERS_LOST]);
   if (violation != NULL)
-    g_object_notify_by_pspec (G_OBJECT (self),
-        properties[PROP_LAST_VIOLATION]);
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_VIOLATION]);
   g_free (violation);
   *out_reason = reason;
   return allowed;
@@ -1485,8 +1479,7 @@ handle_crash (GstSandboxBin * self)
   if (!wait_restart_delay (self, restart_delay (self, crashes)))
     return;
   g_mutex_lock (&self->transition_lock);
-  if (restart_still_wanted (self, generation) &&
-      !replace_worker (self, &error)) {
+  if (restart_still_wanted (self, generation) && !replace_worker (self, &error)) {
     GST_ELEMENT_WARNING (self, RESOURCE, FAILED,
         ("Cannot restart the sandboxed worker: %s", error->message), (NULL));
     g_clear_error (&error);
@@ -2048,8 +2041,7 @@ gst_sandbox_bin_set_property (GObject * object, guint prop_id,
 
 /* Supervision settings and read-only state: under lock. */
 static gboolean
-get_supervision_property (GstSandboxBin * self, guint prop_id,
-    GValue * value)
+get_supervision_property (GstSandboxBin * self, guint prop_id, GValue * value)
 {
   gboolean found = TRUE;
 
@@ -2075,8 +2067,7 @@ get_supervision_property (GstSandboxBin * self, guint prop_id,
       break;
     case PROP_WORKER_PID:
       g_value_set_int (value, self->worker && !worker_is_retired
-          (self->worker) ? (gint) gst_px_worker_get_pid (self->worker->px) :
-          0);
+          (self->worker) ? (gint) gst_px_worker_get_pid (self->worker->px) : 0);
       break;
     case PROP_RESTARTS:
       g_value_set_uint (value, self->restarts);
@@ -2181,8 +2172,7 @@ install_element_properties (void)
    */
   properties[PROP_DESCRIPTION] = g_param_spec_string ("description",
       "Description", "The elements to run, in gst-launch syntax; the bin "
-      "gets the pads they leave unlinked (NULL state only)", NULL,
-      null_only);
+      "gets the pads they leave unlinked (NULL state only)", NULL, null_only);
   /**
    * GstSandboxBin:mode:
    *
@@ -2193,8 +2183,7 @@ install_element_properties (void)
    */
   properties[PROP_MODE] = g_param_spec_enum ("mode", "Mode",
       "Where the elements run: in a jailed worker, or in this process "
-      "(NULL state only)", GST_TYPE_SANDBOX_BIN_MODE, DEFAULT_MODE,
-      null_only);
+      "(NULL state only)", GST_TYPE_SANDBOX_BIN_MODE, DEFAULT_MODE, null_only);
 }
 
 static void
@@ -2455,8 +2444,7 @@ gst_sandbox_bin_class_init (GstSandboxBinClass * klass)
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_element_class_add_static_pad_template (element_class,
-      &dynamic_template);
+  gst_element_class_add_static_pad_template (element_class, &dynamic_template);
   gst_element_class_set_static_metadata (element_class, "Sandboxed bin",
       "Generic/Bin", "Runs elements in a jailed process and stands for them "
       "in the pipeline; restarts them when they crash", "Parallax");

@@ -9,10 +9,8 @@
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
-
 #define GST_TYPE_SANDBOX_BIN (gst_sandbox_bin_get_type ())
-G_DECLARE_FINAL_TYPE (GstSandboxBin, gst_sandbox_bin, GST, SANDBOX_BIN,
-    GstBin);
+G_DECLARE_FINAL_TYPE (GstSandboxBin, gst_sandbox_bin, GST, SANDBOX_BIN, GstBin);
 
 /**
  * GstSandboxBinMode:
@@ -70,5 +68,4 @@ GType gst_sandbox_bin_backoff_get_type (void);
 GST_ELEMENT_REGISTER_DECLARE (sandboxbin);
 
 G_END_DECLS
-
 #endif /* __GST_SANDBOX_BIN_H__ */

@@ -55,8 +55,7 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 
     program = orc_program_new ();
     orc_bytecode_parse_function (program, copy);
-    FUZZ_ASSERT (program->n_insns > 0 &&
-        program->n_insns <= PX_ORC_MAX_INSNS);
+    FUZZ_ASSERT (program->n_insns > 0 && program->n_insns <= PX_ORC_MAX_INSNS);
     result = orc_program_compile_full (program, target,
         orc_target_get_default_flags (target));
     if (ORC_COMPILE_RESULT_IS_SUCCESSFUL (result))

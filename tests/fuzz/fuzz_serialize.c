@@ -69,8 +69,7 @@ abort_on_complaint (const gchar * domain, GLogLevelFlags level,
     const gchar * message, gpointer unused)
 {
   g_log_default_handler (domain, level, message, unused);
-  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL |
-          G_LOG_LEVEL_WARNING))
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
     abort ();
 }
 

@@ -37,7 +37,7 @@ fill_fixed_payload (uint32_t type)
     .size = 8 * page,.slot_stride = 2 * page,.slot_count = 4
   };
   PxWireArenaRemove remove = {.arena_id = 0x0123456789abcdefull };
-  PxWireState state = {.transition = (2 << 3) | 3,  /* READY_TO_PAUSED */
+  PxWireState state = {.transition = (2 << 3) | 3,      /* READY_TO_PAUSED */
     .result = type == PX_WIRE_STATE_DONE ? 2 : 0
   };
   PxWireViolation violation = {.syscall_nr = 59,.arch = 0xc000003e };
@@ -177,10 +177,10 @@ write_seed (const char *dir, uint32_t type)
   int ok;
 
   msg.header = (PxWireHeader) {
-  .magic = PX_WIRE_MAGIC,.version = PX_WIRE_VERSION,.type = type,
-        .payload_size = (uint32_t) size,
-        .flags = type == PX_WIRE_EVENT ? PX_WIRE_EVENT_UPSTREAM : 0,
-        .request_id = type == PX_WIRE_QUERY || type == PX_WIRE_QUERY_REPLY};
+  .magic = PX_WIRE_MAGIC,.version = PX_WIRE_VERSION,.type =
+        type,.payload_size = (uint32_t) size,.flags =
+        type == PX_WIRE_EVENT ? PX_WIRE_EVENT_UPSTREAM : 0,.request_id =
+        type == PX_WIRE_QUERY || type == PX_WIRE_QUERY_REPLY};
   if (px_wire_check_header (&msg.header, size, n_fds) < 0 || decode () < 0) {
     fprintf (stderr, "make_corpus: the %s seed is not valid\n",
         px_wire_type_name (type));
@@ -343,8 +343,7 @@ write_text_seeds (const char *dir)
   body = deep_body (30000);
   ret = write_text_seed (dir, "deep-query", ENTRY_QUERY, 6, body);
   if (ret == 0)
-    ret = write_text_seed (dir, "deep-event", ENTRY_EVENT_DOWNSTREAM, 8,
-        body);
+    ret = write_text_seed (dir, "deep-event", ENTRY_EVENT_DOWNSTREAM, 8, body);
   free (body);
   /* New names as a worker's message, a custom event and a custom query. */
   for (unsigned i = 0; ret == 0 && i < 3; i++) {
@@ -376,8 +375,7 @@ int
 main (int argc, char **argv)
 {
   if (argc != 2 && argc != 3) {
-    fprintf (stderr, "usage: %s WIRE_DIRECTORY [TEXT_DIRECTORY]\n",
-        argv[0]);
+    fprintf (stderr, "usage: %s WIRE_DIRECTORY [TEXT_DIRECTORY]\n", argv[0]);
     return 2;
   }
   if (make_dir (argv[1]) < 0)

@@ -448,8 +448,7 @@ reach_abstract_socket (GstHostile * self, GstBuffer * buffer)
   gchar *squat = g_strdup_printf ("%s-bound", self->path);
   int pair[2], r_pair, r_send = -1, r_bind;
 
-  r_pair = outcome (socketpair (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0,
-          pair));
+  r_pair = outcome (socketpair (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair));
   if (r_pair == 0)
     r_send = outcome (sendto (pair[0], "hello", 5, 0,
             (struct sockaddr *) &addr, len));

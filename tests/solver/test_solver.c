@@ -65,8 +65,7 @@ parse (GstPxSolver * solver, const gchar * line)
   g_autoptr (GError) error = NULL;
   GstElement *pipeline = gst_px_parse_launch (line, solver, &error);
 
-  fail_unless (pipeline != NULL, "%s: %s", line,
-      error ? error->message : "?");
+  fail_unless (pipeline != NULL, "%s: %s", line, error ? error->message : "?");
   return gst_object_ref_sink (pipeline);
 }
 
@@ -215,8 +214,7 @@ check_impossible (Case * c)
   fail_unless (g_strv_length (parts) == 5, "bad expectation");
   plan = gst_px_solver_solve (solver, GST_BIN (pipeline), NULL);
   explain = gst_px_plan_explain (plan);
-  fail_if (gst_px_plan_is_solvable (plan), "%s solved:\n%s", c->line,
-      explain);
+  fail_if (gst_px_plan_is_solvable (plan), "%s solved:\n%s", c->line, explain);
   d = find_code (plan, parts[0]);
   fail_unless (d != NULL, "%s: no %s in\n%s", c->line, parts[0], explain);
   fail_unless_equals_int (gst_px_diagnostic_get_severity (d),
@@ -368,8 +366,7 @@ GST_START_TEST (test_mid_stream_caps_change_gets_converter)
       "appsrc name=src format=time "
       "caps=video/x-raw,format=RGB,width=16,height=16,framerate=10/1 ! "
       "video/x-raw,format=RGB,width=16,height=16 ! fakesink");
-  g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (pipeline),
-      "src");
+  g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
   g_autoptr (GstPxPlan) plan = gst_px_solver_solve (solver,
       GST_BIN (pipeline), NULL);
   g_autoptr (GstBus) bus = gst_element_get_bus (pipeline);
@@ -386,7 +383,8 @@ GST_START_TEST (test_mid_stream_caps_change_gets_converter)
   g_object_set (src, "caps", i420, NULL);
   push_frames (src, 2, 16 * 16 * 3 / 2, 2);
   g_signal_emit_by_name (src, "end-of-stream", &(GstFlowReturn) {
-      0});
+      0}
+  );
   while ((msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
               GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))) {
     GstMessageType type = GST_MESSAGE_TYPE (msg);
@@ -560,8 +558,7 @@ GST_START_TEST (test_registry_decides_what_is_inserted)
   g_clear_object (&plan);
 
   /* One element that converts and scales, cheaper than two. */
-  both = gst_px_converter_new ("videoconvertscale", "video/x-raw", fields,
-      15);
+  both = gst_px_converter_new ("videoconvertscale", "video/x-raw", fields, 15);
   fail_unless (gst_px_converter_registry_add (empty, both, NULL));
   bogus = gst_px_converter_new ("no-such-element", "video/x-raw", fields, 1);
   fail_if (gst_px_converter_registry_add (empty, bogus, &error));
@@ -600,8 +597,7 @@ GST_START_TEST (test_json_and_graph)
   fail_unless (strstr (json, "\"code\":\"PX-N001\"") != NULL);
   dot = gst_px_plan_to_dot (plan);
   fail_unless (g_str_has_prefix (dot, "digraph pipeline {"));
-  fail_unless (strstr (dot, "\"capsfilter0\" -> \"px-videoconvert0\"") !=
-      NULL);
+  fail_unless (strstr (dot, "\"capsfilter0\" -> \"px-videoconvert0\"") != NULL);
   fail_unless (strstr (dot, "\"px-videoconvert0\" -> \"x264enc0\"") != NULL);
   fail_unless (gst_px_plan_write_graph (plan, file, NULL));
   fail_unless (g_file_get_contents (file, &written, NULL, NULL));

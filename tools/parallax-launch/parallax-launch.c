@@ -44,10 +44,10 @@ typedef struct
 } Run;
 
 static void
-say (Options * opt, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
 say (Options * opt, const gchar * format, ...)
+G_GNUC_PRINTF (2, 3);
+
+     static void say (Options * opt, const gchar * format, ...)
 {
   va_list args;
 
@@ -120,8 +120,7 @@ has_property (GParamSpec ** specs, guint n, const gchar ** words,
     for (guint w = 0; words[w]; w++)
       if (g_str_equal (specs[i]->name, words[w]) ||
           g_str_has_suffix (specs[i]->name, words[w])) {
-        g_string_append_printf (found, "%s%s", any ? ", " : "",
-            specs[i]->name);
+        g_string_append_printf (found, "%s%s", any ? ", " : "", specs[i]->name);
         any = TRUE;
         break;
       }
@@ -467,8 +466,7 @@ solve_and_run (Options * opt, const gchar * description)
   }
   if (gst_px_plan_is_solvable (plan) && !opt->no_fix &&
       !gst_px_solver_apply (solver, plan, &error)) {
-    fprintf (stderr, "ERROR: could not apply the plan: %s.\n",
-        error->message);
+    fprintf (stderr, "ERROR: could not apply the plan: %s.\n", error->message);
     gst_element_set_state (pipeline, GST_STATE_NULL);
     return EXIT_BUILD;
   }
@@ -516,7 +514,7 @@ main (int argc, char **argv)
         "Output messages", NULL},
     {"tags", 't', 0, G_OPTION_ARG_NONE, &opt.tags, "Output tags", NULL},
     {"explain", 0, 0, G_OPTION_ARG_NONE, &opt.explain,
-        "Print what the solver found and why it changes what it changes",
+          "Print what the solver found and why it changes what it changes",
         NULL},
     {"no-fix", 0, 0, G_OPTION_ARG_NONE, &opt.no_fix,
         "Diagnose only: change and run nothing; exit 2 if the solver would "
@@ -524,13 +522,13 @@ main (int argc, char **argv)
     {"json", 0, 0, G_OPTION_ARG_NONE, &opt.json,
         "Print the solver's plan as JSON on stdout", NULL},
     {"graph", 0, 0, G_OPTION_ARG_FILENAME, &opt.graph,
-        "Draw the solved pipeline to FILE (.svg through Graphviz, else DOT)",
+          "Draw the solved pipeline to FILE (.svg through Graphviz, else DOT)",
         "FILE"},
     {"list-elements", 0, 0, G_OPTION_ARG_NONE, &opt.list_elements,
         "List the installed elements, Parallax's own and the converters "
           "marked", NULL},
     {"inspect", 0, 0, G_OPTION_ARG_STRING, &opt.inspect,
-        "Describe an element, with what matters for sandboxing it",
+          "Describe an element, with what matters for sandboxing it",
         "ELEMENT"},
     {NULL}
   };

@@ -521,7 +521,7 @@ px_json_string (GString * out, const gchar * value)
   }
   valid = g_utf8_make_valid (value, -1);
   g_string_append_c (out, '"');
-  for (const guchar * p = (const guchar *) valid; *p; p++) {
+  for (const guchar * p = (const guchar *)valid; *p; p++) {
     switch (*p) {
       case '"':
         g_string_append (out, "\\\"");

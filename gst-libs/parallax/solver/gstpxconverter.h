@@ -8,7 +8,6 @@
 #include <parallax/parallax-prelude.h>
 
 G_BEGIN_DECLS
-
 #define GST_TYPE_PX_CONVERTER (gst_px_converter_get_type ())
 GST_PX_API
 G_DECLARE_FINAL_TYPE (GstPxConverter, gst_px_converter, GST, PX_CONVERTER,
@@ -23,49 +22,49 @@ G_DECLARE_FINAL_TYPE (GstPxConverterRegistry, gst_px_converter_registry, GST,
 #define GST_PX_MEMORY_SYSTEM "memory:SystemMemory"
 
 GST_PX_API
-GstPxConverter *gst_px_converter_new (const gchar * factory_name,
+    GstPxConverter * gst_px_converter_new (const gchar * factory_name,
     const gchar * media_type, const gchar * const *fields, guint cost);
 
 GST_PX_API
-void gst_px_converter_set_memory (GstPxConverter * converter,
+    void gst_px_converter_set_memory (GstPxConverter * converter,
     const gchar * input_feature, const gchar * output_feature);
 
 GST_PX_API
-const gchar *gst_px_converter_get_factory_name (GstPxConverter * converter);
+    const gchar *gst_px_converter_get_factory_name (GstPxConverter * converter);
 
 GST_PX_API
-const gchar *gst_px_converter_get_media_type (GstPxConverter * converter);
+    const gchar *gst_px_converter_get_media_type (GstPxConverter * converter);
 
 GST_PX_API
-const gchar * const *gst_px_converter_get_fields (GstPxConverter * converter);
+    const gchar *const *gst_px_converter_get_fields (GstPxConverter *
+    converter);
+
+GST_PX_API guint gst_px_converter_get_cost (GstPxConverter * converter);
 
 GST_PX_API
-guint gst_px_converter_get_cost (GstPxConverter * converter);
+    const gchar *gst_px_converter_get_input_feature (GstPxConverter *
+    converter);
 
 GST_PX_API
-const gchar *gst_px_converter_get_input_feature (GstPxConverter * converter);
+    const gchar *gst_px_converter_get_output_feature (GstPxConverter *
+    converter);
+
+GST_PX_API GstPxConverterRegistry *gst_px_converter_registry_new (void);
 
 GST_PX_API
-const gchar *gst_px_converter_get_output_feature (GstPxConverter * converter);
+    GstPxConverterRegistry * gst_px_converter_registry_new_default (void);
 
 GST_PX_API
-GstPxConverterRegistry *gst_px_converter_registry_new (void);
-
-GST_PX_API
-GstPxConverterRegistry *gst_px_converter_registry_new_default (void);
-
-GST_PX_API
-gboolean gst_px_converter_registry_add (GstPxConverterRegistry * registry,
+    gboolean gst_px_converter_registry_add (GstPxConverterRegistry * registry,
     GstPxConverter * converter, GError ** error);
 
 GST_PX_API
-GPtrArray *gst_px_converter_registry_get_converters (GstPxConverterRegistry *
-    registry);
+    GPtrArray *
+gst_px_converter_registry_get_converters (GstPxConverterRegistry * registry);
 
 GST_PX_API
-GstPxConverter *gst_px_converter_registry_lookup (GstPxConverterRegistry *
+    GstPxConverter * gst_px_converter_registry_lookup (GstPxConverterRegistry *
     registry, const gchar * factory_name);
 
 G_END_DECLS
-
 #endif /* __GST_PX_CONVERTER_H__ */

@@ -8,7 +8,6 @@
 #include <parallax/parallax-prelude.h>
 
 G_BEGIN_DECLS
-
 /**
  * GstPxSeverity:
  * @GST_PX_SEVERITY_ERROR: the pipeline cannot negotiate and the solver
@@ -17,7 +16,7 @@ G_BEGIN_DECLS
  *   could
  * @GST_PX_SEVERITY_NOTE: what the solver did or will do, and why
  */
-typedef enum
+    typedef enum
 {
   GST_PX_SEVERITY_ERROR,
   GST_PX_SEVERITY_WARNING,
@@ -76,44 +75,46 @@ G_DECLARE_FINAL_TYPE (GstPxDiagnostic, gst_px_diagnostic, GST, PX_DIAGNOSTIC,
     GObject);
 
 GST_PX_API
-const gchar *gst_px_diagnostic_code_to_string (GstPxDiagnosticCode code);
+    const gchar *gst_px_diagnostic_code_to_string (GstPxDiagnosticCode code);
 
 GST_PX_API
-GstPxDiagnosticCode gst_px_diagnostic_get_code (GstPxDiagnostic * diagnostic);
-
-GST_PX_API
-const gchar *gst_px_diagnostic_get_code_string (GstPxDiagnostic * diagnostic);
-
-GST_PX_API
-GstPxSeverity gst_px_diagnostic_get_severity (GstPxDiagnostic * diagnostic);
-
-GST_PX_API
-const gchar *gst_px_diagnostic_get_message (GstPxDiagnostic * diagnostic);
-
-GST_PX_API
-const gchar *gst_px_diagnostic_get_src_pad (GstPxDiagnostic * diagnostic);
-
-GST_PX_API
-const gchar *gst_px_diagnostic_get_sink_pad (GstPxDiagnostic * diagnostic);
-
-GST_PX_API
-const gchar * const *gst_px_diagnostic_get_path (GstPxDiagnostic * diagnostic);
-
-GST_PX_API
-const gchar * const *gst_px_diagnostic_get_fields (GstPxDiagnostic *
+    GstPxDiagnosticCode gst_px_diagnostic_get_code (GstPxDiagnostic *
     diagnostic);
 
 GST_PX_API
-gboolean gst_px_diagnostic_get_field (GstPxDiagnostic * diagnostic,
+    const gchar *gst_px_diagnostic_get_code_string (GstPxDiagnostic *
+    diagnostic);
+
+GST_PX_API
+    GstPxSeverity gst_px_diagnostic_get_severity (GstPxDiagnostic * diagnostic);
+
+GST_PX_API
+    const gchar *gst_px_diagnostic_get_message (GstPxDiagnostic * diagnostic);
+
+GST_PX_API
+    const gchar *gst_px_diagnostic_get_src_pad (GstPxDiagnostic * diagnostic);
+
+GST_PX_API
+    const gchar *gst_px_diagnostic_get_sink_pad (GstPxDiagnostic * diagnostic);
+
+GST_PX_API
+    const gchar *const *gst_px_diagnostic_get_path (GstPxDiagnostic *
+    diagnostic);
+
+GST_PX_API
+    const gchar *const *gst_px_diagnostic_get_fields (GstPxDiagnostic *
+    diagnostic);
+
+GST_PX_API
+    gboolean gst_px_diagnostic_get_field (GstPxDiagnostic * diagnostic,
     const gchar * field, const gchar ** upstream, const gchar ** downstream,
     gboolean * conflict);
 
 GST_PX_API
-const gchar *gst_px_diagnostic_get_suggestion (GstPxDiagnostic * diagnostic);
+    const gchar *gst_px_diagnostic_get_suggestion (GstPxDiagnostic *
+    diagnostic);
 
-GST_PX_API
-gchar *gst_px_diagnostic_to_string (GstPxDiagnostic * diagnostic);
+GST_PX_API gchar *gst_px_diagnostic_to_string (GstPxDiagnostic * diagnostic);
 
 G_END_DECLS
-
 #endif /* __GST_PX_DIAGNOSTIC_H__ */

@@ -56,15 +56,14 @@ vocabulary (void)
 
   if (g_once_init_enter (&done)) {
     GList *factories = gst_registry_get_feature_list (gst_registry_get (),
-      GST_TYPE_ELEMENT_FACTORY);
+        GST_TYPE_ELEMENT_FACTORY);
 
     v.media_types = g_ptr_array_new_with_free_func (g_free);
     v.features = g_ptr_array_new_with_free_func (g_free);
     for (guint i = 0; i < G_N_ELEMENTS (well_known_features); i++)
       add_word (v.features, well_known_features[i]);
     for (GList * l = factories; l; l = l->next) {
-      const GList *t =
-          gst_element_factory_get_static_pad_templates (l->data);
+      const GList *t = gst_element_factory_get_static_pad_templates (l->data);
       for (; t; t = t->next) {
         GstCaps *caps =
             gst_static_caps_get (&((GstStaticPadTemplate *) t->data)->
@@ -372,8 +371,7 @@ suggest (GstPxDiagnosticCode code, const GstCaps * up, const GstCaps * down,
 
 /* PX-E00x for a link no chain of converters repairs. */
 GstPxDiagnostic *
-px_explain_impossible (GstPxPlan * plan, PxLink * link,
-    GPtrArray * converters)
+px_explain_impossible (GstPxPlan * plan, PxLink * link, GPtrArray * converters)
 {
   GstPxDiagnosticCode code = GST_PX_DIAGNOSTIC_NO_CONVERSION;
   g_autofree gchar *word = NULL;

@@ -70,8 +70,7 @@ next_token (PxLexer * lx)
       }
       if (*lx->p != quote) {
         g_set_error (lx->error, GST_PX_SOLVER_ERROR,
-            GST_PX_SOLVER_ERROR_PARSE, "Unterminated quote in \"%s\"",
-            w->str);
+            GST_PX_SOLVER_ERROR_PARSE, "Unterminated quote in \"%s\"", w->str);
         g_string_free (w, TRUE);
         return TOKEN_END;
       }

@@ -64,8 +64,7 @@ gst_px_conversion_init (GstPxConversion * self)
 /* @converters: GstPxConverter, in order from upstream. */
 GstPxConversion *
 px_conversion_new (const gchar * src_pad, const gchar * sink_pad,
-    GPtrArray * converters, const gchar * const *fields, guint cost,
-    guint loss)
+    GPtrArray * converters, const gchar * const *fields, guint cost, guint loss)
 {
   GstPxConversion *self = g_object_new (GST_TYPE_PX_CONVERSION, NULL);
 
@@ -434,8 +433,7 @@ gst_px_plan_get_total_cost (GstPxPlan * plan)
 
   g_return_val_if_fail (GST_IS_PX_PLAN (plan), 0);
   for (guint i = 0; i < plan->conversions->len; i++)
-    total += GST_PX_CONVERSION (g_ptr_array_index (plan->conversions,
-            i))->cost;
+    total += GST_PX_CONVERSION (g_ptr_array_index (plan->conversions, i))->cost;
   return total;
 }
 

@@ -111,8 +111,7 @@ build_chain (GArray * states, gint goal, GPtrArray * converters,
         g_ptr_array_add (fields, (gpointer) cf[f]);
     if (g_strcmp0 (gst_px_converter_get_input_feature (c),
             gst_px_converter_get_output_feature (c)) != 0 &&
-        !g_ptr_array_find_with_equal_func (fields, "memory", g_str_equal,
-            NULL))
+        !g_ptr_array_find_with_equal_func (fields, "memory", g_str_equal, NULL))
       g_ptr_array_add (fields, (gpointer) "memory");
   }
   chain->fields = g_new0 (gchar *, fields->len + 1);

@@ -389,8 +389,7 @@ find_pad (GstElement * element, const gchar * name, GstPadDirection dir,
         best = t;
     }
     if (best || (first && !fallback)) {
-      pad = gst_element_request_pad (element, best ? best : first, NULL,
-          NULL);
+      pad = gst_element_request_pad (element, best ? best : first, NULL, NULL);
       *requested = pad != NULL;
     }
   }
@@ -622,8 +621,7 @@ narrow_tee_branches (GstPxPlan * plan)
       PxLink *other = g_ptr_array_index (plan->links, j);
       if (other != link && other->src_element == link->src_element &&
           other->probe_src == NULL && other->downstream)
-        gst_caps_take (&flows, gst_caps_intersect (flows,
-                other->downstream));
+        gst_caps_take (&flows, gst_caps_intersect (flows, other->downstream));
     }
     if (!gst_caps_is_empty (flows))
       gst_caps_take (&link->upstream, flows);
@@ -1407,8 +1405,7 @@ post_dynamic (GstElement * src, GstPad * pad, PxWatch * w, PxChain * chain,
       "sink-pad", G_TYPE_STRING, w->sink_name,
       "converters", G_TYPE_STRING, factories,
       "elements", G_TYPE_STRING, elements, NULL);
-  gst_element_post_message (src, gst_message_new_element (GST_OBJECT (src),
-          s));
+  gst_element_post_message (src, gst_message_new_element (GST_OBJECT (src), s));
 }
 
 /* A demuxer's pad appeared (on its streaming thread): the first one of the
@@ -1447,8 +1444,7 @@ on_pad_added (GstElement * src, GstPad * pad, PxWatch * w)
   if (gst_caps_can_intersect (up, down)) {
     if (gst_pad_link (pad, w->sink_pad) != GST_PAD_LINK_OK)
       g_set_error (&error, GST_PX_SOLVER_ERROR, GST_PX_SOLVER_ERROR_APPLY,
-          "Could not link %s:%s to %s", GST_DEBUG_PAD_NAME (pad),
-          w->sink_name);
+          "Could not link %s:%s to %s", GST_DEBUG_PAD_NAME (pad), w->sink_name);
     else
       watch_caps (w->converters, pad);
   } else if ((chain = px_search (w->converters, up, down)) != NULL) {

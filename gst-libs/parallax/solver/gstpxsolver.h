@@ -11,7 +11,6 @@
 #include <parallax/solver/gstpxplan.h>
 
 G_BEGIN_DECLS
-
 /**
  * GST_PX_SOLVER_ERROR:
  *
@@ -19,8 +18,7 @@ G_BEGIN_DECLS
  * diagnoses: those are #GstPxDiagnostic).
  */
 #define GST_PX_SOLVER_ERROR (gst_px_solver_error_quark ())
-GST_PX_API
-GQuark gst_px_solver_error_quark (void);
+    GST_PX_API GQuark gst_px_solver_error_quark (void);
 
 /**
  * GstPxSolverError:
@@ -41,32 +39,30 @@ typedef enum
 GST_PX_API
 G_DECLARE_FINAL_TYPE (GstPxSolver, gst_px_solver, GST, PX_SOLVER, GObject);
 
-GST_PX_API
-GstPxSolver *gst_px_solver_new (void);
+GST_PX_API GstPxSolver *gst_px_solver_new (void);
 
 GST_PX_API
-GstPxConverterRegistry *gst_px_solver_get_registry (GstPxSolver * solver);
+    GstPxConverterRegistry * gst_px_solver_get_registry (GstPxSolver * solver);
 
 GST_PX_API
-void gst_px_solver_set_registry (GstPxSolver * solver,
+    void gst_px_solver_set_registry (GstPxSolver * solver,
     GstPxConverterRegistry * registry);
 
 GST_PX_API
-void gst_px_solver_request_link (GstPxSolver * solver, GstElement * src,
+    void gst_px_solver_request_link (GstPxSolver * solver, GstElement * src,
     const gchar * src_pad, GstElement * sink, const gchar * sink_pad);
 
 GST_PX_API
-GstPxPlan *gst_px_solver_solve (GstPxSolver * solver, GstBin * bin,
+    GstPxPlan * gst_px_solver_solve (GstPxSolver * solver, GstBin * bin,
     GError ** error);
 
 GST_PX_API
-gboolean gst_px_solver_apply (GstPxSolver * solver, GstPxPlan * plan,
+    gboolean gst_px_solver_apply (GstPxSolver * solver, GstPxPlan * plan,
     GError ** error);
 
 GST_PX_API
-GstElement *gst_px_parse_launch (const gchar * description,
+    GstElement * gst_px_parse_launch (const gchar * description,
     GstPxSolver * solver, GError ** error);
 
 G_END_DECLS
-
 #endif /* __GST_PX_SOLVER_H__ */

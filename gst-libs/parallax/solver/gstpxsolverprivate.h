@@ -8,9 +8,8 @@
 #include "gstpxsolver.h"
 
 G_BEGIN_DECLS
-
 /* How the solver learnt of a link. */
-typedef enum
+    typedef enum
 {
   PX_LINK_REAL,                 /* linked in the bin */
   PX_LINK_REQUESTED,            /* asked for, not linked (GStreamer refused) */
@@ -154,5 +153,4 @@ GPtrArray *px_link_path (GstPxPlan * plan, PxLink * link,
     GPtrArray * conflicts);
 
 G_END_DECLS
-
 #endif /* __GST_PX_SOLVER_PRIVATE_H__ */
