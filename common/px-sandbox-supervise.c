@@ -16,6 +16,9 @@
  * - Posture: /proc tells, for every thread, whether it runs under the
  *   filter, with no_new_privs and no capabilities, and which namespaces
  *   and root the worker has.
+ * - Memory under rlimits: RLIMIT_AS bounds what the worker maps, not the
+ *   pages of a memfd it filled, unmapped and kept an fd to; /proc tells
+ *   both.
  */
 #include "px-sandbox-private.h"
 #include "px-fd.h"
@@ -835,5 +838,145 @@ px_sandbox_child_check_posture (const PxSandboxChild * child,
   if (mismatched != 0)
     return report_posture (&f, mismatched, error);
   *verified = f.found & (wanted | claimed);
+  return 0;
+}
+
+/* ---- Memory the address space limit does not see ---------------------- */
+
+/* The inodes of the memfds a worker maps, or holds an fd to: at most one
+ * per fd (RLIMIT_NOFILE) and per mapping. */
+typedef struct
+{
+  uint64_t *inodes;
+  size_t len, size;
+} InodeSet;
+
+static bool
+inode_set_has (const InodeSet * set, uint64_t inode)
+{
+  for (size_t i = 0; i < set->len; i++)
+    if (set->inodes[i] == inode)
+      return true;
+  return false;
+}
+
+static int
+inode_set_add (InodeSet * set, uint64_t inode)
+{
+  if (inode_set_has (set, inode))
+    return 0;
+  if (set->len == set->size) {
+    size_t size = set->size ? set->size * 2 : 64;
+    uint64_t *grown = realloc (set->inodes, size * sizeof *grown);
+
+    if (grown == NULL)
+      return -ENOMEM;
+    set->inodes = grown;
+    set->size = size;
+  }
+  set->inodes[set->len++] = inode;
+  return 0;
+}
+
+#define MEMFD_PREFIX "/memfd:"
+
+/* The inodes of every memfd mapped in @pid, from /proc/PID/maps: "start-end
+ * perms offset dev inode path". */
+static int
+mapped_memfds (pid_t pid, InodeSet * mapped)
+{
+  char path[64], line[4096];
+  FILE *maps;
+  int ret = 0;
+
+  snprintf (path, sizeof path, "/proc/%d/maps", (int) pid);
+  maps = fopen (path, "re");
+  if (maps == NULL)
+    return px_negative_errno ();
+  while (ret == 0 && fgets (line, sizeof line, maps) != NULL) {
+    unsigned long long inode;
+    int name_at = -1;
+
+    if (sscanf (line, "%*s %*s %*s %*s %llu %n", &inode, &name_at) == 1 &&
+        name_at > 0 && strncmp (line + name_at, MEMFD_PREFIX,
+            strlen (MEMFD_PREFIX)) == 0)
+      ret = inode_set_add (mapped, inode);
+  }
+  if (ret == 0 && ferror (maps))
+    ret = -EIO;
+  fclose (maps);
+  return ret;
+}
+
+/* The bytes of memfd pages @pid holds through fds whose memfd it does not
+ * map: memory that counts against no rlimit. Each memfd once. */
+static int
+unmapped_memfd_bytes (pid_t pid, const InodeSet * mapped, uint64_t * bytes)
+{
+  char dir_path[64];
+  struct dirent *entry;
+  InodeSet counted = { 0, };
+  DIR *dir;
+  int ret = 0;
+
+  *bytes = 0;
+  snprintf (dir_path, sizeof dir_path, "/proc/%d/fd", (int) pid);
+  dir = opendir (dir_path);
+  if (dir == NULL)
+    return px_negative_errno ();
+  while (ret == 0 && (entry = readdir (dir)) != NULL) {
+    char path[64 + sizeof entry->d_name], link[sizeof MEMFD_PREFIX];
+    struct stat st;
+    ssize_t n;
+
+    if (entry->d_name[0] == '.')
+      continue;
+    snprintf (path, sizeof path, "%s/%s", dir_path, entry->d_name);
+    /* the link's first bytes, enough to tell "/memfd:NAME (deleted)" */
+    n = readlink (path, link, sizeof link - 1);
+    if (n != (ssize_t) sizeof link - 1)
+      continue;
+    link[n] = '\0';
+    /* the fd's file itself: its allocated pages, not its size */
+    if (strcmp (link, MEMFD_PREFIX) != 0 || stat (path, &st) < 0 ||
+        inode_set_has (mapped, st.st_ino) || inode_set_has (&counted,
+            st.st_ino))
+      continue;
+    ret = inode_set_add (&counted, st.st_ino);
+    *bytes += (uint64_t) st.st_blocks * 512u;
+  }
+  closedir (dir);
+  free (counted.inodes);
+  return ret;
+}
+
+int
+px_sandbox_child_memory_held (const PxSandboxChild * child, uint64_t * held)
+{
+  char path[64], value[32], *status = NULL;
+  InodeSet mapped = { 0, };
+  uint64_t address_space, unmapped = 0;
+  int ret;
+
+  if (child->pid <= 0 || child->reaped)
+    return -ESRCH;
+  snprintf (path, sizeof path, "/proc/%d/status", (int) child->pid);
+  ret = px_sandbox_read_file (path, STATUS_MAX_SIZE, &status);
+  if (ret < 0)
+    return ret;
+  /* "VmSize:   123456 kB" */
+  if (status_value (status, "VmSize", value, sizeof value) == NULL) {
+    free (status);
+    return -EIO;
+  }
+  address_space = strtoull (value, NULL, 10) * 1024u;
+  free (status);
+  ret = mapped_memfds (child->pid, &mapped);
+  if (ret == 0)
+    ret = unmapped_memfd_bytes (child->pid, &mapped, &unmapped);
+  free (mapped.inodes);
+  if (ret < 0)
+    return ret;
+  *held = address_space + unmapped;
   return 0;
 }

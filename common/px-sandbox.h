@@ -309,6 +309,14 @@ extern "C"
       const PxSandboxConfig * config, unsigned claimed, unsigned *verified,
       char **error);
 
+/* The memory the worker holds, as /proc shows it: its address space
+ * (VmSize, which RLIMIT_AS bounds) plus the allocated pages of every memfd
+ * it keeps an fd to without mapping it (which no rlimit bounds). Under
+ * cgroups the memory controller counts all of it itself. -ESRCH when the
+ * worker is gone, -errno when /proc cannot be read. */
+  int px_sandbox_child_memory_held (const PxSandboxChild * child,
+      uint64_t * held);
+
 /* Kills and reaps the worker if that has not happened yet, removes its
  * cgroups and closes the pidfd. Safe to call twice. */
   void px_sandbox_child_cleanup (PxSandboxChild * child);

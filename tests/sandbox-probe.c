@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -229,6 +230,37 @@ allocate (const char *limit_mib)
     memset (p, 1, 16 << 20);
   }
   say ("result ok");
+}
+
+/* Fills the memfd handed over as fd 4 through a mapping, unmaps it unless
+ * @how is "keep-mapped" (keeping the fd), then fills the address space to
+ * its limit, and waits while the host counts. */
+static void
+hoard_memfd (const char *how)
+{
+  struct stat st;
+  char *arena;
+  long mib = 0;
+
+  if (fstat (4, &st) < 0 || (arena = mmap (NULL, st.st_size,
+              PROT_READ | PROT_WRITE, MAP_SHARED, 4, 0)) == MAP_FAILED) {
+    say ("result errno %d", errno);
+    return;
+  }
+  memset (arena, 1, st.st_size);
+  if (how == NULL || strcmp (how, "keep-mapped") != 0)
+    munmap (arena, st.st_size);
+  for (;;) {
+    void *p = mmap (NULL, 4 << 20, PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED)
+      break;
+    memset (p, 1, 4 << 20);
+    mib += 4;
+  }
+  say ("result hoarded %ld MiB", mib);
+  wait_for_host ();
 }
 
 static void *
@@ -465,6 +497,7 @@ static const struct
   {"ptrace", trace_parent},
   {"kill-parent", kill_parent},
   {"memory", allocate},
+  {"hoard-memfd", hoard_memfd},
   {"cpu", spin},
   {"pids", make_threads},
   {"wx-mmap", map_writable_executable},

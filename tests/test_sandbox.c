@@ -1141,6 +1141,67 @@ expect_memory_limit (PxSandboxLimitMechanism mechanism)
   outcome_clear (&o);
 }
 
+/* A memfd of @size bytes that cannot grow or shrink, as the host makes
+ * arenas for a worker. */
+static int
+sealed_memfd (gsize size)
+{
+  int fd = memfd_create ("hoard", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+  fail_unless (fd >= 0);
+  fail_unless (ftruncate (fd, size) == 0);
+  fail_unless (fcntl (fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK) == 0);
+  return fd;
+}
+
+#define HOARD_LIMIT (192u << 20)
+#define HOARD_MEMFD (96u << 20)
+
+static void
+check_memory_held (Outcome * o, void *data)
+{
+  gboolean *over = data;
+  guint64 held = 0;
+
+  fail_unless (g_str_has_prefix (o->result, "hoarded "), "%s", o->result);
+  fail_unless_equals_int (px_sandbox_child_memory_held (&o->child, &held), 0);
+  *over = held > HOARD_LIMIT;
+  if (*over)
+    /* the address space, nearly full, and the whole memfd beside it */
+    fail_unless (held >= HOARD_LIMIT - (32u << 20) + HOARD_MEMFD,
+        "%" G_GUINT64_FORMAT " bytes", held);
+}
+
+/* RLIMIT_AS leaves out memfd pages a worker holds by fd without mapping
+ * them: px_sandbox_child_memory_held() counts them, so that the
+ * supervisor can hold the limit (GstPxWorker kills such a worker). */
+static void
+body_memory_held_counts_unmapped_memfds (void)
+{
+  const char *hows[] = { "unmap", "keep-mapped" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (hows); i++) {
+    PxSandboxConfig config;
+    gboolean over = FALSE;
+    int memfd = sealed_memfd (HOARD_MEMFD);
+    Outcome o;
+
+    px_sandbox_config_init (&config);
+    config.memory_bytes = HOARD_LIMIT;
+    config.limit_mechanisms = PX_SANDBOX_LIMITS_RLIMIT;
+    run_probe_fds (&config, "hoard-memfd", hows[i], &memfd, 1, &o,
+        check_memory_held, &over);
+    fail_unless (o.spawn_ret == 0, "%s", o.spawn_error);
+    /* unmapped, the memfd is beside the full address space; mapped, it is
+     * part of it */
+    fail_unless (over == (i == 0), "%s: over the limit: %d", hows[i], over);
+    close (memfd);
+    outcome_clear (&o);
+  }
+}
+
+SANDBOX_TEST (memory_held_counts_unmapped_memfds);
+
 static void
 check_cpu_limit (Outcome * o, void *data)
 {
@@ -1653,6 +1714,7 @@ sandbox_suite (void)
   tcase_add_test (tc, test_violation_descriptions);
   ADD_SANDBOX_TEST (tc, posture);
   ADD_SANDBOX_TEST (tc, extra_fds_are_handed_over);
+  ADD_SANDBOX_TEST (tc, memory_held_counts_unmapped_memfds);
   ADD_SANDBOX_TEST (tc, environment_is_clean);
   ADD_SANDBOX_TEST (tc, open_fails_with_eacces);
   ADD_SANDBOX_TEST (tc, write_fails_with_eacces);

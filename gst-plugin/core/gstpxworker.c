@@ -37,6 +37,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_px_worker_debug);
  * before it counts as hung up. */
 #define HANGUP_GRACE_MS 250
 #define STDERR_BYTES_PER_SECOND (32 * 1024)
+/* How often the supervisor adds up a worker's memory under rlimits: how
+ * long a worker may hold more than its limit before it is killed. */
+#define MEMORY_CHECK_INTERVAL (250 * G_TIME_SPAN_MILLISECOND)
 
 typedef enum
 {
@@ -90,6 +93,7 @@ struct _GstPxWorker
   gsize stderr_len;
   gint64 stderr_window;         /* start of the current second */
   gsize stderr_budget;          /* bytes still allowed in it */
+  gint64 memory_checked;        /* when memory_check() last ran */
 
   guint64 state_request;        /* the STATE being waited for, 0 if none */
   guint64 last_state_request;
@@ -659,6 +663,55 @@ drain_stderr (GstPxWorker * worker)
   return FALSE;
 }
 
+/* Whether the supervisor must add up the worker's memory itself: under
+ * rlimits, RLIMIT_AS leaves out memfd pages it holds without mapping them
+ * (arenas the host made for it), so the limit holds only if someone counts
+ * them. Under cgroups the kernel does. */
+static gboolean
+memory_needs_checks (GstPxWorker * worker)
+{
+  return worker->child.limits == PX_SANDBOX_LIMITS_RLIMIT &&
+      worker->config.memory_bytes > 0;
+}
+
+/* Supervisor thread, every MEMORY_CHECK_INTERVAL: kills a worker that
+ * holds more than its memory limit, as /proc shows it. */
+static gboolean
+memory_check (GstPxWorker * worker)
+{
+  guint64 held;
+  int ret;
+
+  worker->memory_checked = g_get_monotonic_time ();
+  ret = px_sandbox_child_memory_held (&worker->child, &held);
+  if (ret == -ESRCH)
+    return TRUE;
+  if (ret < 0) {
+    kill_worker (worker, "its memory cannot be read from /proc");
+    return FALSE;
+  }
+  if (held > worker->config.memory_bytes) {
+    gchar *reason = g_strdup_printf ("it holds %" G_GUINT64_FORMAT " bytes "
+        "(its address space and memory it filled but no longer maps), over "
+        "its memory limit of %" G_GUINT64_FORMAT, held,
+        (guint64) worker->config.memory_bytes);
+
+    kill_worker (worker, reason);
+    g_free (reason);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Milliseconds until @last + @interval, for poll(). */
+static int
+ms_until (gint64 last, gint64 interval)
+{
+  gint64 left = interval - (g_get_monotonic_time () - last);
+
+  return (int) CLAMP (left / 1000, 0, G_MAXINT);
+}
+
 /* Waits for the worker to end or for gst_px_worker_stop(), reading the
  * seccomp listener and logging its stderr meanwhile. The listener is read
  * at once, always: while nobody reads it, a worker thread that made a
@@ -673,13 +726,22 @@ watch (GstPxWorker * worker)
     {.fd = worker->ready_fd,.events = POLLIN},
     {.fd = worker->child.stderr_fd,.events = POLLIN},
   };
-  gboolean reading = TRUE;
+  gboolean reading = TRUE, check_memory = memory_needs_checks (worker);
 
   for (;;) {
-    gint64 left = G_TIME_SPAN_SECOND - (g_get_monotonic_time () -
-        worker->stderr_window);
-    int timeout = reading ? -1 : (int) MAX (left / 1000, 1);
+    int timeout = reading ? -1 : MAX (ms_until (worker->stderr_window,
+            G_TIME_SPAN_SECOND), 1);
     int n;
+
+    if (check_memory && ms_until (worker->memory_checked,
+            MEMORY_CHECK_INTERVAL) == 0)
+      check_memory = memory_check (worker);     /* FALSE: killed */
+    if (check_memory) {
+      int memory_timeout = MAX (ms_until (worker->memory_checked,
+              MEMORY_CHECK_INTERVAL), 1);
+
+      timeout = timeout < 0 ? memory_timeout : MIN (timeout, memory_timeout);
+    }
 
     /* the supervisor socket until the listener came, then the listener */
     pfd[2].fd = px_sandbox_child_watch_fd (&worker->child);
