@@ -898,9 +898,10 @@ GST_START_TEST (test_vp8_bit_exact)
 
 GST_END_TEST;
 
-/* ORC's JIT needs a writable + executable mapping, which the worker may
- * not have: GstPxWorker gives every worker ORC_CODE=backup (ORC's C
- * fallback) unless the caller names ORC_CODE in its environment. */
+/* liborc's own JIT needs a writable + executable mapping, which the worker
+ * may not have: GstPxWorker gives every worker ORC_CODE=backup, which keeps
+ * liborc from trying, unless the caller names ORC_CODE in its environment
+ * (the jailed compiler makes the code instead: tests/test_orc.c). */
 GST_START_TEST (test_orc_fallback_without_orc_code)
 {
   PxSandboxConfig config;

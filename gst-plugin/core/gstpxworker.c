@@ -22,10 +22,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_px_worker_debug);
 #define WORKER_INPUT_FD 4
 #define WORKER_OUTPUT_FD 5
 
-/* ORC's JIT (videoconvert, audioconvert, videoscale, ...) needs a writable
- * + executable mapping, or an executable view of a file it writes, and the
- * lockdown kills a worker that asks for either: its C fallback, unless the
- * caller names ORC_CODE itself (docs/security.md, "W^X and ORC"). */
+/* liborc's own JIT (videoconvert, audioconvert, videoscale, ...) needs a
+ * writable + executable mapping, which the lockdown kills a worker for:
+ * ORC_CODE=backup keeps it from trying, unless the caller names ORC_CODE
+ * itself. The worker's programs are compiled all the same, by the jailed
+ * compiler its orc_program_compile() asks (docs/security.md, "W^X and
+ * ORC"); ORC's C code runs only for a program that compiler refuses. */
 #define WORKER_ORC_CODE "ORC_CODE=backup"
 
 /* The worker's stderr reaches the host's log line by line, at most
