@@ -1147,47 +1147,76 @@ event_with_structure (GstEventType type, GstStructure ** s, GError ** error)
   return event;
 }
 
-static gboolean
-event_travels (GstEventType type, gboolean upstream)
+static GstEvent *
+event_eos (const GstStructure * s, GError ** error)
 {
-  switch (type) {
-    case GST_EVENT_STREAM_START:
-    case GST_EVENT_CAPS:
-    case GST_EVENT_SEGMENT:
-    case GST_EVENT_TAG:
-    case GST_EVENT_EOS:
-    case GST_EVENT_GAP:
-    case GST_EVENT_CUSTOM_DOWNSTREAM:
-    case GST_EVENT_CUSTOM_DOWNSTREAM_OOB:
-    case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
-      return !upstream;
-    case GST_EVENT_SEEK:
-    case GST_EVENT_QOS:
-    case GST_EVENT_NAVIGATION:
-    case GST_EVENT_RECONFIGURE:
-    case GST_EVENT_LATENCY:
-    case GST_EVENT_STEP:
-    case GST_EVENT_CUSTOM_UPSTREAM:
-      return upstream;
-    case GST_EVENT_FLUSH_START:
-    case GST_EVENT_FLUSH_STOP:
-    case GST_EVENT_CUSTOM_BOTH:
-    case GST_EVENT_CUSTOM_BOTH_OOB:
-      return TRUE;
-    default:
-      return FALSE;
-  }
+  return gst_event_new_eos ();
 }
+
+static GstEvent *
+event_flush_start (const GstStructure * s, GError ** error)
+{
+  return gst_event_new_flush_start ();
+}
+
+static GstEvent *
+event_reconfigure (const GstStructure * s, GError ** error)
+{
+  return gst_event_new_reconfigure ();
+}
+
+typedef enum
+{
+  DOWNSTREAM = 1 << 0,
+  UPSTREAM = 1 << 1,
+} Direction;
+
+/* Every event that may cross, where it may travel, and what makes it from
+ * its body: NULL for events that carry an application structure as they
+ * are (event_with_structure()). */
+static const struct
+{
+  GstEventType type;
+  Direction direction;
+  GstEvent *(*decode) (const GstStructure * s, GError ** error);
+} event_kinds[] = {
+  {GST_EVENT_STREAM_START, DOWNSTREAM, event_stream_start},
+  {GST_EVENT_CAPS, DOWNSTREAM, event_caps},
+  {GST_EVENT_SEGMENT, DOWNSTREAM, event_segment},
+  {GST_EVENT_TAG, DOWNSTREAM, event_tag},
+  {GST_EVENT_EOS, DOWNSTREAM, event_eos},
+  {GST_EVENT_GAP, DOWNSTREAM, event_gap},
+  {GST_EVENT_CUSTOM_DOWNSTREAM, DOWNSTREAM, NULL},
+  {GST_EVENT_CUSTOM_DOWNSTREAM_OOB, DOWNSTREAM, NULL},
+  {GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, DOWNSTREAM, NULL},
+  {GST_EVENT_SEEK, UPSTREAM, event_seek},
+  {GST_EVENT_QOS, UPSTREAM, event_qos},
+  {GST_EVENT_NAVIGATION, UPSTREAM, NULL},
+  {GST_EVENT_RECONFIGURE, UPSTREAM, event_reconfigure},
+  {GST_EVENT_LATENCY, UPSTREAM, event_latency},
+  {GST_EVENT_STEP, UPSTREAM, event_step},
+  {GST_EVENT_CUSTOM_UPSTREAM, UPSTREAM, NULL},
+  {GST_EVENT_FLUSH_START, DOWNSTREAM | UPSTREAM, event_flush_start},
+  {GST_EVENT_FLUSH_STOP, DOWNSTREAM | UPSTREAM, event_flush_stop},
+  {GST_EVENT_CUSTOM_BOTH, DOWNSTREAM | UPSTREAM, NULL},
+  {GST_EVENT_CUSTOM_BOTH_OOB, DOWNSTREAM | UPSTREAM, NULL},
+};
 
 GstEvent *
 gst_px_event_deserialize (guint32 type, const gchar * body,
     gboolean upstream, GstPxPeerBudget * budget, GError ** error)
 {
+  Direction direction = upstream ? UPSTREAM : DOWNSTREAM;
   GError *parse_error = NULL;
   GstStructure *s;
-  GstEvent *event = NULL;
+  GstEvent *event;
+  guint i;
 
-  if (!event_travels (type, upstream)) {
+  for (i = 0; i < G_N_ELEMENTS (event_kinds); i++)
+    if (event_kinds[i].type == type)
+      break;
+  if (i == G_N_ELEMENTS (event_kinds) ||
+      !(event_kinds[i].direction & direction)) {
     fail (error, "event type 0x%x may not travel %s", type,
         upstream ? "upstream" : "downstream");
     return NULL;
@@ -1197,51 +1226,10 @@ gst_px_event_deserialize (guint32 type, const gchar * body,
     g_propagate_error (error, parse_error);
     return NULL;
   }
-
-  switch (type) {
-    case GST_EVENT_STREAM_START:
-      event = event_stream_start (s, error);
-      break;
-    case GST_EVENT_CAPS:
-      event = event_caps (s, error);
-      break;
-    case GST_EVENT_SEGMENT:
-      event = event_segment (s, error);
-      break;
-    case GST_EVENT_TAG:
-      event = event_tag (s, error);
-      break;
-    case GST_EVENT_EOS:
-      event = gst_event_new_eos ();
-      break;
-    case GST_EVENT_FLUSH_START:
-      event = gst_event_new_flush_start ();
-      break;
-    case GST_EVENT_FLUSH_STOP:
-      event = event_flush_stop (s, error);
-      break;
-    case GST_EVENT_GAP:
-      event = event_gap (s, error);
-      break;
-    case GST_EVENT_SEEK:
-      event = event_seek (s, error);
-      break;
-    case GST_EVENT_QOS:
-      event = event_qos (s, error);
-      break;
-    case GST_EVENT_RECONFIGURE:
-      event = gst_event_new_reconfigure ();
-      break;
-    case GST_EVENT_LATENCY:
-      event = event_latency (s, error);
-      break;
-    case GST_EVENT_STEP:
-      event = event_step (s, error);
-      break;
-    default:
-      event = event_with_structure (type, &s, error);
-      break;
-  }
+  if (event_kinds[i].decode)
+    event = event_kinds[i].decode (s, error);
+  else
+    event = event_with_structure (type, &s, error);
   if (s)
     gst_structure_free (s);
   return event;
