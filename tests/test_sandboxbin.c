@@ -18,180 +18,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "px-sandboxbin-check.h"
 #include "px-test-util.h"
 
-#define RUN_TIMEOUT (60 * GST_SECOND)
+#define RUN_TIMEOUT PX_CHECK_RUN_TIMEOUT
 
 #define VIDEO "videotestsrc num-buffers=10 pattern=smpte ! " \
   "video/x-raw,format=I420,width=320,height=240,framerate=30/1"
 #define AUDIO "audiotestsrc num-buffers=10 wave=sine ! " \
   "audio/x-raw,format=S16LE,rate=44100,channels=2"
 #define SMALL_VIDEO "video/x-raw,format=I420,width=64,height=48,framerate=30/1"
-
-/* What a pipeline did until EOS or its first error. */
-typedef struct
-{
-  GPtrArray *checksums;         /* per buffer reaching "sink" */
-  GPtrArray *elements;          /* GstStructure of sandboxbin element
-                                 * messages, in order */
-  gboolean eos;
-  GError *error;                /* first ERROR */
-  gchar *error_source;
-} Run;
-
-static void
-run_init (Run * run)
-{
-  memset (run, 0, sizeof *run);
-  run->checksums = g_ptr_array_new_with_free_func (g_free);
-  run->elements = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      gst_structure_free);
-}
-
-static void
-run_clear (Run * run)
-{
-  g_ptr_array_unref (run->checksums);
-  g_ptr_array_unref (run->elements);
-  g_clear_error (&run->error);
-  g_free (run->error_source);
-}
-
-/* Raw video is compared by its visible pixels: a worker may lay frames out
- * with other strides depending on the pool it was given. */
-static gboolean
-checksum_video_frame (GstBuffer * buffer, GstCaps * caps, GChecksum * sum)
-{
-  GstVideoInfo info;
-  GstVideoFrame frame;
-
-  if (caps == NULL || !gst_structure_has_name (gst_caps_get_structure (caps,
-              0), "video/x-raw") || !gst_video_info_from_caps (&info, caps) ||
-      !gst_video_frame_map (&frame, &info, buffer, GST_MAP_READ))
-    return FALSE;
-  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES (&frame); p++) {
-    const guint8 *row = GST_VIDEO_FRAME_PLANE_DATA (&frame, p);
-    gint comp[GST_VIDEO_MAX_COMPONENTS];
-    guint width, height;
-
-    gst_video_format_info_component (info.finfo, p, comp);
-    width = GST_VIDEO_FRAME_COMP_WIDTH (&frame, comp[0]) *
-        GST_VIDEO_FRAME_COMP_PSTRIDE (&frame, comp[0]);
-    height = GST_VIDEO_FRAME_COMP_HEIGHT (&frame, comp[0]);
-    for (guint y = 0; y < height; y++)
-      g_checksum_update (sum, row + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame,
-              p), width);
-  }
-  gst_video_frame_unmap (&frame);
-  return TRUE;
-}
-
-static void
-record_checksum (GstElement * sink, GstBuffer * buffer, GstPad * pad,
-    gpointer user_data)
-{
-  GPtrArray *checksums = user_data;
-  GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA1);
-  GstCaps *caps = gst_pad_get_current_caps (pad);
-
-  if (!checksum_video_frame (buffer, caps, sum)) {
-    GstMapInfo map;
-
-    gst_buffer_map (buffer, &map, GST_MAP_READ);
-    g_checksum_update (sum, map.data, map.size);
-    gst_buffer_unmap (buffer, &map);
-  }
-  g_ptr_array_add (checksums, g_strdup (g_checksum_get_string (sum)));
-  g_checksum_free (sum);
-  gst_clear_caps (&caps);
-}
-
-static GstElement *
-build (const gchar * description, Run * run)
-{
-  GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (description, &error);
-  GstElement *sink;
-
-  fail_unless (pipeline != NULL, "%s: %s", description,
-      error ? error->message : "?");
-  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  if (sink != NULL) {
-    g_object_set (sink, "signal-handoffs", TRUE, NULL);
-    g_signal_connect (sink, "handoff", G_CALLBACK (record_checksum),
-        run->checksums);
-    gst_object_unref (sink);
-  }
-  return pipeline;
-}
-
-/* Runs @pipeline in PLAYING until EOS or an error (left in PLAYING). */
-static void
-play (GstElement * pipeline, Run * run)
-{
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *msg;
-
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  while ((msg = gst_bus_timed_pop_filtered (bus, RUN_TIMEOUT,
-              GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))) {
-    const GstStructure *s = gst_message_get_structure (msg);
-
-    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT) {
-      if (s && g_str_has_prefix (gst_structure_get_name (s), "sandboxbin-"))
-        g_ptr_array_add (run->elements, gst_structure_copy (s));
-      gst_message_unref (msg);
-      continue;
-    }
-    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
-      run->eos = TRUE;
-    } else {
-      gst_message_parse_error (msg, &run->error, NULL);
-      run->error_source = gst_object_get_name (GST_MESSAGE_SRC (msg));
-    }
-    gst_message_unref (msg);
-    break;
-  }
-  gst_object_unref (bus);
-}
-
-static void
-run_to_end (const gchar * description, Run * run)
-{
-  GstElement *pipeline = build (description, run);
-
-  play (pipeline, run);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-}
-
-static void
-assert_eos (const gchar * what, Run * run)
-{
-  fail_unless (run->eos, "%s: no EOS (%s: %s)", what,
-      run->error_source ? run->error_source : "-",
-      run->error ? run->error->message : "no error");
-}
-
-static guint
-count_elements (Run * run, const gchar * name)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < run->elements->len; i++)
-    n += gst_structure_has_name (g_ptr_array_index (run->elements, i), name);
-  return n;
-}
-
-static const GstStructure *
-find_element (Run * run, const gchar * name)
-{
-  for (guint i = 0; i < run->elements->len; i++) {
-    if (gst_structure_has_name (g_ptr_array_index (run->elements, i), name))
-      return g_ptr_array_index (run->elements, i);
-  }
-  return NULL;
-}
 
 /* ---- pads and properties ----------------------------------------------- */
 
@@ -271,41 +107,9 @@ GST_END_TEST;
 
 /* ---- bit-exact against in-process -------------------------------------- */
 
-static void
-assert_bit_exact (const gchar * source, const gchar * description,
-    guint min_buffers)
-{
-  gchar *isolated = g_strdup_printf ("%s ! sandboxbin description=\"%s\" ! "
-      "fakesink name=sink", source, description);
-  gchar *in_process = g_strdup_printf ("%s ! sandboxbin mode=in-process "
-      "description=\"%s\" ! fakesink name=sink", source, description);
-  Run expected, got;
-
-  run_init (&expected);
-  run_init (&got);
-  run_to_end (in_process, &expected);
-  assert_eos (in_process, &expected);
-  fail_unless (expected.checksums->len >= min_buffers, "%s: %u buffers",
-      in_process, expected.checksums->len);
-  run_to_end (isolated, &got);
-  assert_eos (isolated, &got);
-  fail_unless_equals_int (got.checksums->len, expected.checksums->len);
-  for (guint i = 0; i < expected.checksums->len; i++)
-    fail_unless_equals_string (g_ptr_array_index (got.checksums, i),
-        g_ptr_array_index (expected.checksums, i));
-  fail_unless_equals_int (count_elements (&got, "sandboxbin-worker-started"),
-      1);
-  fail_unless_equals_int (count_elements (&got, "sandboxbin-worker-crashed"),
-      0);
-  run_clear (&expected);
-  run_clear (&got);
-  g_free (isolated);
-  g_free (in_process);
-}
-
 GST_START_TEST (test_videoconvert_bit_exact)
 {
-  assert_bit_exact (VIDEO, "videoconvert ! "
+  px_check_assert_bit_exact (VIDEO, "videoconvert ! "
       "capsfilter caps=video/x-raw,format=BGRx", 10);
 }
 
@@ -313,7 +117,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_audioconvert_bit_exact)
 {
-  assert_bit_exact (AUDIO, "audioconvert ! "
+  px_check_assert_bit_exact (AUDIO, "audioconvert ! "
       "capsfilter caps=audio/x-raw,format=F32LE", 10);
 }
 
@@ -323,15 +127,15 @@ GST_END_TEST;
 
 GST_START_TEST (test_source_in_process)
 {
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  run_to_end ("sandboxbin mode=in-process description=\"videotestsrc "
+  px_check_run_init (&run);
+  px_check_run_to_end ("sandboxbin mode=in-process description=\"videotestsrc "
       "num-buffers=7 ! capsfilter caps=" SMALL_VIDEO "\" ! fakesink name=sink",
       &run);
-  assert_eos ("source", &run);
+  px_check_assert_eos ("source", &run);
   fail_unless_equals_int (run.checksums->len, 7);
-  run_clear (&run);
+  px_check_run_clear (&run);
 }
 
 GST_END_TEST;
@@ -347,10 +151,10 @@ GST_START_TEST (test_sink_in_process)
 {
   GstElement *pipeline, *inner;
   gint handed = 0;
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  pipeline = build ("videotestsrc num-buffers=7 ! " SMALL_VIDEO " ! "
+  px_check_run_init (&run);
+  pipeline = px_check_build ("videotestsrc num-buffers=7 ! " SMALL_VIDEO " ! "
       "sandboxbin name=bin mode=in-process description=\"videoconvert ! "
       "fakesink name=inner signal-handoffs=true\"", &run);
   /* The description is built at NULL -> READY. */
@@ -359,13 +163,13 @@ GST_START_TEST (test_sink_in_process)
   fail_unless (inner != NULL);
   g_signal_connect (inner, "handoff", G_CALLBACK (count_buffer), &handed);
   /* The pipeline's EOS needs the bin to count as a sink. */
-  play (pipeline, &run);
-  assert_eos ("sink", &run);
+  px_check_play (pipeline, &run);
+  px_check_assert_eos ("sink", &run);
   fail_unless_equals_int (g_atomic_int_get (&handed), 7);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (inner);
   gst_object_unref (pipeline);
-  run_clear (&run);
+  px_check_run_clear (&run);
 }
 
 GST_END_TEST;
@@ -376,7 +180,7 @@ static gchar *
 make_matroska (gchar ** dir)
 {
   gchar *path, *description;
-  Run run;
+  PxCheckRun run;
 
   *dir = g_dir_make_tmp ("sandboxbin-XXXXXX", NULL);
   fail_unless (*dir != NULL);
@@ -385,10 +189,10 @@ make_matroska (gchar ** dir)
       SMALL_VIDEO " ! vp8enc deadline=1 ! matroskamux name=mux ! "
       "filesink location=%s audiotestsrc num-buffers=15 ! vorbisenc ! mux.",
       path);
-  run_init (&run);
-  run_to_end (description, &run);
-  assert_eos ("making the clip", &run);
-  run_clear (&run);
+  px_check_run_init (&run);
+  px_check_run_to_end (description, &run);
+  px_check_assert_eos ("making the clip", &run);
+  px_check_run_clear (&run);
   g_free (description);
   return path;
 }
@@ -449,17 +253,17 @@ GST_START_TEST (test_demuxer_pads_in_process)
   GstIterator *it;
   GValue item = G_VALUE_INIT;
   guint pads = 0;
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  demuxed.pipeline = build (description, &run);
+  px_check_run_init (&run);
+  demuxed.pipeline = px_check_build (description, &run);
   demuxed.caps = g_ptr_array_new_with_free_func (g_free);
   bin = gst_bin_get_by_name (GST_BIN (demuxed.pipeline), "bin");
   g_signal_connect (bin, "pad-added", G_CALLBACK (demuxed_pad_added), &demuxed);
   g_signal_connect (bin, "no-more-pads", G_CALLBACK (demuxed_no_more_pads),
       &demuxed);
-  play (demuxed.pipeline, &run);
-  assert_eos ("matroskademux", &run);
+  px_check_play (demuxed.pipeline, &run);
+  px_check_assert_eos ("matroskademux", &run);
   fail_unless (demuxed.no_more_pads);
   fail_unless_equals_int (demuxed.caps->len, 2);
   g_ptr_array_sort (demuxed.caps, compare_strings);
@@ -483,7 +287,7 @@ GST_START_TEST (test_demuxer_pads_in_process)
   gst_object_unref (bin);
   gst_object_unref (demuxed.pipeline);
   g_ptr_array_unref (demuxed.caps);
-  run_clear (&run);
+  px_check_run_clear (&run);
   fail_unless_equals_int (g_unlink (path), 0);
   fail_unless_equals_int (g_rmdir (dir), 0);
   g_free (description);
@@ -497,16 +301,16 @@ GST_END_TEST;
 
 GST_START_TEST (test_isolated_refuses_source_for_now)
 {
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  run_to_end ("sandboxbin name=bin description=videotestsrc ! fakesink", &run);
+  px_check_run_init (&run);
+  px_check_run_to_end ("sandboxbin name=bin description=videotestsrc ! fakesink", &run);
   fail_if (run.eos);
   fail_unless (run.error != NULL);
   fail_unless_equals_string (run.error_source, "bin");
   fail_unless (strstr (run.error->message, "mode=in-process") != NULL, "%s",
       run.error->message);
-  run_clear (&run);
+  px_check_run_clear (&run);
 }
 
 GST_END_TEST;
@@ -515,10 +319,10 @@ GST_END_TEST;
  * and with the code the element chose. */
 GST_START_TEST (test_worker_error_keeps_domain_and_code)
 {
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  run_to_end ("videotestsrc num-buffers=5 ! " SMALL_VIDEO " ! sandboxbin "
+  px_check_run_init (&run);
+  px_check_run_to_end ("videotestsrc num-buffers=5 ! " SMALL_VIDEO " ! sandboxbin "
       "name=bin description=\"hostile misdeed=nothing-known\" ! fakesink",
       &run);
   fail_unless (run.error != NULL);
@@ -528,7 +332,7 @@ GST_START_TEST (test_worker_error_keeps_domain_and_code)
       g_quark_to_string (run.error->domain), run.error->code,
       run.error->message);
   fail_unless_equals_string (run.error->message, "no misdeed 'nothing-known'");
-  run_clear (&run);
+  px_check_run_clear (&run);
 }
 
 GST_END_TEST;
@@ -545,22 +349,22 @@ GST_START_TEST (test_crash_restarts_and_reaches_eos)
   guint restarts = 0;
   guint64 lost = 0;
   gint sig = 0, status = 0;
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  pipeline = build ("videotestsrc num-buffers=20 ! " SMALL_VIDEO " ! "
+  px_check_run_init (&run);
+  pipeline = px_check_build ("videotestsrc num-buffers=20 ! " SMALL_VIDEO " ! "
       "sandboxbin name=bin restart-delay=10 description=\"hostile "
       "misdeed=crash after-buffers=10\" ! fakesink name=sink", &run);
-  play (pipeline, &run);
-  assert_eos ("crash", &run);
+  px_check_play (pipeline, &run);
+  px_check_assert_eos ("crash", &run);
   bin = gst_bin_get_by_name (GST_BIN (pipeline), "bin");
   g_object_get (bin, "restarts", &restarts, "buffers-lost", &lost, NULL);
   fail_unless_equals_int (restarts, 1);
-  fail_unless_equals_int (count_elements (&run, "sandboxbin-worker-crashed"),
+  fail_unless_equals_int (px_check_count_elements (&run, "sandboxbin-worker-crashed"),
       1);
-  fail_unless_equals_int (count_elements (&run, "sandboxbin-worker-started"),
+  fail_unless_equals_int (px_check_count_elements (&run, "sandboxbin-worker-started"),
       2);
-  crashed = find_element (&run, "sandboxbin-worker-crashed");
+  crashed = px_check_find_element (&run, "sandboxbin-worker-crashed");
   fail_unless (gst_structure_get_int (crashed, "signal", &sig));
   fail_unless (gst_structure_get_int (crashed, "exit-status", &status));
   fail_unless_equals_int (sig, SIGSEGV);
@@ -573,7 +377,7 @@ GST_START_TEST (test_crash_restarts_and_reaches_eos)
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bin);
   gst_object_unref (pipeline);
-  run_clear (&run);
+  px_check_run_clear (&run);
 }
 
 GST_END_TEST;
@@ -585,13 +389,13 @@ GST_START_TEST (test_restarts_exhausted_is_an_error)
   GstElement *pipeline, *bin;
   gboolean will_restart = TRUE;
   guint restarts = 0;
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  pipeline = build ("videotestsrc num-buffers=1000 ! " SMALL_VIDEO " ! "
+  px_check_run_init (&run);
+  pipeline = px_check_build ("videotestsrc num-buffers=1000 ! " SMALL_VIDEO " ! "
       "sandboxbin name=bin max-restarts=2 restart-delay=0 "
       "description=\"hostile misdeed=crash after-buffers=1\" ! fakesink", &run);
-  play (pipeline, &run);
+  px_check_play (pipeline, &run);
   fail_if (run.eos);
   fail_unless (run.error != NULL);
   fail_unless_equals_string (run.error_source, "bin");
@@ -601,7 +405,7 @@ GST_START_TEST (test_restarts_exhausted_is_an_error)
   bin = gst_bin_get_by_name (GST_BIN (pipeline), "bin");
   g_object_get (bin, "restarts", &restarts, NULL);
   fail_unless_equals_int (restarts, 2);
-  fail_unless_equals_int (count_elements (&run, "sandboxbin-worker-crashed"),
+  fail_unless_equals_int (px_check_count_elements (&run, "sandboxbin-worker-crashed"),
       3);
   gst_structure_get_boolean (g_ptr_array_index (run.elements,
           run.elements->len - 1), "will-restart", &will_restart);
@@ -609,7 +413,7 @@ GST_START_TEST (test_restarts_exhausted_is_an_error)
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bin);
   gst_object_unref (pipeline);
-  run_clear (&run);
+  px_check_run_clear (&run);
 }
 
 GST_END_TEST;
@@ -624,10 +428,10 @@ GST_START_TEST (test_crash_while_paused)
   GstMessage *msg;
   guint restarts = 0;
   gint pid = 0;
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  pipeline = build ("videotestsrc num-buffers=10 ! " SMALL_VIDEO " ! "
+  px_check_run_init (&run);
+  pipeline = px_check_build ("videotestsrc num-buffers=10 ! " SMALL_VIDEO " ! "
       "sandboxbin name=bin restart-delay=0 description=videoconvert ! "
       "fakesink name=sink", &run);
   bin = gst_bin_get_by_name (GST_BIN (pipeline), "bin");
@@ -652,13 +456,13 @@ GST_START_TEST (test_crash_while_paused)
     g_object_get (bin, "restarts", &restarts, NULL);
   }
   fail_unless_equals_int (restarts, 1);
-  play (pipeline, &run);
-  assert_eos ("crash while paused", &run);
+  px_check_play (pipeline, &run);
+  px_check_assert_eos ("crash while paused", &run);
   fail_unless (run.checksums->len >= 1);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bin);
   gst_object_unref (pipeline);
-  run_clear (&run);
+  px_check_run_clear (&run);
 }
 
 GST_END_TEST;
@@ -669,15 +473,15 @@ GST_START_TEST (test_violation_reported)
   GstElement *pipeline, *bin;
   const GstStructure *crashed;
   gchar *violation = NULL;
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  pipeline = build ("videotestsrc num-buffers=5 ! " SMALL_VIDEO " ! "
+  px_check_run_init (&run);
+  pipeline = px_check_build ("videotestsrc num-buffers=5 ! " SMALL_VIDEO " ! "
       "sandboxbin name=bin max-restarts=0 description=\"hostile "
       "misdeed=exec\" ! fakesink", &run);
-  play (pipeline, &run);
+  px_check_play (pipeline, &run);
   fail_unless (run.error != NULL);
-  crashed = find_element (&run, "sandboxbin-worker-crashed");
+  crashed = px_check_find_element (&run, "sandboxbin-worker-crashed");
   fail_unless (crashed != NULL);
   fail_unless_equals_string (gst_structure_get_string (crashed, "violation"),
       "execve");
@@ -691,7 +495,7 @@ GST_START_TEST (test_violation_reported)
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bin);
   gst_object_unref (pipeline);
-  run_clear (&run);
+  px_check_run_clear (&run);
 }
 
 GST_END_TEST;
@@ -707,10 +511,10 @@ GST_START_TEST (test_heartbeat_replaces_a_frozen_worker)
   gchar *reason = NULL;
   gint pid = 0, new_pid = 0;
   guint before;
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  pipeline = build ("videotestsrc is-live=true ! " SMALL_VIDEO " ! "
+  px_check_run_init (&run);
+  pipeline = px_check_build ("videotestsrc is-live=true ! " SMALL_VIDEO " ! "
       "sandboxbin name=bin heartbeat-interval=100 heartbeat-timeout=300 "
       "restart-delay=0 description=videoconvert ! fakesink name=sink", &run);
   bin = gst_bin_get_by_name (GST_BIN (pipeline), "bin");
@@ -744,7 +548,7 @@ GST_START_TEST (test_heartbeat_replaces_a_frozen_worker)
   gst_object_unref (bus);
   gst_object_unref (bin);
   gst_object_unref (pipeline);
-  run_clear (&run);
+  px_check_run_clear (&run);
 }
 
 GST_END_TEST;
@@ -902,10 +706,10 @@ GST_START_TEST (test_ready_and_back)
   GstElement *pipeline, *bin;
   gint pid1 = 0, pid2 = 0;
   guint before;
-  Run run;
+  PxCheckRun run;
 
-  run_init (&run);
-  pipeline = build ("videotestsrc is-live=true ! " SMALL_VIDEO " ! "
+  px_check_run_init (&run);
+  pipeline = px_check_build ("videotestsrc is-live=true ! " SMALL_VIDEO " ! "
       "sandboxbin name=bin description=videoconvert ! fakesink name=sink",
       &run);
   bin = gst_bin_get_by_name (GST_BIN (pipeline), "bin");
@@ -929,7 +733,7 @@ GST_START_TEST (test_ready_and_back)
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bin);
   gst_object_unref (pipeline);
-  run_clear (&run);
+  px_check_run_clear (&run);
 }
 
 GST_END_TEST;

@@ -1,0 +1,244 @@
+/* Parallax — real decoders and demuxers in sandboxbin, bit-exact against
+ * the same description in-process; seeking and flushing through the bin;
+ * many bins in one pipeline.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The clips are made once per test case from Debian's encoders (x264enc !
+ * mp4mux, vp8enc ! webmmux) in a temporary directory that it removes.
+ */
+#include <gst/check/gstcheck.h>
+
+#include <glib/gstdio.h>
+
+#include "px-sandboxbin-check.h"
+
+#define CLIP_FRAMES 90          /* 3 s at 30 fps */
+#define CLIP_VIDEO "video/x-raw,format=I420,width=320,height=240," \
+  "framerate=30/1"
+
+static gchar *clip_dir, *mp4_clip, *webm_clip;
+
+/* In a gst-launch-1.0 of its own: the fixture runs in the process that
+ * forks each test, which must not have started GStreamer's threads. */
+static void
+make_clip (const gchar * encoder, const gchar * path)
+{
+  gchar *line = g_strdup_printf ("gst-launch-1.0 -q videotestsrc "
+      "num-buffers=%d pattern=ball ! " CLIP_VIDEO " ! %s ! filesink "
+      "location=%s", CLIP_FRAMES, encoder, path);
+  gchar *err = NULL;
+  gint status = -1;
+
+  fail_unless (g_spawn_command_line_sync (line, NULL, &err, &status, NULL));
+  fail_unless (g_spawn_check_wait_status (status, NULL), "%s: %s", line,
+      err);
+  g_free (err);
+  g_free (line);
+}
+
+static void
+make_clips (void)
+{
+  clip_dir = g_dir_make_tmp ("parallax-clips-XXXXXX", NULL);
+  fail_unless (clip_dir != NULL);
+  mp4_clip = g_build_filename (clip_dir, "clip.mp4", NULL);
+  webm_clip = g_build_filename (clip_dir, "clip.webm", NULL);
+  make_clip ("x264enc key-int-max=30 ! mp4mux faststart=true", mp4_clip);
+  make_clip ("vp8enc deadline=1 keyframe-max-dist=30 ! webmmux", webm_clip);
+}
+
+static void
+remove_clips (void)
+{
+  g_unlink (mp4_clip);
+  g_unlink (webm_clip);
+  g_rmdir (clip_dir);
+  g_clear_pointer (&mp4_clip, g_free);
+  g_clear_pointer (&webm_clip, g_free);
+  g_clear_pointer (&clip_dir, g_free);
+}
+
+/* ---- bit-exact against in-process -------------------------------------- */
+
+GST_START_TEST (test_jpegdec_bit_exact)
+{
+  px_check_assert_bit_exact ("videotestsrc num-buffers=10 pattern=smpte ! "
+      CLIP_VIDEO " ! jpegenc", "jpegdec", 10);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_vp8dec_bit_exact)
+{
+  gchar *source = g_strdup_printf ("filesrc location=%s ! matroskademux",
+      webm_clip);
+
+  px_check_assert_bit_exact (source, "vp8dec", CLIP_FRAMES);
+  g_free (source);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_avdec_h264_bit_exact)
+{
+  gchar *source = g_strdup_printf ("filesrc location=%s ! qtdemux ! "
+      "h264parse", mp4_clip);
+
+  px_check_assert_bit_exact (source, "avdec_h264", CLIP_FRAMES);
+  g_free (source);
+}
+
+GST_END_TEST;
+
+/* The headline use: the demuxer and the decoder of an untrusted file in the
+ * jail, fed the file's bytes. */
+GST_START_TEST (test_qtdemux_and_avdec_h264_bit_exact)
+{
+  gchar *source = g_strdup_printf ("filesrc location=%s", mp4_clip);
+
+  px_check_assert_bit_exact (source, "qtdemux ! h264parse ! avdec_h264",
+      CLIP_FRAMES);
+  g_free (source);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_matroskademux_and_vp8dec_bit_exact)
+{
+  gchar *source = g_strdup_printf ("filesrc location=%s", webm_clip);
+
+  px_check_assert_bit_exact (source, "matroskademux ! vp8dec", CLIP_FRAMES);
+  g_free (source);
+}
+
+GST_END_TEST;
+
+/* ---- seeking and flushing ---------------------------------------------- */
+
+/* Prerolls @line, seeks to [@start, @stop] with a flush, plays to EOS: the
+ * first buffer is the frame at @start, and the frames up to @stop follow,
+ * each once, in order. */
+static void
+assert_seek (const gchar * line, GstClockTime start, GstClockTime stop)
+{
+  PxCheckRun run;
+  GstElement *pipeline;
+  guint before;
+
+  px_check_run_init (&run);
+  pipeline = px_check_build (line, &run);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PAUSED) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int (gst_element_get_state (pipeline, NULL, NULL,
+          PX_CHECK_RUN_TIMEOUT), GST_STATE_CHANGE_SUCCESS);
+  /* fakesink hands off what it renders: nothing yet */
+  before = run.timestamps->len;
+  fail_unless (gst_element_seek (pipeline, 1.0, GST_FORMAT_TIME,
+          GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, GST_SEEK_TYPE_SET,
+          start, GST_SEEK_TYPE_SET, stop));
+  fail_unless_equals_int (gst_element_get_state (pipeline, NULL, NULL,
+          PX_CHECK_RUN_TIMEOUT), GST_STATE_CHANGE_SUCCESS);
+  px_check_play (pipeline, &run);
+  px_check_assert_eos (line, &run);
+  fail_unless (run.timestamps->len > before);
+  fail_unless_equals_uint64 (g_array_index (run.timestamps, GstClockTime,
+          before), start);
+  fail_unless_equals_int (run.timestamps->len - before,
+      gst_util_uint64_scale (stop - start, 30, GST_SECOND));
+  for (guint i = before + 1; i < run.timestamps->len; i++)
+    fail_unless (g_array_index (run.timestamps, GstClockTime, i) >
+        g_array_index (run.timestamps, GstClockTime, i - 1));
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  px_check_run_clear (&run);
+}
+
+/* A seek from downstream crosses the bin to the source upstream of it;
+ * the flush it starts crosses the worker and back. */
+GST_START_TEST (test_seek_through_a_filter)
+{
+  assert_seek ("videotestsrc num-buffers=90 ! " CLIP_VIDEO " ! "
+      "sandboxbin description=videoconvert ! "
+      "fakesink name=sink sync=false", GST_SECOND, 2 * GST_SECOND);
+}
+
+GST_END_TEST;
+
+/* The seek reaches the demuxer in the jail, which seeks the file upstream
+ * of the bin in bytes; the decoder starts again from a keyframe and clips
+ * to the position. */
+GST_START_TEST (test_seek_through_a_demuxer)
+{
+  gchar *line = g_strdup_printf ("filesrc location=%s ! sandboxbin "
+      "description=\"qtdemux ! h264parse ! avdec_h264\" ! "
+      "fakesink name=sink sync=false", mp4_clip);
+
+  assert_seek (line, GST_SECOND, 2 * GST_SECOND);
+  g_free (line);
+}
+
+GST_END_TEST;
+
+/* ---- many bins --------------------------------------------------------- */
+
+/* Sixteen bins in a row, sixteen workers: the frames come out as they went
+ * in. */
+GST_START_TEST (test_sixteen_bins_in_one_pipeline)
+{
+  GString *line = g_string_new ("videotestsrc num-buffers=10 pattern=smpte ! "
+      CLIP_VIDEO);
+  PxCheckRun direct, through;
+
+  px_check_run_init (&direct);
+  px_check_run_init (&through);
+  px_check_run_to_end ("videotestsrc num-buffers=10 pattern=smpte ! "
+      CLIP_VIDEO " ! fakesink name=sink", &direct);
+  for (guint i = 0; i < 16; i++)
+    g_string_append (line, " ! sandboxbin description=identity");
+  g_string_append (line, " ! fakesink name=sink");
+  px_check_run_to_end (line->str, &through);
+  px_check_assert_eos (line->str, &through);
+  fail_unless_equals_int (px_check_count_elements (&through,
+          "sandboxbin-worker-started"), 16);
+  fail_unless_equals_int (through.checksums->len, direct.checksums->len);
+  for (guint i = 0; i < direct.checksums->len; i++)
+    fail_unless_equals_string (g_ptr_array_index (through.checksums, i),
+        g_ptr_array_index (direct.checksums, i));
+  px_check_run_clear (&direct);
+  px_check_run_clear (&through);
+  g_string_free (line, TRUE);
+}
+
+GST_END_TEST;
+
+static Suite *
+sandboxbin_elements_suite (void)
+{
+  Suite *s = suite_create ("sandboxbin_elements");
+  TCase *exact = tcase_create ("bit-exact");
+  TCase *seeking = tcase_create ("seeking");
+  TCase *many = tcase_create ("many");
+
+  suite_add_tcase (s, exact);
+  tcase_set_timeout (exact, 120);
+  tcase_add_unchecked_fixture (exact, make_clips, remove_clips);
+  tcase_add_test (exact, test_jpegdec_bit_exact);
+  tcase_add_test (exact, test_vp8dec_bit_exact);
+  tcase_add_test (exact, test_avdec_h264_bit_exact);
+  tcase_add_test (exact, test_qtdemux_and_avdec_h264_bit_exact);
+  tcase_add_test (exact, test_matroskademux_and_vp8dec_bit_exact);
+
+  suite_add_tcase (s, seeking);
+  tcase_set_timeout (seeking, 120);
+  tcase_add_unchecked_fixture (seeking, make_clips, remove_clips);
+  tcase_add_test (seeking, test_seek_through_a_filter);
+  tcase_add_test (seeking, test_seek_through_a_demuxer);
+
+  suite_add_tcase (s, many);
+  tcase_set_timeout (many, 120);
+  tcase_add_test (many, test_sixteen_bins_in_one_pipeline);
+  return s;
+}
+
+GST_CHECK_MAIN (sandboxbin_elements);
