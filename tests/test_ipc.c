@@ -960,8 +960,18 @@ segment_at (GstClockTime start)
   return gst_event_new_segment (&segment);
 }
 
+/* Waits until the test creates @path: it has seen what the script must
+ * not run ahead of. */
 static void
-run_script (GstHarness * h, const gchar * name)
+wait_for_file (const gchar * path)
+{
+  while (!g_file_test (path, G_FILE_TEST_EXISTS))
+    g_usleep (5 * 1000);
+}
+
+/* @path: the socket's; a script may wait for the test at @path.go. */
+static void
+run_script (GstHarness * h, const gchar * name, const gchar * path)
 {
   if (g_str_equal (name, "timestamps")) {
     gst_harness_set_src_caps_str (h, "application/x-parallax-test");
@@ -1008,9 +1018,15 @@ run_script (GstHarness * h, const gchar * name)
     gst_harness_push (h, script_buffer (128, 9));
   } else if (g_str_equal (name, "flush-blocked")) {
     /* A consumer in PAUSED prerolls the first buffer and its push waits
-     * there; the flush behind it must still get through. */
+     * there; the flush behind it must still get through. Sent only once
+     * the test saw the consumer preroll: a flush that came while the
+     * buffer still waited in ipcsrc's queue would rightly drop it. */
+    gchar *go = g_strconcat (path, ".go", NULL);
+
     gst_harness_set_src_caps_str (h, "application/x-parallax-test");
     gst_harness_push (h, script_buffer (64, 0));
+    wait_for_file (go);
+    g_free (go);
     push_event (h, gst_event_new_flush_start ());
     push_event (h, gst_event_new_flush_stop (TRUE));
     push_event (h, segment_at (0));
@@ -1063,7 +1079,7 @@ helper_script (const gchar * name, const gchar * path, FILE * out)
     fprintf (out, "X ERROR no consumer\n");
     return 1;
   }
-  run_script (h, name);
+  run_script (h, name, path);
   write_sink_stats (out, sink);
   fprintf (out, "X EOS\n");
   fflush (out);
@@ -1503,8 +1519,6 @@ GST_END_TEST;
 /* A flush from the producer reaches a consumer whose push waits downstream
  * (a sink prerolled in PAUSED): the connection is still read while the
  * thread that pushes is blocked. */
-/* Left out until the race it hits under load is fixed (see ipc_suite). */
-#if 0
 GST_START_TEST (test_flush_reaches_blocked_push)
 {
   gchar *path = test_path ("sock");
@@ -1514,7 +1528,7 @@ GST_START_TEST (test_flush_reaches_blocked_push)
   GstElement *pipeline;
   Recorder *rec;
   gchar **ours;
-  gchar *seq;
+  gchar *seq, *go;
 
   wait_listening (path);
   pipeline = pipeline_newf ("ipcsrc socket-path=%s is-live=false ! "
@@ -1522,6 +1536,12 @@ GST_START_TEST (test_flush_reaches_blocked_push)
   rec = recorder_attach (by_name (pipeline, "sink"), FALSE);
   fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
       GST_STATE_CHANGE_FAILURE);
+  /* Prerolled: the push of the first buffer waits in the sink. */
+  fail_unless_equals_int (gst_element_get_state (pipeline, NULL, NULL,
+          WAIT_MS * GST_MSECOND), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (recorder_n_buffers (rec), 1);
+  go = g_strconcat (path, ".go", NULL);
+  fail_unless (g_file_set_contents (go, "", 0, NULL));
   /* The second buffer comes after the flush: it prerolls again. */
   fail_unless (recorder_wait_buffers (rec, 2, 20000),
       "the flush did not reach the blocked push");
@@ -1535,6 +1555,7 @@ GST_START_TEST (test_flush_reaches_blocked_push)
   fail_unless_equals_int (wait_child (pid, WAIT_MS), 0);
 
   g_free (seq);
+  g_free (go);
   g_strfreev (ours);
   recorder_free (rec);
   gst_object_unref (pipeline);
@@ -1544,8 +1565,6 @@ GST_START_TEST (test_flush_reaches_blocked_push)
 }
 
 GST_END_TEST;
-#endif
-
 
 GST_START_TEST (test_video_meta_strides_and_offsets)
 {
@@ -3053,9 +3072,7 @@ ipc_suite (void)
   tcase_add_test (data, test_timestamps_and_flags_preserved);
   tcase_add_test (data, test_events_forwarded_in_order);
   tcase_add_test (data, test_flush_keeps_sticky_events);
-  /* test_flush_reaches_blocked_push is left out until the race it hits
-   * under load (about one run in eight on two busy cores: the flush does
-   * not reach the blocked push) is found and fixed. */
+  tcase_add_test (data, test_flush_reaches_blocked_push);
   tcase_add_test (data, test_video_meta_strides_and_offsets);
   tcase_add_test (data, test_caps_change_mid_stream);
   tcase_add_test (data, test_buffers_copied_when_upstream_ignores_the_pool);

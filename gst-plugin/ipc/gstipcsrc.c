@@ -32,10 +32,16 @@
  * #GstIpcSrc:arena-budget bytes in total, and hands them over writable to
  * that producer alone.
  *
+ * As any GStreamer source, it can end the stream itself after
+ * #GstIpcSrc:num-buffers buffers, and stamp buffers that come without a
+ * timestamp with the running time at which they leave it
+ * (#GstIpcSrc:do-timestamp).
+ *
  * Anything malformed from the producer — a bad message, an unknown arena, a
  * slot out of range, an unsealed memfd, a video meta that does not fit its
- * buffer — ends the connection with an error on the bus. So does a producer
- * that goes away, unless #GstIpcSrc:reconnect is set.
+ * buffer, arenas beyond what its HELLO announced — ends the connection with
+ * an error on the bus. So does a producer that goes away, unless
+ * #GstIpcSrc:reconnect is set.
  *
  * ## Example launch line
  * |[
@@ -54,6 +60,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <time.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_ipc_src_debug);
@@ -62,6 +69,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_ipc_src_debug);
 #define DEFAULT_IS_LIVE TRUE
 #define DEFAULT_RECONNECT FALSE
 #define DEFAULT_RECONNECT_INTERVAL 500
+#define DEFAULT_ARENA_BUDGET 0
+#define DEFAULT_NUM_BUFFERS -1
+#define DEFAULT_DO_TIMESTAMP FALSE
 /* The most buffers a producer may announce it keeps in flight. */
 #define MAX_IN_FLIGHT 1024
 /* Events queued for the streaming thread at most; buffers are bounded by
@@ -81,31 +91,65 @@ enum
   PROP_RECONNECT_INTERVAL,
   PROP_BUFFERS_RECEIVED,
   PROP_ARENA_BUDGET,
+  PROP_NUM_BUFFERS,
+  PROP_DO_TIMESTAMP,
+  N_PROPERTIES
 };
 
+static GParamSpec *properties[N_PROPERTIES];
+
 /* One connection to a producer. Buffers outlive it (downstream may hold
- * them), so it is refcounted: each buffer's memory holds a reference. */
+ * them), so it is refcounted: each buffer's memory holds a reference.
+ * Its locks come in the element's order (see struct _GstIpcSrc): lock
+ * before the element's lock, arena_lock after every other. */
 typedef struct
 {
   gint refcount;
-  GstIpcSrc *src;               /* cleared when the element lets go */
+  /* Borrowed: only the connection's callbacks use it, and they are over
+   * once gst_px_connection_close() returns, before the element goes. */
+  GstIpcSrc *src;
   GstPxConnection *conn;
   /* Held while a message is handled. Messages come one at a time, in
    * order, until a handler gives its turn up to push (see
-   * gstpxconnection.h); this guards what session_closed() reads, which the
-   * other reader may call meanwhile. */
+   * gstpxconnection.h); the fields below marked (lock) are also read by
+   * session_closed() and the pool thread meanwhile. */
   GMutex lock;
-  PxArenaTable arenas;
-  gboolean hello;
-  gboolean upstream;            /* producer offered events/queries upstream */
+
+  /* Only in a message's turn. */
+  PxArenaTable arenas;          /* id -> SessionArena */
   guint max_in_flight;
-  /* What the producer's HELLO said its stream needs, and what its arenas
-   * on this connection hold now. */
-  guint64 max_arena_size, max_arena_total, arena_bytes;
-  gint outstanding;             /* buffers given out, not yet done */
+  guint64 max_arena_size, max_arena_total;      /* the producer's HELLO */
+
+  /* (lock) */
   gboolean got_eos;
   guint64 arena_bytes_granted;  /* arenas made for the producer, in total */
+
+  /* Written with both lock and the element's lock held, read with
+   * either: the task and the pad functions read them too. */
+  gboolean hello;
+  gboolean upstream;            /* producer offered events/queries upstream */
+
+  /* Bytes of this connection's arenas still mapped (see SessionArena).
+   * (arena_lock): buffers are freed on any thread, under any lock. */
+  GMutex arena_lock;
+  guint64 arena_bytes;
+
+  gint outstanding;             /* atomic: buffers given out, not yet done */
 } Session;
+
+/* An arena of the producer's, in the session's table. It counts against
+ * the producer's max_arena_total from its ARENA_ADD until it is removed
+ * and the last buffer lent from it is freed, which unmaps it: else a
+ * producer could remove arenas whose buffers downstream still holds and
+ * announce new ones, mapping ever more. */
+typedef struct
+{
+  Session *session;             /* borrowed: it outlives its table and
+                                 * every lent slot holds it */
+  GstAllocator *allocator;
+  guint64 size;
+  gint holds;                   /* atomic: the table's, one per lent slot */
+} SessionArena;
 
 /* What the reader hands the streaming task, in order; or pushes itself. */
 typedef struct
@@ -114,18 +158,23 @@ typedef struct
   guint64 base_time;            /* producer's, for buffers */
 } Item;
 
+/* Locks, in the order they are taken: push_lock, a session's lock, lock,
+ * a session's arena_lock, and the object lock last: nothing is taken and
+ * no message is posted under it. */
 struct _GstIpcSrc
 {
   GstElement parent;
   GstPad *srcpad;
 
-  /* properties (object lock) */
+  /* Properties (object lock). */
   gchar *socket_path;
   gint fd;
   gboolean is_live;
   gboolean reconnect;
   guint reconnect_interval;
   guint64 arena_budget;
+  gint num_buffers;
+  gboolean do_timestamp;
 
   /* (lock) */
   GMutex lock;
@@ -141,11 +190,20 @@ struct _GstIpcSrc
   gboolean discont;             /* mark the next buffer DISCONT */
   GstClockTime latency_min, latency_max;
   guint64 buffers_received;
+  /* The properties the streaming threads need, as of READY -> PAUSED
+   * (they cannot change after it). */
+  gboolean live;
+  gboolean stamp;               /* do-timestamp */
+  gint buffers_left;            /* of num-buffers; -1: no limit */
+  gboolean ended;               /* num-buffers reached: EOS went out */
 
   /* Held by whoever pushes a buffer or serialized event: the task, or a
    * reader that found the task idle. */
   GMutex push_lock;
   gint64 applied_offset;        /* (push_lock) */
+
+  /* Streaming thread only. */
+  guint reconnect_attempts;     /* failed since the producer went away */
 };
 
 #define gst_ipc_src_parent_class parent_class
@@ -177,13 +235,34 @@ session_unref (Session * session)
   px_arena_table_clear (&session->arenas);
   gst_px_connection_unref (session->conn);
   g_mutex_clear (&session->lock);
+  g_mutex_clear (&session->arena_lock);
   g_free (session);
+}
+
+/* Drops a hold on @data (a SessionArena); the last one takes the arena's
+ * bytes off the session's count and lets its allocator, and with it the
+ * mapping, go. Any thread, under any lock but the object lock. */
+static void
+session_arena_release (gpointer data)
+{
+  SessionArena *arena = data;
+  Session *session = arena->session;
+
+  if (!g_atomic_int_dec_and_test (&arena->holds))
+    return;
+  g_mutex_lock (&session->arena_lock);
+  session->arena_bytes -= arena->size;
+  g_mutex_unlock (&session->arena_lock);
+  GST_LOG ("an arena of %" G_GUINT64_FORMAT " bytes is let go", arena->size);
+  gst_object_unref (arena->allocator);
+  g_free (arena);
 }
 
 /* A lent slot's root memory was freed: tell the producer. */
 typedef struct
 {
   Session *session;
+  SessionArena *arena;
   guint64 buffer_id;
 } LentSlot;
 
@@ -191,12 +270,16 @@ static void
 lent_slot_free (gpointer data)
 {
   LentSlot *lent = data;
+  Session *session = lent->session;
 
-  /* Count it back first: once the id is queued, the producer may get it
-   * and send the next buffer before this thread runs again. */
-  g_atomic_int_add (&lent->session->outstanding, -1);
-  gst_px_connection_buffer_done (lent->session->conn, lent->buffer_id);
-  session_unref (lent->session);
+  /* Counted back first: once the id is queued, the producer may get it
+   * and send the next buffer, or remove the arena and announce another,
+   * before this thread runs again. */
+  session_arena_release (lent->arena);
+  g_atomic_int_add (&session->outstanding, -1);
+  GST_LOG ("buffer %" G_GUINT64_FORMAT " done", lent->buffer_id);
+  gst_px_connection_buffer_done (session->conn, lent->buffer_id);
+  session_unref (session);
   g_free (lent);
 }
 
@@ -210,7 +293,8 @@ wake_task (GstIpcSrc * self)
  * sleeps with nothing queued, the reader pushes it itself, which spares a
  * thread switch per buffer; otherwise the task gets it. TRUE if the caller
  * pushes @object: it then holds push_lock and fills @claimed. Called in
- * the message's turn, so that what the readers hand on keeps its order. */
+ * the message's turn, so that what the readers hand on keeps its order.
+ * Once num-buffers ended the stream, @object is let go at once. */
 static gboolean
 queue_or_claim (GstIpcSrc * self, GstMiniObject * object, guint64 base_time,
     Item * claimed)
@@ -218,14 +302,23 @@ queue_or_claim (GstIpcSrc * self, GstMiniObject * object, guint64 base_time,
   Item *item;
 
   g_mutex_lock (&self->lock);
+  if (self->ended) {
+    g_mutex_unlock (&self->lock);
+    GST_LOG_OBJECT (self, "stream ended (num-buffers): dropping %"
+        GST_PTR_FORMAT, object);
+    gst_mini_object_unref (object);
+    return FALSE;
+  }
   if (self->task_waiting && g_queue_is_empty (&self->items) &&
       !self->flushing && self->pending_flow == GST_FLOW_OK &&
       g_mutex_trylock (&self->push_lock)) {
     g_mutex_unlock (&self->lock);
+    GST_LOG_OBJECT (self, "the reader pushes %" GST_PTR_FORMAT, object);
     claimed->object = object;
     claimed->base_time = base_time;
     return TRUE;
   }
+  GST_LOG_OBJECT (self, "queued for the task: %" GST_PTR_FORMAT, object);
   item = g_new (Item, 1);
   item->object = object;
   item->base_time = base_time;
@@ -239,16 +332,26 @@ queue_or_claim (GstIpcSrc * self, GstMiniObject * object, guint64 base_time,
   return FALSE;
 }
 
+/* Takes every queued item out, for free_items() outside the lock. */
+static GQueue
+take_items_locked (GstIpcSrc * self)
+{
+  GQueue items = self->items;
+
+  g_queue_init (&self->items);
+  self->queued_events = 0;
+  return items;
+}
+
 static void
-clear_items_locked (GstIpcSrc * self)
+free_items (GQueue * items)
 {
   Item *item;
 
-  while ((item = g_queue_pop_head (&self->items)) != NULL) {
+  while ((item = g_queue_pop_head (items)) != NULL) {
     gst_mini_object_unref (item->object);
     g_free (item);
   }
-  self->queued_events = 0;
 }
 
 /* ---- messages from the producer ---------------------------------------- */
@@ -256,7 +359,7 @@ clear_items_locked (GstIpcSrc * self)
 static gboolean
 protocol_error (GError ** error, const gchar * what)
 {
-  g_set_error_literal (error, GST_PX_ERROR, 0, what);
+  g_set_error_literal (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL, what);
   return FALSE;
 }
 
@@ -281,13 +384,34 @@ handle_hello (Session * session, PxWireMessage * msg, GError ** error)
   }
   session->max_arena_size = hello.max_arena_size;
   session->max_arena_total = hello.max_arena_total;
-  session->upstream = (hello.features & PX_WIRE_FEATURE_UPSTREAM) != 0;
   session->max_in_flight = hello.max_in_flight;
+  GST_INFO_OBJECT (session->src, "the producer greets us: it lends up to %u "
+      "buffers at once, in arenas of up to %" G_GUINT64_FORMAT " bytes, %"
+      G_GUINT64_FORMAT " in all; events and queries upstream: %s",
+      hello.max_in_flight, hello.max_arena_size, hello.max_arena_total,
+      (hello.features & PX_WIRE_FEATURE_UPSTREAM) ? "yes" : "no");
   g_mutex_lock (&session->src->lock);
+  session->upstream = (hello.features & PX_WIRE_FEATURE_UPSTREAM) != 0;
   session->hello = TRUE;
   wake_task (session->src);
   g_mutex_unlock (&session->src->lock);
   return TRUE;
+}
+
+/* What px_arena_import() refused: the producer's fd, or (mmap) our own
+ * resources. */
+static GstPxErrorCode
+arena_error_code (int ret)
+{
+  switch (ret) {
+    case -EPERM:
+    case -EBADF:
+    case -EMSGSIZE:
+    case -EINVAL:
+      return GST_PX_ERROR_PROTOCOL;
+    default:
+      return GST_PX_ERROR_RESOURCE;
+  }
 }
 
 /* Why px_arena_import() refused an fd, in words. */
@@ -306,60 +430,87 @@ arena_error_text (int ret)
   }
 }
 
+/* Counts @size against the producer's announced total, before anything
+ * is mapped: a peer must not grow our address space beyond what its HELLO
+ * announced. Under arena_lock, which buffers freed meanwhile take to count
+ * their arena back. FALSE, with why in @error, when it does not fit. */
+static gboolean
+reserve_mapped_bytes (Session * session, const PxWireArenaAdd * add,
+    GError ** error)
+{
+  guint64 in_use;
+  gboolean fits;
+
+  g_mutex_lock (&session->arena_lock);
+  in_use = session->arena_bytes;
+  fits = add->size <= session->max_arena_size &&
+      add->size <= session->max_arena_total - in_use;
+  if (fits)
+    session->arena_bytes += add->size;
+  g_mutex_unlock (&session->arena_lock);
+  if (!fits)
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_REFUSED, "refused arena "
+        "%016" G_GINT64_MODIFIER "x of %" G_GUINT64_FORMAT " bytes: the "
+        "producer announced arenas of up to %" G_GUINT64_FORMAT " bytes, %"
+        G_GUINT64_FORMAT " in all (%" G_GUINT64_FORMAT " in use): an arena "
+        "stays in use until it is removed and the last buffer lent from it "
+        "is freed", add->arena_id, add->size, session->max_arena_size,
+        session->max_arena_total, in_use);
+  return fits;
+}
+
 static gboolean
 handle_arena_add (Session * session, PxWireMessage * msg, GError ** error)
 {
   PxWireArenaAdd add;
+  SessionArena *entry;
   PxArena *arena;
   int ret;
 
   if (px_wire_decode_arena_add (msg, &add) < 0)
     return protocol_error (error, "bad ARENA_ADD");
-  /* Before it is mapped: a peer must not grow our address space beyond
-   * what its HELLO announced. */
-  if (add.size > session->max_arena_size ||
-      add.size > session->max_arena_total - session->arena_bytes) {
-    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL, "refused arena "
-        "%016" G_GINT64_MODIFIER "x of %" G_GUINT64_FORMAT " bytes: the "
-        "producer announced arenas of up to %" G_GUINT64_FORMAT " bytes, %"
-        G_GUINT64_FORMAT " in all (%" G_GUINT64_FORMAT " in use)",
-        add.arena_id, add.size, session->max_arena_size,
-        session->max_arena_total, session->arena_bytes);
+  if (!reserve_mapped_bytes (session, &add, error))
     return FALSE;
-  }
   /* The producer must have given up write access: no one but its creator
    * may change what we read, and its size may never change under us. */
   ret = px_arena_import (px_wire_message_steal_fd (msg), add.arena_id,
       add.size, add.slot_stride, add.slot_count, true, &arena);
   if (ret < 0) {
-    g_set_error (error, GST_PX_ERROR, 0, "refused arena %016" G_GINT64_MODIFIER
-        "x: %s", add.arena_id, arena_error_text (ret));
+    g_mutex_lock (&session->arena_lock);
+    session->arena_bytes -= add.size;
+    g_mutex_unlock (&session->arena_lock);
+    g_set_error (error, GST_PX_ERROR, arena_error_code (ret), "refused arena "
+        "%016" G_GINT64_MODIFIER "x: %s", add.arena_id, arena_error_text (ret));
     return FALSE;
   }
-  ret = px_arena_table_add (&session->arenas, arena,
-      gst_px_arena_allocator_new (arena));
+  entry = g_new (SessionArena, 1);
+  entry->session = session;
+  entry->allocator = gst_px_arena_allocator_new (arena);
+  entry->size = add.size;
+  entry->holds = 1;
+  /* On failure too, the table lets go of both (and the bytes with them). */
+  ret = px_arena_table_add (&session->arenas, arena, entry);
   if (ret < 0)
     return protocol_error (error, ret == -EEXIST ? "arena announced twice" :
         "too many arenas");
-  session->arena_bytes += add.size;
+  GST_DEBUG_OBJECT (session->src, "arena %016" G_GINT64_MODIFIER "x mapped "
+      "read-only: %u slots of %" G_GUINT64_FORMAT " bytes", add.arena_id,
+      add.slot_count, add.slot_stride);
   return TRUE;
 }
 
+/* The arena leaves the table; its bytes still count while buffers lent
+ * from it live (session_arena_release()). */
 static gboolean
 handle_arena_remove (Session * session, PxWireMessage * msg, GError ** error)
 {
   PxWireArenaRemove remove;
-  const PxArenaTableEntry *entry;
-  guint64 size;
 
   if (px_wire_decode_arena_remove (msg, &remove) < 0 ||
-      (entry = px_arena_table_lookup (&session->arenas,
-              remove.arena_id)) == NULL)
+      px_arena_table_remove (&session->arenas, remove.arena_id) < 0)
     return protocol_error (error, "bad ARENA_REMOVE");
-  size = px_arena_size (entry->arena);
-  if (px_arena_table_remove (&session->arenas, remove.arena_id) < 0)
-    return protocol_error (error, "bad ARENA_REMOVE");
-  session->arena_bytes -= size;
+  GST_DEBUG_OBJECT (session->src, "arena %016" G_GINT64_MODIFIER "x removed",
+      remove.arena_id);
   return TRUE;
 }
 
@@ -369,6 +520,7 @@ static GstBuffer *
 wrap_buffer (Session * session, const PxWireBuffer * wire, GError ** error)
 {
   const PxArenaTableEntry *entry;
+  SessionArena *arena;
   GstBuffer *buffer;
   GstMemory *mem;
   LentSlot *lent;
@@ -378,7 +530,8 @@ wrap_buffer (Session * session, const PxWireBuffer * wire, GError ** error)
     protocol_error (error, "buffer in an unknown arena");
     return NULL;
   }
-  mem = gst_px_arena_allocator_wrap_slot (entry->data, wire->slot,
+  arena = entry->data;
+  mem = gst_px_arena_allocator_wrap_slot (arena->allocator, wire->slot,
       wire->offset, wire->size);
   if (mem == NULL) {
     protocol_error (error, "buffer outside its arena slot");
@@ -393,6 +546,8 @@ wrap_buffer (Session * session, const PxWireBuffer * wire, GError ** error)
   }
   lent = g_new (LentSlot, 1);
   lent->session = session_ref (session);
+  lent->arena = arena;
+  g_atomic_int_inc (&arena->holds);
   lent->buffer_id = wire->buffer_id;
   gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (mem), lent_slot_quark,
       lent, lent_slot_free);
@@ -417,6 +572,11 @@ handle_buffer (Session * session, GstIpcSrc * self, PxWireMessage * msg,
   buffer = wrap_buffer (session, &wire, error);
   if (buffer == NULL)
     return FALSE;
+  GST_LOG_OBJECT (self, "buffer %" G_GUINT64_FORMAT ": arena %016"
+      G_GINT64_MODIFIER "x slot %u, %" G_GUINT64_FORMAT " bytes at %"
+      G_GUINT64_FORMAT ", pts %" GST_TIME_FORMAT, wire.buffer_id,
+      wire.arena_id, wire.slot, wire.size, wire.offset,
+      GST_TIME_ARGS (wire.pts));
   queue_or_claim (self, GST_MINI_OBJECT_CAST (buffer), wire.base_time, claimed);
   return TRUE;
 }
@@ -454,10 +614,10 @@ flush_items (GstIpcSrc * self, GstEvent * flush_start)
   Item *item;
 
   g_mutex_lock (&self->lock);
-  items = self->items;
-  g_queue_init (&self->items);
-  self->queued_events = 0;
+  items = take_items_locked (self);
   g_mutex_unlock (&self->lock);
+  GST_DEBUG_OBJECT (self, "flush from the producer: %u queued items dropped, "
+      "but for sticky events", items.length);
   gst_pad_push_event (self->srcpad, flush_start);
   while ((item = g_queue_pop_head (&items)) != NULL) {
     GstEvent *event = GST_IS_EVENT (item->object) ?
@@ -532,7 +692,7 @@ dispatch (Session * session, PxWireMessage * msg, Item * claimed,
   GstIpcSrc *self = session->src;
 
   if (!session->hello && msg->header.type != PX_WIRE_HELLO) {
-    g_set_error (error, GST_PX_ERROR, 0, "%s before HELLO",
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL, "%s before HELLO",
         px_wire_type_name (msg->header.type));
     return FALSE;
   }
@@ -548,8 +708,8 @@ dispatch (Session * session, PxWireMessage * msg, Item * claimed,
     case PX_WIRE_EVENT:
       return handle_event (session, self, msg, claimed, error);
     default:
-      g_set_error (error, GST_PX_ERROR, 0, "unexpected %s message",
-          px_wire_type_name (msg->header.type));
+      g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+          "unexpected %s message", px_wire_type_name (msg->header.type));
       return FALSE;
   }
 }
@@ -657,6 +817,18 @@ make_requested_arena (Session * session, guint64 slot_size, guint slot_count,
   return add.arena_id;
 }
 
+/* Pool thread: what the producer's HELLO offered. */
+static gboolean
+session_upstream (Session * session)
+{
+  gboolean upstream;
+
+  g_mutex_lock (&session->src->lock);
+  upstream = session->upstream;
+  g_mutex_unlock (&session->src->lock);
+  return upstream;
+}
+
 /* Pool thread: the producer asks for an arena (gstipcarenarequest.h). Only
  * over an fd (one peer) and within the budget; the answer says why not. */
 static gboolean
@@ -667,7 +839,7 @@ answer_arena_request (Session * session, GstQuery * query)
   guint slot_count = 0;
   gchar *why = NULL;
 
-  if (!session->upstream)
+  if (!session_upstream (session))
     why = g_strdup ("arenas are only made for a producer on an fd");
   else if (!gst_ipc_arena_request_parse (query, &slot_size, &slot_count))
     why = g_strdup ("malformed arena request");
@@ -693,9 +865,44 @@ session_query (GstPxConnection * conn, GstQuery * query, gpointer user_data)
 
   if (gst_ipc_arena_request_is (query))
     return answer_arena_request (session, query);
-  if (!session->upstream)
+  if (!session_upstream (session))
     return FALSE;
   return gst_pad_peer_query (session->src->srcpad, query);
+}
+
+/* Posts an error (or, with @warning, a warning) in GStreamer's @domain. */
+static void
+post_message (GstIpcSrc * self, gboolean warning, GQuark domain, gint code,
+    gchar * text, gchar * debug)
+{
+  gst_element_message_full (GST_ELEMENT (self), warning ?
+      GST_MESSAGE_WARNING : GST_MESSAGE_ERROR, domain, code, text, debug,
+      __FILE__, GST_FUNCTION, __LINE__);
+}
+
+/* Why the producer's connection broke (@error from the connection or a
+ * handler), on the bus: its own fault (a protocol violation, arenas
+ * beyond what it announced) or ours (the socket could not be read). */
+static void
+post_broken (GstIpcSrc * self, const GError * error, gboolean reconnect)
+{
+  const gchar *then = reconnect ? ", reconnecting" : "";
+
+  if (error->domain == GST_PX_ERROR && error->code == GST_PX_ERROR_PROTOCOL)
+    post_message (self, reconnect, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        g_strdup_printf ("Invalid data from the producer%s: %s", then,
+            error->message), NULL);
+  else if (error->domain == GST_PX_ERROR && error->code == GST_PX_ERROR_REFUSED)
+    post_message (self, reconnect, GST_RESOURCE_ERROR,
+        GST_RESOURCE_ERROR_NO_SPACE_LEFT,
+        g_strdup_printf ("The producer wants more shared memory than it "
+            "announced or this consumer accepts%s: %s", then,
+            error->message), NULL);
+  else
+    post_message (self, reconnect, GST_RESOURCE_ERROR,
+        gst_px_error_to_resource_error (error),
+        g_strdup_printf ("Cannot read from the producer%s: %s", then,
+            error->message), NULL);
 }
 
 static void
@@ -704,33 +911,36 @@ session_closed (GstPxConnection * conn, const GError * error,
 {
   Session *session = user_data;
   GstIpcSrc *self = session->src;
-  gboolean reconnect, hello, got_eos;
+  gboolean reconnect, hello, got_eos, ended;
 
+  g_mutex_lock (&session->lock);
+  got_eos = session->got_eos;
+  g_mutex_unlock (&session->lock);
+  g_mutex_lock (&self->lock);
+  hello = session->hello;
+  ended = self->ended;
+  g_mutex_unlock (&self->lock);
   GST_OBJECT_LOCK (self);
   reconnect = self->reconnect && self->socket_path != NULL;
   GST_OBJECT_UNLOCK (self);
-  g_mutex_lock (&session->lock);
-  hello = session->hello;
-  got_eos = session->got_eos;
-  g_mutex_unlock (&session->lock);
 
-  if (error != NULL && !reconnect)
-    GST_ELEMENT_ERROR (self, STREAM, DECODE,
-        ("Invalid data from the producer: %s", error->message), (NULL));
+  if (ended)
+    GST_INFO_OBJECT (self, "the producer left after num-buffers ended the "
+        "stream");
   else if (error != NULL)
-    GST_ELEMENT_WARNING (self, STREAM, DECODE,
-        ("Invalid data from the producer, reconnecting: %s", error->message),
-        (NULL));
+    post_broken (self, error, reconnect);
   else if (!hello && !reconnect)
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("The producer closed the connection without greeting us"),
-        ("it may serve no more clients (max-clients)"));
+        ("it serves no more clients (max-clients), or is shutting down"));
   else if (!got_eos && !reconnect)
     GST_ELEMENT_ERROR (self, RESOURCE, READ,
-        ("The producer went away"), (NULL));
+        ("The producer went away before the end of the stream"), (NULL));
   else if (!got_eos)
     GST_ELEMENT_WARNING (self, RESOURCE, READ,
         ("The producer went away, reconnecting"), (NULL));
+  else
+    GST_INFO_OBJECT (self, "the producer closed the connection after EOS");
 
   g_mutex_lock (&self->lock);
   self->disconnected = TRUE;
@@ -745,28 +955,69 @@ static const GstPxConnectionFuncs session_funcs = {
 
 /* ---- connecting -------------------------------------------------------- */
 
-static gboolean
+typedef enum
+{
+  HELLO_GREETED,
+  HELLO_CLOSED,                 /* the producer closed first */
+  HELLO_TIMED_OUT,
+  HELLO_STOPPED,                /* we are stopping */
+} HelloResult;
+
+static HelloResult
 wait_for_hello (GstIpcSrc * self, Session * session)
 {
   gint64 deadline = g_get_monotonic_time () + HELLO_TIMEOUT;
-  gboolean greeted;
+  HelloResult result;
 
   g_mutex_lock (&self->lock);
   while (!session->hello && !self->disconnected && !self->flushing &&
       g_cond_wait_until (&self->cond, &self->lock, deadline));
-  greeted = session->hello;
+  if (session->hello)
+    result = HELLO_GREETED;
+  else if (self->disconnected)
+    result = HELLO_CLOSED;
+  else if (self->flushing)
+    result = HELLO_STOPPED;
+  else
+    result = HELLO_TIMED_OUT;
   g_mutex_unlock (&self->lock);
-  return greeted;
+  return result;
 }
 
 static void end_session (GstIpcSrc * self);
 
-/* Takes @fd, greets the producer and starts reading. */
+/* The error of a producer that did not greet us (@ret: how sending our
+ * HELLO failed, or 0). */
+static void
+set_hello_error (GError ** error, const gchar * peer, int ret,
+    HelloResult result)
+{
+  if (ret == -EPIPE || ret == -ECONNRESET || result == HELLO_CLOSED)
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+        "The producer at %s closed the connection without greeting us: it "
+        "serves no more clients (max-clients), or is shutting down", peer);
+  else if (ret < 0)
+    g_set_error (error, GST_RESOURCE_ERROR, gst_px_error_resource_code (ret),
+        "Cannot greet the producer at %s: %s", peer, g_strerror (-ret));
+  else if (result == HELLO_TIMED_OUT)
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+        "The producer at %s accepted the connection but did not greet us "
+        "within %d seconds: it is stalled, or not an ipcsink", peer,
+        (int) (HELLO_TIMEOUT / G_TIME_SPAN_SECOND));
+  else
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+        "Stopped while waiting for the producer at %s to greet us", peer);
+}
+
+/* Takes @fd, greets the producer (@peer names it in messages) and starts
+ * reading. */
 static gboolean
-start_session (GstIpcSrc * self, int fd, GError ** error)
+start_session (GstIpcSrc * self, int fd, const gchar * peer, GError ** error)
 {
   Session *session = g_new0 (Session, 1);
   PxWireHello hello = {.role = PX_WIRE_ROLE_CONSUMER };
+  GError *start_error = NULL;
+  HelloResult result = HELLO_GREETED;
   gboolean upstream;
   int ret;
 
@@ -777,7 +1028,8 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
   session->refcount = 1;
   session->src = self;
   g_mutex_init (&session->lock);
-  px_arena_table_init (&session->arenas, gst_object_unref);
+  g_mutex_init (&session->arena_lock);
+  px_arena_table_init (&session->arenas, session_arena_release);
   session->conn = gst_px_connection_new (fd, GST_OBJECT (self),
       &session_funcs, session);
   gst_px_connection_set_name (session->conn, "producer");
@@ -792,14 +1044,11 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
   self->disconnected = FALSE;
   self->discont = TRUE;
   g_mutex_unlock (&self->lock);
-  if (ret < 0 || !gst_px_connection_start (session->conn, error)) {
-    if (ret == -EPIPE || ret == -ECONNRESET)
-      g_set_error (error, GST_PX_ERROR, 0, "the producer closed the "
-          "connection without greeting us; it may serve no more clients "
-          "(max-clients)");
-    else if (ret < 0)
-      g_set_error (error, GST_PX_ERROR, 0, "cannot greet the producer: %s",
-          g_strerror (-ret));
+  if (ret == 0 && !gst_px_connection_start (session->conn, &start_error)) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED,
+        "Cannot start reading from the producer at %s: %s", peer,
+        start_error->message);
+    g_clear_error (&start_error);
     end_session (self);
     return FALSE;
   }
@@ -807,9 +1056,10 @@ start_session (GstIpcSrc * self, int fd, GError ** error)
    * us (max-clients) closes the socket. Learn which now, so that a refusal
    * fails the state change instead of surfacing later. With an fd, the
    * producer greets when it starts, which may be after us. */
-  if (!upstream && !wait_for_hello (self, session)) {
-    g_set_error (error, GST_PX_ERROR, 0, "the producer did not greet us; "
-        "it may serve no more clients (max-clients)");
+  if (ret == 0 && !upstream)
+    result = wait_for_hello (self, session);
+  if (ret < 0 || result != HELLO_GREETED) {
+    set_hello_error (error, peer, ret, result);
     end_session (self);
     return FALSE;
   }
@@ -831,10 +1081,54 @@ end_session (GstIpcSrc * self)
   session_unref (session);
 }
 
+/* Who is at the other end of @fd, for the log. */
+static void
+log_peer (GstIpcSrc * self, int fd, const gchar * peer)
+{
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+
+  if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+    GST_INFO_OBJECT (self, "connected to %s: producer pid %d, uid %u, gid %u",
+        peer, (int) cred.pid, (guint) cred.uid, (guint) cred.gid);
+  else
+    GST_INFO_OBJECT (self, "connected to %s (peer unknown: %s)", peer,
+        g_strerror (errno));
+}
+
+/* Connecting to socket-path failed with @ret: why, in the code an
+ * application can act on. */
+static void
+set_connect_error (GError ** error, const gchar * path, int ret)
+{
+  switch (-ret) {
+    case ENOENT:
+      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+          "No producer at %s: there is no such socket", path);
+      break;
+    case ECONNREFUSED:
+      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+          "No producer listens at %s (connection refused): the socket was "
+          "left behind, or its ipcsink is not running", path);
+      break;
+    case EACCES:
+    case EPERM:
+      g_set_error (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_NOT_AUTHORIZED, "Not allowed to connect to %s: "
+          "%s", path, g_strerror (-ret));
+      break;
+    default:
+      g_set_error (error, GST_RESOURCE_ERROR, gst_px_error_resource_code (ret),
+          "Cannot connect to %s: %s", path, g_strerror (-ret));
+      break;
+  }
+}
+
 static gboolean
 connect_to_producer (GstIpcSrc * self, GError ** error)
 {
-  gchar *path;
+  gchar *path, *peer;
+  gboolean ok;
   gint fd;
   int ret;
 
@@ -845,26 +1139,30 @@ connect_to_producer (GstIpcSrc * self, GError ** error)
 
   if ((fd < 0) == (path == NULL)) {
     g_free (path);
-    g_set_error (error, GST_PX_ERROR, 0,
-        "set exactly one of socket-path and fd");
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Set exactly one of socket-path and fd");
     return FALSE;
   }
   if (path != NULL) {
     ret = px_unix_connect (path);
     if (ret < 0)
-      g_set_error (error, GST_PX_ERROR, 0, "cannot connect to %s: %s", path,
-          g_strerror (-ret));
-    g_free (path);
+      set_connect_error (error, path, ret);
+    peer = g_steal_pointer (&path);
   } else {
     ret = px_unix_check_seqpacket (fd);
     if (ret == 0 && (ret = fcntl (fd, F_DUPFD_CLOEXEC, 3)) < 0)
       ret = px_negative_errno ();
     if (ret < 0)
-      g_set_error (error, GST_PX_ERROR, 0,
+      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
           "fd %d is not a connected SOCK_SEQPACKET socket: %s", fd,
           g_strerror (-ret));
+    peer = g_strdup_printf ("fd %d", fd);
   }
-  return ret >= 0 && start_session (self, ret, error);
+  if (ret >= 0)
+    log_peer (self, ret, peer);
+  ok = ret >= 0 && start_session (self, ret, peer, error);
+  g_free (peer);
+  return ok;
 }
 
 /* ---- streaming --------------------------------------------------------- */
@@ -924,31 +1222,118 @@ next_item (GstIpcSrc * self, gboolean * disconnected, GstFlowReturn * flow,
   return item;
 }
 
+/* do-timestamp: a buffer that came without a timestamp leaves with the
+ * running time at which it is pushed, as GstBaseSrc stamps it: in the
+ * producer's segment, less the pad offset that live mode applies. Without
+ * a clock (not PLAYING yet) it stays as it is. */
+static void
+stamp_buffer (GstIpcSrc * self, GstBuffer * buffer)
+{
+  GstClock *clock;
+  GstEvent *event;
+  GstClockTime now, base, stamp = GST_CLOCK_TIME_NONE;
+  gint64 running;
+
+  if (GST_BUFFER_PTS_IS_VALID (buffer) || GST_BUFFER_DTS_IS_VALID (buffer) ||
+      (clock = gst_element_get_clock (GST_ELEMENT (self))) == NULL)
+    return;
+  now = gst_clock_get_time (clock);
+  gst_object_unref (clock);
+  base = gst_element_get_base_time (GST_ELEMENT (self));
+  running = (gint64) (now - base) - gst_pad_get_offset (self->srcpad);
+  if (now < base || running < 0)
+    return;
+  event = gst_pad_get_sticky_event (self->srcpad, GST_EVENT_SEGMENT, 0);
+  if (event != NULL) {
+    const GstSegment *segment;
+
+    gst_event_parse_segment (event, &segment);
+    if (segment->format == GST_FORMAT_TIME)
+      stamp = gst_segment_position_from_running_time (segment,
+          GST_FORMAT_TIME, (GstClockTime) running);
+    gst_event_unref (event);
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (stamp))
+    stamp = (GstClockTime) running;
+  GST_BUFFER_DTS (buffer) = stamp;
+  if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+    GST_BUFFER_PTS (buffer) = stamp;
+  GST_LOG_OBJECT (self, "stamped a buffer with %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (stamp));
+}
+
+/* With push_lock. Takes @buffer. After the last of num-buffers, answers
+ * GST_FLOW_EOS, so that the task ends the stream, and lets go of what is
+ * queued and of all that comes after. */
+static GstFlowReturn
+push_buffer (GstIpcSrc * self, GstBuffer * buffer, guint64 base_time)
+{
+  GQueue dropped = G_QUEUE_INIT;
+  gboolean live, stamp, first_over = FALSE, last = FALSE;
+  GstFlowReturn ret;
+
+  g_mutex_lock (&self->lock);
+  if (!self->ended && self->buffers_left == 0)
+    first_over = TRUE;          /* num-buffers=0 */
+  else if (!self->ended && self->buffers_left > 0)
+    last = --self->buffers_left == 0;
+  if (first_over || last) {
+    self->ended = TRUE;
+    dropped = take_items_locked (self);
+  }
+  if (self->ended && !last) {
+    g_mutex_unlock (&self->lock);
+    gst_buffer_unref (buffer);
+    free_items (&dropped);
+    return first_over ? GST_FLOW_EOS : GST_FLOW_OK;
+  }
+  self->buffers_received++;
+  if (self->discont) {
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    self->discont = FALSE;
+  }
+  live = self->live;
+  stamp = self->stamp;
+  g_mutex_unlock (&self->lock);
+  free_items (&dropped);
+
+  if (live)
+    sync_running_time (self, base_time);
+  if (stamp)
+    stamp_buffer (self, buffer);
+  GST_LOG_OBJECT (self, "pushing %" GST_PTR_FORMAT, buffer);
+  ret = gst_pad_push (self->srcpad, buffer);
+  if (last) {
+    GST_INFO_OBJECT (self, "num-buffers reached: ending the stream");
+    if (ret == GST_FLOW_OK || ret == GST_FLOW_FLUSHING)
+      ret = GST_FLOW_EOS;
+  }
+  return ret;
+}
+
 /* With push_lock. Takes the item's object. */
 static GstFlowReturn
 push_item (GstIpcSrc * self, Item * item)
 {
-  if (GST_IS_BUFFER (item->object)) {
-    GstBuffer *buffer = GST_BUFFER_CAST (item->object);
+  GstEvent *event;
+  gboolean eos, ended;
 
-    g_mutex_lock (&self->lock);
-    self->buffers_received++;
-    if (self->discont) {
-      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
-      self->discont = FALSE;
-    }
-    g_mutex_unlock (&self->lock);
-    if (self->is_live)
-      sync_running_time (self, item->base_time);
-    return gst_pad_push (self->srcpad, buffer);
-  } else {
-    GstEvent *event = GST_EVENT_CAST (item->object);
-    gboolean eos = GST_EVENT_TYPE (event) == GST_EVENT_EOS;
+  if (GST_IS_BUFFER (item->object))
+    return push_buffer (self, GST_BUFFER_CAST (item->object), item->base_time);
 
-    if (!gst_pad_push_event (self->srcpad, event) && eos)
-      return GST_FLOW_EOS;
+  event = GST_EVENT_CAST (item->object);
+  eos = GST_EVENT_TYPE (event) == GST_EVENT_EOS;
+  g_mutex_lock (&self->lock);
+  ended = self->ended;
+  g_mutex_unlock (&self->lock);
+  if (ended) {
+    gst_event_unref (event);
     return GST_FLOW_OK;
   }
+  GST_LOG_OBJECT (self, "pushing %" GST_PTR_FORMAT, event);
+  if (!gst_pad_push_event (self->srcpad, event) && eos)
+    return GST_FLOW_EOS;
+  return GST_FLOW_OK;
 }
 
 /* The producer is gone and we were asked to wait for it: retry. */
@@ -965,10 +1350,17 @@ reconnect (GstIpcSrc * self)
   GST_OBJECT_UNLOCK (self);
 
   if (connect_to_producer (self, &error)) {
-    GST_INFO_OBJECT (self, "reconnected to the producer");
+    GST_INFO_OBJECT (self, "reconnected to the producer after %u failed "
+        "attempts", self->reconnect_attempts);
+    self->reconnect_attempts = 0;
     return;
   }
-  GST_DEBUG_OBJECT (self, "reconnect: %s", error->message);
+  if (self->reconnect_attempts++ == 0)
+    GST_INFO_OBJECT (self, "waiting for the producer to come back, trying "
+        "every %u ms: %s", interval, error->message);
+  else
+    GST_DEBUG_OBJECT (self, "reconnect attempt %u: %s",
+        self->reconnect_attempts, error->message);
   g_clear_error (&error);
   deadline = g_get_monotonic_time () + interval * G_TIME_SPAN_MILLISECOND;
   g_mutex_lock (&self->lock);
@@ -1008,7 +1400,7 @@ handle_flow (GstIpcSrc * self, GstFlowReturn ret, gboolean pushed_buffer)
 static void
 gst_ipc_src_loop (GstIpcSrc * self)
 {
-  gboolean disconnected, reconnecting, is_buffer;
+  gboolean disconnected, reconnecting, is_buffer, ended;
   GstFlowReturn ret;
   Item *item = next_item (self, &disconnected, &ret, &is_buffer);
 
@@ -1017,8 +1409,11 @@ gst_ipc_src_loop (GstIpcSrc * self)
     return;
   }
   if (item == NULL) {
+    g_mutex_lock (&self->lock);
+    ended = self->ended;
+    g_mutex_unlock (&self->lock);
     GST_OBJECT_LOCK (self);
-    reconnecting = self->reconnect && self->socket_path != NULL;
+    reconnecting = self->reconnect && self->socket_path != NULL && !ended;
     GST_OBJECT_UNLOCK (self);
     if (disconnected && reconnecting) {
       reconnect (self);
@@ -1076,13 +1471,21 @@ gst_ipc_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
   return gst_pad_event_default (pad, parent, event);
 }
 
+/* Live: the producer's latency. FALSE when not live. */
 static gboolean
 answer_latency (GstIpcSrc * self, GstQuery * query)
 {
+  gboolean live;
+  GstClockTime min, max;
+
   g_mutex_lock (&self->lock);
-  gst_query_set_latency (query, TRUE, self->latency_min, self->latency_max);
+  live = self->live;
+  min = self->latency_min;
+  max = self->latency_max;
   g_mutex_unlock (&self->lock);
-  return TRUE;
+  if (live)
+    gst_query_set_latency (query, TRUE, min, max);
+  return live;
 }
 
 static gboolean
@@ -1092,8 +1495,9 @@ gst_ipc_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
   GstPxConnection *peer;
   gboolean ok = FALSE;
 
-  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY && self->is_live)
-    return answer_latency (self, query);
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY &&
+      answer_latency (self, query))
+    return TRUE;
   if (GST_QUERY_TYPE (query) == GST_QUERY_SCHEDULING)
     return gst_pad_query_default (pad, parent, query);
 
@@ -1111,31 +1515,47 @@ static gboolean
 start (GstIpcSrc * self)
 {
   GError *error = NULL;
-  gboolean reconnecting;
+  gboolean live, stamp, reconnecting;
+  gint num_buffers;
 
+  GST_OBJECT_LOCK (self);
+  live = self->is_live;
+  stamp = self->do_timestamp;
+  num_buffers = self->num_buffers;
+  reconnecting = self->reconnect && self->socket_path != NULL;
+  GST_OBJECT_UNLOCK (self);
+
+  g_mutex_lock (&self->push_lock);
+  self->applied_offset = 0;
+  g_mutex_unlock (&self->push_lock);
   g_mutex_lock (&self->lock);
   self->flushing = FALSE;
   self->disconnected = FALSE;
   self->pending_flow = GST_FLOW_OK;
   self->buffers_received = 0;
-  self->applied_offset = 0;
   self->latency_min = 0;
   self->latency_max = GST_CLOCK_TIME_NONE;
+  self->live = live;
+  self->stamp = stamp;
+  self->buffers_left = num_buffers;
+  self->ended = FALSE;
   g_mutex_unlock (&self->lock);
+  self->reconnect_attempts = 0;
   gst_pad_set_offset (self->srcpad, 0);
 
   if (connect_to_producer (self, &error))
     return TRUE;
-  GST_OBJECT_LOCK (self);
-  reconnecting = self->reconnect && self->socket_path != NULL;
-  GST_OBJECT_UNLOCK (self);
   if (reconnecting) {
-    GST_INFO_OBJECT (self, "%s; will retry", error->message);
+    GST_INFO_OBJECT (self, "%s; waiting for the producer, trying again "
+        "every reconnect-interval", error->message);
+    g_mutex_lock (&self->lock);
     self->disconnected = TRUE;
+    g_mutex_unlock (&self->lock);
     g_clear_error (&error);
     return TRUE;
   }
-  GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("%s", error->message), (NULL));
+  post_message (self, FALSE, error->domain, error->code,
+      g_strdup (error->message), NULL);
   g_clear_error (&error);
   return FALSE;
 }
@@ -1143,6 +1563,8 @@ start (GstIpcSrc * self)
 static void
 stop (GstIpcSrc * self)
 {
+  GQueue items;
+
   g_mutex_lock (&self->lock);
   self->flushing = TRUE;
   wake_task (self);
@@ -1150,8 +1572,9 @@ stop (GstIpcSrc * self)
   gst_pad_stop_task (self->srcpad);
   end_session (self);
   g_mutex_lock (&self->lock);
-  clear_items_locked (self);
+  items = take_items_locked (self);
   g_mutex_unlock (&self->lock);
+  free_items (&items);
 }
 
 static gboolean
@@ -1235,40 +1658,48 @@ gst_ipc_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstIpcSrc *self = GST_IPC_SRC (object);
+  gboolean refused = FALSE;
 
   GST_OBJECT_LOCK (self);
   if (prop_id != PROP_RECONNECT && prop_id != PROP_RECONNECT_INTERVAL &&
       GST_STATE (self) > GST_STATE_READY) {
-    GST_OBJECT_UNLOCK (self);
-    GST_WARNING_OBJECT (self, "%s can only be changed in NULL or READY",
-        pspec->name);
-    return;
-  }
-  switch (prop_id) {
-    case PROP_SOCKET_PATH:
-      g_free (self->socket_path);
-      self->socket_path = g_value_dup_string (value);
-      break;
-    case PROP_FD:
-      self->fd = g_value_get_int (value);
-      break;
-    case PROP_IS_LIVE:
-      self->is_live = g_value_get_boolean (value);
-      break;
-    case PROP_RECONNECT:
-      self->reconnect = g_value_get_boolean (value);
-      break;
-    case PROP_RECONNECT_INTERVAL:
-      self->reconnect_interval = g_value_get_uint (value);
-      break;
-    case PROP_ARENA_BUDGET:
-      self->arena_budget = g_value_get_uint64 (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
+    refused = TRUE;
+  } else {
+    switch (prop_id) {
+      case PROP_SOCKET_PATH:
+        g_free (self->socket_path);
+        self->socket_path = g_value_dup_string (value);
+        break;
+      case PROP_FD:
+        self->fd = g_value_get_int (value);
+        break;
+      case PROP_IS_LIVE:
+        self->is_live = g_value_get_boolean (value);
+        break;
+      case PROP_RECONNECT:
+        self->reconnect = g_value_get_boolean (value);
+        break;
+      case PROP_RECONNECT_INTERVAL:
+        self->reconnect_interval = g_value_get_uint (value);
+        break;
+      case PROP_ARENA_BUDGET:
+        self->arena_budget = g_value_get_uint64 (value);
+        break;
+      case PROP_NUM_BUFFERS:
+        self->num_buffers = g_value_get_int (value);
+        break;
+      case PROP_DO_TIMESTAMP:
+        self->do_timestamp = g_value_get_boolean (value);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+        break;
+    }
   }
   GST_OBJECT_UNLOCK (self);
+  if (refused)
+    GST_WARNING_OBJECT (self, "%s can only be changed in NULL or READY",
+        pspec->name);
 }
 
 static void
@@ -1277,6 +1708,13 @@ gst_ipc_src_get_property (GObject * object, guint prop_id, GValue * value,
 {
   GstIpcSrc *self = GST_IPC_SRC (object);
 
+  /* The element's lock, which comes before the object lock. */
+  if (prop_id == PROP_BUFFERS_RECEIVED) {
+    g_mutex_lock (&self->lock);
+    g_value_set_uint64 (value, self->buffers_received);
+    g_mutex_unlock (&self->lock);
+    return;
+  }
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
     case PROP_SOCKET_PATH:
@@ -1297,10 +1735,11 @@ gst_ipc_src_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_ARENA_BUDGET:
       g_value_set_uint64 (value, self->arena_budget);
       break;
-    case PROP_BUFFERS_RECEIVED:
-      g_mutex_lock (&self->lock);
-      g_value_set_uint64 (value, self->buffers_received);
-      g_mutex_unlock (&self->lock);
+    case PROP_NUM_BUFFERS:
+      g_value_set_int (value, self->num_buffers);
+      break;
+    case PROP_DO_TIMESTAMP:
+      g_value_set_boolean (value, self->do_timestamp);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1327,40 +1766,113 @@ install_properties (GObjectClass * gobject_class)
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
       GST_PARAM_MUTABLE_READY;
 
-  g_object_class_install_property (gobject_class, PROP_SOCKET_PATH,
-      g_param_spec_string ("socket-path", "Socket path",
-          "The ipcsink to connect to: a file-system path, or @name for the "
-          "abstract namespace", NULL, rw));
-  g_object_class_install_property (gobject_class, PROP_FD,
-      g_param_spec_int ("fd", "File descriptor",
-          "An already-connected SOCK_SEQPACKET socket to an ipcsink (the "
-          "element uses a duplicate); events and queries then also travel "
-          "upstream", -1, G_MAXINT, -1, rw));
-  g_object_class_install_property (gobject_class, PROP_IS_LIVE,
-      g_param_spec_boolean ("is-live", "Is live",
-          "Act as a live source, keeping the producer's running times; "
-          "otherwise pass timestamps unchanged and preroll", DEFAULT_IS_LIVE,
-          rw));
-  g_object_class_install_property (gobject_class, PROP_RECONNECT,
-      g_param_spec_boolean ("reconnect", "Reconnect",
-          "When the producer goes away (socket-path only), wait for it to "
-          "come back instead of posting an error", DEFAULT_RECONNECT,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_RECONNECT_INTERVAL,
-      g_param_spec_uint ("reconnect-interval", "Reconnect interval",
-          "Milliseconds between connection attempts", 1, 60000,
-          DEFAULT_RECONNECT_INTERVAL, G_PARAM_READWRITE |
-          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_ARENA_BUDGET,
-      g_param_spec_uint64 ("arena-budget", "Arena budget",
-          "Bytes of arenas made, in total, for a producer that may not make "
-          "its own (a sandboxed worker: its memory limit; fd only; 0 = "
-          "none)", 0, G_MAXUINT64, 0, rw));
-  g_object_class_install_property (gobject_class, PROP_BUFFERS_RECEIVED,
-      g_param_spec_uint64 ("buffers-received", "Buffers received",
-          "Buffers pushed downstream", 0, G_MAXUINT64, 0,
-          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /**
+   * GstIpcSrc:socket-path:
+   *
+   * The socket of the ipcsink to connect to: a file-system path, or
+   * `@name` for a socket in the abstract namespace. Set this or
+   * #GstIpcSrc:fd, not both.
+   */
+  properties[PROP_SOCKET_PATH] = g_param_spec_string ("socket-path",
+      "Socket path", "The ipcsink to connect to: a file-system path, or "
+      "@name for the abstract namespace", NULL, rw);
+
+  /**
+   * GstIpcSrc:fd:
+   *
+   * An already-connected SOCK_SEQPACKET socket to one ipcsink (the element
+   * uses a duplicate, the caller keeps its own). Events and queries then
+   * travel upstream too, and the producer may ask for its arenas
+   * (#GstIpcSrc:arena-budget). -1: use #GstIpcSrc:socket-path.
+   */
+  properties[PROP_FD] = g_param_spec_int ("fd", "File descriptor",
+      "An already-connected SOCK_SEQPACKET socket to an ipcsink (the "
+      "element uses a duplicate); events and queries then also travel "
+      "upstream", -1, G_MAXINT, -1, rw);
+
+  /**
+   * GstIpcSrc:is-live:
+   *
+   * Act as a live source: produce in PLAYING only, keep the producer's
+   * running times (through the monotonic clock) and answer the LATENCY
+   * query with the producer's latency. Otherwise pass timestamps and
+   * segments unchanged and preroll, as an element in the middle of a
+   * pipeline does.
+   */
+  properties[PROP_IS_LIVE] = g_param_spec_boolean ("is-live", "Is live",
+      "Act as a live source, keeping the producer's running times; "
+      "otherwise pass timestamps unchanged and preroll", DEFAULT_IS_LIVE, rw);
+
+  /**
+   * GstIpcSrc:reconnect:
+   *
+   * When the producer goes away (socket-path only), wait for one to come
+   * back at the same path instead of posting an error. May be changed in
+   * any state.
+   */
+  properties[PROP_RECONNECT] = g_param_spec_boolean ("reconnect",
+      "Reconnect", "When the producer goes away (socket-path only), wait for "
+      "it to come back instead of posting an error", DEFAULT_RECONNECT,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+  /**
+   * GstIpcSrc:reconnect-interval:
+   *
+   * Milliseconds between two attempts to reach the producer again
+   * (#GstIpcSrc:reconnect). May be changed in any state.
+   */
+  properties[PROP_RECONNECT_INTERVAL] = g_param_spec_uint
+      ("reconnect-interval", "Reconnect interval",
+      "Milliseconds between connection attempts", 1, 60000,
+      DEFAULT_RECONNECT_INTERVAL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING);
+
+  /**
+   * GstIpcSrc:arena-budget:
+   *
+   * Bytes of arenas this element creates, over the whole connection, for a
+   * producer that may create no shared memory itself (a sandboxed
+   * worker's ipcsink, on #GstIpcSrc:fd): what the producer's memory limit
+   * allows. 0: none are made.
+   */
+  properties[PROP_ARENA_BUDGET] = g_param_spec_uint64 ("arena-budget",
+      "Arena budget", "Bytes of arenas made, in total, for a producer that "
+      "may not make its own (a sandboxed worker: its memory limit; fd only; "
+      "0 = none)", 0, G_MAXUINT64, DEFAULT_ARENA_BUDGET, rw);
+
+  /**
+   * GstIpcSrc:buffers-received:
+   *
+   * Buffers pushed downstream since the element left READY.
+   */
+  properties[PROP_BUFFERS_RECEIVED] = g_param_spec_uint64
+      ("buffers-received", "Buffers received", "Buffers pushed downstream",
+      0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GstIpcSrc:num-buffers:
+   *
+   * End the stream after this many buffers, as any GStreamer source does:
+   * EOS goes downstream after the last, and whatever the producer sends
+   * afterwards is let go at once (its slots return to it). -1: no limit.
+   */
+  properties[PROP_NUM_BUFFERS] = g_param_spec_int ("num-buffers",
+      "num-buffers", "Number of buffers to output before sending EOS "
+      "(-1 = unlimited)", -1, G_MAXINT, DEFAULT_NUM_BUFFERS, rw);
+
+  /**
+   * GstIpcSrc:do-timestamp:
+   *
+   * Stamp a buffer that comes without a timestamp (neither PTS nor DTS)
+   * with the running time at which it is pushed, as GstBaseSrc does;
+   * buffers the producer stamped keep their timestamps. Without a clock
+   * (before PLAYING), buffers stay as they came.
+   */
+  properties[PROP_DO_TIMESTAMP] = g_param_spec_boolean ("do-timestamp",
+      "Do timestamp", "Apply the current running time to buffers that come "
+      "without a timestamp", DEFAULT_DO_TIMESTAMP, rw);
+
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 }
 
 static void
@@ -1379,7 +1891,7 @@ gst_ipc_src_class_init (GstIpcSrcClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "Inter-process source", "Source/Network",
       "Receives buffers from an ipcsink in another process, without copying "
-      "them", "Parallax");
+      "them", "The Parallax developers");
   lent_slot_quark = g_quark_from_static_string ("parallax-lent-slot");
 }
 
@@ -1390,6 +1902,11 @@ gst_ipc_src_init (GstIpcSrc * self)
   self->is_live = DEFAULT_IS_LIVE;
   self->reconnect = DEFAULT_RECONNECT;
   self->reconnect_interval = DEFAULT_RECONNECT_INTERVAL;
+  self->arena_budget = DEFAULT_ARENA_BUDGET;
+  self->num_buffers = DEFAULT_NUM_BUFFERS;
+  self->do_timestamp = DEFAULT_DO_TIMESTAMP;
+  self->live = DEFAULT_IS_LIVE;
+  self->buffers_left = DEFAULT_NUM_BUFFERS;
   self->latency_max = GST_CLOCK_TIME_NONE;
   g_mutex_init (&self->lock);
   g_mutex_init (&self->push_lock);
