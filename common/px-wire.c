@@ -119,7 +119,8 @@ type_is_blob (uint32_t type)
 static uint32_t
 known_flags (uint32_t type)
 {
-  return type == PX_WIRE_EVENT ? PX_WIRE_EVENT_UPSTREAM : 0;
+  return type == PX_WIRE_EVENT ?
+      PX_WIRE_EVENT_UPSTREAM | PX_WIRE_EVENT_WANTS_RESULT : 0;
 }
 
 static unsigned
@@ -190,6 +191,10 @@ px_wire_check_header (const PxWireHeader * header, size_t payload_bytes,
   if (header->payload_size > max_payload_size (header->type))
     return -EMSGSIZE;
   if ((header->flags & ~known_flags (header->type)) != 0)
+    return -EPROTO;
+  /* a result is asked for upstream events only, under a request id */
+  if ((header->flags & PX_WIRE_EVENT_WANTS_RESULT) &&
+      (!(header->flags & PX_WIRE_EVENT_UPSTREAM) || header->request_id == 0))
     return -EPROTO;
   if (n_fds != expected_fds (header->type))
     return -EPROTO;

@@ -174,6 +174,9 @@ extern "C"
  * serialized GstStructure, NUL-terminated text). The wire layer checks the
  * sizes and that the body is NUL-terminated with no NUL before the end. */
 #define PX_WIRE_EVENT_UPSTREAM 0x1u     /* EVENT flags: travels upstream */
+/* EVENT flags, with UPSTREAM: the sender waits for the event's result, a
+ * QUERY_REPLY with the same request_id (result 1 if it was handled). */
+#define PX_WIRE_EVENT_WANTS_RESULT 0x2u
 
   typedef struct
   {

@@ -559,6 +559,18 @@ GST_START_TEST (test_roundtrip_event_upstream)
 
 GST_END_TEST;
 
+GST_START_TEST (test_roundtrip_event_wanting_result)
+{
+  PxWireBlob blob = {.kind = 0x1234,.body = "GstEventSeek, rate=1.0;",
+    .body_size = 24
+  };
+
+  check_blob_roundtrip (PX_WIRE_EVENT, PX_WIRE_EVENT_UPSTREAM |
+      PX_WIRE_EVENT_WANTS_RESULT, 9, &blob);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_roundtrip_query)
 {
   PxWireBlob blob = {.kind = 0x5678,.body = "GstQueryCaps;",.body_size = 14 };
@@ -1429,20 +1441,38 @@ GST_START_TEST (test_recv_refuses_unknown_flags)
 
 GST_END_TEST;
 
-/* EVENT knows one flag, PX_WIRE_EVENT_UPSTREAM; any other bit is refused. */
-GST_START_TEST (test_recv_refuses_unknown_event_flags)
+/* An EVENT with @flags and @request_id is refused. */
+static void
+check_event_refused (uint32_t flags, uint64_t request_id)
 {
   guint8 payload[64];
   size_t size = make_valid_payload (PX_WIRE_EVENT, payload);
-  PxWireHeader header = make_header (PX_WIRE_EVENT,
-      PX_WIRE_EVENT_UPSTREAM | 0x2, size);
+  PxWireHeader header = make_header (PX_WIRE_EVENT, flags, size);
   int sv[2], before;
 
+  header.request_id = request_id;
   make_socketpair (sv);
   before = px_test_count_fds ();
   send_raw (sv[0], &header, payload, size, NULL, 0);
   expect_refused (sv[1], -EPROTO, before);
   close_socketpair (sv);
+}
+
+/* EVENT knows two flags, PX_WIRE_EVENT_UPSTREAM and
+ * PX_WIRE_EVENT_WANTS_RESULT; any other bit is refused. */
+GST_START_TEST (test_recv_refuses_unknown_event_flags)
+{
+  check_event_refused (PX_WIRE_EVENT_UPSTREAM | 0x4, 0);
+}
+
+GST_END_TEST;
+
+/* A result is asked for upstream events only, and under a request id the
+ * reply can name. */
+GST_START_TEST (test_recv_refuses_misplaced_wants_result)
+{
+  check_event_refused (PX_WIRE_EVENT_WANTS_RESULT, 7);
+  check_event_refused (PX_WIRE_EVENT_UPSTREAM | PX_WIRE_EVENT_WANTS_RESULT, 0);
 }
 
 GST_END_TEST;
@@ -1926,6 +1956,7 @@ wire_suite (void)
   tcase_add_test (roundtrip, test_roundtrip_buffer_done_full_batch);
   tcase_add_test (roundtrip, test_roundtrip_buffer_done_single);
   tcase_add_test (roundtrip, test_roundtrip_event_upstream);
+  tcase_add_test (roundtrip, test_roundtrip_event_wanting_result);
   tcase_add_test (roundtrip, test_roundtrip_query);
   tcase_add_test (roundtrip, test_roundtrip_query_reply);
   tcase_add_test (roundtrip, test_roundtrip_message);
@@ -1983,6 +2014,7 @@ wire_suite (void)
   tcase_add_test (recv, test_recv_refuses_payload_size_below_received);
   tcase_add_test (recv, test_recv_refuses_unknown_flags);
   tcase_add_test (recv, test_recv_refuses_unknown_event_flags);
+  tcase_add_test (recv, test_recv_refuses_misplaced_wants_result);
   tcase_add_test (recv, test_recv_refuses_payload_above_type_maximum);
   tcase_add_test (recv, test_recv_refuses_message_above_max_payload);
   tcase_add_test (recv, test_recv_refuses_message_shorter_than_header);

@@ -136,7 +136,8 @@ control_closed (GstPxConnection * conn, const GError * error,
 }
 
 static const GstPxConnectionFuncs control_funcs = {
-  control_message, NULL, control_closed,
+  .message = control_message,
+  .closed = control_closed,
 };
 
 /* ---- bus --------------------------------------------------------------- */

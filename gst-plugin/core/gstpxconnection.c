@@ -84,6 +84,7 @@ typedef struct
 {
   GstPxConnection *conn;
   guint64 request_id;
+  gboolean event;               /* an upstream EVENT, not a QUERY */
   guint32 kind;
   gchar *body;
 } QueryTask;
@@ -521,8 +522,8 @@ gst_px_connection_buffer_done (GstPxConnection * conn, guint64 buffer_id)
 /* Sends a request and waits for the reply with the same id. Returns the
  * pending record (caller frees) or NULL on send failure. */
 static Pending *
-round_trip (GstPxConnection * conn, PxWireType type, guint32 kind,
-    const gchar * body, GstClockTime timeout)
+round_trip (GstPxConnection * conn, PxWireType type, guint32 flags,
+    guint32 kind, const gchar * body, GstClockTime timeout)
 {
   Pending *p = g_new0 (Pending, 1);
   gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
@@ -543,8 +544,8 @@ round_trip (GstPxConnection * conn, PxWireType type, guint32 kind,
     ret = gst_px_connection_send_empty (conn, PX_WIRE_PING, p->request_id,
         timeout);
   else
-    ret = gst_px_connection_send_blob (conn, type, 0, p->request_id, kind, 0,
-        body, timeout);
+    ret = gst_px_connection_send_blob (conn, type, flags, p->request_id, kind,
+        0, body, timeout);
 
   g_mutex_lock (&conn->lock);
   while (ret == 0 && !p->done && !conn->closed) {
@@ -578,7 +579,8 @@ gst_px_connection_query (GstPxConnection * conn, GstQuery * query,
 
   if (body == NULL)
     return FALSE;
-  p = round_trip (conn, PX_WIRE_QUERY, GST_QUERY_TYPE (query), body, timeout);
+  p = round_trip (conn, PX_WIRE_QUERY, 0, GST_QUERY_TYPE (query), body,
+      timeout);
   g_free (body);
   if (p->done && p->answered) {
     ok = gst_px_query_apply_result (query, p->body, &conn->budget, &error);
@@ -594,9 +596,27 @@ gst_px_connection_query (GstPxConnection * conn, GstQuery * query,
 }
 
 gboolean
+gst_px_connection_event (GstPxConnection * conn, GstEvent * event,
+    GstClockTime timeout)
+{
+  gchar *body = gst_px_event_serialize (event);
+  gboolean ok;
+  Pending *p;
+
+  if (body == NULL)
+    return FALSE;
+  p = round_trip (conn, PX_WIRE_EVENT, PX_WIRE_EVENT_UPSTREAM |
+      PX_WIRE_EVENT_WANTS_RESULT, GST_EVENT_TYPE (event), body, timeout);
+  g_free (body);
+  ok = p->done && p->answered;
+  pending_free (p);
+  return ok;
+}
+
+gboolean
 gst_px_connection_ping (GstPxConnection * conn, GstClockTime timeout)
 {
-  Pending *p = round_trip (conn, PX_WIRE_PING, 0, NULL, timeout);
+  Pending *p = round_trip (conn, PX_WIRE_PING, 0, 0, NULL, timeout);
   gboolean ok = p->done;
 
   pending_free (p);
@@ -624,16 +644,54 @@ complete_request (GstPxConnection * conn, guint64 request_id,
   g_mutex_unlock (&conn->lock);
 }
 
+/* Pool thread: an upstream event whose result the peer waits for. Its
+ * result, or -1 when the peer broke the protocol (no answer then). */
+static gint
+serve_event (GstPxConnection * conn, const QueryTask * task)
+{
+  GError *error = NULL;
+  GstEvent *event = gst_px_event_deserialize (task->kind, task->body, TRUE,
+      &conn->budget, &error);
+
+  if (event == NULL && error->code == GST_PX_ERROR_PROTOCOL) {
+    g_prefix_error (&error, "bad event: ");
+    drop_peer (conn, error);
+    return -1;
+  }
+  if (event == NULL) {
+    GST_INFO_OBJECT (conn->owner, "%s: refusing event: %s", conn->name,
+        error->message);
+    g_clear_error (&error);
+    return FALSE;
+  }
+  if (conn->funcs.event == NULL || gst_px_connection_is_closed (conn)) {
+    gst_event_unref (event);
+    return FALSE;
+  }
+  return conn->funcs.event (conn, event, conn->user_data);
+}
+
+/* Pool thread: answers the peer's QUERY, or its upstream EVENT that wants
+ * a result, with QUERY_REPLY. */
 static void
 serve_query (gpointer data, gpointer unused)
 {
   QueryTask *task = data;
   GstPxConnection *conn = task->conn;
   GError *error = NULL;
-  GstQuery *query;
+  GstQuery *query = NULL;
   gboolean answered = FALSE;
   gchar *result = NULL;
 
+  if (task->event) {
+    gint handled = serve_event (conn, task);
+
+    if (handled >= 0)
+      gst_px_connection_send_blob (conn, PX_WIRE_QUERY_REPLY, 0,
+          task->request_id, task->kind, handled ? 1 : 0, "",
+          GST_PX_CONNECTION_REPLY_TIMEOUT);
+    goto done;
+  }
   query = gst_px_query_deserialize (task->kind, task->body, &conn->budget,
       &error);
   if (query == NULL && error->code == GST_PX_ERROR_PROTOCOL) {
@@ -670,10 +728,14 @@ done:
 
 /* The messages the connection answers itself, whatever their order. */
 static gboolean
-handled_here (guint32 type)
+handled_here (const PxWireMessage * msg)
 {
+  guint32 type = msg->header.type;
+
   return type == PX_WIRE_PING || type == PX_WIRE_PONG ||
-      type == PX_WIRE_QUERY || type == PX_WIRE_QUERY_REPLY;
+      type == PX_WIRE_QUERY || type == PX_WIRE_QUERY_REPLY ||
+      (type == PX_WIRE_EVENT &&
+      (msg->header.flags & PX_WIRE_EVENT_WANTS_RESULT));
 }
 
 /* Handles the messages handled_here() names. Returns 1 if handled,
@@ -701,6 +763,11 @@ handle_internal (GstPxConnection * conn, PxWireMessage * msg)
       complete_request (conn, msg->header.request_id, blob.result == 1,
           blob.body);
       return 1;
+    case PX_WIRE_EVENT:
+      if (!(msg->header.flags & PX_WIRE_EVENT_WANTS_RESULT))
+        return 0;
+      /* answered like a query */
+      G_GNUC_FALLTHROUGH;
     case PX_WIRE_QUERY:{
       QueryTask *task;
       gboolean busy;
@@ -723,6 +790,7 @@ handle_internal (GstPxConnection * conn, PxWireMessage * msg)
       task = g_new0 (QueryTask, 1);
       task->conn = gst_px_connection_ref (conn);
       task->request_id = msg->header.request_id;
+      task->event = msg->header.type == PX_WIRE_EVENT;
       task->kind = blob.kind;
       task->body = g_strdup (blob.body);
       g_thread_pool_push (query_pool, task, NULL);
@@ -906,7 +974,7 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
         "invalid message: %s", receive_error_text ((int) ret));
     return FALSE;
   }
-  if (handled_here (msg->header.type)) {
+  if (handled_here (msg)) {
     begin_message (conn, FALSE);
     handled = handle_internal (conn, msg);
   } else {

@@ -11,6 +11,7 @@
  *   - QUERY: run on a pool thread through the owner's query() function and
  *     answered with QUERY_REPLY, so that the reader keeps reading while a
  *     query (which may itself cross another connection) is in progress;
+ *     an upstream EVENT that wants its result likewise, through event();
  *   - QUERY_REPLY and PONG: matched by request id to the caller waiting in
  *     gst_px_connection_query() or gst_px_connection_ping();
  *   - PING: answered with PONG.
@@ -47,6 +48,11 @@ typedef struct
   /* Pool thread: answer @query from the peer; TRUE if answered. May be
    * NULL: queries are then refused. */
   gboolean (*query) (GstPxConnection * conn, GstQuery * query,
+      gpointer user_data);
+  /* Pool thread: handle @event (an upstream event whose result the peer
+   * waits for, gst_px_connection_event()); takes it; returns its result.
+   * May be NULL: such events are then refused. */
+  gboolean (*event) (GstPxConnection * conn, GstEvent * event,
       gpointer user_data);
   /* Reader thread, at most once: the peer went away (@error NULL) or broke
    * the protocol. Not called once gst_px_connection_close() was called. */
@@ -118,6 +124,14 @@ int gst_px_connection_send_blob (GstPxConnection * conn, PxWireType type,
  * Returns 0, -ENOTSUP for events that stay local, or a send error. */
 int gst_px_connection_send_event (GstPxConnection * conn, GstEvent * event,
     gboolean upstream, GstClockTime timeout);
+
+/* Sends the upstream @event and waits for its result in the peer (its
+ * event() function). FALSE if the event type does not cross processes, the
+ * peer refused it or handled it with FALSE, or no result came within
+ * @timeout. For events whose sender acts on the result: a demuxer that
+ * seeks in time upstream, and seeks in bytes itself when that fails. */
+gboolean gst_px_connection_event (GstPxConnection * conn, GstEvent * event,
+    GstClockTime timeout);
 
 /* Runs @query in the peer and copies its answer into @query. FALSE if the
  * query type does not cross processes, the peer did not answer it, the

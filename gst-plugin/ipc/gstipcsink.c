@@ -198,9 +198,14 @@ static gboolean client_query (GstPxConnection * conn, GstQuery * query,
     gpointer user_data);
 static void client_closed (GstPxConnection * conn, const GError * error,
     gpointer user_data);
+static gboolean client_event (GstPxConnection * conn, GstEvent * event,
+    gpointer user_data);
 
 static const GstPxConnectionFuncs client_funcs = {
-  client_message, client_query, client_closed,
+  .message = client_message,
+  .query = client_query,
+  .closed = client_closed,
+  .event = client_event,
 };
 
 static void
@@ -427,6 +432,23 @@ client_upstream_event (Client * client, PxWireMessage * msg, GError ** error)
       event);
   gst_pad_push_event (GST_BASE_SINK_PAD (self), event);
   return TRUE;
+}
+
+/* Pool thread: an upstream event (a seek) whose result the consumer waits
+ * for. */
+static gboolean
+client_event (GstPxConnection * conn, GstEvent * event, gpointer user_data)
+{
+  Client *client = user_data;
+  GstIpcSink *self = client->sink;
+
+  if (!self->upstream_allowed) {
+    gst_event_unref (event);
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT (self, "upstream event from client, for its result: %"
+      GST_PTR_FORMAT, event);
+  return gst_pad_push_event (GST_BASE_SINK_PAD (self), event);
 }
 
 /* ---- arenas the consumer makes (request-arenas) ------------------------ */

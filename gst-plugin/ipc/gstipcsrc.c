@@ -80,6 +80,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_ipc_src_debug);
 #define MAX_QUEUED_EVENTS 256
 /* How long a consumer waits for the producer to greet it. */
 #define HELLO_TIMEOUT (5 * G_TIME_SPAN_SECOND)
+/* How long a seek upstream may take in the producer, flush included. */
+#define SEEK_TIMEOUT (10 * GST_SECOND)
 
 enum
 {
@@ -949,8 +951,10 @@ session_closed (GstPxConnection * conn, const GError * error,
 }
 
 static const GstPxConnectionFuncs session_funcs = {
-  session_message, session_query, session_closed,
-  TRUE,                         /* pushes downstream */
+  .message = session_message,
+  .query = session_query,
+  .closed = session_closed,
+  .message_may_block = TRUE,    /* pushes downstream */
 };
 
 /* ---- connecting -------------------------------------------------------- */
@@ -1459,6 +1463,16 @@ gst_ipc_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
   GstPxConnection *peer = upstream_peer (self);
   int ret = -ENOTSUP;
 
+  if (peer != NULL && GST_EVENT_TYPE (event) == GST_EVENT_SEEK) {
+    /* The seeker acts on the result: a demuxer seeks upstream in time
+     * first, and in bytes itself when that fails. The reply can take as
+     * long as the producer's flush. */
+    gboolean handled = gst_px_connection_event (peer, event, SEEK_TIMEOUT);
+
+    gst_px_connection_unref (peer);
+    gst_event_unref (event);
+    return handled;
+  }
   if (peer != NULL) {
     ret = gst_px_connection_send_event (peer, event, TRUE,
         GST_PX_CONNECTION_REPLY_TIMEOUT);
