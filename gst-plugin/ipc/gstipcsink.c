@@ -12,16 +12,25 @@
  * to ipcsrc elements in other processes. Buffer data is never copied across:
  * it lives in memfd arenas whose fds each client receives once, sealed so
  * that no client can write them; after that only slot references travel.
+ * Empty (0-byte) buffers travel too, with their timestamps and flags.
  *
  * ipcsink answers the ALLOCATION query with an arena pool, so upstream
  * writes straight into shared memory. Buffers that come from elsewhere are
  * copied once into an arena slot (#GstIpcSink:buffers-copied counts them).
  *
  * Any number of clients may connect to #GstIpcSink:socket-path (up to
- * #GstIpcSink:max-clients); each receives every buffer. A client may hold
- * #GstIpcSink:max-in-flight buffers; when it holds that many,
- * #GstIpcSink:slow-client-policy decides whether ipcsink waits for it or
- * skips the buffer for that client only.
+ * #GstIpcSink:max-clients); each receives every buffer. A connection must
+ * say HELLO within #GstIpcSink:handshake-timeout, and at most
+ * #GstIpcSink:max-handshakes connections wait for their HELLO at once: a
+ * new one pushes out the one that waited longest. Only one ipcsink listens
+ * on a path: a second one fails with a "busy" error, and each removes only
+ * the socket file it made.
+ *
+ * A client may hold #GstIpcSink:max-in-flight buffers; when it holds that
+ * many, #GstIpcSink:slow-client-policy decides whether ipcsink waits for it
+ * or skips the buffer for that client only. A client that makes the stream
+ * wait longer than #GstIpcSink:slow-client-timeout is dropped, with a
+ * warning that names it (its number, process id and user id).
  *
  * With #GstIpcSink:fd (an already-connected socket, one peer), events and
  * queries also travel upstream: seeks, QoS and navigation from the consumer
@@ -52,8 +61,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,14 +74,23 @@ GST_DEBUG_CATEGORY_STATIC (gst_ipc_sink_debug);
 
 #define DEFAULT_SOCKET_MODE 0600
 #define DEFAULT_MAX_CLIENTS 0
+#define DEFAULT_MAX_HANDSHAKES 16
+#define DEFAULT_HANDSHAKE_TIMEOUT (5 * GST_SECOND)
 #define DEFAULT_MAX_IN_FLIGHT 16
 #define MAX_MAX_IN_FLIGHT 1024
 #define DEFAULT_POLICY GST_IPC_SINK_SLOW_CLIENT_BLOCK
+#define DEFAULT_SLOW_CLIENT_TIMEOUT (5 * GST_SECOND)
+/* With slow-client-timeout=0, a client that has made the stream wait this
+ * long (the default bound) is named on the bus, once. */
+#define STALL_WARNING_DELAY DEFAULT_SLOW_CLIENT_TIMEOUT
 /* Arenas a client keeps mapped; the least recently used one is removed
  * first (its buffers in flight stay valid: the client holds them). */
 #define MAX_ARENAS_PER_CLIENT 8
 /* A client whose socket stays full this long is gone. */
 #define SEND_TIMEOUT (5 * GST_SECOND)
+/* Out of fds or memory, accept() fails while the connection waits in the
+ * backlog: try again after this long rather than spin. */
+#define ACCEPT_RETRY_MS 100
 
 enum
 {
@@ -78,15 +99,21 @@ enum
   PROP_SOCKET_MODE,
   PROP_FD,
   PROP_MAX_CLIENTS,
+  PROP_MAX_HANDSHAKES,
+  PROP_HANDSHAKE_TIMEOUT,
   PROP_MAX_IN_FLIGHT,
   PROP_SLOW_CLIENT_POLICY,
+  PROP_SLOW_CLIENT_TIMEOUT,
   PROP_WAIT_FOR_CONNECTION,
+  PROP_REQUEST_ARENAS,
   PROP_CLIENTS,
   PROP_BUFFERS_SENT,
   PROP_BUFFERS_COPIED,
   PROP_BUFFERS_DROPPED,
-  PROP_REQUEST_ARENAS,
+  N_PROPERTIES
 };
+
+static GParamSpec *properties[N_PROPERTIES];
 
 enum
 {
@@ -105,11 +132,17 @@ typedef struct
 
 typedef struct
 {
+  /* Set before the client is in the list, constant after. */
   GstIpcSink *sink;
   guint id;
+  gchar *label;                 /* "client 3 (pid 1234, uid 1000)" */
   GstPxConnection *conn;
+
+  /* The sink's lock. */
   gboolean ready;               /* its HELLO arrived */
+  gint64 handshake_deadline;    /* monotonic us until then; 0: none */
   gboolean needs_sticky;        /* send the sticky events before anything */
+  gboolean stall_warned;        /* named on the bus for making us wait */
   GArray *in_flight;            /* of InFlight */
   guint64 arenas[MAX_ARENAS_PER_CLIENT];        /* oldest first */
   guint64 arena_sizes[MAX_ARENAS_PER_CLIENT];
@@ -118,46 +151,70 @@ typedef struct
   guint64 max_arena_size, max_arena_total;
 } Client;
 
+/* Locks, in the order they are taken:
+ *   1. GstBaseSink's preroll lock (held around preroll, render, event);
+ *   2. lock;
+ *   3. a connection's own lock (gstpxconnection.c), or an object lock
+ *      (this element's, its pad's, a pool's).
+ * An object lock is innermost: nothing is taken under it. No message is
+ * posted and no signal emitted with lock or an object lock held: a
+ * synchronous bus handler or a signal handler may read our properties.
+ * The one lock that comes before ours is a pool's configuration lock:
+ * with request-arenas, gst_buffer_pool_set_config() asks us for an arena
+ * (request_arena()); so nothing calls into a pool with lock held. */
 struct _GstIpcSink
 {
   GstBaseSink parent;
 
-  /* properties (object lock) */
+  /* Properties read at start() and by the accept thread (object lock). */
   gchar *socket_path;
   guint socket_mode;
   gint fd;
   guint max_clients;
-  guint max_in_flight;
+  guint max_handshakes;
+  GstClockTime handshake_timeout;
 
-  /* clients, streaming state and the properties the streaming thread
-   * reads (lock; never taken after the object lock) */
+  /* Clients, streaming state, statistics, and the properties the streaming
+   * thread and the clients' readers use (lock). */
   GMutex lock;
   GCond cond;
+  guint max_in_flight;
   GstIpcSinkSlowClientPolicy policy;
+  GstClockTime slow_client_timeout;
   gboolean wait_for_connection;
-  GList *clients;
-  GList *closed_clients;        /* left on their own, reader not joined */
+  gboolean request_arenas;
+  GList *clients;               /* of Client, greeting or ready */
+  guint releasing;              /* clients out of the list, not yet freed */
   guint next_client_id;
   guint64 next_buffer_id;
   gboolean flushing;
   guint room_waiters;           /* streaming threads in wait_for_room_locked */
-  gboolean upstream_allowed;    /* fd mode: one peer, both directions */
   GstEvent *latency_event;      /* last one sent, for late clients */
   guint64 buffers_sent, buffers_copied, buffers_dropped;
+  gboolean arena_requested;     /* request-arenas: a request waits... */
+  PxArena *granted_arena;       /* ...and this came, not yet taken by it */
+  /* Replaced by the streaming thread alone, which reads it without lock;
+   * unlock() reads it from another thread. */
+  GstBufferPool *copy_pool;     /* for buffers upstream did not put in an arena */
 
-  /* listening (socket-path mode) */
+  /* fd mode: one peer, events and queries both ways. Set by start() before
+   * any client exists, constant until stop(). */
+  gboolean upstream_allowed;
+
+  /* Listening (socket-path mode): set by start() before the accept thread
+   * runs and cleared by stop() after it ended; the accept thread's own in
+   * between. */
   int listen_fd;
   int wake_fd;
   GThread *accept_thread;
-  gboolean listening_on_file;
+  gchar *listen_path;           /* for messages */
+  gchar *bound_path;            /* the socket file we made, if one */
+  dev_t bound_dev;
+  ino_t bound_ino;
+  gboolean handshakes_warned;   /* said that connections do not greet us */
 
-  /* fd mode, request-arenas: the consumer makes the arenas (lock) */
-  gboolean request_arenas;
-  gboolean arena_requested;     /* a request waits for its arena */
-  PxArena *granted_arena;       /* came, not yet taken by the request */
-
-  GstBufferPool *copy_pool;     /* for buffers upstream did not put in an arena */
-  gsize copy_pool_size;         /* its buffer size */
+  /* Streaming thread only (and stop(), once it ended). */
+  gsize copy_pool_size;         /* copy_pool's buffer size */
   GstBuffer *prerolled;         /* sent at preroll: not sent again by render */
 };
 
@@ -209,38 +266,53 @@ static const GstPxConnectionFuncs client_funcs = {
 };
 
 static void
-client_release_all (Client * client)
+client_free (Client * client)
 {
   for (guint i = 0; i < client->in_flight->len; i++)
     gst_buffer_unref (g_array_index (client->in_flight, InFlight, i).buffer);
-  g_array_set_size (client->in_flight, 0);
-}
-
-static void
-client_free (Client * client)
-{
-  client_release_all (client);
   g_array_unref (client->in_flight);
   gst_px_connection_unref (client->conn);
+  g_free (client->label);
   g_free (client);
 }
 
-/* Takes @fd. Adds a client and sends it our HELLO. Called with lock. */
+/* Who is at the other end of @fd, as the kernel saw it connect: "pid P,
+ * uid U". */
+static gchar *
+peer_credentials (int fd)
+{
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+
+  /* 0: a process outside our PID namespace. */
+  if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+      cred.pid <= 0)
+    return g_strdup ("pid unknown");
+  return g_strdup_printf ("pid %d, uid %u", (int) cred.pid, (guint) cred.uid);
+}
+
+/* Takes @fd. Adds a client that has @handshake_timeout to say HELLO (0:
+ * forever) and sends it our HELLO. Called with lock. */
 static Client *
-add_client_locked (GstIpcSink * self, int fd, GError ** error)
+add_client_locked (GstIpcSink * self, int fd, GstClockTime handshake_timeout,
+    GError ** error)
 {
   Client *client = g_new0 (Client, 1);
   PxWireHello hello = {.role = PX_WIRE_ROLE_PRODUCER };
-  gchar *name;
+  gchar *credentials;
 
   client->sink = self;
   client->id = ++self->next_client_id;
+  credentials = peer_credentials (fd);
+  client->label = g_strdup_printf ("client %u (%s)", client->id, credentials);
+  g_free (credentials);
   client->in_flight = g_array_new (FALSE, FALSE, sizeof (InFlight));
   client->conn = gst_px_connection_new (fd, GST_OBJECT (self), &client_funcs,
       client);
-  name = g_strdup_printf ("client %u", client->id);
-  gst_px_connection_set_name (client->conn, name);
-  g_free (name);
+  gst_px_connection_set_name (client->conn, client->label);
+  if (handshake_timeout > 0)
+    client->handshake_deadline = g_get_monotonic_time () +
+        (gint64) (handshake_timeout / GST_USECOND);
 
   hello.features = self->upstream_allowed ? PX_WIRE_FEATURE_UPSTREAM : 0;
   hello.max_in_flight = self->max_in_flight;
@@ -249,12 +321,14 @@ add_client_locked (GstIpcSink * self, int fd, GError ** error)
   if (gst_px_connection_send_hello (client->conn, &hello, SEND_TIMEOUT) < 0 ||
       !gst_px_connection_start (client->conn, error)) {
     if (error && *error == NULL)
-      g_set_error (error, GST_PX_ERROR, 0, "cannot greet the client");
+      g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PEER_GONE,
+          "cannot greet %s", client->label);
     gst_px_connection_close (client->conn);
     client_free (client);
     return NULL;
   }
   self->clients = g_list_append (self->clients, client);
+  GST_INFO_OBJECT (self, "%s connected, waiting for its HELLO", client->label);
   return client;
 }
 
@@ -266,103 +340,135 @@ peer_gone (int ret)
   return ret == -EPIPE || ret == -ECONNRESET;
 }
 
-/* Removes @client; with lock. The caller closes and frees it unlocked. */
+static gboolean
+still_connected_locked (GstIpcSink * self, Client * client)
+{
+  return g_list_find (self->clients, client) != NULL;
+}
+
+static guint
+count_clients_locked (GstIpcSink * self, gboolean ready)
+{
+  guint n = 0;
+
+  for (GList * l = self->clients; l; l = l->next)
+    n += ((Client *) l->data)->ready == ready;
+  return n;
+}
+
+/* With lock: takes @client out of the list. Whoever does so releases it,
+ * with release_client() and without lock, and nobody else touches it. */
 static void
-remove_client_locked (GstIpcSink * self, Client * client)
+detach_client_locked (GstIpcSink * self, Client * client)
 {
   self->clients = g_list_remove (self->clients, client);
-  client_release_all (client);
+  self->releasing++;
   g_cond_broadcast (&self->cond);
 }
 
+/* Without lock: ends a detached client's connection, says why (@warning:
+ * on the bus; NULL: in the log), tells who listens if it was connected
+ * and frees it, with its buffers. May run on the client's own reader, which
+ * then ends on its own once it returns. */
 static void
-drop_client (GstIpcSink * self, Client * client, const gchar * why)
+release_client (GstIpcSink * self, Client * client, const gchar * warning,
+    gboolean announce)
 {
+  /* Nobody else changes a detached client: ready is settled. */
+  gboolean was_ready = client->ready;
   guint id = client->id;
 
-  remove_client_locked (self, client);
-  /* Closing joins the reader, which may be waiting for our lock; posting
-   * takes the object lock, which get_property() holds before ours. */
-  g_mutex_unlock (&self->lock);
-  GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-      ("Dropped client %u: %s", id, why), (NULL));
   gst_px_connection_close (client->conn);
+  if (warning != NULL)
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Dropped %s: %s", client->label, warning), (NULL));
+  GST_INFO_OBJECT (self, "%s released%s%s", client->label,
+      warning ? ": " : "", warning ? warning : "");
   client_free (client);
-  g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, id);
+  if (was_ready && announce)
+    g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, id);
+  g_mutex_lock (&self->lock);
+  self->releasing--;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* With lock (released meanwhile, and taken again): drops @client, which
+ * is freed when this returns. */
+static void
+drop_client_locked (GstIpcSink * self, Client * client, const gchar * why)
+{
+  detach_client_locked (self, client);
+  g_mutex_unlock (&self->lock);
+  release_client (self, client, why, TRUE);
   g_mutex_lock (&self->lock);
 }
 
+/* Reader thread: the peer went away or broke the protocol. Its thread and
+ * fds go now, not when something else happens. */
 static void
 client_closed (GstPxConnection * conn, const GError * error, gpointer user_data)
 {
   Client *client = user_data;
   GstIpcSink *self = client->sink;
-  guint id = client->id;
   gboolean found;
 
-  /* The client is freed by whoever joins this reader (reap_closed_clients()
-   * or stop()), so that no reader outlives the element's stop. */
   g_mutex_lock (&self->lock);
-  found = g_list_find (self->clients, client) != NULL;
-  if (found) {
-    remove_client_locked (self, client);
-    self->closed_clients = g_list_prepend (self->closed_clients, client);
-  }
+  found = still_connected_locked (self, client);
+  if (found)
+    detach_client_locked (self, client);
   g_mutex_unlock (&self->lock);
-  if (!found)
-    return;
-
-  if (error != NULL)
-    GST_ELEMENT_WARNING (self, RESOURCE, READ,
-        ("Dropped client %u: %s", id, error->message), (NULL));
-  else
-    GST_INFO_OBJECT (self, "client %u left", id);
-  g_signal_emit (self, signals[SIGNAL_CLIENT_DISCONNECTED], 0, id);
+  /* Not found: whoever took it out of the list releases it. */
+  if (found)
+    release_client (self, client, error ? error->message : NULL, TRUE);
 }
 
-/* Joins the readers of the clients that left on their own, and frees
- * them. Not from a reader. */
-static void
-reap_closed_clients (GstIpcSink * self)
-{
-  GList *closed;
-
-  g_mutex_lock (&self->lock);
-  closed = self->closed_clients;
-  self->closed_clients = NULL;
-  g_mutex_unlock (&self->lock);
-  for (GList * l = closed; l; l = l->next) {
-    Client *client = l->data;
-
-    gst_px_connection_close (client->conn);
-    client_free (client);
-  }
-  g_list_free (closed);
-}
-
+/* Reader thread: the client's HELLO. */
 static gboolean
 client_hello (Client * client, PxWireMessage * msg, GError ** error)
 {
   GstIpcSink *self = client->sink;
   PxWireHello hello;
   guint32 allowed = self->upstream_allowed ? PX_WIRE_FEATURE_UPSTREAM : 0;
+  guint max_clients;
+  gboolean full = FALSE;
 
   if (px_wire_decode_hello (msg, &hello) < 0 ||
       hello.role != PX_WIRE_ROLE_CONSUMER || (hello.features & ~allowed) ||
       client->ready) {
-    g_set_error (error, GST_PX_ERROR, 0, "bad HELLO");
+    GST_INFO_OBJECT (self, "%s: refused its HELLO", client->label);
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL, "bad HELLO");
     return FALSE;
   }
+  GST_OBJECT_LOCK (self);
+  max_clients = self->max_clients;
+  GST_OBJECT_UNLOCK (self);
+
   g_mutex_lock (&self->lock);
-  client->max_arena_size = MIN (hello.max_arena_size,
-      PX_WIRE_DEFAULT_ARENA_SIZE);
-  client->max_arena_total = MIN (hello.max_arena_total,
-      PX_WIRE_DEFAULT_ARENA_TOTAL);
-  client->ready = TRUE;
-  client->needs_sticky = TRUE;
-  g_cond_broadcast (&self->cond);
+  if (!still_connected_locked (self, client)) {
+    /* Given up on while its HELLO came: being closed. */
+    g_mutex_unlock (&self->lock);
+    return TRUE;
+  }
+  /* Counted at accept as well; several may have greeted at once. */
+  full = max_clients > 0 && count_clients_locked (self, TRUE) >= max_clients;
+  if (!full) {
+    client->max_arena_size = MIN (hello.max_arena_size,
+        PX_WIRE_DEFAULT_ARENA_SIZE);
+    client->max_arena_total = MIN (hello.max_arena_total,
+        PX_WIRE_DEFAULT_ARENA_TOTAL);
+    client->ready = TRUE;
+    client->handshake_deadline = 0;
+    client->needs_sticky = TRUE;
+    g_cond_broadcast (&self->cond);
+  }
   g_mutex_unlock (&self->lock);
-  GST_INFO_OBJECT (self, "client %u ready", client->id);
+  if (full) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_REFUSED,
+        "already %u clients (max-clients)", max_clients);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "%s said HELLO: ready", client->label);
   g_signal_emit (self, signals[SIGNAL_CLIENT_CONNECTED], 0, client->id);
   return TRUE;
 }
@@ -379,7 +485,7 @@ client_buffer_done (Client * client, PxWireMessage * msg, GError ** error)
   gboolean ok = TRUE;
 
   if (px_wire_decode_buffer_done (msg, &done) < 0) {
-    g_set_error (error, GST_PX_ERROR, 0, "bad BUFFER_DONE");
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL, "bad BUFFER_DONE");
     g_ptr_array_unref (released);
     return FALSE;
   }
@@ -393,8 +499,9 @@ client_buffer_done (Client * client, PxWireMessage * msg, GError ** error)
         break;
     }
     if (j == flight->len) {
-      g_set_error (error, GST_PX_ERROR, 0, "released buffer %"
-          G_GUINT64_FORMAT " it did not hold", done.buffer_ids[i]);
+      g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+          "released buffer %" G_GUINT64_FORMAT " it did not hold",
+          done.buffer_ids[i]);
       ok = FALSE;
       break;
     }
@@ -406,6 +513,7 @@ client_buffer_done (Client * client, PxWireMessage * msg, GError ** error)
   if (self->room_waiters > 0)
     g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+  GST_LOG_OBJECT (self, "%s released %u buffers", client->label, released->len);
   /* Unref outside the lock: a buffer going back to its pool may wake an
    * upstream thread. */
   g_ptr_array_unref (released);
@@ -421,15 +529,16 @@ client_upstream_event (Client * client, PxWireMessage * msg, GError ** error)
 
   if (!self->upstream_allowed || px_wire_decode_blob (msg, &blob) < 0 ||
       !(msg->header.flags & PX_WIRE_EVENT_UPSTREAM)) {
-    g_set_error (error, GST_PX_ERROR, 0, "unexpected EVENT");
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "unexpected EVENT");
     return FALSE;
   }
   event = gst_px_event_deserialize (blob.kind, blob.body, TRUE,
       gst_px_connection_get_budget (client->conn), error);
   if (event == NULL)
     return FALSE;
-  GST_DEBUG_OBJECT (self, "upstream event from client: %" GST_PTR_FORMAT,
-      event);
+  GST_DEBUG_OBJECT (self, "upstream event from %s: %" GST_PTR_FORMAT,
+      client->label, event);
   gst_pad_push_event (GST_BASE_SINK_PAD (self), event);
   return TRUE;
 }
@@ -470,16 +579,20 @@ client_arena_granted (Client * client, PxWireMessage * msg, GError ** error)
       self->arena_requested && self->granted_arena == NULL;
   g_mutex_unlock (&self->lock);
   if (!expected || px_wire_decode_arena_add (msg, &add) < 0) {
-    g_set_error (error, GST_PX_ERROR, 0, "unexpected ARENA_ADD");
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "unexpected ARENA_ADD");
     return FALSE;
   }
   ret = px_arena_adopt (px_wire_message_steal_fd (msg), add.arena_id,
       add.size, add.slot_stride, add.slot_count, &arena);
   if (ret < 0) {
-    g_set_error (error, GST_PX_ERROR, 0, "refused the consumer's arena %016"
-        G_GINT64_MODIFIER "x: %s", add.arena_id, g_strerror (-ret));
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "refused the consumer's arena %016" G_GINT64_MODIFIER "x: %s",
+        add.arena_id, g_strerror (-ret));
     return FALSE;
   }
+  GST_DEBUG_OBJECT (self, "%s made arena %016" G_GINT64_MODIFIER "x of %u "
+      "slots", client->label, add.arena_id, add.slot_count);
   g_mutex_lock (&self->lock);
   self->granted_arena = arena;
   g_mutex_unlock (&self->lock);
@@ -505,7 +618,8 @@ peer_connection (GstIpcSink * self)
 
 /* GstPxArenaFunc of the sink's pools with request-arenas: asks the consumer
  * for the arena and waits (at most the reply timeout) for its answer; the
- * arena itself came just before. Streaming thread (set_config). */
+ * arena itself came just before. The thread that configures the pool, with
+ * the pool's lock held. */
 static int
 request_arena (gsize slot_size, guint slot_count, PxArena ** out,
     gpointer user_data)
@@ -571,8 +685,8 @@ client_message (GstPxConnection * conn, PxWireMessage * msg,
   Client *client = user_data;
 
   if (!client->ready && msg->header.type != PX_WIRE_HELLO) {
-    g_set_error (error, GST_PX_ERROR, 0, "%s before HELLO",
-        px_wire_type_name (msg->header.type));
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "%s before HELLO", px_wire_type_name (msg->header.type));
     return FALSE;
   }
   switch (msg->header.type) {
@@ -585,8 +699,8 @@ client_message (GstPxConnection * conn, PxWireMessage * msg,
     case PX_WIRE_ARENA_ADD:
       return client_arena_granted (client, msg, error);
     default:
-      g_set_error (error, GST_PX_ERROR, 0, "unexpected %s message",
-          px_wire_type_name (msg->header.type));
+      g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+          "unexpected %s message", px_wire_type_name (msg->header.type));
       return FALSE;
   }
 }
@@ -602,97 +716,305 @@ client_query (GstPxConnection * conn, GstQuery * query, gpointer user_data)
   return gst_pad_peer_query (GST_BASE_SINK_PAD (client->sink), query);
 }
 
+/* ---- connections waiting for their HELLO ------------------------------- */
+
+/* Accept thread: closes the connections in @given_up (taken), which the
+ * caller detached, and says why; on the bus once until nobody is greeting
+ * any more, so that a flood of them does not flood the bus. */
+static void
+release_given_up (GstIpcSink * self, GList * given_up, const gchar * why)
+{
+  if (given_up == NULL)
+    return;
+  if (!self->handshakes_warned) {
+    self->handshakes_warned = TRUE;
+    GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
+        ("Closing connections to %s that do not say HELLO: %s",
+            self->listen_path, why), ("further ones are only logged, until "
+            "no connection waits for its HELLO"));
+  }
+  for (GList * l = given_up; l; l = l->next) {
+    Client *client = l->data;
+
+    GST_INFO_OBJECT (self, "%s: closing: %s", client->label, why);
+    release_client (self, client, NULL, FALSE);
+  }
+  g_list_free (given_up);
+}
+
+/* Accept thread: closes the connections whose handshake-timeout passed.
+ * Returns the next deadline (monotonic us), or 0 if none. */
+static gint64
+expire_handshakes (GstIpcSink * self)
+{
+  gint64 now = g_get_monotonic_time (), next = 0;
+  GList *expired = NULL;
+
+  g_mutex_lock (&self->lock);
+  for (GList * l = self->clients; l;) {
+    Client *client = l->data;
+
+    l = l->next;
+    if (client->ready || client->handshake_deadline == 0)
+      continue;
+    if (client->handshake_deadline <= now) {
+      detach_client_locked (self, client);
+      expired = g_list_append (expired, client);
+    } else if (next == 0 || client->handshake_deadline < next) {
+      next = client->handshake_deadline;
+    }
+  }
+  if (count_clients_locked (self, FALSE) == 0 && expired == NULL)
+    self->handshakes_warned = FALSE;
+  g_mutex_unlock (&self->lock);
+  release_given_up (self, expired, "no HELLO within handshake-timeout");
+  return next;
+}
+
+/* With lock: makes room for one more connection waiting for its HELLO,
+ * taking out the ones that waited longest (first in the list). Returns
+ * them, for release_given_up(). */
+static GList *
+make_room_for_handshake_locked (GstIpcSink * self, guint max_handshakes)
+{
+  GList *evicted = NULL;
+
+  while (count_clients_locked (self, FALSE) >= max_handshakes) {
+    Client *oldest = NULL;
+
+    for (GList * l = self->clients; l && oldest == NULL; l = l->next) {
+      if (!((Client *) l->data)->ready)
+        oldest = l->data;
+    }
+    detach_client_locked (self, oldest);
+    evicted = g_list_append (evicted, oldest);
+  }
+  return evicted;
+}
+
 /* ---- listening --------------------------------------------------------- */
 
+/* Accept thread: takes one connection. FALSE when accept() failed for
+ * good (errno set). Out of fds or memory, sets *@retry_at to when to try
+ * again (and leaves it set until a connection is taken). */
 static gboolean
-accept_one (GstIpcSink * self)
+accept_one (GstIpcSink * self, gint64 * retry_at)
 {
   GError *error = NULL;
   int fd = accept4 (self->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-  guint max_clients;
+  guint max_clients, max_handshakes;
+  GstClockTime timeout;
+  GList *evicted;
+  gchar *refused = NULL;
 
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+          errno == ENOMEM)) {
+    int err = errno;
+
+    /* Said once per series of failures. */
+    if (*retry_at == 0)
+      GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
+          ("Cannot accept a client on %s: %s", self->listen_path,
+              g_strerror (err)), ("trying again every %d ms", ACCEPT_RETRY_MS));
+    *retry_at = g_get_monotonic_time () + ACCEPT_RETRY_MS * 1000;
+    return TRUE;
+  }
   if (fd < 0)
     return errno == EINTR || errno == EAGAIN || errno == ECONNABORTED;
+  *retry_at = 0;
 
   GST_OBJECT_LOCK (self);
   max_clients = self->max_clients;
+  max_handshakes = self->max_handshakes;
+  timeout = self->handshake_timeout;
   GST_OBJECT_UNLOCK (self);
 
-  reap_closed_clients (self);
   g_mutex_lock (&self->lock);
-  if (max_clients > 0 && g_list_length (self->clients) >= max_clients) {
+  if (max_clients > 0 && count_clients_locked (self, TRUE) >= max_clients) {
     g_mutex_unlock (&self->lock);
-    GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
-        ("Refused a client: already %u (max-clients)", max_clients), (NULL));
+    refused = peer_credentials (fd);
     close (fd);
+    GST_INFO_OBJECT (self, "refused a connection from %s: max-clients",
+        refused);
+    GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
+        ("Refused a client: already %u (max-clients)", max_clients),
+        ("a connection from %s", refused));
+    g_free (refused);
     return TRUE;
   }
-  if (add_client_locked (self, fd, &error) == NULL) {
-    GST_WARNING_OBJECT (self, "new client: %s", error->message);
+  evicted = make_room_for_handshake_locked (self, max_handshakes);
+  if (add_client_locked (self, fd, timeout, &error) == NULL) {
+    GST_INFO_OBJECT (self, "new connection: %s", error->message);
     g_clear_error (&error);
   }
   g_mutex_unlock (&self->lock);
+  release_given_up (self, evicted, "max-handshakes connections wait for "
+      "theirs; the oldest gives way to a new one");
   return TRUE;
+}
+
+/* Milliseconds from now to @deadline (monotonic us) for poll(): -1 for no
+ * deadline (0). */
+static int
+poll_timeout (gint64 deadline)
+{
+  gint64 left;
+
+  if (deadline == 0)
+    return -1;
+  left = deadline - g_get_monotonic_time ();
+  return left <= 0 ? 0 : (int) MIN ((left + 999) / 1000, G_MAXINT);
 }
 
 static gpointer
 accept_thread (gpointer data)
 {
   GstIpcSink *self = data;
+  gint64 retry_at = 0;
 
   for (;;) {
     struct pollfd pfd[2] = {
-      {.fd = self->listen_fd,.events = POLLIN},
       {.fd = self->wake_fd,.events = POLLIN},
+      {.fd = self->listen_fd,.events = POLLIN},
     };
+    gint64 deadline = expire_handshakes (self);
+    gboolean waiting_to_retry = retry_at > g_get_monotonic_time ();
 
-    if (poll (pfd, 2, -1) < 0) {
+    if (waiting_to_retry && (deadline == 0 || retry_at < deadline))
+      deadline = retry_at;
+    if (poll (pfd, waiting_to_retry ? 1 : 2, poll_timeout (deadline)) < 0) {
       if (errno == EINTR)
         continue;
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ("Cannot accept clients on %s", self->listen_path),
+          ("poll: %s", g_strerror (errno)));
       break;
     }
-    if (pfd[1].revents)
+    if (pfd[0].revents)
       break;
-    if ((pfd[0].revents & POLLIN) && !accept_one (self)) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Cannot accept clients on %s", self->socket_path),
-          ("accept: %s", g_strerror (errno)));
+    if (!waiting_to_retry && (pfd[1].revents & POLLIN) &&
+        !accept_one (self, &retry_at)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ("Cannot accept clients on %s: %s", self->listen_path,
+              g_strerror (errno)), (NULL));
       break;
     }
   }
   return NULL;
 }
 
-static gboolean
-start_listening (GstIpcSink * self, const gchar * path, guint mode)
+/* Connects to the socket at @path without waiting: 0 if something listens
+ * there, or -errno (-ECONNREFUSED: a stale socket file). */
+static int
+probe_socket (const gchar * path)
 {
-  GError *error = NULL;
-  int fd = px_unix_listen (path, mode);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX };
+  px_auto_fd fd = -1;
+  int ret;
 
+  if (strlen (path) >= sizeof addr.sun_path)
+    return -ENAMETOOLONG;
+  strcpy (addr.sun_path, path);
+  fd = socket (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return px_negative_errno ();
+  do {
+    ret = connect (fd, (struct sockaddr *) &addr, sizeof addr);
+  } while (ret < 0 && errno == EINTR);
+  return ret < 0 ? px_negative_errno () : 0;
+}
+
+/* Why px_unix_listen() (or the probe before it) failed with @err, on the
+ * bus in GStreamer's terms. */
+static void
+post_listen_error (GstIpcSink * self, const gchar * path, int err)
+{
+  gchar *dir = g_path_get_dirname (path);
+  struct sockaddr_un addr;
+
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+          ("Cannot listen on %s: the directory %s does not exist", path,
+              dir), ("%s", g_strerror (err)));
+      break;
+    case EACCES:
+    case EPERM:
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
+          ("Cannot listen on %s: permission denied", path),
+          ("this process may not create a socket in %s, or not connect to "
+              "the one there (%s)", dir, g_strerror (err)));
+      break;
+    case EADDRINUSE:
+      GST_ELEMENT_ERROR (self, RESOURCE, BUSY,
+          ("Cannot listen on %s: address in use", path),
+          ("another ipcsink, or another program, listens there"));
+      break;
+    case EEXIST:
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
+          ("Cannot listen on %s: a file that is not a socket is there",
+              path), (NULL));
+      break;
+    case ENAMETOOLONG:
+    case EINVAL:
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("Cannot listen on \"%s\": a socket path is 1 to %u bytes long",
+              path, (guint) sizeof addr.sun_path - 1), ("%s",
+              g_strerror (err)));
+      break;
+    default:
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
+          ("Cannot listen on %s: %s", path, g_strerror (err)), (NULL));
+      break;
+  }
+  g_free (dir);
+}
+
+/* Listens on @path. A socket file there that some process listens on is
+ * left alone ("address in use"); one nobody listens on (its process died)
+ * is replaced. Remembers which file it made, to remove that one only. */
+static gboolean
+listen_on (GstIpcSink * self, const gchar * path, guint mode)
+{
+  gboolean on_file = path[0] != '@';
+  struct stat st;
+  int fd, probe;
+
+  if (on_file && lstat (path, &st) == 0 && S_ISSOCK (st.st_mode)) {
+    probe = probe_socket (path);
+    /* Listening, with a full backlog, or for another socket type. */
+    if (probe == 0 || probe == -EAGAIN || probe == -EPROTOTYPE) {
+      post_listen_error (self, path, EADDRINUSE);
+      return FALSE;
+    }
+    if (probe == -EACCES || probe == -EPERM) {
+      post_listen_error (self, path, -probe);
+      return FALSE;
+    }
+    GST_INFO_OBJECT (self, "replacing the stale socket %s (%s)", path,
+        g_strerror (-probe));
+  }
+  fd = px_unix_listen (path, mode);
   if (fd < 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ_WRITE,
-        ("Cannot listen on %s: %s", path, g_strerror (-fd)), (NULL));
+    post_listen_error (self, path, -fd);
     return FALSE;
   }
   self->listen_fd = fd;
-  self->listening_on_file = path[0] != '@';
-  self->wake_fd = eventfd (0, EFD_CLOEXEC);
-  self->accept_thread = self->wake_fd < 0 ? NULL :
-      g_thread_try_new ("ipcsink-accept", accept_thread, self, &error);
-  if (self->accept_thread == NULL) {
-    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
-        ("Cannot start accepting clients"),
-        ("%s", error ? error->message : g_strerror (errno)));
-    g_clear_error (&error);
-    return FALSE;
+  self->listen_path = g_strdup (path);
+  if (on_file && stat (path, &st) == 0) {
+    self->bound_path = g_strdup (path);
+    self->bound_dev = st.st_dev;
+    self->bound_ino = st.st_ino;
   }
-  GST_INFO_OBJECT (self, "listening on %s", path);
   return TRUE;
 }
 
 static void
 stop_listening (GstIpcSink * self)
 {
+  struct stat st;
+
   if (self->accept_thread) {
     guint64 one = 1;
 
@@ -701,33 +1023,74 @@ stop_listening (GstIpcSink * self)
     g_thread_join (self->accept_thread);
     self->accept_thread = NULL;
   }
-  if (self->listen_fd >= 0 && self->listening_on_file)
-    unlink (self->socket_path);
+  /* Only if the file is still the one we made: another process may have
+   * put its own there meanwhile. */
+  if (self->bound_path != NULL) {
+    if (lstat (self->bound_path, &st) == 0 && st.st_dev == self->bound_dev &&
+        st.st_ino == self->bound_ino)
+      unlink (self->bound_path);
+    else
+      GST_INFO_OBJECT (self, "%s is no longer our socket: left there",
+          self->bound_path);
+  }
+  g_clear_pointer (&self->bound_path, g_free);
+  g_clear_pointer (&self->listen_path, g_free);
   px_close_fd (&self->listen_fd);
   px_close_fd (&self->wake_fd);
+}
+
+static gboolean
+start_listening (GstIpcSink * self, const gchar * path, guint mode)
+{
+  GError *error = NULL;
+
+  if (!listen_on (self, path, mode))
+    return FALSE;
+  self->handshakes_warned = FALSE;
+  self->wake_fd = eventfd (0, EFD_CLOEXEC);
+  self->accept_thread = self->wake_fd < 0 ? NULL :
+      g_thread_try_new ("ipcsink-accept", accept_thread, self, &error);
+  if (self->accept_thread == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+        ("Cannot start accepting clients"),
+        ("%s", error ? error->message : g_strerror (errno)));
+    g_clear_error (&error);
+    stop_listening (self);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "listening on %s", path);
+  return TRUE;
 }
 
 /* ---- sending ----------------------------------------------------------- */
 
 static gboolean
-send_sticky_event (GstPad * pad, GstEvent ** event, gpointer user_data)
+collect_sticky_event (GstPad * pad, GstEvent ** event, gpointer user_data)
 {
-  Client *client = user_data;
-
-  gst_px_connection_send_event (client->conn, *event, FALSE, SEND_TIMEOUT);
+  g_ptr_array_add (user_data, gst_event_ref (*event));
   return TRUE;
 }
 
-/* With lock: a client that (re)joins gets the stream's state first. */
+/* With lock: a client that (re)joins gets the stream's state first. The
+ * events are sent after the pad's object lock, which the foreach holds,
+ * was released: a send may wait for the client. */
 static void
 send_sticky_locked (GstIpcSink * self, Client * client)
 {
+  GPtrArray *events = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      gst_event_unref);
+
   client->needs_sticky = FALSE;
-  gst_pad_sticky_events_foreach (GST_BASE_SINK_PAD (self), send_sticky_event,
-      client);
+  gst_pad_sticky_events_foreach (GST_BASE_SINK_PAD (self),
+      collect_sticky_event, events);
   if (self->latency_event)
-    gst_px_connection_send_event (client->conn, self->latency_event, FALSE,
+    g_ptr_array_add (events, gst_event_ref (self->latency_event));
+  GST_DEBUG_OBJECT (self, "%s: sending %u sticky events", client->label,
+      events->len);
+  for (guint i = 0; i < events->len; i++)
+    gst_px_connection_send_event (client->conn, events->pdata[i], FALSE,
         SEND_TIMEOUT);
+  g_ptr_array_unref (events);
 }
 
 /* With lock: announces @arena to @client unless it knows it, keeping at most
@@ -758,6 +1121,8 @@ announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
     return -EFBIG;
   while (client->n_arenas == MAX_ARENAS_PER_CLIENT ||
       (client->n_arenas > 0 && total + size > client->max_arena_total)) {
+    GST_DEBUG_OBJECT (self, "%s: removing arena %016" G_GINT64_MODIFIER "x",
+        client->label, client->arenas[0]);
     ret = gst_px_connection_send_arena_remove (client->conn,
         client->arenas[0], SEND_TIMEOUT);
     if (ret < 0)
@@ -776,6 +1141,9 @@ announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
   add.size = px_arena_size (arena);
   add.slot_stride = px_arena_slot_stride (arena);
   add.slot_count = px_arena_slot_count (arena);
+  GST_DEBUG_OBJECT (self, "%s: announcing arena %016" G_GINT64_MODIFIER "x, "
+      "%u slots of %" G_GSIZE_FORMAT " bytes", client->label, id,
+      add.slot_count, (gsize) add.slot_stride);
   ret = gst_px_connection_send_arena_add (client->conn, &add,
       px_arena_fd (arena), SEND_TIMEOUT);
   if (ret == 0) {
@@ -785,21 +1153,82 @@ announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
   return ret;
 }
 
-/* With lock: waits until @client may take one more buffer. FALSE when the
- * buffer should skip this client (drop policy, flushing, client gone). */
-static gboolean
+typedef enum
+{
+  ROOM,                         /* send it */
+  SKIP,                         /* not to this client (drop policy, flushing) */
+  GONE,                         /* the client is gone (and freed) */
+} Room;
+
+/* With lock, released meanwhile: says on the bus, once, that the stream
+ * waits for @client (slow-client-timeout=0: as long as it takes). */
+static void
+warn_stall_locked (GstIpcSink * self, Client * client, gint64 waited_us)
+{
+  gchar *label = g_strdup (client->label);
+  guint held = client->in_flight->len;
+
+  client->stall_warned = TRUE;
+  g_mutex_unlock (&self->lock);
+  GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+      ("The stream has waited %" GST_TIME_FORMAT " for %s, which holds all "
+          "its %u buffers", GST_TIME_ARGS (waited_us * GST_USECOND), label,
+          held), ("slow-client-timeout=0: waiting as long as it takes"));
+  g_free (label);
+  g_mutex_lock (&self->lock);
+}
+
+/* With lock: waits until @client may take one more buffer. A client that
+ * makes the stream wait slow-client-timeout is dropped (and freed). */
+static Room
 wait_for_room_locked (GstIpcSink * self, Client * client)
 {
+  gint64 since = 0;
+
   while (client->in_flight->len >= self->max_in_flight) {
+    gint64 now = g_get_monotonic_time (), bound, deadline;
+
     if (self->policy == GST_IPC_SINK_SLOW_CLIENT_DROP || self->flushing)
-      return FALSE;
+      return SKIP;
+    if (since == 0) {
+      since = now;
+      GST_DEBUG_OBJECT (self, "%s holds %u buffers: waiting for it",
+          client->label, client->in_flight->len);
+    }
+    bound = (gint64) MIN (self->slow_client_timeout / GST_USECOND,
+        G_MAXINT64 / 2);
+    if (bound > 0 && now - since >= bound) {
+      gchar *why = g_strdup_printf ("it held all its %u buffers for %"
+          GST_TIME_FORMAT " (slow-client-timeout)", client->in_flight->len,
+          GST_TIME_ARGS ((now - since) * GST_USECOND));
+
+      drop_client_locked (self, client, why);
+      g_free (why);
+      return GONE;
+    }
+    if (bound == 0 && !client->stall_warned &&
+        now - since >= (gint64) (STALL_WARNING_DELAY / GST_USECOND)) {
+      warn_stall_locked (self, client, now - since);
+      if (!still_connected_locked (self, client))
+        return GONE;
+      continue;
+    }
+    if (bound > 0)
+      deadline = since + bound;
+    else if (!client->stall_warned)
+      deadline = since + STALL_WARNING_DELAY / GST_USECOND;
+    else
+      deadline = 0;
     self->room_waiters++;
-    g_cond_wait (&self->cond, &self->lock);
+    if (deadline > 0)
+      g_cond_wait_until (&self->cond, &self->lock, deadline);
+    else
+      g_cond_wait (&self->cond, &self->lock);
     self->room_waiters--;
-    if (g_list_find (self->clients, client) == NULL)
-      return FALSE;
+    if (!still_connected_locked (self, client))
+      return GONE;
   }
-  return TRUE;
+  return ROOM;
 }
 
 /* With lock: the ready clients, in a snapshot. The lock is released while a
@@ -817,12 +1246,6 @@ ready_clients_locked (GstIpcSink * self)
   return ready;
 }
 
-static gboolean
-still_connected_locked (GstIpcSink * self, Client * client)
-{
-  return g_list_find (self->clients, client) != NULL;
-}
-
 /* With lock: sends @wire to every ready client. */
 static void
 send_to_clients_locked (GstIpcSink * self, GstBuffer * buffer,
@@ -833,27 +1256,34 @@ send_to_clients_locked (GstIpcSink * self, GstBuffer * buffer,
   for (guint i = 0; i < clients->len; i++) {
     Client *client = g_ptr_array_index (clients, i);
     InFlight entry;
+    Room room;
     int ret;
 
     if (!still_connected_locked (self, client))
       continue;
     if (client->needs_sticky)
       send_sticky_locked (self, client);
-    if (!wait_for_room_locked (self, client)) {
-      if (!self->flushing && still_connected_locked (self, client))
-        self->buffers_dropped++;
-      continue;
+    room = wait_for_room_locked (self, client);
+    if (room == SKIP && !self->flushing) {
+      GST_DEBUG_OBJECT (self, "%s holds %u buffers: skipping buffer %"
+          G_GUINT64_FORMAT " for it", client->label, client->in_flight->len,
+          wire->buffer_id);
+      self->buffers_dropped++;
     }
+    if (room != ROOM)
+      continue;
     ret = announce_arena_locked (self, client, arena);
     if (ret == 0)
       ret = gst_px_connection_send_buffer (client->conn, wire, SEND_TIMEOUT);
     if (peer_gone (ret))
       continue;                 /* its reader saw why, and removes it */
     if (ret < 0) {
-      drop_client (self, client, ret == -EFBIG ? "its arenas would be "
-          "larger than it accepts" : g_strerror (-ret));
+      drop_client_locked (self, client, ret == -EFBIG ? "its arenas would "
+          "be larger than it accepts" : g_strerror (-ret));
       continue;
     }
+    GST_LOG_OBJECT (self, "buffer %" G_GUINT64_FORMAT " to %s",
+        wire->buffer_id, client->label);
     entry.id = wire->buffer_id;
     entry.buffer = gst_buffer_ref (buffer);
     g_array_append_val (client->in_flight, entry);
@@ -862,46 +1292,94 @@ send_to_clients_locked (GstIpcSink * self, GstBuffer * buffer,
   g_ptr_array_unref (clients);
 }
 
-/* Copies @buffer into a slot of the sink's own arena pool. */
-static GstBuffer *
-copy_into_arena (GstIpcSink * self, GstBuffer * buffer)
+/* Streaming thread: a copy pool whose buffers hold @size bytes (at least
+ * one: an empty buffer still travels as a slot). */
+static GstFlowReturn
+ensure_copy_pool (GstIpcSink * self, gsize size)
+{
+  GstBufferPool *pool, *old;
+  GstStructure *config;
+  guint max_in_flight;
+  gboolean flushing;
+
+  /* Grown, never shrunk: a stream of varying sizes settles on its largest. */
+  if (self->copy_pool != NULL && self->copy_pool_size >= size)
+    return GST_FLOW_OK;
+  g_mutex_lock (&self->lock);
+  max_in_flight = self->max_in_flight;
+  g_mutex_unlock (&self->lock);
+
+  /* Configured before anyone else can see it (see the lock order). */
+  pool = new_arena_pool (self);
+  config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, NULL, (guint) size, 0,
+      2 * max_in_flight + 4);
+  if (!gst_buffer_pool_set_config (pool, config) ||
+      !gst_buffer_pool_set_active (pool, TRUE)) {
+    gst_object_unref (pool);
+    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+        ("Cannot make an arena for buffers of %" G_GSIZE_FORMAT " bytes",
+            size), ("the buffer is not in shared memory and must be copied "
+            "into an arena"));
+    return GST_FLOW_ERROR;
+  }
+  g_mutex_lock (&self->lock);
+  old = self->copy_pool;
+  self->copy_pool = pool;
+  flushing = self->flushing;
+  g_mutex_unlock (&self->lock);
+  self->copy_pool_size = size;
+  if (flushing)
+    gst_buffer_pool_set_flushing (pool, TRUE);
+  if (old != NULL) {
+    gst_buffer_pool_set_active (old, FALSE);
+    gst_object_unref (old);
+  }
+  GST_DEBUG_OBJECT (self, "copy pool of %u buffers of %" G_GSIZE_FORMAT
+      " bytes", 2 * max_in_flight + 4, size);
+  return GST_FLOW_OK;
+}
+
+/* Streaming thread: copies @buffer into a slot of the sink's own arena
+ * pool, into *@copy. */
+static GstFlowReturn
+copy_into_arena (GstIpcSink * self, GstBuffer * buffer, GstBuffer ** copy)
 {
   gsize size = gst_buffer_get_size (buffer);
-  GstBuffer *copy = NULL;
-  GstStructure *config;
+  GstFlowReturn ret;
+  GstMapInfo map;
 
-  if (size == 0 || size > G_MAXUINT)
-    return NULL;
-  /* Grown, never shrunk: a stream of varying sizes settles on its largest. */
-  if (self->copy_pool == NULL || self->copy_pool_size < size) {
-    if (self->copy_pool) {
-      gst_buffer_pool_set_active (self->copy_pool, FALSE);
-      gst_object_unref (self->copy_pool);
-    }
-    self->copy_pool = new_arena_pool (self);
-    config = gst_buffer_pool_get_config (self->copy_pool);
-    gst_buffer_pool_config_set_params (config, NULL, (guint) size, 0,
-        2 * self->max_in_flight + 4);
-    if (!gst_buffer_pool_set_config (self->copy_pool, config) ||
-        !gst_buffer_pool_set_active (self->copy_pool, TRUE)) {
-      gst_clear_object (&self->copy_pool);
-      return NULL;
-    }
-    self->copy_pool_size = size;
+  if (size > G_MAXUINT) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("A buffer of %" G_GSIZE_FORMAT " bytes is larger than an arena "
+            "slot can be", size), (NULL));
+    return GST_FLOW_ERROR;
   }
-  if (gst_buffer_pool_acquire_buffer (self->copy_pool, &copy, NULL) !=
-      GST_FLOW_OK)
-    return NULL;
-  gst_buffer_copy_into (copy, buffer, GST_BUFFER_COPY_METADATA, 0, -1);
-  gst_buffer_set_size (copy, size);
-  {
-    GstMapInfo map;
-
-    gst_buffer_map (copy, &map, GST_MAP_WRITE);
+  ret = ensure_copy_pool (self, MAX (size, 1));
+  if (ret != GST_FLOW_OK)
+    return ret;
+  ret = gst_buffer_pool_acquire_buffer (self->copy_pool, copy, NULL);
+  if (ret == GST_FLOW_FLUSHING)
+    return ret;
+  if (ret != GST_FLOW_OK) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
+        ("No arena slot to copy a buffer into"), ("%s",
+            gst_flow_get_name (ret)));
+    return ret;
+  }
+  gst_buffer_copy_into (*copy, buffer, GST_BUFFER_COPY_METADATA, 0, -1);
+  gst_buffer_set_size (*copy, size);
+  if (size > 0) {
+    if (!gst_buffer_map (*copy, &map, GST_MAP_WRITE)) {
+      gst_clear_buffer (copy);
+      GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+          ("Cannot write into an arena slot"), ("mapping it failed"));
+      return GST_FLOW_ERROR;
+    }
     gst_buffer_extract (buffer, 0, map.data, size);
-    gst_buffer_unmap (copy, &map);
+    gst_buffer_unmap (*copy, &map);
   }
-  return copy;
+  return GST_FLOW_OK;
 }
 
 /* The arena slot holding @buffer's data, or NULL if it is not all in one
@@ -940,10 +1418,8 @@ static gboolean
 wait_for_client_locked (GstIpcSink * self)
 {
   for (;;) {
-    for (GList * l = self->clients; l; l = l->next) {
-      if (((Client *) l->data)->ready)
-        return TRUE;
-    }
+    if (count_clients_locked (self, TRUE) > 0)
+      return TRUE;
     if (!self->wait_for_connection || self->flushing)
       return FALSE;
     g_cond_wait (&self->cond, &self->lock);
@@ -954,28 +1430,32 @@ static GstFlowReturn
 send_buffer (GstIpcSink * self, GstBuffer * buffer)
 {
   PxWireBuffer wire = { 0, };
-  GstBuffer *held = gst_buffer_ref (buffer);
+  GstBuffer *held = NULL;
+  GstFlowReturn ret;
   PxArena *arena;
   guint32 slot;
   gsize offset;
 
   g_mutex_lock (&self->lock);
   if (!wait_for_client_locked (self)) {
-    GstFlowReturn ret = self->flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
-
+    ret = self->flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
     g_mutex_unlock (&self->lock);
-    gst_buffer_unref (held);
+    GST_LOG_OBJECT (self, "no client: buffer %" GST_PTR_FORMAT " not sent",
+        buffer);
     return ret;
   }
   g_mutex_unlock (&self->lock);
 
-  arena = buffer_slot (held, &slot, &offset);
-  if (arena == NULL) {
-    gst_buffer_unref (held);
-    held = copy_into_arena (self, buffer);
-    if (held == NULL)
-      return self->flushing ? GST_FLOW_FLUSHING : GST_FLOW_ERROR;
+  arena = buffer_slot (buffer, &slot, &offset);
+  if (arena != NULL) {
+    held = gst_buffer_ref (buffer);
+  } else {
+    ret = copy_into_arena (self, buffer, &held);
+    if (ret != GST_FLOW_OK)
+      return ret;
     arena = buffer_slot (held, &slot, &offset);
+    GST_DEBUG_OBJECT (self, "copied %" G_GSIZE_FORMAT " bytes into slot %u",
+        gst_buffer_get_size (held), slot);
     g_mutex_lock (&self->lock);
     self->buffers_copied++;
     g_mutex_unlock (&self->lock);
@@ -990,10 +1470,16 @@ send_buffer (GstIpcSink * self, GstBuffer * buffer)
 
   g_mutex_lock (&self->lock);
   wire.buffer_id = ++self->next_buffer_id;
+  GST_LOG_OBJECT (self, "buffer %" G_GUINT64_FORMAT ": arena %016"
+      G_GINT64_MODIFIER "x slot %u, %" G_GUINT64_FORMAT " bytes at %"
+      G_GUINT64_FORMAT ", pts %" GST_TIME_FORMAT, wire.buffer_id,
+      wire.arena_id, slot, wire.size, wire.offset,
+      GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
   send_to_clients_locked (self, held, arena, &wire);
+  ret = self->flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
   g_mutex_unlock (&self->lock);
   gst_buffer_unref (held);
-  return self->flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
+  return ret;
 }
 
 static GstFlowReturn
@@ -1043,7 +1529,7 @@ broadcast_event (GstIpcSink * self, GstEvent * event)
         SEND_TIMEOUT);
     /* a client that left: its reader saw why, and removes it */
     if (ret < 0 && ret != -ENOTSUP && !peer_gone (ret))
-      drop_client (self, client, g_strerror (-ret));
+      drop_client_locked (self, client, g_strerror (-ret));
   }
   g_ptr_array_unref (clients);
   g_mutex_unlock (&self->lock);
@@ -1162,7 +1648,9 @@ gst_ipc_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
     return TRUE;
 
   /* Room for what clients hold plus what upstream works on. */
+  g_mutex_lock (&self->lock);
   max = 2 * self->max_in_flight + 4;
+  g_mutex_unlock (&self->lock);
   pool = new_arena_pool (self);
   config = gst_buffer_pool_get_config (pool);
   gst_buffer_pool_config_set_params (config, caps, info.size, 2, max);
@@ -1181,15 +1669,41 @@ gst_ipc_sink_propose_allocation (GstBaseSink * sink, GstQuery * query)
 
 /* ---- state ------------------------------------------------------------- */
 
+/* fd mode: the one peer on @fd (the property's value). */
+static gboolean
+start_peer (GstIpcSink * self, gint fd)
+{
+  GError *error = NULL;
+  int ret = px_unix_check_seqpacket (fd);
+  int own;
+
+  if (ret < 0 || (own = fcntl (fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("fd %d is not a connected SOCK_SEQPACKET socket", fd),
+        ("%s", g_strerror (ret < 0 ? -ret : errno)));
+    return FALSE;
+  }
+  self->upstream_allowed = TRUE;
+  g_mutex_lock (&self->lock);
+  if (add_client_locked (self, own, 0, &error) == NULL) {
+    g_mutex_unlock (&self->lock);
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot talk to the peer on fd %d", fd), ("%s", error->message));
+    g_clear_error (&error);
+    return FALSE;
+  }
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
 static gboolean
 gst_ipc_sink_start (GstBaseSink * sink)
 {
   GstIpcSink *self = GST_IPC_SINK (sink);
-  GError *error = NULL;
   gchar *path;
   guint mode;
   gint fd;
-  int ret;
+  gboolean ok;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->socket_path);
@@ -1197,8 +1711,10 @@ gst_ipc_sink_start (GstBaseSink * sink)
   fd = self->fd;
   GST_OBJECT_UNLOCK (self);
 
+  g_mutex_lock (&self->lock);
   self->flushing = FALSE;
   self->buffers_sent = self->buffers_copied = self->buffers_dropped = 0;
+  g_mutex_unlock (&self->lock);
   if ((fd < 0) == (path == NULL)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Set exactly one of socket-path and fd"), (NULL));
@@ -1207,29 +1723,12 @@ gst_ipc_sink_start (GstBaseSink * sink)
   }
   if (path != NULL) {
     self->upstream_allowed = FALSE;
-    ret = start_listening (self, path, mode);
-    g_free (path);
-    return ret;
+    ok = start_listening (self, path, mode);
+  } else {
+    ok = start_peer (self, fd);
   }
-
-  ret = px_unix_check_seqpacket (fd);
-  if (ret < 0 || (fd = fcntl (fd, F_DUPFD_CLOEXEC, 3)) < 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("fd %d is not a connected SOCK_SEQPACKET socket", self->fd),
-        ("%s", g_strerror (ret < 0 ? -ret : errno)));
-    return FALSE;
-  }
-  self->upstream_allowed = TRUE;
-  g_mutex_lock (&self->lock);
-  if (add_client_locked (self, fd, &error) == NULL) {
-    g_mutex_unlock (&self->lock);
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("Cannot talk to the peer on fd %d", self->fd), ("%s", error->message));
-    g_clear_error (&error);
-    return FALSE;
-  }
-  g_mutex_unlock (&self->lock);
-  return TRUE;
+  g_free (path);
+  return ok;
 }
 
 static gboolean
@@ -1240,61 +1739,72 @@ gst_ipc_sink_stop (GstBaseSink * sink)
 
   stop_listening (self);
   g_mutex_lock (&self->lock);
-  /* Once out of the list, a client's reader no longer touches it. */
-  clients = g_list_concat (self->clients, self->closed_clients);
-  self->clients = self->closed_clients = NULL;
+  clients = g_list_copy (self->clients);
+  for (GList * l = clients; l; l = l->next)
+    detach_client_locked (self, l->data);
   gst_clear_event (&self->latency_event);
-  g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
-  for (GList * l = clients; l; l = l->next) {
-    Client *client = l->data;
-
-    gst_px_connection_close (client->conn);
-    client_free (client);
-  }
+  for (GList * l = clients; l; l = l->next)
+    release_client (self, l->data, NULL, FALSE);
   g_list_free (clients);
+  /* Clients that left or were dropped meanwhile: their releases end
+   * before we do. */
+  g_mutex_lock (&self->lock);
+  while (self->releasing > 0)
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
   gst_buffer_replace (&self->prerolled, NULL);
   if (self->copy_pool) {
     gst_buffer_pool_set_active (self->copy_pool, FALSE);
     gst_clear_object (&self->copy_pool);
   }
+  self->copy_pool_size = 0;
   return TRUE;
+}
+
+/* Sets flushing and wakes the streaming thread wherever it waits: for a
+ * client, for room, for a slot of the copy pool. */
+static void
+set_flushing (GstIpcSink * self, gboolean flushing)
+{
+  GstBufferPool *pool;
+
+  g_mutex_lock (&self->lock);
+  self->flushing = flushing;
+  g_cond_broadcast (&self->cond);
+  pool = self->copy_pool ? gst_object_ref (self->copy_pool) : NULL;
+  g_mutex_unlock (&self->lock);
+  if (pool != NULL) {
+    gst_buffer_pool_set_flushing (pool, flushing);
+    gst_object_unref (pool);
+  }
 }
 
 static gboolean
 gst_ipc_sink_unlock (GstBaseSink * sink)
 {
-  GstIpcSink *self = GST_IPC_SINK (sink);
-
-  g_mutex_lock (&self->lock);
-  self->flushing = TRUE;
-  g_cond_broadcast (&self->cond);
-  if (self->copy_pool)
-    gst_buffer_pool_set_flushing (self->copy_pool, TRUE);
-  g_mutex_unlock (&self->lock);
+  set_flushing (GST_IPC_SINK (sink), TRUE);
   return TRUE;
 }
 
 static gboolean
 gst_ipc_sink_unlock_stop (GstBaseSink * sink)
 {
-  GstIpcSink *self = GST_IPC_SINK (sink);
-
-  g_mutex_lock (&self->lock);
-  self->flushing = FALSE;
-  if (self->copy_pool)
-    gst_buffer_pool_set_flushing (self->copy_pool, FALSE);
-  g_mutex_unlock (&self->lock);
+  set_flushing (GST_IPC_SINK (sink), FALSE);
   return TRUE;
 }
 
 /* ---- GObject ----------------------------------------------------------- */
 
+/* Whether @pspec, which only NULL and READY allow, may be set now. */
 static gboolean
 settable (GstIpcSink * self, GParamSpec * pspec)
 {
-  GstState state = GST_STATE (self);
+  GstState state;
 
+  GST_OBJECT_LOCK (self);
+  state = GST_STATE (self);
+  GST_OBJECT_UNLOCK (self);
   if (state > GST_STATE_READY) {
     GST_WARNING_OBJECT (self, "%s can only be changed in NULL or READY",
         pspec->name);
@@ -1303,21 +1813,49 @@ settable (GstIpcSink * self, GParamSpec * pspec)
   return TRUE;
 }
 
-/* Read by the streaming thread under our lock, which is never taken with
- * the object lock held: checked under one, set under the other. */
-static void
-set_request_arenas (GstIpcSink * self, GParamSpec * pspec, gboolean request)
+/* The properties under our lock: the streaming thread and the readers
+ * read them there. FALSE if @prop_id is not one of them. */
+static gboolean
+set_stream_property (GstIpcSink * self, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
 {
-  gboolean ok;
-
-  GST_OBJECT_LOCK (self);
-  ok = settable (self, pspec);
-  GST_OBJECT_UNLOCK (self);
-  if (!ok)
-    return;
+  switch (prop_id) {
+    case PROP_MAX_IN_FLIGHT:
+    case PROP_REQUEST_ARENAS:
+      if (!settable (self, pspec))
+        return TRUE;
+      break;
+    case PROP_SLOW_CLIENT_POLICY:
+    case PROP_SLOW_CLIENT_TIMEOUT:
+    case PROP_WAIT_FOR_CONNECTION:
+      break;
+    default:
+      return FALSE;
+  }
   g_mutex_lock (&self->lock);
-  self->request_arenas = request;
+  switch (prop_id) {
+    case PROP_MAX_IN_FLIGHT:
+      self->max_in_flight = g_value_get_uint (value);
+      break;
+    case PROP_REQUEST_ARENAS:
+      self->request_arenas = g_value_get_boolean (value);
+      break;
+    case PROP_SLOW_CLIENT_POLICY:
+      self->policy = g_value_get_enum (value);
+      break;
+    case PROP_SLOW_CLIENT_TIMEOUT:
+      self->slow_client_timeout = g_value_get_uint64 (value);
+      break;
+    case PROP_WAIT_FOR_CONNECTION:
+      self->wait_for_connection = g_value_get_boolean (value);
+      break;
+    default:
+      g_assert_not_reached ();
+  }
+  /* A streaming thread may wait on what changed. */
+  g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+  return TRUE;
 }
 
 static void
@@ -1325,28 +1863,14 @@ gst_ipc_sink_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstIpcSink *self = GST_IPC_SINK (object);
+  gboolean playing_too = prop_id == PROP_MAX_CLIENTS ||
+      prop_id == PROP_MAX_HANDSHAKES || prop_id == PROP_HANDSHAKE_TIMEOUT;
 
-  /* What the streaming thread reads is under our lock alone: it is never
-   * taken with the object lock held, which posting a message takes. */
-  if (prop_id == PROP_SLOW_CLIENT_POLICY || prop_id == PROP_WAIT_FOR_CONNECTION) {
-    g_mutex_lock (&self->lock);
-    if (prop_id == PROP_SLOW_CLIENT_POLICY)
-      self->policy = g_value_get_enum (value);
-    else
-      self->wait_for_connection = g_value_get_boolean (value);
-    g_cond_broadcast (&self->cond);
-    g_mutex_unlock (&self->lock);
+  if (set_stream_property (self, prop_id, value, pspec))
     return;
-  }
-  if (prop_id == PROP_REQUEST_ARENAS) {
-    set_request_arenas (self, pspec, g_value_get_boolean (value));
+  if (!playing_too && !settable (self, pspec))
     return;
-  }
   GST_OBJECT_LOCK (self);
-  if (prop_id != PROP_MAX_CLIENTS && !settable (self, pspec)) {
-    GST_OBJECT_UNLOCK (self);
-    return;
-  }
   switch (prop_id) {
     case PROP_SOCKET_PATH:
       g_free (self->socket_path);
@@ -1361,8 +1885,11 @@ gst_ipc_sink_set_property (GObject * object, guint prop_id,
     case PROP_MAX_CLIENTS:
       self->max_clients = g_value_get_uint (value);
       break;
-    case PROP_MAX_IN_FLIGHT:
-      self->max_in_flight = g_value_get_uint (value);
+    case PROP_MAX_HANDSHAKES:
+      self->max_handshakes = g_value_get_uint (value);
+      break;
+    case PROP_HANDSHAKE_TIMEOUT:
+      self->handshake_timeout = g_value_get_uint64 (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1371,7 +1898,7 @@ gst_ipc_sink_set_property (GObject * object, guint prop_id,
   GST_OBJECT_UNLOCK (self);
 }
 
-/* The properties under our lock (see gst_ipc_sink_set_property()). */
+/* The properties under our lock (see set_stream_property()). */
 static gboolean
 get_stream_property (GstIpcSink * self, guint prop_id, GValue * value)
 {
@@ -1379,20 +1906,24 @@ get_stream_property (GstIpcSink * self, guint prop_id, GValue * value)
 
   g_mutex_lock (&self->lock);
   switch (prop_id) {
+    case PROP_MAX_IN_FLIGHT:
+      g_value_set_uint (value, self->max_in_flight);
+      break;
     case PROP_SLOW_CLIENT_POLICY:
       g_value_set_enum (value, self->policy);
+      break;
+    case PROP_SLOW_CLIENT_TIMEOUT:
+      g_value_set_uint64 (value, self->slow_client_timeout);
       break;
     case PROP_WAIT_FOR_CONNECTION:
       g_value_set_boolean (value, self->wait_for_connection);
       break;
-    case PROP_CLIENTS:{
-      guint n = 0;
-
-      for (GList * l = self->clients; l; l = l->next)
-        n += ((Client *) l->data)->ready;
-      g_value_set_uint (value, n);
+    case PROP_REQUEST_ARENAS:
+      g_value_set_boolean (value, self->request_arenas);
       break;
-    }
+    case PROP_CLIENTS:
+      g_value_set_uint (value, count_clients_locked (self, TRUE));
+      break;
     case PROP_BUFFERS_SENT:
       g_value_set_uint64 (value, self->buffers_sent);
       break;
@@ -1401,9 +1932,6 @@ get_stream_property (GstIpcSink * self, guint prop_id, GValue * value)
       break;
     case PROP_BUFFERS_DROPPED:
       g_value_set_uint64 (value, self->buffers_dropped);
-      break;
-    case PROP_REQUEST_ARENAS:
-      g_value_set_boolean (value, self->request_arenas);
       break;
     default:
       found = FALSE;
@@ -1435,8 +1963,11 @@ gst_ipc_sink_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_MAX_CLIENTS:
       g_value_set_uint (value, self->max_clients);
       break;
-    case PROP_MAX_IN_FLIGHT:
-      g_value_set_uint (value, self->max_in_flight);
+    case PROP_MAX_HANDSHAKES:
+      g_value_set_uint (value, self->max_handshakes);
+      break;
+    case PROP_HANDSHAKE_TIMEOUT:
+      g_value_set_uint64 (value, self->handshake_timeout);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1458,65 +1989,211 @@ gst_ipc_sink_finalize (GObject * object)
 }
 
 static void
-install_properties (GObjectClass * gobject_class)
+install_connection_properties (void)
 {
-  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+  const GParamFlags ready = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
       GST_PARAM_MUTABLE_READY;
+  const GParamFlags playing = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING;
+
+  /**
+   * GstIpcSink:socket-path:
+   *
+   * Where clients connect: a file-system path, or "@name" for the abstract
+   * namespace. If a live ipcsink (or anything else) listens there already,
+   * the sink fails to start with a #GST_RESOURCE_ERROR_BUSY error; a stale
+   * socket file that nobody listens on is replaced. The sink removes the
+   * file when it stops, if it is still the one it made. Set either this
+   * or #GstIpcSink:fd.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SOCKET_PATH] = g_param_spec_string ("socket-path",
+      "Socket path", "Where clients connect: a file-system path, or @name "
+      "for the abstract namespace", NULL, ready);
+  /**
+   * GstIpcSink:socket-mode:
+   *
+   * Permissions of the socket file, 0600 (octal) by default: only the
+   * sink's user may connect. 0660 lets the group connect as well. Abstract
+   * sockets have no permissions. gst-inspect-1.0 shows the value in
+   * decimal (384 = 0600).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SOCKET_MODE] = g_param_spec_uint ("socket-mode",
+      "Socket mode", "Permissions of the socket file; default 0600 (octal), "
+      "shown in decimal as 384: only this user may connect; 0660 lets the "
+      "group connect too; abstract sockets have none", 0, 0777,
+      DEFAULT_SOCKET_MODE, ready);
+  /**
+   * GstIpcSink:fd:
+   *
+   * An already-connected SOCK_SEQPACKET socket to one peer (the element
+   * uses a duplicate); events and queries then also travel upstream. Set
+   * either this or #GstIpcSink:socket-path.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_FD] = g_param_spec_int ("fd", "File descriptor",
+      "An already-connected SOCK_SEQPACKET socket to one peer (the element "
+      "uses a duplicate); events and queries then also travel upstream", -1,
+      G_MAXINT, -1, ready);
+  /**
+   * GstIpcSink:max-clients:
+   *
+   * Clients served at once; a client that connects beyond them is closed
+   * without a greeting, with a warning. 0: no limit.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_CLIENTS] = g_param_spec_uint ("max-clients",
+      "Maximum clients", "Clients served at once (0 = no limit)", 0,
+      G_MAXUINT, DEFAULT_MAX_CLIENTS, playing);
+  /**
+   * GstIpcSink:max-handshakes:
+   *
+   * Connections that may wait for their HELLO at once. Each costs the sink
+   * a thread and two fds until it says HELLO; past this many, a new
+   * connection pushes out the one that waited longest, so that idle
+   * connections cannot keep honest clients out (an honest client says
+   * HELLO as soon as it connects).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_HANDSHAKES] = g_param_spec_uint ("max-handshakes",
+      "Maximum handshakes", "Connections waiting for their HELLO at once; "
+      "past them, the one that waited longest is closed", 1, G_MAXUINT,
+      DEFAULT_MAX_HANDSHAKES, playing);
+  /**
+   * GstIpcSink:handshake-timeout:
+   *
+   * How long a connection may take to say HELLO, in nanoseconds, before
+   * the sink closes it. 0: no limit (#GstIpcSink:max-handshakes still
+   * bounds how many wait). Not used with #GstIpcSink:fd.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_HANDSHAKE_TIMEOUT] = g_param_spec_uint64
+      ("handshake-timeout", "Handshake timeout", "How long a connection may "
+      "take to say HELLO before it is closed, in nanoseconds (0 = no limit)",
+      0, G_MAXUINT64, DEFAULT_HANDSHAKE_TIMEOUT, playing);
+  /**
+   * GstIpcSink:request-arenas:
+   *
+   * With #GstIpcSink:fd: make no shared memory, ask the consumer for each
+   * arena (a sandboxed worker, whose memory limit would not count memfds
+   * it made).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_REQUEST_ARENAS] = g_param_spec_boolean ("request-arenas",
+      "Request arenas", "With fd: make no shared memory, ask the consumer "
+      "for each arena (a sandboxed worker, whose memory limit would not "
+      "count memfds it made)", FALSE, ready);
+}
+
+static void
+install_stream_properties (void)
+{
+  const GParamFlags ready = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+  const GParamFlags playing = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING;
   const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
 
-  g_object_class_install_property (gobject_class, PROP_SOCKET_PATH,
-      g_param_spec_string ("socket-path", "Socket path",
-          "Where clients connect: a file-system path, or @name for the "
-          "abstract namespace", NULL, rw));
-  g_object_class_install_property (gobject_class, PROP_SOCKET_MODE,
-      g_param_spec_uint ("socket-mode", "Socket mode",
-          "Permissions of the socket file (e.g. 0660 to let the group "
-          "connect); abstract sockets have none", 0, 0777,
-          DEFAULT_SOCKET_MODE, rw));
-  g_object_class_install_property (gobject_class, PROP_FD,
-      g_param_spec_int ("fd", "File descriptor",
-          "An already-connected SOCK_SEQPACKET socket to one peer (the "
-          "element uses a duplicate); events and queries then also travel "
-          "upstream", -1, G_MAXINT, -1, rw));
-  g_object_class_install_property (gobject_class, PROP_MAX_CLIENTS,
-      g_param_spec_uint ("max-clients", "Maximum clients",
-          "Clients accepted at once (0 = no limit)", 0, G_MAXUINT,
-          DEFAULT_MAX_CLIENTS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_MAX_IN_FLIGHT,
-      g_param_spec_uint ("max-in-flight", "Maximum buffers in flight",
-          "Buffers a client may hold before the slow-client policy applies",
-          1, MAX_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT, rw));
-  g_object_class_install_property (gobject_class, PROP_SLOW_CLIENT_POLICY,
-      g_param_spec_enum ("slow-client-policy", "Slow client policy",
-          "What to do with a buffer for a client that holds max-in-flight",
-          GST_TYPE_IPC_SINK_SLOW_CLIENT_POLICY, DEFAULT_POLICY,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_WAIT_FOR_CONNECTION,
-      g_param_spec_boolean ("wait-for-connection", "Wait for connection",
-          "Hold buffers until a client is connected instead of discarding "
-          "them", FALSE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-  g_object_class_install_property (gobject_class, PROP_REQUEST_ARENAS,
-      g_param_spec_boolean ("request-arenas", "Request arenas",
-          "With fd: make no shared memory, ask the consumer for each arena "
-          "(a sandboxed worker, whose memory limit would not count memfds "
-          "it made)", FALSE, rw));
-  g_object_class_install_property (gobject_class, PROP_CLIENTS,
-      g_param_spec_uint ("clients", "Clients", "Clients connected now", 0,
-          G_MAXUINT, 0, ro));
-  g_object_class_install_property (gobject_class, PROP_BUFFERS_SENT,
-      g_param_spec_uint64 ("buffers-sent", "Buffers sent",
-          "Buffers sent, summed over clients", 0, G_MAXUINT64, 0, ro));
-  g_object_class_install_property (gobject_class, PROP_BUFFERS_COPIED,
-      g_param_spec_uint64 ("buffers-copied", "Buffers copied",
-          "Buffers that were not in an arena and were copied into one", 0,
-          G_MAXUINT64, 0, ro));
-  g_object_class_install_property (gobject_class, PROP_BUFFERS_DROPPED,
-      g_param_spec_uint64 ("buffers-dropped", "Buffers dropped",
-          "Buffers skipped for slow clients, summed over clients", 0,
-          G_MAXUINT64, 0, ro));
+  /**
+   * GstIpcSink:max-in-flight:
+   *
+   * Buffers a client may hold (not yet released) before
+   * #GstIpcSink:slow-client-policy applies.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_IN_FLIGHT] = g_param_spec_uint ("max-in-flight",
+      "Maximum buffers in flight", "Buffers a client may hold before the "
+      "slow-client policy applies", 1, MAX_MAX_IN_FLIGHT,
+      DEFAULT_MAX_IN_FLIGHT, ready);
+  /**
+   * GstIpcSink:slow-client-policy:
+   *
+   * What to do with a buffer for a client that holds
+   * #GstIpcSink:max-in-flight buffers: wait for it (block; every client
+   * waits with it, at most #GstIpcSink:slow-client-timeout) or skip the
+   * buffer for that client only (drop).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SLOW_CLIENT_POLICY] = g_param_spec_enum
+      ("slow-client-policy", "Slow client policy", "What to do with a "
+      "buffer for a client that holds max-in-flight",
+      GST_TYPE_IPC_SINK_SLOW_CLIENT_POLICY, DEFAULT_POLICY, playing);
+  /**
+   * GstIpcSink:slow-client-timeout:
+   *
+   * With slow-client-policy=block: how long, in nanoseconds, the stream
+   * waits for one client to release a buffer before that client is
+   * dropped (with a warning naming it) and the others go on. 0: wait as
+   * long as it takes; the client is then named in a warning once it has
+   * made the stream wait 5 seconds.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SLOW_CLIENT_TIMEOUT] = g_param_spec_uint64
+      ("slow-client-timeout", "Slow client timeout", "slow-client-policy="
+      "block: how long the stream waits for one client before dropping it, "
+      "in nanoseconds (0 = wait forever)", 0, G_MAXUINT64,
+      DEFAULT_SLOW_CLIENT_TIMEOUT, playing);
+  /**
+   * GstIpcSink:wait-for-connection:
+   *
+   * Hold buffers until a client is connected instead of discarding them.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_WAIT_FOR_CONNECTION] = g_param_spec_boolean
+      ("wait-for-connection", "Wait for connection", "Hold buffers until a "
+      "client is connected instead of discarding them", FALSE, playing);
+  /**
+   * GstIpcSink:clients:
+   *
+   * Clients connected now (that said HELLO).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CLIENTS] = g_param_spec_uint ("clients", "Clients",
+      "Clients connected now (that said HELLO)", 0, G_MAXUINT, 0, ro);
+  /**
+   * GstIpcSink:buffers-sent:
+   *
+   * Buffers sent, summed over clients.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_BUFFERS_SENT] = g_param_spec_uint64 ("buffers-sent",
+      "Buffers sent", "Buffers sent, summed over clients", 0, G_MAXUINT64, 0,
+      ro);
+  /**
+   * GstIpcSink:buffers-copied:
+   *
+   * Buffers that were not in an arena and were copied into one.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_BUFFERS_COPIED] = g_param_spec_uint64 ("buffers-copied",
+      "Buffers copied", "Buffers that were not in an arena and were copied "
+      "into one", 0, G_MAXUINT64, 0, ro);
+  /**
+   * GstIpcSink:buffers-dropped:
+   *
+   * Buffers skipped for slow clients (slow-client-policy=drop), summed over
+   * clients.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_BUFFERS_DROPPED] = g_param_spec_uint64 ("buffers-dropped",
+      "Buffers dropped", "Buffers skipped for slow clients, summed over "
+      "clients", 0, G_MAXUINT64, 0, ro);
 }
 
 static void
@@ -1529,7 +2206,9 @@ gst_ipc_sink_class_init (GstIpcSinkClass * klass)
   gobject_class->set_property = gst_ipc_sink_set_property;
   gobject_class->get_property = gst_ipc_sink_get_property;
   gobject_class->finalize = gst_ipc_sink_finalize;
-  install_properties (gobject_class);
+  install_connection_properties ();
+  install_stream_properties ();
+  g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 
   /**
    * GstIpcSink::client-connected:
@@ -1547,7 +2226,9 @@ gst_ipc_sink_class_init (GstIpcSinkClass * klass)
    * @sink: the sink
    * @id: the client's number
    *
-   * A client left or was dropped; its buffers were released.
+   * A connected client left or was dropped; its buffers were released.
+   * Emitted from the client's connection thread, or from the streaming
+   * thread when the sink dropped it; not when the sink stops.
    */
   signals[SIGNAL_CLIENT_DISCONNECTED] = g_signal_new ("client-disconnected",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -1557,7 +2238,7 @@ gst_ipc_sink_class_init (GstIpcSinkClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "Inter-process sink", "Sink/Network",
       "Sends buffers to other processes through shared memory arenas, "
-      "without copying them", "Parallax");
+      "without copying them", "The Parallax developers");
   gst_type_mark_as_plugin_api (GST_TYPE_IPC_SINK_SLOW_CLIENT_POLICY, 0);
 
   basesink_class->start = gst_ipc_sink_start;
@@ -1577,8 +2258,11 @@ gst_ipc_sink_init (GstIpcSink * self)
   self->socket_mode = DEFAULT_SOCKET_MODE;
   self->fd = -1;
   self->max_clients = DEFAULT_MAX_CLIENTS;
+  self->max_handshakes = DEFAULT_MAX_HANDSHAKES;
+  self->handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
   self->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
   self->policy = DEFAULT_POLICY;
+  self->slow_client_timeout = DEFAULT_SLOW_CLIENT_TIMEOUT;
   self->listen_fd = -1;
   self->wake_fd = -1;
   g_mutex_init (&self->lock);
