@@ -494,6 +494,16 @@ vm_rss_kb (void)
   return kb;
 }
 
+/* Unbounded, names cost ipcsink about 1 GB per 1,000 messages. Under
+ * AddressSanitizer every allocation, freed ones in quarantine included,
+ * carries redzones and shadow, so the bound there is looser (9-30 MB of
+ * growth measured, 1.5 MB without it). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SINK_RSS_GROWTH_BOUND_KB (64 * 1024)
+#else
+#define SINK_RSS_GROWTH_BOUND_KB (20 * 1024)
+#endif
+
 /* Clients keep coming with queries made of 100-byte names never seen
  * before, 100,000 of them in all: ipcsink's memory stays within a fixed
  * bound, and the honest client is served throughout. */
@@ -528,8 +538,8 @@ GST_START_TEST (test_distinct_names_keep_ipcsink_rss_bounded)
       " kB after", before, after);
   g_printerr ("ipcsink VmRSS: %" G_GSIZE_FORMAT " kB before, %"
       G_GSIZE_FORMAT " kB after 100000 distinct names\n", before, after);
-  fail_unless (after < before + 20 * 1024, "VmRSS grew from %" G_GSIZE_FORMAT
-      " kB to %" G_GSIZE_FORMAT " kB", before, after);
+  fail_unless (after < before + SINK_RSS_GROWTH_BOUND_KB, "VmRSS grew from %"
+      G_GSIZE_FORMAT " kB to %" G_GSIZE_FORMAT " kB", before, after);
   check_client_served (pipeline);
   stop (pipeline);
   gst_object_unref (pipeline);
