@@ -4,8 +4,8 @@
 #   ./run.sh demo    install what is missing, build, run the demo
 #   ./run.sh test    install what is missing, build, run every test: the
 #                    suite, the installed tree, the suite under sanitizers,
-#                    the fuzzers, the formatting; ends with "N passed,
-#                    N failed"
+#                    the threaded tests under ThreadSanitizer, the fuzzers,
+#                    the formatting; ends with "N passed, N failed"
 #   ./run.sh build   install what is missing and build
 #
 # PARALLAX_FUZZ_SECONDS (default 60) is how long each fuzzer runs.
@@ -54,7 +54,7 @@ build() {
 # Runs every stage, even after one failed, and counts: each test of a
 # meson run, and each other stage as one test.
 run_tests() {
-  local suite=0 install=0 sanitizers=0 fuzz=0 format=0
+  local suite=0 install=0 sanitizers=0 tsan=0 fuzz=0 format=0
   rm -f "$BUILD_DIR"/meson-logs/testlog*.json \
     "$BUILD_DIR"/meson-logs/unprivileged*.json
   meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 || suite=1
@@ -66,19 +66,22 @@ run_tests() {
   fi
   tests/run-install.sh || install=1
   tests/run-sanitizers.sh || sanitizers=1
+  tests/run-tsan.sh || tsan=1
   tests/fuzz/run-fuzz.sh "${PARALLAX_FUZZ_SECONDS:-60}" || fuzz=1
   tests/check-format.sh || format=1
 
-  /usr/bin/python3 - "$suite" "$install" "$sanitizers" "$fuzz" "$format" \
+  /usr/bin/python3 - "$suite" "$install" "$sanitizers" "$tsan" "$fuzz" \
+    "$format" \
     "$BUILD_DIR/meson-logs/testlog.json" \
     "$BUILD_DIR/meson-logs/unprivileged*.json" \
     "build-asan/meson-logs/asan*.json" "build-ubsan/meson-logs/ubsan*.json" \
+    "build-tsan/meson-logs/tsan*.json" \
     <<'PY'
 import glob, json, sys
-suite, install, sanitizers, fuzz, format_ = map(int, sys.argv[1:6])
+suite, install, sanitizers, tsan, fuzz, format_ = map(int, sys.argv[1:7])
 ok = bad = skipped = 0
 import os
-for pattern in sys.argv[6:]:
+for pattern in sys.argv[7:]:
     if "unprivileged" in pattern and os.getuid() != 0:
         continue  # nobody to switch to: the first run was unprivileged
     # meson names a log after its --logbase and its --wrapper
@@ -97,8 +100,9 @@ for pattern in sys.argv[6:]:
             skipped += 1
         else:
             bad += 1
-# A meson run that failed without a failed test (a build error) is a failure.
-if (suite or sanitizers) and bad == 0:
+# A meson run that failed without a failed test (a build error, or a
+# ThreadSanitizer report from a process no test waited for) is a failure.
+if (suite or sanitizers or tsan) and bad == 0:
     bad += 1
 for stage in (install, fuzz, format_):
     ok, bad = (ok, bad + 1) if stage else (ok + 1, bad)

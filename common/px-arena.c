@@ -43,13 +43,19 @@ struct PxArena
   atomic_uint in_use;
 };
 
+/* Any thread (reader threads import arenas concurrently): every one of
+ * them finds the same value, so a relaxed atomic is enough. */
 static size_t
 page_size (void)
 {
-  static size_t cached;
-  if (cached == 0)
-    cached = (size_t) sysconf (_SC_PAGESIZE);
-  return cached;
+  static atomic_size_t cached;
+  size_t size = atomic_load_explicit (&cached, memory_order_relaxed);
+
+  if (size == 0) {
+    size = (size_t) sysconf (_SC_PAGESIZE);
+    atomic_store_explicit (&cached, size, memory_order_relaxed);
+  }
+  return size;
 }
 
 uint64_t

@@ -266,7 +266,9 @@ extern "C"
   int px_sandbox_child_wait (PxSandboxChild * child, bool block,
       siginfo_t * info);
 
-/* SIGKILL through the pidfd. */
+/* SIGKILL through the pidfd. It reads what px_sandbox_child_wait()
+ * writes: a caller that kills from another thread than the one that reaps
+ * holds a lock of its own around both. */
   int px_sandbox_child_kill (PxSandboxChild * child);
 
 /* What to poll (POLLIN) for the worker's seccomp listener and then for its

@@ -69,6 +69,11 @@ struct _GstPxWorker
 
   GThread *supervisor;
   GstPxConnection *control;
+  /* Written by the supervisor under the lock: once when the spawn
+   * succeeded, and when it reaps the worker. Other threads kill it or
+   * read its pidfd under the lock (kill_child(), control_closed()); the
+   * supervisor reads it freely, and so does the owner once the
+   * supervisor is joined or the worker reported ready. */
   PxSandboxChild child;
 
   GMutex lock;
@@ -392,6 +397,17 @@ control_message (GstPxConnection * conn, PxWireMessage * msg,
   }
 }
 
+/* Any thread. Sends SIGKILL unless the worker is not spawned yet or is
+ * reaped already (the supervisor changes both under the lock; the signal
+ * is a system call that does not block). */
+static void
+kill_child (GstPxWorker * worker)
+{
+  g_mutex_lock (&worker->lock);
+  px_sandbox_child_kill (&worker->child);
+  g_mutex_unlock (&worker->lock);
+}
+
 /* Any thread. The first reason is the one reported. */
 static void
 kill_worker (GstPxWorker * worker, const gchar * reason)
@@ -402,14 +418,14 @@ kill_worker (GstPxWorker * worker, const gchar * reason)
   g_mutex_unlock (&worker->lock);
   GST_WARNING_OBJECT (worker->owner, "killing the worker: %s", reason);
   set_status (worker, WORKER_FAILED, reason);
-  px_sandbox_child_kill (&worker->child);
+  kill_child (worker);
 }
 
-/* TRUE if the worker ends (or has ended) within @ms. */
+/* TRUE if the process of @pidfd ends (or has ended) within @ms. */
 static gboolean
-worker_ends_within (GstPxWorker * worker, int ms)
+ends_within (int pidfd, int ms)
 {
-  struct pollfd pfd = {.fd = worker->child.pidfd,.events = POLLIN };
+  struct pollfd pfd = {.fd = pidfd,.events = POLLIN };
   int n;
 
   do {
@@ -424,6 +440,8 @@ control_closed (GstPxConnection * conn, const GError * error,
 {
   GstPxWorker *worker = user_data;
   gboolean stopping;
+  pid_t pid;
+  int pidfd;
 
   /* A worker that breaks the protocol is not trusted any further. */
   if (error != NULL) {
@@ -436,18 +454,20 @@ control_closed (GstPxConnection * conn, const GError * error,
    * killed, and reported so. */
   g_mutex_lock (&worker->lock);
   stopping = worker->stopping;
+  pidfd = worker->child.pidfd;
+  pid = worker->child.pid;
   g_mutex_unlock (&worker->lock);
-  /* (no pidfd: the spawn failed, and said why) */
-  if (stopping || worker->child.pidfd < 0 ||
-      worker_ends_within (worker, HANGUP_GRACE_MS))
+  /* (no pidfd: the spawn failed, and said why; the pidfd stays open until
+   * gst_px_worker_stop() has closed this connection) */
+  if (stopping || pidfd < 0 || ends_within (pidfd, HANGUP_GRACE_MS))
     return;
   g_mutex_lock (&worker->lock);
   worker->hung_up = TRUE;
   g_mutex_unlock (&worker->lock);
   GST_WARNING_OBJECT (worker->owner, "worker %d closed its control "
-      "connection but runs on: killing it", (int) worker->child.pid);
+      "connection but runs on: killing it", (int) pid);
   set_status (worker, WORKER_FAILED, "it closed its control connection");
-  px_sandbox_child_kill (&worker->child);
+  kill_child (worker);
 }
 
 static const GstPxConnectionFuncs control_funcs = {
@@ -776,6 +796,7 @@ supervise (gpointer data)
   GError *error = NULL;
   gchar **argv = worker_argv (worker, &error);
   char *spawn_error = NULL;
+  PxSandboxChild child;
   siginfo_t info = { 0, };
   gchar *reason;
   int ret;
@@ -788,7 +809,12 @@ supervise (gpointer data)
   }
   ret = px_sandbox_spawn_fds (gst_px_worker_path (),
       (const char *const *) argv, worker->child_fds, 3, &worker->config,
-      &worker->child, &spawn_error);
+      &child, &spawn_error);
+  if (ret == 0) {
+    g_mutex_lock (&worker->lock);
+    worker->child = child;
+    g_mutex_unlock (&worker->lock);
+  }
   g_strfreev (argv);
   for (guint i = 0; i < 3; i++)
     px_close_fd (&worker->child_fds[i]);
@@ -810,14 +836,18 @@ supervise (gpointer data)
   }
 
   watch (worker);
-  /* Reap (it may still be running if we were asked to stop: the caller
-   * kills it after its grace period). */
+  /* Reap. It has ended, or gst_px_worker_stop() has killed it before
+   * waking us: wait for its end without the lock, then reap it (which no
+   * longer blocks) under the lock, which kill_child() takes. */
+  ends_within (worker->child.pidfd, -1);
+  g_mutex_lock (&worker->lock);
   px_sandbox_child_wait (&worker->child, true, &info);
+  worker->exit_info = info;
+  g_mutex_unlock (&worker->lock);
   drain_control (worker);
   drain_stderr (worker);
   log_stderr_line (worker);
   reason = exit_reason (worker, &info);
-  worker->exit_info = info;
   GST_INFO_OBJECT (worker->owner, "worker %d %s", worker->child.pid, reason);
   set_status (worker, WORKER_EXITED, reason);
   if (worker->callbacks.exited)
@@ -1069,7 +1099,7 @@ gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace)
         g_cond_wait_until (&worker->cond, &worker->lock, deadline));
     g_mutex_unlock (&worker->lock);
     /* Past the grace period, or never started: no more waiting. */
-    px_sandbox_child_kill (&worker->child);
+    kill_child (worker);
     if (write (worker->stop_fd, &one, sizeof one) < 0)
       GST_WARNING_OBJECT (worker->owner, "cannot wake the supervisor");
     g_thread_join (worker->supervisor);
