@@ -47,6 +47,7 @@
 #include <orc/orcbytecode.h>
 #include <orc/orcprogram.h>
 
+#include "bench-counter.h"
 #include "bench-util.h"
 #include "gstpxworker.h"
 #include "px-orc-protocol.h"
@@ -113,132 +114,16 @@ typedef struct
 
 /* ---- counting (child) -------------------------------------------------- */
 
-typedef struct
-{
-  GMutex lock;
-  GCond cond;
-  gint64 window_ns;
-  gint64 playing;               /* when the producer went to PLAYING */
-  gint64 first;                 /* the first item */
-  guint64 items;
-  gint64 start;
-  gdouble rate;                 /* 0 until the window closed */
-  gchar *failure;
-} Counter;
-
-static void
-count_item (GstElement * sink, GstBuffer * buffer, GstPad * pad,
-    gpointer user_data)
-{
-  Counter *counter = user_data;
-  gint64 now = bench_now_ns ();
-
-  g_mutex_lock (&counter->lock);
-  if (counter->items++ == 0)
-    counter->first = now;
-  if (counter->items == WARM_UP_ITEMS)
-    counter->start = now;
-  else if (counter->items > WARM_UP_ITEMS && counter->rate == 0 &&
-      now - counter->start >= counter->window_ns) {
-    counter->rate = (counter->items - WARM_UP_ITEMS) * 1e9 /
-        (now - counter->start);
-    g_cond_broadcast (&counter->cond);
-  }
-  g_mutex_unlock (&counter->lock);
-}
-
-static void
-fail_counter (Counter * counter, const gchar * failure)
-{
-  g_mutex_lock (&counter->lock);
-  if (counter->failure == NULL)
-    counter->failure = g_strdup (failure);
-  g_cond_broadcast (&counter->cond);
-  g_mutex_unlock (&counter->lock);
-}
-
-static GstBusSyncReply
-watch_bus (GstBus * bus, GstMessage * message, gpointer user_data)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR) {
-    gst_message_parse_error (message, &error, NULL);
-    fail_counter (user_data, error->message);
-  } else if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS) {
-    fail_counter (user_data, "unexpected EOS");
-  }
-  return GST_BUS_PASS;
-}
-
-static GstElement *
-counted_pipeline (const gchar * line, Counter * counter)
-{
-  g_autoptr (GError) error = NULL;
-  GstElement *pipeline = gst_parse_launch (line, &error);
-  GstElement *sink;
-  GstBus *bus;
-
-  if (pipeline == NULL) {
-    g_printerr ("%s: %s\n", line, error ? error->message : "?");
-    return NULL;
-  }
-  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  if (sink != NULL) {
-    g_signal_connect (sink, "handoff", G_CALLBACK (count_item), counter);
-    gst_object_unref (sink);
-  }
-  bus = gst_element_get_bus (pipeline);
-  gst_bus_set_sync_handler (bus, watch_bus, counter, NULL);
-  gst_object_unref (bus);
-  return pipeline;
-}
-
 static gboolean
-play (GstElement * pipeline, Counter * counter)
-{
-  counter->playing = bench_now_ns ();
-  return gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
-      GST_STATE_CHANGE_FAILURE;
-}
-
-static gboolean
-wait_counter (Counter * counter)
-{
-  gint64 deadline = g_get_monotonic_time () + counter->window_ns / 1000 +
-      TIMEOUT_SECONDS * G_TIME_SPAN_SECOND;
-  gboolean ok;
-
-  g_mutex_lock (&counter->lock);
-  while (counter->rate == 0 && counter->failure == NULL &&
-      g_cond_wait_until (&counter->cond, &counter->lock, deadline));
-  ok = counter->rate > 0;
-  if (!ok)
-    g_printerr ("%s after %" G_GUINT64_FORMAT " items\n", counter->failure ?
-        counter->failure : "timed out", counter->items);
-  g_mutex_unlock (&counter->lock);
-  return ok;
-}
-
-static void
-stop_pipeline (GstElement * pipeline)
-{
-  if (pipeline == NULL)
-    return;
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-}
-
-static gboolean
-child_in_process (const Element * element, Counter * counter)
+child_in_process (const Element * element, BenchCounter * counter)
 {
   g_autofree gchar *line = g_strdup_printf ("%s ! %s ! " SINK,
       element->source, element->element);
-  GstElement *pipeline = counted_pipeline (line, counter);
-  gboolean ok = pipeline != NULL && play (pipeline, counter) &&
-      wait_counter (counter);
+  GstElement *pipeline = bench_counted_pipeline (line, counter);
+  gboolean ok = pipeline != NULL && bench_counter_play (pipeline, counter) &&
+      bench_counter_wait (counter, TIMEOUT_SECONDS);
 
-  stop_pipeline (pipeline);
+  bench_stop_pipeline (pipeline);
   return ok;
 }
 
@@ -247,13 +132,13 @@ worker_exited (GstPxWorker * worker, const gchar * reason, gpointer user_data)
 {
   g_autofree gchar *failure = g_strdup_printf ("the worker %s", reason);
 
-  fail_counter (user_data, failure);
+  bench_counter_fail (user_data, failure);
 }
 
 static void
 worker_message (GstPxWorker * worker, GstMessage * message, gpointer user_data)
 {
-  watch_bus (NULL, message, user_data);
+  bench_counter_message (user_data, message);
   gst_message_unref (message);
 }
 
@@ -263,31 +148,35 @@ static const GstPxWorkerCallbacks worker_callbacks = {
 
 static gboolean
 run_through_worker (GstPxWorker * worker, const Element * element,
-    Counter * counter)
+    BenchCounter * counter)
 {
   g_autofree gchar *producer_line = g_strdup_printf ("%s ! ipcsink fd=%d",
       element->source, gst_px_worker_get_input_fd (worker));
+  /* The worker makes no shared memory: its output arenas are ours to make,
+   * within its budget. */
   g_autofree gchar *consumer_line = g_strdup_printf ("ipcsrc is-live=false "
-      "fd=%d ! " SINK, gst_px_worker_get_output_fd (worker));
-  GstElement *producer = counted_pipeline (producer_line, counter);
-  GstElement *consumer = counted_pipeline (consumer_line, counter);
+      "fd=%d arena-budget=%" G_GUINT64_FORMAT " ! " SINK,
+      gst_px_worker_get_output_fd (worker),
+      gst_px_worker_get_arena_budget (worker));
+  GstElement *producer = bench_counted_pipeline (producer_line, counter);
+  GstElement *consumer = bench_counted_pipeline (consumer_line, counter);
   gboolean ok = producer != NULL && consumer != NULL &&
       gst_element_set_state (consumer, GST_STATE_PLAYING) !=
-      GST_STATE_CHANGE_FAILURE && play (producer, counter) &&
-      wait_counter (counter);
+      GST_STATE_CHANGE_FAILURE && bench_counter_play (producer, counter) &&
+      bench_counter_wait (counter, TIMEOUT_SECONDS);
 
   /* The producer first: with the worker gone first, ipcsink fails under
    * imagefreeze. */
-  stop_pipeline (producer);
+  bench_stop_pipeline (producer);
   gst_px_worker_stop (worker, GST_SECOND);
-  stop_pipeline (consumer);
+  bench_stop_pipeline (consumer);
   return ok;
 }
 
 /* Returns the spawn-to-ready time in *@spawn_ns. */
 static gboolean
-child_worker (const Element * element, gboolean compiler, Counter * counter,
-    gint64 * spawn_ns)
+child_worker (const Element * element, gboolean compiler,
+    BenchCounter * counter, gint64 * spawn_ns)
 {
   static const char *const before_env[] = { "PARALLAX_ORC=backup", NULL };
   g_autoptr (GError) error = NULL;
@@ -322,7 +211,7 @@ static gboolean
 child_main (const gchar * spec, const Options * options)
 {
   g_auto (GStrv) parts = g_strsplit (spec, ":", 2);
-  Counter counter = {.window_ns = options->seconds * 1e9 };
+  BenchCounter counter;
   gint64 spawn_ns = 0;
   guint index;
   gboolean ok;
@@ -330,8 +219,7 @@ child_main (const gchar * spec, const Options * options)
   if (g_strv_length (parts) != 2 ||
       (index = (guint) atoi (parts[1])) >= N_ELEMENTS)
     return FALSE;
-  g_mutex_init (&counter.lock);
-  g_cond_init (&counter.cond);
+  bench_counter_init (&counter, WARM_UP_ITEMS, options->seconds);
   if (g_str_equal (parts[0], "before") || g_str_equal (parts[0], "after"))
     ok = child_worker (&elements[index], g_str_equal (parts[0], "after"),
         &counter, &spawn_ns);
@@ -340,9 +228,7 @@ child_main (const gchar * spec, const Options * options)
   if (ok)
     g_print ("rate=%.3f spawn_ms=%.3f first_ms=%.3f\n", counter.rate,
         spawn_ns / 1e6, (counter.first - counter.playing) / 1e6);
-  g_free (counter.failure);
-  g_mutex_clear (&counter.lock);
-  g_cond_clear (&counter.cond);
+  bench_counter_clear (&counter);
   return ok;
 }
 

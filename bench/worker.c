@@ -59,6 +59,7 @@
  *    --orc-runs.
  */
 
+#include "bench-counter.h"
 #include "bench-util.h"
 #include <gst/gst.h>
 
@@ -573,126 +574,19 @@ typedef struct
   gdouble median, spread;
 } OrcCase;
 
-/* Counts fakesink's buffers; the window opens at ORC_WARM_UP_FRAMES and
- * closes at the first buffer after @window_ns. */
-typedef struct
-{
-  GMutex lock;
-  GCond cond;
-  gint64 window_ns;
-  guint64 frames;
-  gint64 start;
-  gdouble fps;                  /* 0 until the window closed */
-  gchar *failure;
-} FrameCounter;
-
-static void
-count_frame (GstElement * sink, GstBuffer * buffer, GstPad * pad,
-    gpointer user_data)
-{
-  FrameCounter *counter = user_data;
-  gint64 now = bench_now_ns ();
-
-  g_mutex_lock (&counter->lock);
-  counter->frames++;
-  if (counter->frames == ORC_WARM_UP_FRAMES)
-    counter->start = now;
-  else if (counter->frames > ORC_WARM_UP_FRAMES && counter->fps == 0 &&
-      now - counter->start >= counter->window_ns) {
-    counter->fps = (counter->frames - ORC_WARM_UP_FRAMES) * 1e9 /
-        (now - counter->start);
-    g_cond_broadcast (&counter->cond);
-  }
-  g_mutex_unlock (&counter->lock);
-}
-
-static void
-fail_counter (FrameCounter * counter, const gchar * failure)
-{
-  g_mutex_lock (&counter->lock);
-  if (counter->failure == NULL)
-    counter->failure = g_strdup (failure);
-  g_cond_broadcast (&counter->cond);
-  g_mutex_unlock (&counter->lock);
-}
-
-/* An ERROR or EOS on a bus ends the measurement. */
-static GstBusSyncReply
-watch_bus (GstBus * bus, GstMessage * message, gpointer user_data)
-{
-  g_autoptr (GError) error = NULL;
-
-  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR) {
-    gst_message_parse_error (message, &error, NULL);
-    fail_counter (user_data, error->message);
-  } else if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS) {
-    fail_counter (user_data, "unexpected EOS");
-  }
-  return GST_BUS_PASS;
-}
-
-static GstElement *
-counted_pipeline (const gchar * line, FrameCounter * counter)
-{
-  g_autoptr (GError) error = NULL;
-  GstElement *pipeline = gst_parse_launch (line, &error);
-  GstElement *sink;
-  GstBus *bus;
-
-  if (pipeline == NULL) {
-    g_printerr ("%s: %s\n", line, error ? error->message : "?");
-    return NULL;
-  }
-  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  if (sink != NULL) {
-    g_signal_connect (sink, "handoff", G_CALLBACK (count_frame), counter);
-    gst_object_unref (sink);
-  }
-  bus = gst_element_get_bus (pipeline);
-  gst_bus_set_sync_handler (bus, watch_bus, counter, NULL);
-  gst_object_unref (bus);
-  return pipeline;
-}
-
 static gboolean
-wait_counter (FrameCounter * counter)
+child_orc_in_process (BenchCounter * counter)
 {
-  gint64 deadline = g_get_monotonic_time () + (counter->window_ns / 1000) +
-      ORC_TIMEOUT_SECONDS * G_TIME_SPAN_SECOND;
-  gboolean ok;
-
-  g_mutex_lock (&counter->lock);
-  while (counter->fps == 0 && counter->failure == NULL &&
-      g_cond_wait_until (&counter->cond, &counter->lock, deadline));
-  ok = counter->fps > 0;
-  if (!ok)
-    g_printerr ("%s after %" G_GUINT64_FORMAT " frames\n", counter->failure ?
-        counter->failure : "timed out", counter->frames);
-  g_mutex_unlock (&counter->lock);
-  return ok;
-}
-
-static void
-stop_pipeline (GstElement * pipeline)
-{
-  if (pipeline == NULL)
-    return;
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (pipeline);
-}
-
-static gboolean
-child_orc_in_process (FrameCounter * counter)
-{
-  GstElement *pipeline = counted_pipeline (ORC_SOURCE " ! " ORC_CONVERT
+  GstElement *pipeline = bench_counted_pipeline (ORC_SOURCE " ! " ORC_CONVERT
       " ! " ORC_SINK, counter);
   gboolean ok;
 
   if (pipeline == NULL)
     return FALSE;
   ok = gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
-      GST_STATE_CHANGE_FAILURE && wait_counter (counter);
-  stop_pipeline (pipeline);
+      GST_STATE_CHANGE_FAILURE
+      && bench_counter_wait (counter, ORC_TIMEOUT_SECONDS);
+  bench_stop_pipeline (pipeline);
   return ok;
 }
 
@@ -701,13 +595,13 @@ worker_exited (GstPxWorker * worker, const gchar * reason, gpointer user_data)
 {
   g_autofree gchar *failure = g_strdup_printf ("the worker %s", reason);
 
-  fail_counter (user_data, failure);
+  bench_counter_fail (user_data, failure);
 }
 
 static void
 worker_message (GstPxWorker * worker, GstMessage * message, gpointer user_data)
 {
-  watch_bus (NULL, message, user_data);
+  bench_counter_message (user_data, message);
   gst_message_unref (message);
 }
 
@@ -719,7 +613,7 @@ static const GstPxWorkerCallbacks orc_worker_callbacks = {
  * consumer counting what comes out; samples the worker's memory once the
  * window closed. */
 static gboolean
-run_through_worker (GstPxWorker * worker, FrameCounter * counter,
+run_through_worker (GstPxWorker * worker, BenchCounter * counter,
     MemorySample * sample)
 {
   g_autofree gchar *producer_line = g_strdup_printf (ORC_SOURCE
@@ -728,25 +622,26 @@ run_through_worker (GstPxWorker * worker, FrameCounter * counter,
       "fd=%d arena-budget=%" G_GUINT64_FORMAT " ! " ORC_SINK,
       gst_px_worker_get_output_fd (worker),
       gst_px_worker_get_arena_budget (worker));
-  GstElement *producer = counted_pipeline (producer_line, counter);
-  GstElement *consumer = counted_pipeline (consumer_line, counter);
+  GstElement *producer = bench_counted_pipeline (producer_line, counter);
+  GstElement *consumer = bench_counted_pipeline (consumer_line, counter);
   gboolean ok = producer != NULL && consumer != NULL &&
       gst_element_set_state (consumer, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE &&
       gst_element_set_state (producer, GST_STATE_PLAYING) !=
-      GST_STATE_CHANGE_FAILURE && wait_counter (counter) &&
-      read_memory (gst_px_worker_get_pid (worker), sample);
+      GST_STATE_CHANGE_FAILURE
+      && bench_counter_wait (counter, ORC_TIMEOUT_SECONDS)
+      && read_memory (gst_px_worker_get_pid (worker), sample);
 
   /* The producer first: with the worker gone first, ipcsink fails under
    * imagefreeze, whose loop then trips on a 0 frame rate as it stops. */
-  stop_pipeline (producer);
+  bench_stop_pipeline (producer);
   gst_px_worker_stop (worker, GST_SECOND);
-  stop_pipeline (consumer);
+  bench_stop_pipeline (consumer);
   return ok;
 }
 
 static gboolean
-child_orc_worker (FrameCounter * counter, MemorySample * sample)
+child_orc_worker (BenchCounter * counter, MemorySample * sample)
 {
   static const char *const backup_env[] = { "PARALLAX_ORC=backup", NULL };
   PxSandboxConfig config;
@@ -773,27 +668,24 @@ child_orc_worker (FrameCounter * counter, MemorySample * sample)
 static gboolean
 child_orc (const gchar * mode, const BenchOptions * options)
 {
-  FrameCounter counter = {.window_ns = options->seconds * 1e9 };
+  BenchCounter counter;
   MemorySample sample;
   gboolean ok;
 
-  g_mutex_init (&counter.lock);
-  g_cond_init (&counter.cond);
+  bench_counter_init (&counter, ORC_WARM_UP_FRAMES, options->seconds);
   if (g_str_equal (mode, orc_modes[ORC_WORKER])) {
     ok = child_orc_worker (&counter, &sample);
     if (ok) {
       g_autofree gchar *memory = format_memory (&sample);
 
-      g_print ("fps=%.3f %s\n", counter.fps, memory);
+      g_print ("fps=%.3f %s\n", counter.rate, memory);
     }
   } else {
     ok = child_orc_in_process (&counter);
     if (ok)
-      g_print ("fps=%.3f\n", counter.fps);
+      g_print ("fps=%.3f\n", counter.rate);
   }
-  g_free (counter.failure);
-  g_mutex_clear (&counter.lock);
-  g_cond_clear (&counter.cond);
+  bench_counter_clear (&counter);
   return ok;
 }
 
