@@ -495,22 +495,6 @@ GST_END_TEST;
 
 /* ---- isolated ---------------------------------------------------------- */
 
-GST_START_TEST (test_isolated_refuses_source_for_now)
-{
-  Run run;
-
-  run_init (&run);
-  run_to_end ("sandboxbin name=bin description=videotestsrc ! fakesink", &run);
-  fail_if (run.eos);
-  fail_unless (run.error != NULL);
-  fail_unless_equals_string (run.error_source, "bin");
-  fail_unless (strstr (run.error->message, "mode=in-process") != NULL, "%s",
-      run.error->message);
-  run_clear (&run);
-}
-
-GST_END_TEST;
-
 /* An error inside the worker reaches the bus from the bin, in the domain
  * and with the code the element chose. */
 GST_START_TEST (test_worker_error_keeps_domain_and_code)
@@ -957,7 +941,6 @@ sandboxbin_suite (void)
   tcase_set_timeout (isolated, 120);
   tcase_add_test (isolated, test_videoconvert_bit_exact);
   tcase_add_test (isolated, test_audioconvert_bit_exact);
-  tcase_add_test (isolated, test_isolated_refuses_source_for_now);
   tcase_add_test (isolated, test_worker_error_keeps_domain_and_code);
 
   suite_add_tcase (s, supervision);
