@@ -23,14 +23,21 @@
  * process as an ordinary bin with the same pads: for debugging, and to
  * measure what the sandbox costs.
  *
- * What each mode accepts now:
+ * Both modes accept the same descriptions and give the bin the same pads:
+ * one unlinked sink pad, one unlinked src pad, and the sometimes src pads
+ * of one element whose pads nothing in the description links (a demuxer,
+ * decodebin), which appear on the bin as "src_%u" with their caps and
+ * stream-start, go with the element's, and are followed by no-more-pads.
+ * A description with a source only makes the bin a source (live if the
+ * source is: NO_PREROLL, and the LATENCY query answers the worker's
+ * latency); one with a sink only makes it a sink, which prerolls when the
+ * worker's sink did.
  *
- * - in-process: any description; the bin mirrors one unlinked sink pad, one
- *   unlinked src pad, and the sometimes src pads of one element whose pads
- *   nothing in the description links (a demuxer, decodebin), which appear
- *   on the bin as "src_%u" and go with no-more-pads.
- * - isolated: descriptions with one sink pad and one src pad (filters,
- *   converters, decoders, "qtdemux ! h264parse ! avdec_h264").
+ * In isolated mode each sometimes pad of the worker gets a connection of
+ * its own, which the host makes and hands to the worker (at most 16 at
+ * once); an autoplugging bin (decodebin, parsebin, decodebin3) finds in
+ * the worker every demuxer, decoder, parser and depayloader plugin the
+ * host has, loaded before the lockdown.
  *
  * The bin posts these element messages:
  *
@@ -47,18 +54,23 @@
  * refuses further buffers.
  *
  * Threads: the application's state changes; the streaming threads, which
- * cross the bin through its ghost pads; the worker's threads (its relayed
- * bus messages, its exit); and the bin's supervisor, which restarts workers
- * and sends heartbeats. Locks, outermost first: transition_lock (a state
- * change, or the supervisor swapping workers), then the object lock or
- * lock (never both). No message is posted and no element changes state
- * with lock held.
+ * cross the bin through its ghost pads (one per stream of sometimes pads,
+ * which exposes its pad); the worker's threads (its relayed bus messages,
+ * its preroll, its streams opening and closing, its exit); and the bin's
+ * supervisor, which restarts workers and sends heartbeats. Locks,
+ * outermost first: transition_lock (a state change, or the supervisor
+ * swapping workers), then streams_lock (a stream's element and pad come
+ * and go under it) or preroll_lock (held while the ASYNC_START or
+ * ASYNC_DONE of a sink's preroll is posted, so that they stay in order),
+ * then the object lock or lock (never both). No message is posted and no
+ * element changes state with lock held.
  *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 videotestsrc num-buffers=100 ! sandboxbin description="videoconvert ! video/x-raw,format=BGRx" ! fakesink
+ * gst-launch-1.0 videotestsrc num-buffers=100 ! sandboxbin description="videoconvert ! capsfilter caps=video/x-raw,format=BGRx" ! fakesink
  * gst-launch-1.0 filesrc location=clip.mp4 ! sandboxbin description="qtdemux ! h264parse ! avdec_h264" ! videoconvert ! autovideosink
- * gst-launch-1.0 filesrc location=clip.mkv ! sandboxbin mode=in-process description=matroskademux ! fakesink
+ * gst-launch-1.0 sandboxbin description="videotestsrc is-live=true" ! videoconvert ! autovideosink
+ * gst-launch-1.0 filesrc location=clip.mkv ! sandboxbin description=decodebin name=dec dec. ! videoconvert ! autovideosink dec. ! audioconvert ! autoaudiosink
  * ]|
  *
  * Since: 0.1
