@@ -33,6 +33,7 @@ _Static_assert (sizeof (PxWireArenaRemove) == 8,
 _Static_assert (sizeof (PxWireBuffer) == 160, "PxWireBuffer is 160 bytes");
 _Static_assert (sizeof (PxWireState) == 8, "PxWireState is 8 bytes");
 _Static_assert (sizeof (PxWireViolation) == 8, "PxWireViolation is 8 bytes");
+_Static_assert (sizeof (PxWireStream) == 16, "PxWireStream is 16 bytes");
 
 /* BUFFER_DONE on the wire: {count, reserved} then count ids. */
 #define DONE_FIXED_SIZE 8u
@@ -97,6 +98,9 @@ max_payload_size (uint32_t type)
       return sizeof (PxWireState);
     case PX_WIRE_VIOLATION:
       return sizeof (PxWireViolation);
+    case PX_WIRE_STREAM:
+    case PX_WIRE_STREAM_DONE:
+      return sizeof (PxWireStream);
     default:
       /* PING, PONG, SHUTDOWN and anything unknown. */
       return 0;
@@ -119,14 +123,24 @@ type_is_blob (uint32_t type)
 static uint32_t
 known_flags (uint32_t type)
 {
-  return type == PX_WIRE_EVENT ?
-      PX_WIRE_EVENT_UPSTREAM | PX_WIRE_EVENT_WANTS_RESULT : 0;
+  switch (type) {
+    case PX_WIRE_EVENT:
+      return PX_WIRE_EVENT_UPSTREAM | PX_WIRE_EVENT_WANTS_RESULT;
+    case PX_WIRE_STREAM_DONE:
+      return PX_WIRE_STREAM_FD;
+    default:
+      return 0;
+  }
 }
 
+/* ARENA_ADD carries its memfd, a STREAM_DONE flagged PX_WIRE_STREAM_FD
+ * its socket; nothing else carries an fd. */
 static unsigned
-expected_fds (uint32_t type)
+expected_fds (uint32_t type, uint32_t flags)
 {
-  return type == PX_WIRE_ARENA_ADD ? 1 : 0;
+  if (type == PX_WIRE_ARENA_ADD)
+    return 1;
+  return type == PX_WIRE_STREAM_DONE && (flags & PX_WIRE_STREAM_FD) ? 1 : 0;
 }
 
 const char *
@@ -148,6 +162,8 @@ px_wire_type_name (uint32_t type)
     [PX_WIRE_PONG] = "PONG",
     [PX_WIRE_VIOLATION] = "VIOLATION",
     [PX_WIRE_SHUTDOWN] = "SHUTDOWN",
+    [PX_WIRE_STREAM] = "STREAM",
+    [PX_WIRE_STREAM_DONE] = "STREAM_DONE",
   };
 
   _Static_assert (sizeof names / sizeof names[0] == PX_WIRE_TYPE_LAST + 1,
@@ -193,10 +209,11 @@ px_wire_check_header (const PxWireHeader * header, size_t payload_bytes,
   if ((header->flags & ~known_flags (header->type)) != 0)
     return -EPROTO;
   /* a result is asked for upstream events only, under a request id */
-  if ((header->flags & PX_WIRE_EVENT_WANTS_RESULT) &&
+  if (header->type == PX_WIRE_EVENT &&
+      (header->flags & PX_WIRE_EVENT_WANTS_RESULT) &&
       (!(header->flags & PX_WIRE_EVENT_UPSTREAM) || header->request_id == 0))
     return -EPROTO;
-  if (n_fds != expected_fds (header->type))
+  if (n_fds != expected_fds (header->type, header->flags))
     return -EPROTO;
   return 0;
 }
@@ -523,6 +540,43 @@ decode_violation (const View * msg, PxWireViolation * out)
   return 0;
 }
 
+/* A STREAM asks (result 0); a STREAM_DONE answers, with the socket of a
+ * granted OPEN and only then. */
+static int
+decode_stream (const View * msg, PxWireStream * out)
+{
+  PxWireStream stream;
+  uint32_t type = msg->header.type;
+  bool with_fd = (msg->header.flags & PX_WIRE_STREAM_FD) != 0;
+
+  if (type != PX_WIRE_STREAM && type != PX_WIRE_STREAM_DONE)
+    return -EPROTO;
+  if (copy_fixed_payload (msg, type, &stream, sizeof stream) < 0)
+    return -EPROTO;
+  if (stream.reserved != 0)
+    return -EPROTO;
+  switch (stream.op) {
+    case PX_WIRE_STREAM_OPEN:
+    case PX_WIRE_STREAM_CLOSE:
+      if (stream.stream_id == 0 || stream.stream_id > PX_WIRE_MAX_STREAM_ID)
+        return -EPROTO;
+      break;
+    case PX_WIRE_STREAM_NO_MORE:
+      if (stream.stream_id != 0)
+        return -EPROTO;
+      break;
+    default:
+      return -EPROTO;
+  }
+  if (type == PX_WIRE_STREAM ? stream.result != 0 : stream.result > 1)
+    return -EPROTO;
+  if (type == PX_WIRE_STREAM_DONE && with_fd !=
+      (stream.op == PX_WIRE_STREAM_OPEN && stream.result == 1))
+    return -EPROTO;
+  *out = stream;
+  return 0;
+}
+
 static int
 decode_empty (const View * msg)
 {
@@ -600,6 +654,14 @@ px_wire_decode_violation (const PxWireMessage * msg, PxWireViolation * out)
 }
 
 int
+px_wire_decode_stream (const PxWireMessage * msg, PxWireStream * out)
+{
+  View view = view_of (msg);
+
+  return decode_stream (&view, out);
+}
+
+int
 px_wire_decode_empty (const PxWireMessage * msg)
 {
   View view = view_of (msg);
@@ -624,6 +686,7 @@ check_encoded (const uint8_t * data, size_t size, unsigned n_fds)
     PxWireBlob blob;
     PxWireState state;
     PxWireViolation violation;
+    PxWireStream stream;
   } out;
   View view;
   int ret;
@@ -655,6 +718,10 @@ check_encoded (const uint8_t * data, size_t size, unsigned n_fds)
       break;
     case PX_WIRE_VIOLATION:
       ret = decode_violation (&view, &out.violation);
+      break;
+    case PX_WIRE_STREAM:
+    case PX_WIRE_STREAM_DONE:
+      ret = decode_stream (&view, &out.stream);
       break;
     case PX_WIRE_PING:
     case PX_WIRE_PONG:
@@ -698,7 +765,7 @@ px_wire_encode (PxWireEncoded * out, PxWireType type, uint32_t flags,
       payload_size > PX_WIRE_MAX_PAYLOAD)
     return -EMSGSIZE;
   if ((head_size > 0 && head == NULL) || (tail_size > 0 && tail == NULL) ||
-      !type_is_known (type) || (fd >= 0) != (expected_fds (type) == 1))
+      !type_is_known (type) || (fd >= 0) != (expected_fds (type, flags) == 1))
     return -EINVAL;
   if (payload_size > max_payload_size (type))
     return -EMSGSIZE;
@@ -833,6 +900,17 @@ px_wire_encode_violation (PxWireEncoded * out,
 {
   return px_wire_encode (out, PX_WIRE_VIOLATION, 0, 0, violation,
       sizeof *violation, NULL, 0, -1);
+}
+
+int
+px_wire_encode_stream (PxWireEncoded * out, PxWireType type,
+    uint64_t request_id, const PxWireStream * stream, int fd)
+{
+  encoded_reset (out);
+  if (type != PX_WIRE_STREAM && type != PX_WIRE_STREAM_DONE)
+    return -EINVAL;
+  return px_wire_encode (out, type, fd >= 0 ? PX_WIRE_STREAM_FD : 0,
+      request_id, stream, sizeof *stream, NULL, 0, fd);
 }
 
 int

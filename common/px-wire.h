@@ -38,8 +38,9 @@ extern "C"
 #endif
 
 #define PX_WIRE_MAGIC 0x31575850u       /* "PXW1" */
-/* 2: HELLO announces arena limits (32 bytes). */
-#define PX_WIRE_VERSION 2u
+/* 2: HELLO announces arena limits (32 bytes). 3: STREAM and STREAM_DONE,
+ * one connection per stream of a worker's sometimes pads. */
+#define PX_WIRE_VERSION 3u
 
 /* Limits, on both sides. */
 #define PX_WIRE_MAX_PAYLOAD (64u * 1024u)
@@ -47,6 +48,8 @@ extern "C"
 #define PX_WIRE_MAX_PLANES 4u   /* = GST_VIDEO_MAX_PLANES */
 #define PX_WIRE_MAX_BODY (PX_WIRE_MAX_PAYLOAD - 64u)
 #define PX_WIRE_MAX_VIDEO_DIMENSION 65536u      /* BUFFER width and height */
+#define PX_WIRE_MAX_STREAMS 16u /* streams a worker has open at once */
+#define PX_WIRE_MAX_STREAM_ID 0xffffu   /* STREAM stream_id */
 
   typedef enum
   {
@@ -65,7 +68,9 @@ extern "C"
     PX_WIRE_PONG = 13,
     PX_WIRE_VIOLATION = 14,
     PX_WIRE_SHUTDOWN = 15,
-    PX_WIRE_TYPE_LAST = PX_WIRE_SHUTDOWN,
+    PX_WIRE_STREAM = 16,        /* worker -> host, a request */
+    PX_WIRE_STREAM_DONE = 17,   /* host -> worker: + 1 fd with STREAM_FD */
+    PX_WIRE_TYPE_LAST = PX_WIRE_STREAM_DONE,
   } PxWireType;
 
   typedef struct
@@ -75,7 +80,8 @@ extern "C"
     uint16_t type;              /* PxWireType */
     uint32_t payload_size;
     uint32_t flags;             /* per type; unknown bits must be 0 */
-    uint64_t request_id;        /* QUERY/QUERY_REPLY, PING/PONG, STATE/..._DONE */
+    uint64_t request_id;        /* QUERY/QUERY_REPLY, PING/PONG, STATE/..._DONE,
+                                 * STREAM/STREAM_DONE */
   } PxWireHeader;
 
 /* HELLO: first message each way. */
@@ -201,6 +207,29 @@ extern "C"
     uint32_t arch;              /* AUDIT_ARCH_* */
   } PxWireViolation;
 
+/* STREAM: a worker whose description leaves sometimes pads unlinked (a
+ * demuxer, decodebin) asks the host, on the control connection, for one
+ * data connection per pad. STREAM_DONE answers with the request's
+ * request_id; it carries the worker's end of a new SOCK_SEQPACKET pair,
+ * flagged PX_WIRE_STREAM_FD, when it grants an OPEN. */
+  typedef enum
+  {
+    PX_WIRE_STREAM_OPEN = 1,    /* a new src pad: a connection for it */
+    PX_WIRE_STREAM_CLOSE = 2,   /* the pad is gone; its connection closes
+                                 * once the host answered */
+    PX_WIRE_STREAM_NO_MORE = 3, /* no-more-pads (stream_id 0) */
+  } PxWireStreamOp;
+
+#define PX_WIRE_STREAM_FD 0x1u  /* STREAM_DONE flags: an fd rides along */
+
+  typedef struct
+  {
+    uint32_t op;                /* PxWireStreamOp */
+    uint32_t stream_id;         /* 1 .. PX_WIRE_MAX_STREAM_ID; NO_MORE: 0 */
+    uint32_t result;            /* STREAM: 0. STREAM_DONE: 1 done, 0 refused */
+    uint32_t reserved;          /* 0 */
+  } PxWireStream;
+
 /* A received message. The payload buffer is large enough for any valid
  * message; fds are owned by the message until taken. */
   typedef struct
@@ -222,7 +251,8 @@ extern "C"
   {
     uint8_t *data;              /* header + payload: small or the heap */
     size_t size;
-    int fd;                     /* ARENA_ADD's memfd (not owned), else -1 */
+    int fd;                     /* ARENA_ADD's memfd, STREAM_DONE's socket
+                                 * (not owned), else -1 */
     uint8_t small[sizeof (PxWireHeader) + PX_WIRE_ENCODED_SMALL];
   }
   PxWireEncoded;
@@ -252,6 +282,10 @@ extern "C"
       uint64_t request_id, const PxWireState * state);
   int px_wire_encode_violation (PxWireEncoded * out,
       const PxWireViolation * violation);
+/* STREAM (@fd -1) or STREAM_DONE (@fd: the worker's end of a granted
+ * OPEN, not owned, else -1). */
+  int px_wire_encode_stream (PxWireEncoded * out, PxWireType type,
+      uint64_t request_id, const PxWireStream * stream, int fd);
 /* PING, PONG or SHUTDOWN. */
   int px_wire_encode_empty (PxWireEncoded * out, PxWireType type,
       uint64_t request_id);
@@ -309,6 +343,8 @@ extern "C"
   int px_wire_decode_state (const PxWireMessage * msg, PxWireState * out);
   int px_wire_decode_violation (const PxWireMessage * msg,
       PxWireViolation * out);
+/* STREAM or STREAM_DONE. */
+  int px_wire_decode_stream (const PxWireMessage * msg, PxWireStream * out);
 /* PING, PONG, SHUTDOWN: empty payload. */
   int px_wire_decode_empty (const PxWireMessage * msg);
 

@@ -299,22 +299,6 @@ GST_END_TEST;
 
 /* ---- isolated ---------------------------------------------------------- */
 
-GST_START_TEST (test_isolated_refuses_source_for_now)
-{
-  PxCheckRun run;
-
-  px_check_run_init (&run);
-  px_check_run_to_end ("sandboxbin name=bin description=videotestsrc ! fakesink", &run);
-  fail_if (run.eos);
-  fail_unless (run.error != NULL);
-  fail_unless_equals_string (run.error_source, "bin");
-  fail_unless (strstr (run.error->message, "mode=in-process") != NULL, "%s",
-      run.error->message);
-  px_check_run_clear (&run);
-}
-
-GST_END_TEST;
-
 /* An error inside the worker reaches the bus from the bin, in the domain
  * and with the code the element chose. */
 GST_START_TEST (test_worker_error_keeps_domain_and_code)
@@ -761,7 +745,6 @@ sandboxbin_suite (void)
   tcase_set_timeout (isolated, 120);
   tcase_add_test (isolated, test_videoconvert_bit_exact);
   tcase_add_test (isolated, test_audioconvert_bit_exact);
-  tcase_add_test (isolated, test_isolated_refuses_source_for_now);
   tcase_add_test (isolated, test_worker_error_keeps_domain_and_code);
 
   suite_add_tcase (s, supervision);

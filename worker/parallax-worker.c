@@ -4,18 +4,26 @@
  *
  * Started by the host through px_sandbox_spawn(), never by hand:
  *
- *   parallax-worker [sandbox arguments] --input-fd=N --output-fd=N
- *       --plugin=FILE... -- DESCRIPTION
+ *   parallax-worker [sandbox arguments] [--input-fd=N] [--output-fd=N]
+ *       [--streams] --plugin=FILE... [--autoplug-plugin=FILE...]
+ *       -- DESCRIPTION
  *
- * fd 3 is the control socket; the two data sockets carry buffers in and out.
+ * fd 3 is the control socket; the data sockets carry buffers in and out.
  * The worker
  *   1. initialises GStreamer without a registry (no scanning, no forking)
  *      and loads exactly the plugin files the host named: those the host's
  *      own registry resolved for the wrapped elements, so plugins on the
- *      host's GST_PLUGIN_PATH work too;
+ *      host's GST_PLUGIN_PATH work too, and, for an autoplugging bin
+ *      (decodebin), those it may plug (one that fails to load is left
+ *      out);
  *   2. builds "ipcsrc fd=IN ! DESCRIPTION ! ipcsink fd=OUT
- *      request-arenas=true" and brings it to READY, where most elements
- *      open what they need (the output's arenas come from the host);
+ *      request-arenas=true", without the ipcsrc for a source and without
+ *      the ipcsink for a sink or a description whose sometimes pads are
+ *      left unlinked, and brings it to READY, where most elements open what they need
+ *      (the output's arenas come from the host). With --streams, each
+ *      sometimes pad of the description that appears gets an ipcsink of
+ *      its own on a connection asked from the host (STREAM), and goes
+ *      with it (docs/protocol.md, "STREAM and STREAM_DONE");
  *   3. locks itself down (empty root, no capabilities, no_new_privs,
  *      seccomp on every thread);
  *   4. only then tells the host it is ready, with the layers applied, and
@@ -34,18 +42,48 @@
 #include "gstpxconnection.h"
 #include "gstpxserialize.h"
 #include "gstpxworker.h"
+#include "px-fd.h"
 #include "px-orc-client.h"
 #include "px-sandbox.h"
 
 #define CONTROL_FD 3
+/* How long a streaming thread waits for the host to answer a STREAM. */
+#define STREAM_TIMEOUT GST_PX_CONNECTION_REPLY_TIMEOUT
+
+/* One sometimes pad of the description and the ipcsink it feeds. */
+typedef struct
+{
+  guint id;
+  GstPad *pad;
+  GstElement *sink;
+  gint fd;
+} Stream;
+
+/* A STREAM waiting for its STREAM_DONE. */
+typedef struct
+{
+  guint64 request_id;
+  gboolean done;
+  PxWireStream reply;
+  gint fd;
+} StreamRequest;
 
 typedef struct
 {
   GstElement *pipeline;
+  GstElement *output;           /* the output ipcsink after a source */
   GstPxConnection *control;
   GMainLoop *loop;
   GstClock *clock;
   gint exit_status;
+
+  /* streams (lock) */
+  GMutex lock;
+  GCond cond;
+  GList *streams;
+  GList *requests;
+  guint next_stream_id;
+  guint64 next_request_id;
 } Worker;
 
 static void
@@ -70,6 +108,172 @@ report_failure (Worker * worker, const gchar * stage, const gchar * what)
             stage, "message", G_TYPE_STRING, what, NULL));
 }
 
+/* ---- streams: the description's sometimes pads ------------------------ */
+
+/* Any thread but the control reader: asks the host, waits for its answer.
+ * TRUE if the host did what was asked; *@fd (if not NULL) is the
+ * connection of a granted OPEN. */
+static gboolean
+request_stream (Worker * worker, PxWireStreamOp op, guint id, gint * fd)
+{
+  PxWireStream stream = {.op = op,.stream_id = id };
+  StreamRequest request = {.fd = -1 };
+  gint64 deadline = g_get_monotonic_time () + STREAM_TIMEOUT / GST_USECOND;
+  PxWireEncoded msg;
+  int ret;
+
+  g_mutex_lock (&worker->lock);
+  request.request_id = ++worker->next_request_id;
+  worker->requests = g_list_prepend (worker->requests, &request);
+  g_mutex_unlock (&worker->lock);
+  ret = px_wire_encode_stream (&msg, PX_WIRE_STREAM, request.request_id,
+      &stream, -1);
+  if (ret == 0)
+    ret = gst_px_connection_send (worker->control, &msg, STREAM_TIMEOUT);
+  px_wire_encoded_clear (&msg);
+  g_mutex_lock (&worker->lock);
+  while (ret == 0 && !request.done &&
+      !gst_px_connection_is_closed (worker->control) &&
+      g_cond_wait_until (&worker->cond, &worker->lock, deadline));
+  worker->requests = g_list_remove (worker->requests, &request);
+  g_mutex_unlock (&worker->lock);
+  if (fd != NULL)
+    *fd = request.fd;
+  else
+    px_close_fd (&request.fd);
+  return request.done && request.reply.result == 1;
+}
+
+/* Streaming thread of the element: a new pad gets an ipcsink on a
+ * connection of its own, which renders as soon as data comes: it must
+ * not preroll, since one streaming thread may feed several pads (the
+ * host's sinks preroll, each on its own thread). */
+static void
+stream_pad_added (GstElement * element, GstPad * pad, gpointer user_data)
+{
+  Worker *worker = user_data;
+  Stream *stream;
+  GstPad *sinkpad;
+  guint id;
+  gint fd;
+
+  if (!GST_PAD_IS_SRC (pad))
+    return;
+  g_mutex_lock (&worker->lock);
+  id = worker->next_stream_id < PX_WIRE_MAX_STREAM_ID ?
+      ++worker->next_stream_id : 0;
+  g_mutex_unlock (&worker->lock);
+  if (id == 0 || !request_stream (worker, PX_WIRE_STREAM_OPEN, id, &fd)) {
+    g_printerr ("parallax-worker: no connection for pad %s\n",
+        GST_PAD_NAME (pad));
+    return;
+  }
+  stream = g_new0 (Stream, 1);
+  stream->id = id;
+  stream->pad = gst_object_ref (pad);
+  stream->fd = fd;
+  stream->sink = gst_element_factory_make ("ipcsink", NULL);
+  /* wait-for-connection: the host's ipcsrc greeted first, but its HELLO
+   * may not be read yet when the first buffer comes */
+  g_object_set (stream->sink, "fd", fd, "request-arenas", TRUE, "async",
+      FALSE, "wait-for-connection", TRUE, NULL);
+  gst_element_set_locked_state (stream->sink, TRUE);
+  gst_bin_add (GST_BIN (GST_OBJECT_PARENT (element)), stream->sink);
+  sinkpad = gst_element_get_static_pad (stream->sink, "sink");
+  if (gst_pad_link (pad, sinkpad) != GST_PAD_LINK_OK)
+    g_printerr ("parallax-worker: cannot link pad %s\n", GST_PAD_NAME (pad));
+  gst_object_unref (sinkpad);
+  gst_element_set_base_time (stream->sink,
+      gst_element_get_base_time (worker->pipeline));
+  gst_element_set_state (stream->sink, GST_STATE_PLAYING);
+  g_mutex_lock (&worker->lock);
+  worker->streams = g_list_prepend (worker->streams, stream);
+  g_mutex_unlock (&worker->lock);
+}
+
+/* Once the host has let the stream go (it no longer reads it, and a close
+ * without EOS is then no error to it), its ipcsink may close. */
+static void
+end_stream (Worker * worker, Stream * stream, gboolean tell_host)
+{
+  GstPad *sinkpad = gst_element_get_static_pad (stream->sink, "sink");
+
+  if (tell_host)
+    request_stream (worker, PX_WIRE_STREAM_CLOSE, stream->id, NULL);
+  gst_pad_unlink (stream->pad, sinkpad);
+  gst_object_unref (sinkpad);
+  gst_element_set_state (stream->sink, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (GST_OBJECT_PARENT (stream->sink)), stream->sink);
+  px_close_fd (&stream->fd);
+  gst_object_unref (stream->pad);
+  g_free (stream);
+}
+
+static Stream *
+take_stream_locked (Worker * worker, GstPad * pad)
+{
+  for (GList * l = worker->streams; l; l = l->next) {
+    Stream *stream = l->data;
+
+    if (pad == NULL || stream->pad == pad) {
+      worker->streams = g_list_delete_link (worker->streams, l);
+      return stream;
+    }
+  }
+  return NULL;
+}
+
+static void
+stream_pad_removed (GstElement * element, GstPad * pad, gpointer user_data)
+{
+  Worker *worker = user_data;
+  Stream *stream;
+
+  g_mutex_lock (&worker->lock);
+  stream = take_stream_locked (worker, pad);
+  g_mutex_unlock (&worker->lock);
+  if (stream != NULL)
+    end_stream (worker, stream, TRUE);
+}
+
+static void
+stream_no_more_pads (GstElement * element, gpointer user_data)
+{
+  request_stream (user_data, PX_WIRE_STREAM_NO_MORE, 0, NULL);
+}
+
+/* The pads the element kept when it stopped; at exit, without a word to
+ * the host, which is leaving too. */
+static void
+close_streams (Worker * worker, gboolean tell_host)
+{
+  Stream *stream;
+
+  for (;;) {
+    g_mutex_lock (&worker->lock);
+    stream = take_stream_locked (worker, NULL);
+    g_mutex_unlock (&worker->lock);
+    if (stream == NULL)
+      break;
+    end_stream (worker, stream, tell_host);
+  }
+}
+
+/* The ipcsinks, in PLAYING on their own, tell a live consumer the
+ * pipeline's base time. */
+static void
+share_base_time (Worker * worker)
+{
+  GstClockTime base = gst_element_get_base_time (worker->pipeline);
+
+  if (worker->output)
+    gst_element_set_base_time (worker->output, base);
+  g_mutex_lock (&worker->lock);
+  for (GList * l = worker->streams; l; l = l->next)
+    gst_element_set_base_time (((Stream *) l->data)->sink, base);
+  g_mutex_unlock (&worker->lock);
+}
+
 /* ---- control messages from the host ------------------------------------ */
 
 static gboolean
@@ -81,14 +285,54 @@ do_state_change (gpointer data)
   GstStateChange transition = GPOINTER_TO_UINT (args[2]);
   PxWireState reply = {.transition = transition };
 
-  /* ASYNC is answered as it is: the worker prerolls only once the host
-   * sends data, which it does after this answer. */
+  /* The ipcsinks render whatever comes from PAUSED on, before the rest
+   * starts; the sinks of the host (or of the description) preroll. */
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && worker->output)
+    gst_element_set_state (worker->output, GST_STATE_PLAYING);
+  /* ASYNC is answered as it is: a sink of the description prerolls only
+   * once the host sends data, which it does after this answer. */
   reply.result = gst_element_set_state (worker->pipeline,
       GST_STATE_TRANSITION_NEXT (transition));
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING)
+    share_base_time (worker);
+  /* Its connections end with the stream: the host makes new ones. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    if (worker->output)
+      gst_element_set_state (worker->output, GST_STATE_READY);
+    close_streams (worker, TRUE);
+  }
   gst_px_connection_send_state (worker->control, PX_WIRE_STATE_DONE,
       request_id, &reply, GST_PX_CONNECTION_REPLY_TIMEOUT);
   g_free (args);
   return G_SOURCE_REMOVE;
+}
+
+/* Control reader: the host's answer to a STREAM. One nobody waits for any
+ * more (it timed out) is dropped, with its fd. */
+static gboolean
+stream_done (Worker * worker, PxWireMessage * msg)
+{
+  PxWireStream reply;
+  gint fd;
+
+  if (px_wire_decode_stream (msg, &reply) < 0)
+    return FALSE;
+  fd = px_wire_message_steal_fd (msg);
+  g_mutex_lock (&worker->lock);
+  for (GList * l = worker->requests; l; l = l->next) {
+    StreamRequest *request = l->data;
+
+    if (request->request_id == msg->header.request_id && !request->done) {
+      request->done = TRUE;
+      request->reply = reply;
+      request->fd = fd;
+      fd = -1;
+      g_cond_broadcast (&worker->cond);
+    }
+  }
+  g_mutex_unlock (&worker->lock);
+  px_close_fd (&fd);
+  return TRUE;
 }
 
 static gboolean
@@ -100,6 +344,10 @@ control_message (GstPxConnection * conn, PxWireMessage * msg,
   gpointer *args;
 
   switch (msg->header.type) {
+    case PX_WIRE_STREAM_DONE:
+      if (!stream_done (worker, msg))
+        break;
+      return TRUE;
     case PX_WIRE_STATE:
       if (px_wire_decode_state (msg, &state) < 0)
         break;
@@ -174,7 +422,9 @@ typedef struct
 {
   gint input_fd;
   gint output_fd;
+  gboolean streams;
   gchar **plugins;
+  gchar **autoplug_plugins;
   gchar **description;
 } Options;
 
@@ -186,8 +436,14 @@ parse_options (int *argc, char ***argv, Options * options, GError ** error)
         "Socket buffers arrive on", "N"},
     {"output-fd", 0, 0, G_OPTION_ARG_INT, &options->output_fd,
         "Socket buffers leave on", "N"},
+    {"streams", 0, 0, G_OPTION_ARG_NONE, &options->streams,
+        "Ask the host for a connection per sometimes pad", NULL},
     {"plugin", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &options->plugins,
         "A plugin file to load (repeat)", "FILE"},
+    {"autoplug-plugin", 0, 0, G_OPTION_ARG_FILENAME_ARRAY,
+          &options->autoplug_plugins,
+        "A plugin file an autoplugger may use, left out if it fails to load "
+          "(repeat)", "FILE"},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY,
         &options->description, NULL, "DESCRIPTION"},
     {NULL}
@@ -199,19 +455,18 @@ parse_options (int *argc, char ***argv, Options * options, GError ** error)
   g_option_context_set_help_enabled (context, FALSE);
   ok = g_option_context_parse (context, argc, argv, error);
   g_option_context_free (context);
-  if (ok && (options->input_fd < 0 || options->output_fd < 0 ||
-          options->description == NULL || options->description[0] == NULL)) {
-    g_set_error (error, GST_PX_ERROR, 0,
-        "--input-fd, --output-fd and a description are required");
+  if (ok && (options->description == NULL || options->description[0] == NULL)) {
+    g_set_error (error, GST_PX_ERROR, 0, "a description is required");
     ok = FALSE;
   }
   return ok;
 }
 
 /* No registry: nothing is scanned and no scanner is forked. The plugins
- * come one by one from the host's list. */
+ * come one by one from the host's list. Those an autoplugger may use are
+ * only candidates: one that does not load is no reason to fail. */
 static gboolean
-load_plugins (gchar ** plugins, GError ** error)
+load_plugins (gchar ** plugins, gchar ** candidates, GError ** error)
 {
   for (guint i = 0; plugins && plugins[i]; i++) {
     GstPlugin *plugin = gst_plugin_load_file (plugins[i], error);
@@ -220,26 +475,96 @@ load_plugins (gchar ** plugins, GError ** error)
       return FALSE;
     gst_object_unref (plugin);
   }
+  for (guint i = 0; candidates && candidates[i]; i++) {
+    GError *failure = NULL;
+    GstPlugin *plugin = gst_plugin_load_file (candidates[i], &failure);
+
+    if (plugin == NULL) {
+      g_printerr ("parallax-worker: %s left out: %s\n", candidates[i],
+          failure->message);
+      g_error_free (failure);
+      continue;
+    }
+    gst_object_unref (plugin);
+  }
+  return TRUE;
+}
+
+/* The ipc elements the host gave sockets for, set up; the description's
+ * sometimes pads watched. */
+static gboolean
+set_up_pipeline (Worker * worker, Options * options, GError ** error)
+{
+  GstElement *element;
+  GstPxLayoutScan scan;
+
+  element = gst_bin_get_by_name (GST_BIN (worker->pipeline),
+      GST_PX_WORKER_INPUT);
+  if (element != NULL) {
+    g_object_set (element, "fd", options->input_fd, "is-live", FALSE, NULL);
+    gst_object_unref (element);
+  }
+  /* request-arenas: the worker makes no shared memory after the lockdown
+   * (memfd_create is refused): the host makes its output arenas, within
+   * the worker's memory limit. */
+  element = gst_bin_get_by_name (GST_BIN (worker->pipeline),
+      GST_PX_WORKER_OUTPUT);
+  if (element != NULL)
+    g_object_set (element, "fd", options->output_fd, "request-arenas", TRUE,
+        NULL);
+  /* After a source, it does not preroll and never pauses: an ipcsink taken
+   * to PAUSED while it waits for room or for its peer tells upstream
+   * FLUSHING, which stops a source for good. The host's sinks preroll and
+   * pause, and hold the worker back through max-in-flight. Its state is
+   * ours to set (see do_state_change()). */
+  if (element != NULL && options->input_fd < 0) {
+    g_object_set (element, "async", FALSE, NULL);
+    gst_element_set_locked_state (element, TRUE);
+    worker->output = element;
+  } else {
+    gst_clear_object (&element);
+  }
+  if (!gst_px_layout_scan (GST_BIN (worker->pipeline), &scan, error))
+    return FALSE;
+  if (scan.layout.sink_pads || scan.layout.src_pads ||
+      scan.layout.dynamic != options->streams) {
+    g_set_error (error, GST_PX_ERROR, 0, "the host's sockets do not match "
+        "the description's pads");
+    return FALSE;
+  }
+  if (scan.dynamic != NULL) {
+    g_signal_connect (scan.dynamic, "pad-added",
+        G_CALLBACK (stream_pad_added), worker);
+    g_signal_connect (scan.dynamic, "pad-removed",
+        G_CALLBACK (stream_pad_removed), worker);
+    g_signal_connect (scan.dynamic, "no-more-pads",
+        G_CALLBACK (stream_no_more_pads), worker);
+  }
   return TRUE;
 }
 
 static GstElement *
-build_pipeline (Options * options, GError ** error)
+build_pipeline (Worker * worker, Options * options, GError ** error)
 {
   gchar *description = g_strjoinv (" ", options->description);
-  /* request-arenas: the worker makes no shared memory after the lockdown
-   * (memfd_create is refused): the host makes its output arenas, within
-   * the worker's memory limit. */
-  gchar *full = g_strdup_printf ("ipcsrc name=" GST_PX_WORKER_INPUT
-      " fd=%d is-live=false ! %s ! ipcsink name=" GST_PX_WORKER_OUTPUT
-      " fd=%d request-arenas=true", options->input_fd, description,
-      options->output_fd);
-  GstElement *pipeline = gst_parse_launch_full (full, NULL,
-      GST_PARSE_FLAG_FATAL_ERRORS, error);
+  GstPxLayout layout = { options->input_fd >= 0, options->output_fd >= 0,
+    options->streams
+  };
+  gchar *full = gst_px_worker_full_description (description, &layout);
 
+  worker->pipeline = gst_parse_launch_full (full, NULL,
+      GST_PARSE_FLAG_FATAL_ERRORS, error);
   g_free (full);
   g_free (description);
-  return pipeline;
+  if (worker->pipeline != NULL && !GST_IS_PIPELINE (worker->pipeline)) {
+    GstElement *pipeline = gst_pipeline_new (NULL);
+
+    gst_bin_add (GST_BIN (pipeline), worker->pipeline);
+    worker->pipeline = pipeline;
+  }
+  if (worker->pipeline != NULL && !set_up_pipeline (worker, options, error))
+    gst_clear_object (&worker->pipeline);
+  return worker->pipeline;
 }
 
 /* Each ORC program says on the bus what code it runs (element message
@@ -296,8 +621,8 @@ run (Worker * worker, Options * options, PxSandboxConfig * config)
       worker);
   gst_px_connection_set_name (worker->control, "host");
   if (!gst_px_connection_start (worker->control, &error) ||
-      !load_plugins (options->plugins, &error) ||
-      (worker->pipeline = build_pipeline (options, &error)) == NULL) {
+      !load_plugins (options->plugins, options->autoplug_plugins, &error) ||
+      (worker->pipeline = build_pipeline (worker, options, &error)) == NULL) {
     report_failure (worker, "start-up", error->message);
     g_clear_error (&error);
     return 1;
@@ -322,14 +647,17 @@ run (Worker * worker, Options * options, PxSandboxConfig * config)
     return 1;
   g_main_loop_run (worker->loop);
 
+  close_streams (worker, FALSE);
   gst_element_set_state (worker->pipeline, GST_STATE_NULL);
+  if (worker->output)
+    gst_element_set_state (worker->output, GST_STATE_NULL);
   return worker->exit_status;
 }
 
 int
 main (int argc, char **argv)
 {
-  Options options = { -1, -1, NULL, NULL };
+  Options options = { -1, -1, FALSE, NULL, NULL, NULL };
   PxSandboxConfig *config = NULL;
   Worker worker = { NULL, };
   GError *error = NULL;
@@ -362,6 +690,8 @@ main (int argc, char **argv)
   gst_registry_fork_set_enabled (FALSE);
   gst_init (NULL, NULL);
   worker.loop = g_main_loop_new (NULL, FALSE);
+  g_mutex_init (&worker.lock);
+  g_cond_init (&worker.cond);
 
   ret = run (&worker, &options, config);
 
@@ -369,11 +699,15 @@ main (int argc, char **argv)
     gst_px_connection_close (worker.control);
     gst_px_connection_unref (worker.control);
   }
+  gst_clear_object (&worker.output);
   g_clear_object (&worker.pipeline);
   gst_clear_object (&worker.clock);
   g_main_loop_unref (worker.loop);
+  g_mutex_clear (&worker.lock);
+  g_cond_clear (&worker.cond);
   px_sandbox_config_free (config);
   g_strfreev (options.plugins);
+  g_strfreev (options.autoplug_plugins);
   g_strfreev (options.description);
   return ret;
 }

@@ -13,14 +13,16 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_px_worker_debug);
 #define GST_CAT_DEFAULT gst_px_worker_debug
 
-/* Data sockets in the worker: fd 3 is the control socket. */
-#define WORKER_INPUT_FD 4
-#define WORKER_OUTPUT_FD 5
+/* In the worker: fd 3 is the control socket, the data sockets the
+ * description needs follow. */
+#define WORKER_CONTROL_FD 3
+#define WORKER_MAX_FDS 3
 
 /* liborc's own JIT (videoconvert, audioconvert, videoscale, ...) needs a
  * writable + executable mapping, which the lockdown kills a worker for:
@@ -59,11 +61,20 @@ struct _GstPxWorker
   GstObject *owner;
   GstPxWorkerCallbacks callbacks;
   gpointer user_data;
+  GstPxWorkerStreamCallbacks stream_callbacks;
+  gpointer stream_user_data;
+  GstPxLayout layout;           /* set at start */
 
   /* host ends */
   int input_fd, output_fd;
-  /* worker ends, closed once it is spawned */
-  int child_fds[3];
+  /* worker ends, closed once it is spawned: control, input, output */
+  int child_fds[WORKER_MAX_FDS];
+  guint n_child_fds;
+
+  /* the control connection's reader only */
+  guint stream_ids[GST_PX_WORKER_MAX_STREAMS];  /* open now */
+  guint n_streams;
+  guint stream_opens;
   int stop_fd;                  /* eventfd: wakes the supervisor */
   int ready_fd;                 /* eventfd: the worker says it is ready */
 
@@ -150,6 +161,11 @@ gst_px_worker_message_to_structure (GstMessage * message)
     case GST_MESSAGE_ELEMENT:
       return gst_message_get_structure (message) ?
           gst_structure_copy (gst_message_get_structure (message)) : NULL;
+      /* the pipeline's own: its elements' are the bins' to gather */
+    case GST_MESSAGE_EOS:
+      return gst_structure_new_empty (GST_PX_WORKER_EOS);
+    case GST_MESSAGE_ASYNC_DONE:
+      return gst_structure_new_empty (GST_PX_WORKER_ASYNC_DONE);
     default:
       return NULL;
   }
@@ -193,6 +209,12 @@ gst_px_worker_message_from_structure (GstObject * src, guint32 kind,
 
   if (kind == GST_MESSAGE_ELEMENT)
     return gst_message_new_element (src, gst_structure_copy (s));
+  if (kind == GST_MESSAGE_EOS)
+    return gst_structure_has_name (s, GST_PX_WORKER_EOS) ?
+        gst_message_new_eos (src) : NULL;
+  if (kind == GST_MESSAGE_ASYNC_DONE)
+    return gst_structure_has_name (s, GST_PX_WORKER_ASYNC_DONE) ?
+        gst_message_new_async_done (src, GST_CLOCK_TIME_NONE) : NULL;
   if (!gst_structure_has_name (s, GST_PX_WORKER_MESSAGE) ||
       (text = gst_structure_get_string (s, "text")) == NULL ||
       !gst_structure_get_int (s, "code", &code))
@@ -238,25 +260,65 @@ add_plugin_file (GPtrArray * files, GstPlugin * plugin)
   g_ptr_array_add (files, g_strdup (file));
 }
 
+/* The plugin of the factory named @name in the host's registry. */
+static void
+add_factory_plugin (GPtrArray * files, const gchar * name)
+{
+  GstElementFactory *factory = gst_element_factory_find (name);
+  GstPlugin *plugin = factory ? gst_plugin_feature_get_plugin
+      (GST_PLUGIN_FEATURE (factory)) : NULL;
+
+  add_plugin_file (files, plugin);
+  gst_clear_object (&plugin);
+  gst_clear_object (&factory);
+}
+
+gchar *
+gst_px_worker_full_description (const gchar * description,
+    const GstPxLayout * layout)
+{
+  return g_strdup_printf ("%s%s%s", layout->sink_pads ? "ipcsrc name="
+      GST_PX_WORKER_INPUT " ! " : "", description, layout->src_pads ?
+      " ! ipcsink name=" GST_PX_WORKER_OUTPUT : "");
+}
+
+/* Never started: only to learn which factories it names. */
+static GstElement *
+parse_description (const gchar * description, GError ** error)
+{
+  return gst_parse_bin_from_description_full (description, FALSE, NULL,
+      GST_PARSE_FLAG_FATAL_ERRORS, error);
+}
+
+/* Built as the worker builds it. */
+static GstElement *
+parse_full_description (const gchar * description,
+    const GstPxLayout * layout, GError ** error)
+{
+  gchar *full = gst_px_worker_full_description (description, layout);
+  GstElement *bin = parse_description (full, error);
+
+  g_free (full);
+  return bin;
+}
+
 gchar **
-gst_px_worker_plugin_files (const gchar * description, GError ** error)
+gst_px_worker_plugin_files (const gchar * description,
+    const GstPxLayout * layout, GError ** error)
 {
   GPtrArray *files = g_ptr_array_new ();
-  gchar *full = g_strdup_printf ("ipcsrc ! %s ! ipcsink", description);
-  GstElement *bin;
+  GstElement *bin = parse_full_description (description, layout, error);
   GstIterator *it;
   GValue item = G_VALUE_INIT;
   GstPlugin *plugin;
 
-  /* Built as the worker builds it, never started: only to learn which
-   * factories it names. */
-  bin = gst_parse_bin_from_description_full (full, FALSE, NULL,
-      GST_PARSE_FLAG_FATAL_ERRORS, error);
-  g_free (full);
   if (bin == NULL) {
     g_ptr_array_unref (files);
     return NULL;
   }
+  /* the ipcsink of each stream */
+  if (layout->dynamic)
+    add_factory_plugin (files, "ipcsink");
   it = gst_bin_iterate_recurse (GST_BIN (bin));
   while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
     GstElementFactory *factory =
@@ -274,6 +336,206 @@ gst_px_worker_plugin_files (const gchar * description, GError ** error)
 
   g_ptr_array_add (files, NULL);
   return (gchar **) g_ptr_array_free (files, FALSE);
+}
+
+static gboolean
+klass_names (const gchar * klass, const gchar * const *words)
+{
+  for (guint i = 0; klass && words[i]; i++) {
+    if (strstr (klass, words[i]) != NULL)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static const gchar *const autoplugged_klass[] = { "Demuxer", "Decoder",
+  "Parser", "Depayloader", NULL
+};
+
+/* decodebin ("Generic/Bin/Decoder"), parsebin, decodebin3,
+ * uridecodebin: a bin that plugs elements of the kinds above. */
+static gboolean
+is_autoplugger (GstElement * element)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+  const gchar *klass = factory ? gst_element_factory_get_metadata (factory,
+      GST_ELEMENT_METADATA_KLASS) : NULL;
+
+  return GST_IS_BIN (element) && klass != NULL &&
+      strstr (klass, "Bin") != NULL && klass_names (klass, autoplugged_klass);
+}
+
+static gboolean
+description_autoplugs (const gchar * description,
+    const GstPxLayout * layout, GError ** error, gboolean * autoplugs)
+{
+  GstElement *bin = parse_full_description (description, layout, error);
+  GstIterator *it;
+  GValue item = G_VALUE_INIT;
+
+  if (bin == NULL)
+    return FALSE;
+  *autoplugs = FALSE;
+  it = gst_bin_iterate_recurse (GST_BIN (bin));
+  while (!*autoplugs && gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    *autoplugs = is_autoplugger (g_value_get_object (&item));
+    g_value_reset (&item);
+  }
+  g_value_unset (&item);
+  gst_iterator_free (it);
+  gst_object_unref (bin);
+  return TRUE;
+}
+
+static void
+add_feature_plugins (GPtrArray * files, GType type, gboolean autoplugged_only)
+{
+  GList *features = gst_registry_get_feature_list (gst_registry_get (), type);
+
+  for (GList * l = features; l; l = l->next) {
+    GstPluginFeature *feature = l->data;
+    GstPlugin *plugin;
+
+    if (autoplugged_only && (gst_plugin_feature_get_rank (feature) <
+            GST_RANK_MARGINAL || !klass_names (gst_element_factory_get_metadata
+                (GST_ELEMENT_FACTORY (feature), GST_ELEMENT_METADATA_KLASS),
+                autoplugged_klass)))
+      continue;
+    plugin = gst_plugin_feature_get_plugin (feature);
+    add_plugin_file (files, plugin);
+    gst_clear_object (&plugin);
+  }
+  gst_plugin_feature_list_free (features);
+}
+
+gchar **
+gst_px_worker_autoplug_plugin_files (const gchar * description,
+    const GstPxLayout * layout, GError ** error)
+{
+  GPtrArray *files;
+  gboolean autoplugs;
+
+  if (!description_autoplugs (description, layout, error, &autoplugs))
+    return NULL;
+  files = g_ptr_array_new ();
+  if (autoplugs) {
+    /* what decodebin and parsebin plug between the elements they find */
+    add_factory_plugin (files, "multiqueue");
+    add_feature_plugins (files, GST_TYPE_TYPE_FIND_FACTORY, FALSE);
+    add_feature_plugins (files, GST_TYPE_ELEMENT_FACTORY, TRUE);
+  }
+  g_ptr_array_add (files, NULL);
+  return (gchar **) g_ptr_array_free (files, FALSE);
+}
+
+/* ---- the description's pads -------------------------------------------- */
+
+static gboolean
+has_sometimes_src_template (GstElement * element)
+{
+  GList *l = gst_element_class_get_pad_template_list (GST_ELEMENT_GET_CLASS
+      (element));
+
+  for (; l; l = l->next) {
+    GstPadTemplate *templ = l->data;
+
+    if (GST_PAD_TEMPLATE_DIRECTION (templ) == GST_PAD_SRC &&
+        GST_PAD_TEMPLATE_PRESENCE (templ) == GST_PAD_SOMETIMES)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
+has_pad_added_handler (GstElement * element)
+{
+  return g_signal_has_handler_pending (element,
+      g_signal_lookup ("pad-added", GST_TYPE_ELEMENT), 0, TRUE);
+}
+
+/* The parser links a sometimes pad to what follows it by watching
+ * pad-added: an element nobody watches leaves its sometimes pads to us. */
+static gboolean
+sometimes_pads_unlinked (GstElement * element)
+{
+  return has_sometimes_src_template (element) &&
+      !has_pad_added_handler (element);
+}
+
+static void
+scan_element (GstElement * element, GstPxLayoutScan * scan,
+    guint * delayed_links)
+{
+  for (GList * l = element->pads; l; l = l->next) {
+    GstPad *pad = l->data;
+
+    if (gst_pad_is_linked (pad))
+      continue;
+    if (GST_PAD_IS_SINK (pad)) {
+      scan->layout.sink_pads++;
+      scan->sinkpad = pad;
+    } else {
+      scan->layout.src_pads++;
+      scan->srcpad = pad;
+    }
+  }
+  if (sometimes_pads_unlinked (element)) {
+    scan->dynamic = element;
+    scan->layout.dynamic = TRUE;
+  }
+  *delayed_links += has_pad_added_handler (element);
+}
+
+gboolean
+gst_px_layout_scan (GstBin * bin, GstPxLayoutScan * scan, GError ** error)
+{
+  guint delayed_links = 0, dynamic = 0;
+
+  memset (scan, 0, sizeof *scan);
+  GST_OBJECT_LOCK (bin);
+  /* The bin lists its children newest first: the last sink pad seen is
+   * the first element's. */
+  for (GList * l = bin->children; l; l = l->next) {
+    GstElement *element = l->data;
+
+    GST_OBJECT_LOCK (element);
+    scan_element (element, scan, &delayed_links);
+    GST_OBJECT_UNLOCK (element);
+    dynamic += sometimes_pads_unlinked (element);
+  }
+  GST_OBJECT_UNLOCK (bin);
+
+  /* Each link the parser delays (a demuxer's sometimes pad to what
+   * follows it) leaves one sink pad unlinked for now, which is not ours:
+   * in "qtdemux ! h264parse", h264parse's. The bin's own sink pad, when
+   * there is one, is the first element's, seen last. */
+  scan->layout.sink_pads -= MIN (delayed_links, scan->layout.sink_pads);
+  if (scan->layout.sink_pads > 1 || scan->layout.src_pads + dynamic > 1) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_REFUSED,
+        "it leaves %u sink pads and %u src pads (%u with sometimes pads) "
+        "unlinked; sandboxbin mirrors at most one sink and one source of "
+        "src pads", scan->layout.sink_pads, scan->layout.src_pads + dynamic,
+        dynamic);
+    memset (scan, 0, sizeof *scan);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+gst_px_layout_of (const gchar * description, GstPxLayout * layout,
+    GError ** error)
+{
+  GstElement *bin = parse_description (description, error);
+  GstPxLayoutScan scan;
+  gboolean ok;
+
+  if (bin == NULL)
+    return FALSE;
+  ok = gst_px_layout_scan (GST_BIN (bin), &scan, error);
+  *layout = scan.layout;
+  gst_object_unref (bin);
+  return ok;
 }
 
 /* ---- the control connection -------------------------------------------- */
@@ -373,6 +635,138 @@ handle_state_done (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
   return TRUE;
 }
 
+/* The worker's end of a new stream connection. Given an address first
+ * (autobind) so that, in the host's network namespace (with-network), it
+ * cannot be bound to a name of the worker's choosing: the lockdown does
+ * the same to every AF_UNIX socket the worker holds before it locks. */
+static gboolean
+make_stream_pair (int pair[2], GError ** error)
+{
+  struct sockaddr_un addr = {.sun_family = AF_UNIX };
+
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE,
+        "socketpair: %s", g_strerror (errno));
+    return FALSE;
+  }
+  if (bind (pair[1], (struct sockaddr *) &addr, sizeof (sa_family_t)) < 0) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE,
+        "autobind: %s", g_strerror (errno));
+    close (pair[0]);
+    close (pair[1]);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gint
+find_stream (GstPxWorker * worker, guint id)
+{
+  for (guint i = 0; i < worker->n_streams; i++) {
+    if (worker->stream_ids[i] == id)
+      return (gint) i;
+  }
+  return -1;
+}
+
+/* Reader thread: a new pad. Refused (the pad stays unlinked in the worker)
+ * past the limits or when the owner cannot take it; *@fd is the worker's
+ * end when granted. A second OPEN of an open stream is a protocol error. */
+static gboolean
+open_stream (GstPxWorker * worker, guint id, int *fd, GError ** error)
+{
+  GError *failure = NULL;
+  int pair[2];
+
+  *fd = -1;
+  if (find_stream (worker, id) >= 0) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "the worker opened stream %u twice", id);
+    return FALSE;
+  }
+  if (worker->n_streams == GST_PX_WORKER_MAX_STREAMS ||
+      worker->stream_opens == GST_PX_WORKER_MAX_STREAM_OPENS) {
+    GST_WARNING_OBJECT (worker->owner, "refusing stream %u of worker %d: "
+        "%u open, %u opened (at most %u at once, %u in all)", id,
+        (int) worker->child.pid, worker->n_streams, worker->stream_opens,
+        GST_PX_WORKER_MAX_STREAMS, GST_PX_WORKER_MAX_STREAM_OPENS);
+    return TRUE;
+  }
+  if (!make_stream_pair (pair, &failure)) {
+    GST_WARNING_OBJECT (worker->owner, "no connection for stream %u: %s",
+        id, failure->message);
+    g_error_free (failure);
+    return TRUE;
+  }
+  worker->stream_opens++;
+  if (!worker->stream_callbacks.opened (worker, id, pair[0],
+          worker->stream_user_data)) {
+    close (pair[1]);
+    return TRUE;
+  }
+  worker->stream_ids[worker->n_streams++] = id;
+  *fd = pair[1];
+  return TRUE;
+}
+
+static void
+close_stream (GstPxWorker * worker, guint id)
+{
+  gint i = find_stream (worker, id);
+
+  /* A refused stream was never open: closing it is no error. */
+  if (i < 0)
+    return;
+  worker->stream_ids[i] = worker->stream_ids[--worker->n_streams];
+  worker->stream_callbacks.closed (worker, id, worker->stream_user_data);
+}
+
+/* Reader thread. Only a description with sometimes pads has streams. */
+static gboolean
+handle_stream (GstPxWorker * worker, PxWireMessage * msg, GError ** error)
+{
+  PxWireStream stream;
+  PxWireEncoded reply;
+  int fd = -1, ret;
+  gboolean ok = TRUE;
+
+  if (px_wire_decode_stream (msg, &stream) < 0) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "bad STREAM from the worker");
+    return FALSE;
+  }
+  if (!worker->layout.dynamic || worker->stream_callbacks.opened == NULL) {
+    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_PROTOCOL,
+        "the worker sent STREAM, but its description has no sometimes pads");
+    return FALSE;
+  }
+  switch (stream.op) {
+    case PX_WIRE_STREAM_OPEN:
+      ok = open_stream (worker, stream.stream_id, &fd, error);
+      break;
+    case PX_WIRE_STREAM_CLOSE:
+      close_stream (worker, stream.stream_id);
+      break;
+    default:
+      worker->stream_callbacks.no_more (worker, worker->stream_user_data);
+      break;
+  }
+  if (!ok)
+    return FALSE;
+  stream.result = stream.op != PX_WIRE_STREAM_OPEN || fd >= 0;
+  ret = px_wire_encode_stream (&reply, PX_WIRE_STREAM_DONE,
+      msg->header.request_id, &stream, fd);
+  if (ret == 0)
+    ret = gst_px_connection_send (worker->control, &reply,
+        GST_PX_CONNECTION_REPLY_TIMEOUT);
+  px_wire_encoded_clear (&reply);
+  px_close_fd (&fd);
+  if (ret < 0)
+    GST_WARNING_OBJECT (worker->owner, "cannot answer the worker's STREAM: "
+        "%s", g_strerror (-ret));
+  return TRUE;
+}
+
 static gboolean
 control_message (GstPxConnection * conn, PxWireMessage * msg,
     gpointer user_data, GError ** error)
@@ -390,6 +784,8 @@ control_message (GstPxConnection * conn, PxWireMessage * msg,
       return FALSE;
     case PX_WIRE_STATE_DONE:
       return handle_state_done (worker, msg, error);
+    case PX_WIRE_STREAM:
+      return handle_stream (worker, msg, error);
     default:
       g_set_error (error, GST_PX_ERROR, 0, "unexpected %s from the worker",
           px_wire_type_name (msg->header.type));
@@ -516,21 +912,38 @@ exit_reason (GstPxWorker * worker, const siginfo_t * info)
 static gchar **
 worker_argv (GstPxWorker * worker, GError ** error)
 {
-  gchar **plugins = gst_px_worker_plugin_files (worker->description, error);
+  gchar **plugins = gst_px_worker_plugin_files (worker->description,
+      &worker->layout, error);
+  gchar **autoplugged;
   GPtrArray *argv;
+  gint fd = WORKER_CONTROL_FD + 1;
 
   if (plugins == NULL)
     return NULL;
+  autoplugged = gst_px_worker_autoplug_plugin_files (worker->description,
+      &worker->layout, error);
+  if (autoplugged == NULL) {
+    g_strfreev (plugins);
+    return NULL;
+  }
   argv = g_ptr_array_new ();
   g_ptr_array_add (argv, g_strdup ("parallax-worker"));
-  g_ptr_array_add (argv, g_strdup_printf ("--input-fd=%d", WORKER_INPUT_FD));
-  g_ptr_array_add (argv, g_strdup_printf ("--output-fd=%d", WORKER_OUTPUT_FD));
+  if (worker->layout.sink_pads)
+    g_ptr_array_add (argv, g_strdup_printf ("--input-fd=%d", fd++));
+  if (worker->layout.src_pads)
+    g_ptr_array_add (argv, g_strdup_printf ("--output-fd=%d", fd++));
+  if (worker->layout.dynamic)
+    g_ptr_array_add (argv, g_strdup ("--streams"));
   for (guint i = 0; plugins[i]; i++)
     g_ptr_array_add (argv, g_strdup_printf ("--plugin=%s", plugins[i]));
+  for (guint i = 0; autoplugged[i]; i++)
+    g_ptr_array_add (argv, g_strdup_printf ("--autoplug-plugin=%s",
+            autoplugged[i]));
   g_ptr_array_add (argv, g_strdup ("--"));
   g_ptr_array_add (argv, g_strdup (worker->description));
   g_ptr_array_add (argv, NULL);
   g_strfreev (plugins);
+  g_strfreev (autoplugged);
   return (gchar **) g_ptr_array_free (argv, FALSE);
 }
 
@@ -808,15 +1221,15 @@ supervise (gpointer data)
     return NULL;
   }
   ret = px_sandbox_spawn_fds (gst_px_worker_path (),
-      (const char *const *) argv, worker->child_fds, 3, &worker->config,
-      &child, &spawn_error);
+      (const char *const *) argv, worker->child_fds, worker->n_child_fds,
+      &worker->config, &child, &spawn_error);
   if (ret == 0) {
     g_mutex_lock (&worker->lock);
     worker->child = child;
     g_mutex_unlock (&worker->lock);
   }
   g_strfreev (argv);
-  for (guint i = 0; i < 3; i++)
+  for (guint i = 0; i < worker->n_child_fds; i++)
     px_close_fd (&worker->child_fds[i]);
   if (ret < 0) {
     set_status (worker, WORKER_FAILED, spawn_error ? spawn_error :
@@ -900,9 +1313,10 @@ gst_px_worker_new (const gchar * description, const PxSandboxConfig * config,
   if (callbacks)
     worker->callbacks = *callbacks;
   worker->user_data = user_data;
+  worker->layout.sink_pads = worker->layout.src_pads = 1;
   worker->input_fd = worker->output_fd = worker->stop_fd = -1;
   worker->ready_fd = -1;
-  for (guint i = 0; i < 3; i++)
+  for (guint i = 0; i < WORKER_MAX_FDS; i++)
     worker->child_fds[i] = -1;
   worker->child.pidfd = worker->child.stderr_fd = -1;
   worker->child.status_fd = -1;
@@ -912,35 +1326,47 @@ gst_px_worker_new (const gchar * description, const PxSandboxConfig * config,
   return worker;
 }
 
+/* A connected pair: the host's end in *@host, the worker's appended to
+ * its fds. */
 static gboolean
-make_sockets (GstPxWorker * worker, int control[2], GError ** error)
+add_socket_pair (GstPxWorker * worker, int *host, GError ** error)
 {
-  int in[2], out[2];
+  int pair[2];
 
-  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, control) < 0)
-    goto failed;
-  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, in) < 0) {
-    close (control[0]);
-    close (control[1]);
-    goto failed;
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+    g_set_error (error, GST_PX_ERROR, 0, "socketpair: %s", g_strerror (errno));
+    return FALSE;
   }
-  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, out) < 0) {
-    close (control[0]);
-    close (control[1]);
-    close (in[0]);
-    close (in[1]);
-    goto failed;
-  }
-  worker->input_fd = in[0];
-  worker->output_fd = out[0];
-  /* fd 3, 4 and 5 in the worker */
-  worker->child_fds[0] = control[1];
-  worker->child_fds[1] = in[1];
-  worker->child_fds[2] = out[1];
+  *host = pair[0];
+  worker->child_fds[worker->n_child_fds++] = pair[1];
   return TRUE;
-failed:
-  g_set_error (error, GST_PX_ERROR, 0, "socketpair: %s", g_strerror (errno));
-  return FALSE;
+}
+
+/* The control socket (fd 3 in the worker), then a data socket for the
+ * description's input and one for its output, if it has them. Closed by
+ * gst_px_worker_stop() on failure. */
+static gboolean
+make_sockets (GstPxWorker * worker, int *control, GError ** error)
+{
+  return add_socket_pair (worker, control, error) &&
+      (worker->layout.sink_pads == 0 || add_socket_pair (worker,
+          &worker->input_fd, error)) &&
+      (worker->layout.src_pads == 0 || add_socket_pair (worker,
+          &worker->output_fd, error));
+}
+
+void
+gst_px_worker_set_layout (GstPxWorker * worker, const GstPxLayout * layout)
+{
+  worker->layout = *layout;
+}
+
+void
+gst_px_worker_set_stream_callbacks (GstPxWorker * worker,
+    const GstPxWorkerStreamCallbacks * callbacks, gpointer user_data)
+{
+  worker->stream_callbacks = *callbacks;
+  worker->stream_user_data = user_data;
 }
 
 static gboolean
@@ -965,12 +1391,14 @@ gboolean
 gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
     GError ** error)
 {
-  int control[2];
+  int control = -1;
 
   g_return_val_if_fail (worker->supervisor == NULL, FALSE);
-  if (!make_sockets (worker, control, error))
+  if (!make_sockets (worker, &control, error)) {
+    px_close_fd (&control);
     return FALSE;
-  worker->control = gst_px_connection_new (control[0], worker->owner,
+  }
+  worker->control = gst_px_connection_new (control, worker->owner,
       &control_funcs, worker);
   gst_px_connection_set_name (worker->control, "worker");
   worker->stop_fd = eventfd (0, EFD_CLOEXEC);
@@ -1115,7 +1543,7 @@ gst_px_worker_stop (GstPxWorker * worker, GstClockTime grace)
   px_close_fd (&worker->output_fd);
   px_close_fd (&worker->stop_fd);
   px_close_fd (&worker->ready_fd);
-  for (guint i = 0; i < 3; i++)
+  for (guint i = 0; i < WORKER_MAX_FDS; i++)
     px_close_fd (&worker->child_fds[i]);
 }
 

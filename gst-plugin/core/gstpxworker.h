@@ -12,7 +12,14 @@
  *
  * Buffers go in through an ipcsink whose fd is gst_px_worker_get_input_fd()
  * and come out of an ipcsrc on gst_px_worker_get_output_fd(); the worker
- * runs "ipcsrc ! DESCRIPTION ! ipcsink" between the two.
+ * runs "ipcsrc ! DESCRIPTION ! ipcsink" between the two, without the
+ * ipcsrc or the ipcsink when the description's layout has no sink or src
+ * pad (gst_px_worker_set_layout(), gst_px_worker_full_description()).
+ * A description whose sometimes pads nothing links (a demuxer, decodebin)
+ * gets one more connection per pad as they appear: the worker asks for
+ * each on the control connection (STREAM), the host makes a socketpair,
+ * hands the worker its end (STREAM_DONE) and the owner the other
+ * (GstPxWorkerStreamCallbacks).
  *
  * Everything the worker sends is checked; nothing waits on it without a
  * timeout.
@@ -23,12 +30,17 @@
 #include <gst/gst.h>
 
 #include "px-sandbox.h"
+#include "px-wire.h"
 
 G_BEGIN_DECLS
 /* Names shared by the worker and the host. */
 #define GST_PX_WORKER_READY "parallax-worker-ready"
 #define GST_PX_WORKER_FAILED "parallax-worker-failed"
 #define GST_PX_WORKER_MESSAGE "parallax-worker-message"
+/* The worker's pipeline ended its stream, or prerolled (all of its sinks
+ * did): the sandboxbin of a sink layout is these. */
+#define GST_PX_WORKER_EOS "parallax-worker-eos"
+#define GST_PX_WORKER_ASYNC_DONE "parallax-worker-async-done"
 /* Element message of the host (never of the worker): a call the sandbox
  * killed the worker for, as the kernel reported it. Fields: "syscall"
  * (name), "number", "arch" (AUDIT_ARCH_*), "call" (name and decoded
@@ -44,14 +56,70 @@ const gchar *gst_px_worker_path (void);
  * for messages that stay in the worker. */
 GstStructure *gst_px_worker_message_to_structure (GstMessage * message);
 
-/* Host side: rebuilds a message the worker sent (ERROR, WARNING, INFO or
- * ELEMENT) with @src as its source, or NULL if @s is not one. */
+/* Host side: rebuilds a message the worker sent (ERROR, WARNING, INFO,
+ * ELEMENT, and the EOS and ASYNC_DONE of its pipeline) with @src as its
+ * source, or NULL if @s is not one. */
 GstMessage *gst_px_worker_message_from_structure (GstObject * src,
     guint32 kind, const GstStructure * s);
 
-/* The plugin files the host's registry resolves for the elements of
- * @description, plus the parallax plugin itself. */
-gchar **gst_px_worker_plugin_files (const gchar * description, GError ** error);
+/* The most streams a worker may have open at once, and over its life. */
+#define GST_PX_WORKER_MAX_STREAMS PX_WIRE_MAX_STREAMS
+#define GST_PX_WORKER_MAX_STREAM_OPENS 256
+
+/* What a description looks like from outside: the pads it leaves unlinked,
+ * which are the pads a sandboxbin has. */
+typedef struct
+{
+  guint sink_pads;              /* always sink pads nothing links */
+  guint src_pads;               /* always src pads nothing links */
+  gboolean dynamic;             /* one element's sometimes src pads */
+} GstPxLayout;
+
+typedef struct
+{
+  GstPxLayout layout;
+  /* not references */
+  GstPad *sinkpad;
+  GstPad *srcpad;
+  GstElement *dynamic;          /* the element whose sometimes pads are left */
+} GstPxLayoutScan;
+
+/* Reads the top-level elements of @bin, a parsed description not started.
+ * The parser links what follows a sometimes pad only once the pad appears
+ * ("qtdemux ! h264parse" leaves h264parse's sink pad unlinked until then):
+ * the input is then the sink pad of the element written first. FALSE (and
+ * @error) for more than one unlinked sink pad, or more than one src pad
+ * or element with sometimes pads. */
+gboolean gst_px_layout_scan (GstBin * bin, GstPxLayoutScan * scan,
+    GError ** error);
+
+/* Parses @description, only to look at it, into @layout. */
+gboolean gst_px_layout_of (const gchar * description, GstPxLayout * layout,
+    GError ** error);
+
+/* What the worker runs for @description of @layout: "ipcsrc !
+ * DESCRIPTION ! ipcsink", without the ipcsrc when the description has no
+ * sink pad to feed, without the ipcsink when it has no src pad (a sink, or
+ * only sometimes pads). The ipc elements are named GST_PX_WORKER_INPUT and
+ * GST_PX_WORKER_OUTPUT. */
+gchar *gst_px_worker_full_description (const gchar * description,
+    const GstPxLayout * layout);
+
+/* The plugin files the host's registry resolves for the elements the
+ * worker runs for @description of @layout, the parallax plugin
+ * included. */
+gchar **gst_px_worker_plugin_files (const gchar * description,
+    const GstPxLayout * layout, GError ** error);
+
+/* The plugins an autoplugging bin in @description (decodebin, parsebin,
+ * decodebin3: a bin whose class is a decoder, demuxer or parser) may
+ * plug, which the worker cannot load once locked down: those of every
+ * type finder and of every element factory of rank marginal or more whose
+ * class names a demuxer, decoder, parser or depayloader, and the core
+ * elements. NULL-terminated, empty when nothing in @description
+ * autoplugs. */
+gchar **gst_px_worker_autoplug_plugin_files (const gchar * description,
+    const GstPxLayout * layout, GError ** error);
 
 typedef struct _GstPxWorker GstPxWorker;
 
@@ -75,6 +143,32 @@ GstPxWorker *gst_px_worker_new (const gchar * description,
     const PxSandboxConfig * config, GstObject * owner,
     const GstPxWorkerCallbacks * callbacks, gpointer user_data);
 
+/* Before gst_px_worker_start(): the pads of the description (by default
+ * one sink pad and one src pad: a filter). The worker gets a data socket
+ * for each of them. */
+void gst_px_worker_set_layout (GstPxWorker * worker,
+    const GstPxLayout * layout);
+
+typedef struct
+{
+  /* The description has a new src pad, @stream_id: @fd is the host's end
+   * of its connection (transfer full). TRUE if taken: the worker then
+   * gets the other end; FALSE to refuse the pad (@fd is the callback's to
+   * close either way). Control reader thread. */
+  gboolean (*opened) (GstPxWorker * worker, guint stream_id, gint fd,
+      gpointer user_data);
+  /* The pad went away; the worker closes its connection once this
+   * returns. Control reader thread. */
+  void (*closed) (GstPxWorker * worker, guint stream_id, gpointer user_data);
+  /* The description said no-more-pads. Control reader thread. */
+  void (*no_more) (GstPxWorker * worker, gpointer user_data);
+} GstPxWorkerStreamCallbacks;
+
+/* Before gst_px_worker_start(): where the streams of a description with
+ * sometimes pads go. Without them the worker's pads stay unlinked. */
+void gst_px_worker_set_stream_callbacks (GstPxWorker * worker,
+    const GstPxWorkerStreamCallbacks * callbacks, gpointer user_data);
+
 /* Spawns the worker and waits (at most @timeout) until it is locked down
  * and ready, or failed. Ready means: the worker said so, it handed over
  * its seccomp listener, and /proc shows every layer the config wants
@@ -83,7 +177,8 @@ GstPxWorker *gst_px_worker_new (const gchar * description,
 gboolean gst_px_worker_start (GstPxWorker * worker, GstClockTime timeout,
     GError ** error);
 
-/* The host ends of the data sockets (owned by the worker object). */
+/* The host ends of the data sockets (owned by the worker object), -1 when
+ * the description has no unlinked sink pad (input) or src pad (output). */
 gint gst_px_worker_get_input_fd (GstPxWorker * worker);
 gint gst_px_worker_get_output_fd (GstPxWorker * worker);
 

@@ -23,14 +23,21 @@
  * process as an ordinary bin with the same pads: for debugging, and to
  * measure what the sandbox costs.
  *
- * What each mode accepts now:
+ * Both modes accept the same descriptions and give the bin the same pads:
+ * one unlinked sink pad, one unlinked src pad, and the sometimes src pads
+ * of one element whose pads nothing in the description links (a demuxer,
+ * decodebin), which appear on the bin as "src_%u" with their caps and
+ * stream-start, go with the element's, and are followed by no-more-pads.
+ * A description with a source only makes the bin a source (live if the
+ * source is: NO_PREROLL, and the LATENCY query answers the worker's
+ * latency); one with a sink only makes it a sink, which prerolls when the
+ * worker's sink did.
  *
- * - in-process: any description; the bin mirrors one unlinked sink pad, one
- *   unlinked src pad, and the sometimes src pads of one element whose pads
- *   nothing in the description links (a demuxer, decodebin), which appear
- *   on the bin as "src_%u" and go with no-more-pads.
- * - isolated: descriptions with one sink pad and one src pad (filters,
- *   converters, decoders, "qtdemux ! h264parse ! avdec_h264").
+ * In isolated mode each sometimes pad of the worker gets a connection of
+ * its own, which the host makes and hands to the worker (at most 16 at
+ * once); an autoplugging bin (decodebin, parsebin, decodebin3) finds in
+ * the worker every demuxer, decoder, parser and depayloader plugin the
+ * host has, loaded before the lockdown.
  *
  * The bin posts these element messages:
  *
@@ -47,18 +54,23 @@
  * refuses further buffers.
  *
  * Threads: the application's state changes; the streaming threads, which
- * cross the bin through its ghost pads; the worker's threads (its relayed
- * bus messages, its exit); and the bin's supervisor, which restarts workers
- * and sends heartbeats. Locks, outermost first: transition_lock (a state
- * change, or the supervisor swapping workers), then the object lock or
- * lock (never both). No message is posted and no element changes state
- * with lock held.
+ * cross the bin through its ghost pads (one per stream of sometimes pads,
+ * which exposes its pad); the worker's threads (its relayed bus messages,
+ * its preroll, its streams opening and closing, its exit); and the bin's
+ * supervisor, which restarts workers and sends heartbeats. Locks,
+ * outermost first: transition_lock (a state change, or the supervisor
+ * swapping workers), then streams_lock (a stream's element and pad come
+ * and go under it) or preroll_lock (held while the ASYNC_START or
+ * ASYNC_DONE of a sink's preroll is posted, so that they stay in order),
+ * then the object lock or lock (never both). No message is posted and no
+ * element changes state with lock held.
  *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 videotestsrc num-buffers=100 ! sandboxbin description="videoconvert ! video/x-raw,format=BGRx" ! fakesink
+ * gst-launch-1.0 videotestsrc num-buffers=100 ! sandboxbin description="videoconvert ! capsfilter caps=video/x-raw,format=BGRx" ! fakesink
  * gst-launch-1.0 filesrc location=clip.mp4 ! sandboxbin description="qtdemux ! h264parse ! avdec_h264" ! videoconvert ! autovideosink
- * gst-launch-1.0 filesrc location=clip.mkv ! sandboxbin mode=in-process description=matroskademux ! fakesink
+ * gst-launch-1.0 sandboxbin description="videotestsrc is-live=true" ! videoconvert ! autovideosink
+ * gst-launch-1.0 filesrc location=clip.mkv ! sandboxbin description=decodebin name=dec dec. ! videoconvert ! autovideosink dec. ! audioconvert ! autoaudiosink
  * ]|
  *
  * Since: 0.1
@@ -69,6 +81,7 @@
 #include "gstipcsrc.h"
 #include "gstpxerror.h"
 #include "gstpxworker.h"
+#include "px-fd.h"
 #include "px-sandbox.h"
 
 #include <string.h>
@@ -135,17 +148,28 @@ enum
 
 static GParamSpec *properties[N_PROPERTIES];
 
-/* What the description looks like from outside: the pads it leaves
- * unlinked. */
+typedef GstPxLayout Layout;
+
+/* One sometimes pad of the description in a worker: the ipcsrc that reads
+ * its connection, and the pad that stands for it on the bin once its caps
+ * are known. Shared by the list and the ipcsrc's probe. */
+typedef struct _SandboxWorker SandboxWorker;
+
 typedef struct
 {
-  guint sink_pads;              /* always sink pads nothing links */
-  guint src_pads;               /* always src pads nothing links */
-  gboolean dynamic;             /* one element's sometimes src pads */
-} Layout;
+  GstSandboxBin *bin;           /* outlives its streams: not a reference */
+  SandboxWorker *worker;        /* a reference, given up when it goes */
+  guint id;                     /* the worker's */
+  GstElement *src;
+  gint fd;                      /* host end; the ipcsrc reads a dup */
+  /* (bin's streams_lock) */
+  GstPad *ghost;                /* "src_%u" (a reference), NULL until
+                                 * exposed */
+  gboolean closed;              /* the pad went, or its worker */
+} SandboxStream;
 
 /* One parallax-worker and the host elements that talk to it. */
-typedef struct
+struct _SandboxWorker
 {
   gint refcount;
   GstSandboxBin *bin;           /* outlives its workers: not a reference */
@@ -162,13 +186,22 @@ typedef struct
   guint64 buffers_in;
   guint64 buffers_out;
   gint retired;                 /* atomic: out of service, its end expected */
+  /* its sometimes pads (bin's streams_lock) */
+  GList *streams;
+  gboolean no_more_pads;        /* the worker said no-more-pads */
+  gboolean no_more_posted;
+  /* a sink prerolling in the worker (bin's preroll_lock) */
+  gboolean preroll_wanted;      /* a state change may get an ASYNC_DONE */
+  gboolean preroll_early;       /* it came before the state change ended */
+  gboolean preroll_started;     /* ASYNC_START posted, ASYNC_DONE owed */
+  gboolean live;                /* it answered NO_PREROLL (bin's lock) */
   gboolean streamed;            /* went to PAUSED (bin's lock) */
   gboolean greeted;             /* its ipcsrc said hello to our ipcsink
                                  * (bin's lock) */
   /* (bin's lock) */
   gchar *exit_reason;           /* set when it ended */
   gchar *loss_reason;           /* why the host gave up on it */
-} SandboxWorker;
+};
 
 struct _GstSandboxBin
 {
@@ -206,6 +239,8 @@ struct _GstSandboxBin
 
   /* isolated */
   GMutex transition_lock;
+  GMutex streams_lock;
+  GMutex preroll_lock;
   GMutex lock;
   GCond cond;
   /* (lock) */
@@ -247,6 +282,7 @@ GST_STATIC_PAD_TEMPLATE ("src_%u", GST_PAD_SRC, GST_PAD_SOMETIMES,
 
 static GQuark ghost_quark;      /* on a mirrored pad: its ghost on the bin */
 static GQuark generation_quark; /* on ipcsink / ipcsrc: their worker's */
+static GQuark retired_quark;    /* on a stream's ipcsrc being taken out */
 
 /* ---- enum types -------------------------------------------------------- */
 
@@ -312,126 +348,6 @@ gst_sandbox_bin_backoff_get_type (void)
 
 /* ---- the description's pads -------------------------------------------- */
 
-static gboolean
-has_sometimes_src_template (GstElement * element)
-{
-  GList *l = gst_element_class_get_pad_template_list (GST_ELEMENT_GET_CLASS
-      (element));
-
-  for (; l; l = l->next) {
-    GstPadTemplate *templ = l->data;
-
-    if (GST_PAD_TEMPLATE_DIRECTION (templ) == GST_PAD_SRC &&
-        GST_PAD_TEMPLATE_PRESENCE (templ) == GST_PAD_SOMETIMES)
-      return TRUE;
-  }
-  return FALSE;
-}
-
-static gboolean
-has_pad_added_handler (GstElement * element)
-{
-  return g_signal_has_handler_pending (element,
-      g_signal_lookup ("pad-added", GST_TYPE_ELEMENT), 0, TRUE);
-}
-
-/* The parser links a sometimes pad to what follows it by watching
- * pad-added: an element nobody watches leaves its sometimes pads to us. */
-static gboolean
-sometimes_pads_unlinked (GstElement * element)
-{
-  return has_sometimes_src_template (element) &&
-      !has_pad_added_handler (element);
-}
-
-/* The pads the description leaves unlinked. The parser links what follows
- * a sometimes pad only once the pad appears: "qtdemux ! h264parse" leaves
- * h264parse's sink pad unlinked until then. The input is then the sink pad
- * of the element written first (the bin lists its children newest
- * first). */
-typedef struct
-{
-  Layout layout;
-  GstPad *sinkpad;              /* (not references) */
-  GstPad *srcpad;
-  GstElement *dynamic;
-  gboolean delayed_links;
-} Scan;
-
-static void
-scan_element (GstElement * element, Scan * scan)
-{
-  for (GList * l = element->pads; l; l = l->next) {
-    GstPad *pad = l->data;
-
-    if (gst_pad_is_linked (pad))
-      continue;
-    if (GST_PAD_IS_SINK (pad)) {
-      scan->layout.sink_pads++;
-      scan->sinkpad = pad;
-    } else {
-      scan->layout.src_pads++;
-      scan->srcpad = pad;
-    }
-  }
-  if (sometimes_pads_unlinked (element)) {
-    scan->dynamic = element;
-    scan->layout.dynamic = TRUE;
-  }
-  scan->delayed_links |= has_pad_added_handler (element);
-}
-
-/* Reads the top-level elements of @bin (not started: nothing changes it
- * meanwhile). */
-static gboolean
-analyze_layout (GstBin * bin, Scan * scan, GError ** error)
-{
-  guint dynamic = 0;
-
-  memset (scan, 0, sizeof *scan);
-  GST_OBJECT_LOCK (bin);
-  for (GList * l = bin->children; l; l = l->next) {
-    GstElement *element = l->data;
-
-    GST_OBJECT_LOCK (element);
-    scan_element (element, scan);
-    GST_OBJECT_UNLOCK (element);
-    dynamic += sometimes_pads_unlinked (element);
-  }
-  GST_OBJECT_UNLOCK (bin);
-
-  if (scan->layout.sink_pads > 1 && scan->delayed_links)
-    scan->layout.sink_pads = 1;
-  if (scan->layout.sink_pads > 1 || scan->layout.src_pads + dynamic > 1) {
-    g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_REFUSED,
-        "it leaves %u sink pads and %u src pads (%u with sometimes pads) "
-        "unlinked; sandboxbin mirrors at most one sink and one source of "
-        "src pads", scan->layout.sink_pads, scan->layout.src_pads + dynamic,
-        dynamic);
-    memset (scan, 0, sizeof *scan);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean
-description_layout (const gchar * description, Layout * layout, GError ** error)
-{
-  GstElement *bin;
-  gboolean ok;
-  Scan scan;
-
-  /* Built only to be looked at, never started. */
-  bin = gst_parse_bin_from_description_full (description, FALSE, NULL,
-      GST_PARSE_FLAG_FATAL_ERRORS, error);
-  if (bin == NULL)
-    return FALSE;
-  ok = analyze_layout (GST_BIN (bin), &scan, error);
-  *layout = scan.layout;
-  gst_object_unref (bin);
-  return ok;
-}
-
 static GstFlowReturn sink_chain (GstPad * pad, GstObject * parent,
     GstBuffer * buffer);
 static GstFlowReturn sink_chain_list (GstPad * pad, GstObject * parent,
@@ -464,7 +380,7 @@ apply_description (GstSandboxBin * self)
   description = g_strdup (self->description);
   GST_OBJECT_UNLOCK (self);
 
-  if (description != NULL && !description_layout (description, &layout, &error)) {
+  if (description != NULL && !gst_px_layout_of (description, &layout, &error)) {
     /* Reported again, on the bus, when the bin starts. */
     GST_WARNING_OBJECT (self, "description \"%s\": %s", description,
         error->message);
@@ -623,7 +539,7 @@ build_child (GstSandboxBin * self)
   GError *error = NULL;
   GstElement *child;
   gchar *description;
-  Scan scan;
+  GstPxLayoutScan scan;
 
   GST_OBJECT_LOCK (self);
   description = g_strdup (self->description);
@@ -634,7 +550,7 @@ build_child (GstSandboxBin * self)
   }
   child = gst_parse_bin_from_description_full (description, FALSE, NULL,
       GST_PARSE_FLAG_FATAL_ERRORS, &error);
-  if (child == NULL || !analyze_layout (GST_BIN (child), &scan, &error)) {
+  if (child == NULL || !gst_px_layout_scan (GST_BIN (child), &scan, &error)) {
     post_description_error (self, description, error);
     g_clear_error (&error);
     gst_clear_object (&child);
@@ -761,18 +677,42 @@ worker_failed (GstSandboxBin * self, SandboxWorker * worker,
   g_mutex_unlock (&self->lock);
 }
 
+static gboolean
+is_sink_layout (GstSandboxBin * self)
+{
+  gboolean sink;
+
+  GST_OBJECT_LOCK (self);
+  sink = self->layout.sink_pads && !self->layout.src_pads &&
+      !self->layout.dynamic;
+  GST_OBJECT_UNLOCK (self);
+  return sink;
+}
+
+static void worker_prerolled (GstSandboxBin * self, SandboxWorker * worker);
+
 /* Control-socket reader of the worker: its bus messages, with the bin as
- * their source. A retired worker has nothing more to say. */
+ * their source. A retired worker has nothing more to say. The end of its
+ * stream and its preroll matter only when the bin is a sink: otherwise the
+ * sinks downstream say them. */
 static void
 worker_message (GstPxWorker * px, GstMessage * message, gpointer user_data)
 {
   SandboxWorker *worker = user_data;
+  GstSandboxBin *self = worker->bin;
+  GstMessageType type = GST_MESSAGE_TYPE (message);
 
-  if (worker_is_retired (worker)) {
+  if (worker_is_retired (worker) || ((type == GST_MESSAGE_EOS ||
+              type == GST_MESSAGE_ASYNC_DONE) && !is_sink_layout (self))) {
     gst_message_unref (message);
     return;
   }
-  gst_element_post_message (GST_ELEMENT (worker->bin), message);
+  if (type == GST_MESSAGE_ASYNC_DONE) {
+    gst_message_unref (message);
+    worker_prerolled (self, worker);
+    return;
+  }
+  gst_element_post_message (GST_ELEMENT (self), message);
 }
 
 /* The worker's supervisor thread, once it is reaped. */
@@ -793,6 +733,15 @@ worker_exited (GstPxWorker * px, const gchar * reason, gpointer user_data)
 
 static const GstPxWorkerCallbacks worker_callbacks = {
   worker_message, worker_exited,
+};
+
+static gboolean stream_opened (GstPxWorker * px, guint id, gint fd,
+    gpointer user_data);
+static void stream_closed (GstPxWorker * px, guint id, gpointer user_data);
+static void stream_no_more (GstPxWorker * px, gpointer user_data);
+
+static const GstPxWorkerStreamCallbacks stream_callbacks = {
+  stream_opened, stream_closed, stream_no_more,
 };
 
 /* The sandbox configuration from the properties; its arrays are kept in
@@ -837,6 +786,7 @@ spawn_worker (GstSandboxBin * self, GError ** error)
   SandboxWorker *worker = g_new0 (SandboxWorker, 1);
   PxSandboxConfig config;
   gchar *description;
+  Layout layout;
 
   worker->refcount = 1;
   worker->bin = self;
@@ -853,6 +803,12 @@ spawn_worker (GstSandboxBin * self, GError ** error)
   worker->px = gst_px_worker_new (description, &config, GST_OBJECT (self),
       &worker_callbacks, worker);
   g_free (description);
+  GST_OBJECT_LOCK (self);
+  layout = self->layout;
+  GST_OBJECT_UNLOCK (self);
+  gst_px_worker_set_layout (worker->px, &layout);
+  if (layout.dynamic)
+    gst_px_worker_set_stream_callbacks (worker->px, &stream_callbacks, worker);
   if (!gst_px_worker_start (worker->px, WORKER_START_TIMEOUT, error)) {
     g_atomic_int_set (&worker->retired, 1);
     sandbox_worker_unref (worker);
@@ -917,6 +873,8 @@ wait_for_greeting (GstSandboxBin * self, SandboxWorker * worker)
       WORKER_STATE_TIMEOUT / GST_USECOND;
   gboolean greeted;
 
+  if (worker->input == NULL)
+    return TRUE;
   g_mutex_lock (&self->lock);
   while (!worker->greeted && !worker_is_retired (worker) &&
       worker->exit_reason == NULL &&
@@ -941,48 +899,72 @@ make_ipc_element (SandboxWorker * worker, const gchar * factory,
 }
 
 /* Puts an ipcsink on the worker's input and an ipcsrc on its output behind
- * the ghost pads. The ipcsink waits for the worker to greet it instead of
- * dropping what comes first. It must not preroll: the bin is a filter, and
- * a demuxer or a decoder in the worker may need many buffers before its
- * first output reaches the sink downstream, which is the one that
- * prerolls. So its state is ours to set, PLAYING as soon as the bin is
- * PAUSED (see input_state()). */
+ * the ghost pads, for the pads the description has. The ipcsink waits for
+ * the worker to greet it instead of dropping what comes first. It must not
+ * preroll: a demuxer or a decoder in the worker may need many buffers
+ * before its first output reaches the sink downstream, which is the one
+ * that prerolls (or, for a sink in the worker, the worker's sink, see
+ * begin_preroll()). So its state is ours to set, PLAYING as soon as the
+ * bin is PAUSED (see input_state()). */
 static gboolean
 attach_elements (GstSandboxBin * self, SandboxWorker * worker)
 {
-  GstElement *input = make_ipc_element (worker, "ipcsink", "input");
-  GstElement *output = make_ipc_element (worker, "ipcsrc", "output");
+  gint in_fd = gst_px_worker_get_input_fd (worker->px);
+  gint out_fd = gst_px_worker_get_output_fd (worker->px);
+  GstElement *input = in_fd < 0 ? NULL :
+      make_ipc_element (worker, "ipcsink", "input");
+  GstElement *output = out_fd < 0 ? NULL :
+      make_ipc_element (worker, "ipcsrc", "output");
   GstPad *pad;
 
-  if (input == NULL || output == NULL) {
+  if ((in_fd >= 0 && input == NULL) || (out_fd >= 0 && output == NULL)) {
     gst_clear_object (&input);
     gst_clear_object (&output);
     return FALSE;
   }
-  g_object_set (input, "fd", gst_px_worker_get_input_fd (worker->px),
-      "async", FALSE, "wait-for-connection", TRUE, NULL);
-  gst_element_set_locked_state (input, TRUE);
-  g_signal_connect (input, "client-connected", G_CALLBACK (input_connected),
-      worker);
-  /* The worker makes no shared memory: its output arenas are made here,
-   * within its memory limit. */
-  g_object_set (output, "fd", gst_px_worker_get_output_fd (worker->px),
-      "is-live", FALSE, "arena-budget",
-      gst_px_worker_get_arena_budget (worker->px), NULL);
-  pad = gst_element_get_static_pad (output, "src");
-  /* The ipcsrc may outlive its worker's time in the bin: the probe holds
-   * the counters it writes. */
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
-      GST_PAD_PROBE_TYPE_BUFFER_LIST, count_output, sandbox_worker_ref (worker),
-      (GDestroyNotify) sandbox_worker_unref);
-  gst_object_unref (pad);
-
-  gst_bin_add_many (GST_BIN (self), input, output, NULL);
-  worker->input = input;
-  worker->output = output;
-  target_ghost_pad (self->sinkpad, input, "sink");
-  target_ghost_pad (self->srcpad, output, "src");
+  if (input != NULL) {
+    g_object_set (input, "fd", in_fd, "async", FALSE, "wait-for-connection",
+        TRUE, NULL);
+    gst_element_set_locked_state (input, TRUE);
+    g_signal_connect (input, "client-connected",
+        G_CALLBACK (input_connected), worker);
+    gst_bin_add (GST_BIN (self), input);
+    worker->input = input;
+    target_ghost_pad (self->sinkpad, input, "sink");
+  }
+  if (output != NULL) {
+    /* The worker makes no shared memory: its output arenas are made here,
+     * within its memory limit. */
+    g_object_set (output, "fd", out_fd, "is-live", FALSE, "arena-budget",
+        gst_px_worker_get_arena_budget (worker->px), NULL);
+    pad = gst_element_get_static_pad (output, "src");
+    /* The ipcsrc may outlive its worker's time in the bin: the probe holds
+     * the counters it writes. */
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_BUFFER_LIST, count_output,
+        sandbox_worker_ref (worker), (GDestroyNotify) sandbox_worker_unref);
+    gst_object_unref (pad);
+    gst_bin_add (GST_BIN (self), output);
+    worker->output = output;
+    target_ghost_pad (self->srcpad, output, "src");
+  }
   return TRUE;
+}
+
+/* With a live source in the worker (it answered NO_PREROLL) the outputs
+ * are live too: they produce in PLAYING only, keep the worker's running
+ * times and answer the LATENCY query with the worker's latency. */
+static void
+make_outputs_live (GstSandboxBin * self, SandboxWorker * worker,
+    GstStateChangeReturn result)
+{
+  gboolean live = result == GST_STATE_CHANGE_NO_PREROLL;
+
+  g_mutex_lock (&self->lock);
+  worker->live = live;
+  g_mutex_unlock (&self->lock);
+  if (worker->output != NULL)
+    g_object_set (worker->output, "is-live", live, NULL);
 }
 
 /* The state of the ipcsink for the bin's @state: it renders whatever comes
@@ -1038,11 +1020,16 @@ wait_for_retired_outputs (GstSandboxBin * self)
 /* Takes the worker's elements out of the bin. With @now FALSE (a worker
  * that died while the bin streams) its ipcsrc is unlinked at once and
  * stopped elsewhere, see retire_output(). */
+static void retire_streams (GstSandboxBin * self, SandboxWorker * worker);
+static void cancel_preroll (GstSandboxBin * self, SandboxWorker * worker);
+
 static void
 detach_elements (GstSandboxBin * self, SandboxWorker * worker, gboolean now)
 {
   GstElement *input = worker->input, *output = worker->output;
 
+  retire_streams (self, worker);
+  cancel_preroll (self, worker);
   worker->input = worker->output = NULL;
   if (self->sinkpad && input)
     gst_ghost_pad_set_target (GST_GHOST_PAD (self->sinkpad), NULL);
@@ -1062,6 +1049,340 @@ detach_elements (GstSandboxBin * self, SandboxWorker * worker, gboolean now)
     g_mutex_unlock (&self->lock);
     gst_element_call_async (output, retire_output, self, NULL);
   }
+}
+
+/* ---- streams: the description's sometimes pads ------------------------ */
+
+static SandboxStream *
+stream_ref (SandboxStream * stream)
+{
+  return g_atomic_rc_box_acquire (stream);
+}
+
+static void
+stream_clear (SandboxStream * stream)
+{
+  px_close_fd (&stream->fd);
+  gst_clear_object (&stream->ghost);
+  g_clear_pointer (&stream->worker, sandbox_worker_unref);
+}
+
+static void
+stream_unref (SandboxStream * stream)
+{
+  g_atomic_rc_box_release_full (stream, (GDestroyNotify) stream_clear);
+}
+
+/* With streams_lock: the worker said no-more-pads and every pad it has
+ * is on the bin; TRUE once. */
+static gboolean
+no_more_pads_due_locked (SandboxWorker * worker)
+{
+  if (!worker->no_more_pads || worker->no_more_posted)
+    return FALSE;
+  for (GList * l = worker->streams; l; l = l->next) {
+    SandboxStream *stream = l->data;
+
+    if (stream->ghost == NULL && !stream->closed)
+      return FALSE;
+  }
+  worker->no_more_posted = TRUE;
+  return TRUE;
+}
+
+/* With streams_lock, streaming thread of the stream's ipcsrc: the pad
+ * appears on the bin with the caps and stream-start it has, as a
+ * demuxer's own would (see dynamic_pad_added()). */
+static void
+expose_stream_locked (GstSandboxBin * self, SandboxStream * stream,
+    GstPad * pad)
+{
+  GstPadTemplate *templ =
+      gst_element_class_get_pad_template (GST_ELEMENT_GET_CLASS (self),
+      "src_%u");
+  GstPad *ghost;
+  gchar *name;
+
+  GST_OBJECT_LOCK (self);
+  name = g_strdup_printf ("src_%u", self->next_src_id++);
+  GST_OBJECT_UNLOCK (self);
+  ghost = gst_ghost_pad_new_from_template (name, pad, templ);
+  g_free (name);
+  gst_pad_set_active (ghost, TRUE);
+  gst_pad_sticky_events_foreach (pad, copy_sticky_event, ghost);
+  stream->ghost = gst_object_ref (ghost);
+  GST_DEBUG_OBJECT (self, "stream %u of the worker as %s", stream->id,
+      GST_PAD_NAME (ghost));
+  gst_element_add_pad (GST_ELEMENT (self), ghost);
+}
+
+/* Streaming thread of a stream's ipcsrc. A stream is exposed once it has
+ * caps (or data, or its end). A pad nobody linked takes nothing, and does
+ * not stop the other streams, as with a demuxer in-process whose other
+ * pads are linked. */
+static GstPadProbeReturn
+stream_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  SandboxStream *stream = user_data;
+  GstSandboxBin *self = stream->bin;
+  GstEvent *event = info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM ?
+      GST_PAD_PROBE_INFO_EVENT (info) : NULL;
+  gboolean no_more = FALSE, linked;
+
+  if (event != NULL && GST_EVENT_TYPE (event) != GST_EVENT_CAPS &&
+      GST_EVENT_TYPE (event) != GST_EVENT_EOS &&
+      GST_EVENT_TYPE (event) != GST_EVENT_GAP)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&self->streams_lock);
+  if (stream->ghost == NULL && !stream->closed) {
+    expose_stream_locked (self, stream, pad);
+    no_more = no_more_pads_due_locked (stream->worker);
+  }
+  linked = stream->ghost != NULL && gst_pad_is_linked (stream->ghost);
+  g_mutex_unlock (&self->streams_lock);
+  if (no_more)
+    gst_element_no_more_pads (GST_ELEMENT (self));
+  return event != NULL || linked ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+/* Control reader of the worker: a new pad in there gets an ipcsrc here,
+ * in the bin's state. */
+static gboolean
+stream_opened (GstPxWorker * px, guint id, gint fd, gpointer user_data)
+{
+  SandboxWorker *worker = user_data;
+  GstSandboxBin *self = worker->bin;
+  SandboxStream *stream;
+  GstElement *src = NULL;
+  gboolean stopping, live;
+  GstPad *pad;
+  gchar *role;
+
+  g_mutex_lock (&self->streams_lock);
+  g_mutex_lock (&self->lock);
+  stopping = self->stopping;
+  live = worker->live;
+  g_mutex_unlock (&self->lock);
+  role = g_strdup_printf ("stream%u", id);
+  if (!stopping && !worker_is_retired (worker))
+    src = make_ipc_element (worker, "ipcsrc", role);
+  g_free (role);
+  if (src == NULL) {
+    g_mutex_unlock (&self->streams_lock);
+    close (fd);
+    return FALSE;
+  }
+  stream = g_atomic_rc_box_new0 (SandboxStream);
+  stream->bin = self;
+  stream->worker = sandbox_worker_ref (worker);
+  stream->id = id;
+  stream->src = src;
+  stream->fd = fd;
+  /* Each stream's arenas within the worker's memory limit (so a worker's
+   * outputs map at most GST_PX_WORKER_MAX_STREAMS times it). */
+  g_object_set (src, "fd", fd, "is-live", live, "arena-budget",
+      gst_px_worker_get_arena_budget (px), NULL);
+  pad = gst_element_get_static_pad (src, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
+      GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      stream_probe, stream_ref (stream), (GDestroyNotify) stream_unref);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST, count_output,
+      sandbox_worker_ref (worker), (GDestroyNotify) sandbox_worker_unref);
+  gst_object_unref (pad);
+  worker->streams = g_list_append (worker->streams, stream);
+  gst_bin_add (GST_BIN (self), src);
+  if (!gst_element_sync_state_with_parent (src))
+    GST_WARNING_OBJECT (self, "stream %u of the worker does not start", id);
+  g_mutex_unlock (&self->streams_lock);
+  return TRUE;
+}
+
+/* A thread of GStreamer's: stops the ipcsrc of a stream that went. Its
+ * streaming thread may be held downstream (in preroll) meanwhile, see
+ * retire_output(). */
+static void
+retire_stream_element (GstElement * src, gpointer user_data)
+{
+  SandboxStream *stream = user_data;
+  GstSandboxBin *self = stream->bin;
+  GstPad *ghost;
+
+  gst_element_set_state (src, GST_STATE_NULL);
+  g_mutex_lock (&self->streams_lock);
+  ghost = stream->ghost ? gst_object_ref (stream->ghost) : NULL;
+  g_mutex_unlock (&self->streams_lock);
+  if (ghost != NULL) {
+    gst_pad_set_active (ghost, FALSE);
+    gst_object_unref (ghost);
+  }
+  gst_bin_remove (GST_BIN (self), src);
+  g_mutex_lock (&self->lock);
+  self->retiring_outputs--;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Out of the worker's list (the reference it held is the caller's): its
+ * pad leaves the bin now, its ipcsrc is stopped elsewhere, and what it
+ * says as its connection ends is no news. */
+static void
+retire_stream (GstSandboxBin * self, SandboxStream * stream)
+{
+  GstPad *ghost;
+
+  g_mutex_lock (&self->streams_lock);
+  stream->closed = TRUE;
+  ghost = stream->ghost ? gst_object_ref (stream->ghost) : NULL;
+  g_mutex_unlock (&self->streams_lock);
+  g_object_set_qdata (G_OBJECT (stream->src), retired_quark,
+      GINT_TO_POINTER (1));
+  gst_element_set_locked_state (stream->src, TRUE);
+  if (ghost != NULL) {
+    gst_element_remove_pad (GST_ELEMENT (self), ghost);
+    gst_object_unref (ghost);
+  }
+  g_mutex_lock (&self->lock);
+  self->retiring_outputs++;
+  g_mutex_unlock (&self->lock);
+  gst_element_call_async (stream->src, retire_stream_element, stream,
+      (GDestroyNotify) stream_unref);
+}
+
+static SandboxStream *
+take_stream_locked (SandboxWorker * worker, guint id, gboolean any)
+{
+  for (GList * l = worker->streams; l; l = l->next) {
+    SandboxStream *stream = l->data;
+
+    if (any || stream->id == id) {
+      worker->streams = g_list_delete_link (worker->streams, l);
+      return stream;
+    }
+  }
+  return NULL;
+}
+
+/* Control reader: the pad went in the worker. Its connection closes once
+ * this returns. */
+static void
+stream_closed (GstPxWorker * px, guint id, gpointer user_data)
+{
+  SandboxWorker *worker = user_data;
+  GstSandboxBin *self = worker->bin;
+  SandboxStream *stream;
+  gboolean no_more;
+
+  g_mutex_lock (&self->streams_lock);
+  stream = take_stream_locked (worker, id, FALSE);
+  no_more = no_more_pads_due_locked (worker);
+  g_mutex_unlock (&self->streams_lock);
+  if (stream != NULL)
+    retire_stream (self, stream);
+  if (no_more)
+    gst_element_no_more_pads (GST_ELEMENT (self));
+}
+
+/* Control reader: no-more-pads, once the pads it has are on the bin. */
+static void
+stream_no_more (GstPxWorker * px, gpointer user_data)
+{
+  SandboxWorker *worker = user_data;
+  GstSandboxBin *self = worker->bin;
+  gboolean no_more;
+
+  g_mutex_lock (&self->streams_lock);
+  worker->no_more_pads = TRUE;
+  worker->no_more_posted = FALSE;
+  no_more = no_more_pads_due_locked (worker);
+  g_mutex_unlock (&self->streams_lock);
+  if (no_more)
+    gst_element_no_more_pads (GST_ELEMENT (self));
+}
+
+/* Every stream of a worker that leaves. */
+static void
+retire_streams (GstSandboxBin * self, SandboxWorker * worker)
+{
+  SandboxStream *stream;
+
+  for (;;) {
+    g_mutex_lock (&self->streams_lock);
+    stream = take_stream_locked (worker, 0, TRUE);
+    g_mutex_unlock (&self->streams_lock);
+    if (stream == NULL)
+      break;
+    retire_stream (self, stream);
+  }
+}
+
+/* ---- a sink: the worker's preroll -------------------------------------- */
+
+/* Before the worker goes to PAUSED: its ASYNC_DONE may come before it
+ * says it went ASYNC. */
+static void
+expect_preroll (GstSandboxBin * self, SandboxWorker * worker)
+{
+  g_mutex_lock (&self->preroll_lock);
+  worker->preroll_wanted = TRUE;
+  worker->preroll_early = FALSE;
+  g_mutex_unlock (&self->preroll_lock);
+}
+
+/* After the worker answered @result: when it prerolls later, the bin's
+ * state change is ASYNC until it did. GstBin learns it as if from a child
+ * sink (the input ipcsink, which never prerolls itself); TRUE then. */
+static gboolean
+begin_preroll (GstSandboxBin * self, SandboxWorker * worker,
+    GstStateChangeReturn result)
+{
+  gboolean started;
+
+  g_mutex_lock (&self->preroll_lock);
+  started = worker->preroll_wanted && !worker->preroll_early &&
+      result == GST_STATE_CHANGE_ASYNC && worker->input != NULL;
+  worker->preroll_wanted = worker->preroll_early = FALSE;
+  worker->preroll_started = started;
+  /* preroll_lock: the worker's ASYNC_DONE goes after this */
+  if (started)
+    gst_element_post_message (worker->input,
+        gst_message_new_async_start (GST_OBJECT (worker->input)));
+  g_mutex_unlock (&self->preroll_lock);
+  return started;
+}
+
+/* With preroll_lock: the bin waits no more. */
+static void
+end_preroll_locked (SandboxWorker * worker)
+{
+  if (!worker->preroll_started)
+    return;
+  worker->preroll_started = FALSE;
+  gst_element_post_message (worker->input,
+      gst_message_new_async_done (GST_OBJECT (worker->input),
+          GST_CLOCK_TIME_NONE));
+}
+
+/* Control reader: the worker's pipeline prerolled. */
+static void
+worker_prerolled (GstSandboxBin * self, SandboxWorker * worker)
+{
+  g_mutex_lock (&self->preroll_lock);
+  if (worker->preroll_wanted)
+    worker->preroll_early = TRUE;
+  else
+    end_preroll_locked (worker);
+  g_mutex_unlock (&self->preroll_lock);
+}
+
+/* A worker that leaves before its preroll: nobody waits for it. */
+static void
+cancel_preroll (GstSandboxBin * self, SandboxWorker * worker)
+{
+  g_mutex_lock (&self->preroll_lock);
+  worker->preroll_wanted = worker->preroll_early = FALSE;
+  end_preroll_locked (worker);
+  g_mutex_unlock (&self->preroll_lock);
 }
 
 /* ---- the input pad ----------------------------------------------------- */
@@ -1356,27 +1677,31 @@ bring_up (GstSandboxBin * self, SandboxWorker * worker, GstState state,
   static const GstStateChange up[] = { GST_STATE_CHANGE_READY_TO_PAUSED,
     GST_STATE_CHANGE_PAUSED_TO_PLAYING
   };
+  GstStateChangeReturn ret = GST_STATE_CHANGE_SUCCESS, paused = ret;
 
   for (guint i = 0; i < G_N_ELEMENTS (up); i++) {
     if (GST_STATE_TRANSITION_NEXT (up[i]) > state)
       break;
-    if (gst_px_worker_change_state (worker->px, up[i], WORKER_STATE_TIMEOUT)
-        == GST_STATE_CHANGE_FAILURE) {
+    ret = gst_px_worker_change_state (worker->px, up[i], WORKER_STATE_TIMEOUT);
+    if (ret == GST_STATE_CHANGE_FAILURE) {
       g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_FAILED,
           "the new worker did not go to %s",
           gst_element_state_get_name (GST_STATE_TRANSITION_NEXT (up[i])));
       return FALSE;
     }
+    if (i == 0)
+      paused = ret;
   }
   if (!attach_elements (self, worker)) {
     g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_RESOURCE,
         "cannot make ipcsink and ipcsrc");
     return FALSE;
   }
-  if (gst_element_set_state (worker->input, input_state (state)) ==
-      GST_STATE_CHANGE_FAILURE ||
-      gst_element_set_state (worker->output, state) ==
-      GST_STATE_CHANGE_FAILURE) {
+  make_outputs_live (self, worker, paused);
+  if ((worker->input && gst_element_set_state (worker->input,
+              input_state (state)) == GST_STATE_CHANGE_FAILURE) ||
+      (worker->output && gst_element_set_state (worker->output, state) ==
+          GST_STATE_CHANGE_FAILURE)) {
     g_set_error (error, GST_PX_ERROR, GST_PX_ERROR_FAILED,
         "cannot connect to the new worker");
     return FALSE;
@@ -1417,7 +1742,8 @@ replace_worker (GstSandboxBin * self, GError ** error)
   resend_eos (self, worker);
   unblock_input (self);
   /* Upstream asks the new ipcsink for its pool. */
-  gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
+  if (self->sinkpad != NULL)
+    gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
   post_worker_started (self, worker);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTARTS]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKER_PID]);
@@ -1567,12 +1893,10 @@ start_isolated (GstSandboxBin * self)
     GST_ELEMENT_ERROR (self, CORE, FAILED, ("No description set"), (NULL));
     return FALSE;
   }
-  if (layout.sink_pads != 1 || layout.src_pads != 1 || layout.dynamic) {
-    GST_ELEMENT_ERROR (self, CORE, NOT_IMPLEMENTED,
-        ("mode=isolated runs descriptions with one sink pad and one src pad "
-            "for now; \"%s\" is not one (use mode=in-process)", description),
-        ("%u sink, %u src pads, %s sometimes pads", layout.sink_pads,
-            layout.src_pads, layout.dynamic ? "with" : "no"));
+  if (!layout.sink_pads && !layout.src_pads && !layout.dynamic) {
+    GST_ELEMENT_ERROR (self, CORE, FAILED,
+        ("\"%s\" leaves no pad unlinked: nothing would reach or leave it",
+            description), (NULL));
     g_free (description);
     return FALSE;
   }
@@ -1707,16 +2031,19 @@ stop_supervisor (GstSandboxBin * self)
  * its ipcsrc greets our ipcsink before data comes; going down its elements
  * stop before ours close the connections, so nobody sees a peer vanish. */
 static gboolean
-forward_state (GstSandboxBin * self, GstStateChange transition)
+forward_state (GstSandboxBin * self, GstStateChange transition,
+    GstStateChangeReturn * result)
 {
   SandboxWorker *worker = current_worker (self);
   gboolean ok = TRUE, dead;
 
+  *result = GST_STATE_CHANGE_SUCCESS;
   if (worker == NULL)
     return TRUE;
-  if (!worker_is_retired (worker) &&
-      gst_px_worker_change_state (worker->px, transition,
-          WORKER_STATE_TIMEOUT) == GST_STATE_CHANGE_FAILURE) {
+  if (!worker_is_retired (worker))
+    *result = gst_px_worker_change_state (worker->px, transition,
+        WORKER_STATE_TIMEOUT);
+  if (*result == GST_STATE_CHANGE_FAILURE) {
     g_mutex_lock (&self->lock);
     dead = worker->exit_reason || worker->loss_reason ||
         worker_is_retired (worker);
@@ -1761,11 +2088,33 @@ wait_for_current_greeting (GstSandboxBin * self)
   sandbox_worker_unref (worker);
 }
 
+/* The worker's answer decides what the bin is in PAUSED: live (its
+ * outputs too, NO_PREROLL), or for a sink, ASYNC until the worker's sink
+ * prerolled. TRUE if the bin waits for that. */
+static gboolean
+follow_worker (GstSandboxBin * self, GstStateChange transition,
+    GstStateChangeReturn result)
+{
+  SandboxWorker *worker = current_worker (self);
+  gboolean prerolling = FALSE;
+
+  if (worker == NULL)
+    return FALSE;
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    make_outputs_live (self, worker, result);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED ||
+      transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED)
+    prerolling = begin_preroll (self, worker, result);
+  sandbox_worker_unref (worker);
+  return prerolling;
+}
+
 static GstStateChangeReturn
 change_state_isolated (GstSandboxBin * self, GstStateChange transition)
 {
-  SandboxWorker *leaving = NULL;
-  GstStateChangeReturn ret;
+  GstStateChangeReturn ret, worker_ret = GST_STATE_CHANGE_SUCCESS;
+  SandboxWorker *leaving = NULL, *worker;
+  gboolean prerolling = FALSE;
 
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY ||
       transition == GST_STATE_CHANGE_READY_TO_NULL) {
@@ -1790,14 +2139,24 @@ change_state_isolated (GstSandboxBin * self, GstStateChange transition)
     g_cond_broadcast (&self->cond);
     g_mutex_unlock (&self->lock);
   }
+  if ((transition == GST_STATE_CHANGE_READY_TO_PAUSED ||
+          transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED) &&
+      is_sink_layout (self) && (worker = current_worker (self)) != NULL) {
+    expect_preroll (self, worker);
+    sandbox_worker_unref (worker);
+  }
   if (transition == GST_STATE_CHANGE_READY_TO_NULL)
     leaving = take_worker (self);
   else if (transition != GST_STATE_CHANGE_NULL_TO_READY &&
-      !(forward_state (self, transition) && set_current_input_state (self,
+      !(forward_state (self, transition, &worker_ret) &&
+          set_current_input_state (self,
               GST_STATE_TRANSITION_NEXT (transition)))) {
     g_mutex_unlock (&self->transition_lock);
     return GST_STATE_CHANGE_FAILURE;
   }
+  if (transition != GST_STATE_CHANGE_NULL_TO_READY &&
+      transition != GST_STATE_CHANGE_READY_TO_NULL)
+    prerolling = follow_worker (self, transition, worker_ret);
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
     wait_for_current_greeting (self);
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (GST_ELEMENT (self),
@@ -1813,6 +2172,8 @@ change_state_isolated (GstSandboxBin * self, GstStateChange transition)
     release_worker (self, take_worker (self));
     g_mutex_unlock (&self->transition_lock);
   }
+  if (prerolling && ret != GST_STATE_CHANGE_FAILURE)
+    ret = GST_STATE_CHANGE_ASYNC;
   return ret;
 }
 
@@ -1889,13 +2250,21 @@ gst_sandbox_bin_handle_message (GstBin * bin, GstMessage * message)
     switch (GST_MESSAGE_TYPE (message)) {
       case GST_MESSAGE_ERROR:
       case GST_MESSAGE_WARNING:
-        connection_lost (self, message);
+        /* a stream whose pad went says its connection ended */
+        if (!g_object_get_qdata (G_OBJECT (GST_MESSAGE_SRC (message)),
+                retired_quark))
+          connection_lost (self, message);
         gst_message_unref (message);
         return;
-        /* The ipcsink inside is no sink of the pipeline: the bin is a
-         * filter, its stream ends downstream. */
-      case GST_MESSAGE_EOS:
+        /* The ipcsink inside is no sink of the pipeline: its stream ends
+         * in the worker's sink, or downstream. Its stream starts where the
+         * stream goes, which for a sink is in there. */
       case GST_MESSAGE_STREAM_START:
+        if (is_sink_layout (self))
+          break;
+        gst_message_unref (message);
+        return;
+      case GST_MESSAGE_EOS:
         gst_message_unref (message);
         return;
       default:
@@ -2151,6 +2520,8 @@ gst_sandbox_bin_finalize (GObject * object)
   g_free (self->last_violation);
   g_queue_clear_full (&self->crash_times, g_free);
   g_mutex_clear (&self->transition_lock);
+  g_mutex_clear (&self->streams_lock);
+  g_mutex_clear (&self->preroll_lock);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -2433,6 +2804,7 @@ gst_sandbox_bin_class_init (GstSandboxBinClass * klass)
 
   ghost_quark = g_quark_from_static_string ("sandboxbin-ghost");
   generation_quark = g_quark_from_static_string ("sandboxbin-generation");
+  retired_quark = g_quark_from_static_string ("sandboxbin-retired");
 
   gobject_class->set_property = gst_sandbox_bin_set_property;
   gobject_class->get_property = gst_sandbox_bin_get_property;
@@ -2472,6 +2844,8 @@ gst_sandbox_bin_init (GstSandboxBin * self)
   self->heartbeat_interval = DEFAULT_HEARTBEAT_INTERVAL;
   self->heartbeat_timeout = DEFAULT_HEARTBEAT_TIMEOUT;
   g_mutex_init (&self->transition_lock);
+  g_mutex_init (&self->streams_lock);
+  g_mutex_init (&self->preroll_lock);
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->crash_times);
