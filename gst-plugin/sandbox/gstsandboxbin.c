@@ -41,10 +41,20 @@
  *   for not answering; "pid" (int), "reason" (string), "exit-status" (int,
  *   -1 when a signal ended it), "signal" (int, 0 when it exited),
  *   "violation" (string: the system call the sandbox refused, empty if
- *   none), "buffers-lost" (guint64, total), "will-restart" (boolean).
+ *   none), "pts" (guint64: of the buffer it was processing), "buffers-lost"
+ *   (guint64, total), "replayed" (uint: buffers the next worker is given
+ *   again), "will-restart" (boolean).
+ * - "sandboxbin-buffer-quarantined": a buffer ended two workers in a row
+ *   and is dropped (a GAP goes downstream for it); "pts", "dts",
+ *   "duration", "offset", "size" (guint64).
+ * - "sandboxbin-fallback": #GstSandboxBin:fallback-description takes over;
+ *   "description" (string).
  *
- * When no restart is left the bin posts an error (STREAM, FAILED) and
- * refuses further buffers.
+ * A new worker is given the input since the keyframe its predecessor's
+ * buffer depended on, and its output that was already pushed is dropped
+ * (docs/sandboxbin.md, "Recovery"). When no restart is left, and no
+ * fallback, the bin posts an error (STREAM, FAILED) and refuses further
+ * buffers.
  *
  * Threads: the application's state changes; the streaming threads, which
  * cross the bin through its ghost pads; the worker's threads (its relayed
