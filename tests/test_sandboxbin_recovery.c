@@ -7,7 +7,9 @@
  * Each test runs a pipeline whose sandboxbin holds the hostile element
  * (test plugin "parallaxtest"), and compares what reached the sink with an
  * in-process run of the same stream without the misdeed: the same frames,
- * bit for bit, at the same PTS, less what the bin says it lost.
+ * bit for bit, at the same PTS, less what the bin says it lost. Misdeeds
+ * happen past frame 40: in PAUSED the sink holds the stream before that,
+ * so they happen once the pipeline plays, not while it changes state.
  */
 #include <gst/check/gstcheck.h>
 #include <gst/allocators/gstfdmemory.h>
@@ -281,7 +283,7 @@ reference_run (const gchar * description, Run * run)
 
 /* ---- resuming after a crash -------------------------------------------- */
 
-/* Every worker crashes on its 11th frame. Each successor is given the
+/* Every worker crashes on its 41st frame. Each successor is given the
  * frames its predecessor had not answered and goes on: every frame reaches
  * the sink, bit for bit, none twice, and the bin counts nothing lost. */
 GST_START_TEST (test_crash_resumes_at_next_frame)
@@ -292,11 +294,11 @@ GST_START_TEST (test_crash_resumes_at_next_frame)
   GstClockTime pts = 0;
   Run want, got;
 
-  reference_run (RAW (30) " ! sandboxbin mode=in-process description=identity"
-      " ! fakesink name=sink", &want);
+  reference_run (RAW (100) " ! sandboxbin mode=in-process "
+      "description=identity ! fakesink name=sink", &want);
   run_init (&got);
-  bin = run_to_end (RAW (30) " ! sandboxbin name=bin restart-delay=0 "
-      "description=\"hostile misdeed=crash after-buffers=10\" ! "
+  bin = run_to_end (RAW (100) " ! sandboxbin name=bin restart-delay=0 "
+      "description=\"hostile misdeed=crash after-buffers=40\" ! "
       "fakesink name=sink", &got);
   assert_eos ("crash", &got);
   fail_unless (get_uint (bin, "restarts") >= 2);
@@ -306,8 +308,9 @@ GST_START_TEST (test_crash_resumes_at_next_frame)
   crashed = find_element (&got, "sandboxbin-worker-crashed");
   fail_unless (crashed != NULL);
   fail_unless (gst_structure_get_uint64 (crashed, "pts", &pts));
-  /* the 11th frame, or the 10th if its output was still on its way */
-  fail_unless (pts == FRAME_PTS (10) || pts == FRAME_PTS (9),
+  /* the 41st frame, or one before whose output had not gone downstream
+   * yet (it is given again too) */
+  fail_unless (pts <= FRAME_PTS (40) && pts > FRAME_PTS (0),
       "%" GST_TIME_FORMAT, GST_TIME_ARGS (pts));
   /* the last crash's */
   fail_unless (gst_structure_get_uint64 (find_last_element (&got,
@@ -320,13 +323,13 @@ GST_START_TEST (test_crash_resumes_at_next_frame)
 
 GST_END_TEST;
 
-/* A VP8 clip of 30 frames with a keyframe at least every 10, in
+/* A VP8 clip of 60 frames with a keyframe at least every 10, in
  * Matroska, which marks the others as delta units; in @dir. */
 static gchar *
 make_vp8_file (const gchar * dir)
 {
   gchar *file = g_build_filename (dir, "clip.mkv", NULL);
-  gchar *line = g_strdup_printf ("videotestsrc num-buffers=30 pattern=ball ! "
+  gchar *line = g_strdup_printf ("videotestsrc num-buffers=60 pattern=ball ! "
       SMALL_VIDEO " ! vp8enc keyframe-max-dist=10 deadline=1 ! matroskamux ! "
       "filesink location=%s", file);
   GstElement *pipeline = gst_parse_launch (line, NULL);
@@ -345,12 +348,12 @@ make_vp8_file (const gchar * dir)
   return file;
 }
 
-/* Worker 1 crashes on the 15th frame, a delta frame: its successor is
- * given the stream again from the keyframe before it (frame 10 or
+/* Worker 1 crashes on the 45th frame, a delta frame: its successor is
+ * given the stream again from the keyframe before it (frame 40 or
  * earlier), decodes those frames again and drops their output, so the
  * decoded pictures are the ones an uncrashed decoder makes, and none is
  * pushed twice. Without the replay the new decoder would start on a delta
- * frame. (The successor crashes on its own 15th frame, and so on.) */
+ * frame. */
 GST_START_TEST (test_crash_replays_from_keyframe)
 {
   const GstClockTime none[] = { GST_CLOCK_TIME_NONE };
@@ -366,10 +369,10 @@ GST_START_TEST (test_crash_replays_from_keyframe)
       vp8_file);
   reference_run (line, &want);
   g_free (line);
-  fail_unless_equals_int (want.pts->len, 30);
+  fail_unless_equals_int (want.pts->len, 60);
   line = g_strdup_printf ("filesrc location=%s ! matroskademux ! "
       "sandboxbin name=bin restart-delay=0 description=\"hostile "
-      "misdeed=crash after-buffers=14 ! vp8dec\" ! fakesink name=sink",
+      "misdeed=crash after-buffers=44 ! vp8dec\" ! fakesink name=sink",
       vp8_file);
   run_init (&got);
   bin = run_to_end (line, &got);
@@ -377,7 +380,7 @@ GST_START_TEST (test_crash_replays_from_keyframe)
   assert_eos ("crash in a group of pictures", &got);
   fail_unless (get_uint (bin, "restarts") >= 1);
   fail_unless_equals_uint64 (get_uint64 (bin, "buffers-lost"), 0);
-  /* frames 10 to 14 at least */
+  /* frames 40 to 44 at least */
   fail_unless (get_uint64 (bin, "buffers-replayed") >= 5, "%" G_GUINT64_FORMAT,
       get_uint64 (bin, "buffers-replayed"));
   assert_same_frames (&want, &got, none);
@@ -394,23 +397,23 @@ GST_END_TEST;
 
 /* ---- quarantine -------------------------------------------------------- */
 
-/* Frame 10 crashes every worker that sees it: the second crash on it
+/* Frame 50 crashes every worker that sees it: the second crash on it
  * quarantines it. Downstream gets a GAP for its time instead, the bin says
  * which buffer it dropped, counts it lost, and the stream goes on. */
 GST_START_TEST (test_buffer_crashing_twice_is_quarantined)
 {
-  const GstClockTime missing[] = { FRAME_PTS (10), GST_CLOCK_TIME_NONE };
+  const GstClockTime missing[] = { FRAME_PTS (50), GST_CLOCK_TIME_NONE };
   const GstStructure *quarantined;
   guint64 pts = 0, offset = 0, size = 0, duration = 0;
   GstElement *bin;
   gchar *line;
   Run want, got;
 
-  reference_run (RAW (20) " ! sandboxbin mode=in-process description=identity"
+  reference_run (RAW (60) " ! sandboxbin mode=in-process description=identity"
       " ! fakesink name=sink", &want);
-  line = g_strdup_printf (RAW (20) " ! sandboxbin name=bin restart-delay=0 "
+  line = g_strdup_printf (RAW (60) " ! sandboxbin name=bin restart-delay=0 "
       "description=\"hostile misdeed=crash on-pts=%" G_GUINT64_FORMAT "\" ! "
-      "fakesink name=sink", FRAME_PTS (10));
+      "fakesink name=sink", FRAME_PTS (50));
   run_init (&got);
   bin = run_to_end (line, &got);
   g_free (line);
@@ -422,13 +425,13 @@ GST_START_TEST (test_buffer_crashing_twice_is_quarantined)
   fail_unless (gst_structure_get_uint64 (quarantined, "duration", &duration));
   fail_unless (gst_structure_get_uint64 (quarantined, "offset", &offset));
   fail_unless (gst_structure_get_uint64 (quarantined, "size", &size));
-  fail_unless_equals_uint64 (pts, FRAME_PTS (10));
-  fail_unless_equals_uint64 (duration, FRAME_DURATION (10));
-  fail_unless_equals_uint64 (offset, 10);
+  fail_unless_equals_uint64 (pts, FRAME_PTS (50));
+  fail_unless_equals_uint64 (duration, FRAME_DURATION (50));
+  fail_unless_equals_uint64 (offset, 50);
   fail_unless_equals_uint64 (size, 64 * 48 * 3 / 2);
   fail_unless_equals_int (got.gaps->len, 1);
   fail_unless_equals_uint64 (g_array_index (got.gaps, GstClockTime, 0),
-      FRAME_PTS (10));
+      FRAME_PTS (50));
   fail_unless_equals_uint64 (get_uint64 (bin, "buffers-lost"), 1);
   fail_unless (get_uint (bin, "restarts") >= 2);
   assert_same_frames (&want, &got, missing);
@@ -444,16 +447,16 @@ GST_END_TEST;
  * quarantined, and the stream still ends. */
 GST_START_TEST (test_last_buffer_quarantined_stream_ends)
 {
-  const GstClockTime missing[] = { FRAME_PTS (9), GST_CLOCK_TIME_NONE };
+  const GstClockTime missing[] = { FRAME_PTS (49), GST_CLOCK_TIME_NONE };
   GstElement *bin;
   gchar *line;
   Run want, got;
 
-  reference_run (RAW (10) " ! sandboxbin mode=in-process description=identity"
+  reference_run (RAW (50) " ! sandboxbin mode=in-process description=identity"
       " ! fakesink name=sink", &want);
-  line = g_strdup_printf (RAW (10) " ! sandboxbin name=bin restart-delay=0 "
+  line = g_strdup_printf (RAW (50) " ! sandboxbin name=bin restart-delay=0 "
       "description=\"hostile misdeed=crash on-pts=%" G_GUINT64_FORMAT "\" ! "
-      "fakesink name=sink", FRAME_PTS (9));
+      "fakesink name=sink", FRAME_PTS (49));
   run_init (&got);
   bin = run_to_end (line, &got);
   g_free (line);
@@ -472,9 +475,9 @@ GST_END_TEST;
 
 /* ---- processing timeout ------------------------------------------------ */
 
-/* The worker's streaming thread sticks on frame 5 while its control
+/* The worker's streaming thread sticks on frame 45 while its control
  * thread still answers heartbeats: the adaptive processing timeout (the
- * floor, here) kills it, and its successor does frame 5 and the 4 after
+ * floor, here) kills it, and its successor does frame 45 and the 4 after
  * (too few to reach its own misdeed). */
 GST_START_TEST (test_hang_killed_by_processing_timeout)
 {
@@ -484,23 +487,24 @@ GST_START_TEST (test_hang_killed_by_processing_timeout)
   gchar *reason;
   Run want, got;
 
-  reference_run (RAW (10) " ! sandboxbin mode=in-process description=identity"
+  reference_run (RAW (50) " ! sandboxbin mode=in-process description=identity"
       " ! fakesink name=sink", &want);
   run_init (&got);
-  bin = run_to_end (RAW (10) " ! sandboxbin name=bin restart-delay=0 "
-      "description=\"hostile misdeed=hang after-buffers=5\" ! "
+  bin = run_to_end (RAW (50) " ! sandboxbin name=bin restart-delay=0 "
+      "description=\"hostile misdeed=hang after-buffers=45\" ! "
       "fakesink name=sink", &got);
   assert_eos ("hang", &got);
   crashed = find_element (&got, "sandboxbin-worker-crashed");
   fail_unless (crashed != NULL);
   reason = g_strdup_printf ("spent more than 2000 ms on one buffer (pts %"
-      GST_TIME_FORMAT ")", GST_TIME_ARGS (FRAME_PTS (5)));
+      GST_TIME_FORMAT ")", GST_TIME_ARGS (FRAME_PTS (45)));
   fail_unless_equals_string (gst_structure_get_string (crashed, "reason"),
       reason);
   g_free (reason);
   fail_unless_equals_int (get_uint (bin, "restarts"), 1);
   fail_unless_equals_uint64 (get_uint64 (bin, "buffers-lost"), 0);
-  fail_unless_equals_uint64 (get_uint64 (bin, "last-crash-pts"), FRAME_PTS (5));
+  fail_unless_equals_uint64 (get_uint64 (bin, "last-crash-pts"),
+      FRAME_PTS (45));
   assert_same_frames (&want, &got, none);
   gst_object_unref (bin);
   run_clear (&want);
@@ -511,20 +515,24 @@ GST_END_TEST;
 
 /* ---- restarts used up -------------------------------------------------- */
 
-/* Every worker crashes on its first buffer: max-restarts=3 gives four
- * workers (the first buffer is quarantined after the second), then the
+/* From frame 45 on, every worker crashes on its first buffer:
+ * max-restarts=3 gives four workers (frame 45 is quarantined after the
+ * second), then the
  * bin stops with one clear error, and the last crash says no restart
  * follows. */
 GST_START_TEST (test_restart_storm_is_capped)
 {
   gboolean will_restart = TRUE;
   GstElement *bin;
+  gchar *line;
   Run run;
 
   run_init (&run);
-  bin = run_to_end (RAW (1000) " ! sandboxbin name=bin max-restarts=3 "
-      "restart-delay=0 description=\"hostile misdeed=crash\" ! "
-      "fakesink name=sink", &run);
+  line = g_strdup_printf (RAW (1000) " ! sandboxbin name=bin max-restarts=3 "
+      "restart-delay=0 description=\"hostile misdeed=crash from-pts=%"
+      G_GUINT64_FORMAT "\" ! fakesink name=sink", FRAME_PTS (45));
+  bin = run_to_end (line, &run);
+  g_free (line);
   fail_if (run.eos);
   fail_unless (run.error != NULL);
   fail_unless_equals_string (run.error_source, "bin");
@@ -540,7 +548,7 @@ GST_START_TEST (test_restart_storm_is_capped)
   fail_unless (gst_structure_get_boolean (find_last_element (&run,
               "sandboxbin-worker-crashed"), "will-restart", &will_restart));
   fail_if (will_restart);
-  fail_unless_equals_int (run.pts->len, 0);
+  fail_unless_equals_int (run.pts->len, 45);
   /* the quarantined buffer, and what the last worker held */
   fail_unless (get_uint64 (bin, "buffers-lost") >= 2);
   gst_object_unref (bin);
@@ -549,7 +557,7 @@ GST_START_TEST (test_restart_storm_is_capped)
 
 GST_END_TEST;
 
-/* The description crashes on every first buffer and may not restart:
+/* The description crashes on frame 45 and may not restart:
  * fallback-description takes over, in a worker of its own, is given the
  * window, and every frame reaches the sink. */
 GST_START_TEST (test_fallback_takes_over_when_restarts_are_used_up)
@@ -557,14 +565,18 @@ GST_START_TEST (test_fallback_takes_over_when_restarts_are_used_up)
   const GstClockTime none[] = { GST_CLOCK_TIME_NONE };
   const GstStructure *fallback;
   GstElement *bin;
+  gchar *line;
   Run want, got;
 
-  reference_run (RAW (20) " ! sandboxbin mode=in-process description=identity"
+  reference_run (RAW (60) " ! sandboxbin mode=in-process description=identity"
       " ! fakesink name=sink", &want);
   run_init (&got);
-  bin = run_to_end (RAW (20) " ! sandboxbin name=bin max-restarts=0 "
-      "restart-delay=0 description=\"hostile misdeed=crash\" "
-      "fallback-description=identity ! fakesink name=sink", &got);
+  line = g_strdup_printf (RAW (60) " ! sandboxbin name=bin max-restarts=0 "
+      "restart-delay=0 description=\"hostile misdeed=crash from-pts=%"
+      G_GUINT64_FORMAT "\" fallback-description=identity ! "
+      "fakesink name=sink", FRAME_PTS (45));
+  bin = run_to_end (line, &got);
+  g_free (line);
   assert_eos ("fallback", &got);
   fallback = find_element (&got, "sandboxbin-fallback");
   fail_unless (fallback != NULL);

@@ -172,10 +172,11 @@ is_answered_locked (GstPxReplay * replay, Entry * entry)
       entry->seq < ((Entry *) replay->cursor->data)->seq;
 }
 
-/* How many buffers of @pool the window may hold: a few fewer than the
- * pool has, so that upstream always gets some, and about what a worker
- * holds in flight when the pool is the one an ipcsink proposes (twice its
- * max-in-flight and 4). */
+/* How many buffers of @pool the window may hold: 2 fewer than the pool
+ * has, so that upstream always gets some. For the pool an ipcsink
+ * proposes (twice its max-in-flight, and 4) that is what a 1:1 worker
+ * leaves unanswered at most: its input in flight, its output in flight
+ * to the host, and the one in process. */
 static guint
 pool_allowance (GstBufferPool * pool)
 {
@@ -186,7 +187,7 @@ pool_allowance (GstBufferPool * pool)
   gst_structure_free (config);
   if (max == 0)
     return G_MAXUINT;
-  return max > 8 ? max - 4 : max / 2;
+  return max > 4 ? max - 2 : max / 2;
 }
 
 /* Buffers of a buffer pool return to it: an answered one kept for its

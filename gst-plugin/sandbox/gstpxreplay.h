@@ -21,7 +21,7 @@
  *   without its keyframe), then unanswered ones (lost if the worker dies).
  *   Buffers of a buffer pool go back to it: an answered one kept for its
  *   group is copied, and the window holds no more unanswered ones than
- *   the pool can spare (all but 4 of a pool of more than 8, else half),
+ *   the pool can spare (all but 2 of a pool of more than 4, else half),
  *   so that upstream never waits on its pool for the window.
  * - When a worker ends, the oldest input it had not answered is the one it
  *   was processing (the suspect). The next worker is given the window

@@ -3,8 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * "hostile" passes buffers through; on the first one (or the one after
- * "after-buffers", or each one whose PTS is "on-pts", in every worker that
- * sees it: a crafted frame) it tries the misdeed its "misdeed" property
+ * "after-buffers"; or, in every worker, the one whose PTS is "on-pts", a
+ * crafted frame, or the first at or after "from-pts") it tries the misdeed its "misdeed" property
  * names, as code that took over a decoder would, and
  * posts the outcome as an element message "hostile-result" (misdeed, ret,
  * errno, and a "detail" string for misdeeds of several steps) — unless the
@@ -59,6 +59,7 @@ struct _GstHostile
   gint target_pid;
   guint after_buffers;
   GstClockTime on_pts;
+  GstClockTime from_pts;
   guint buffers_seen;
   gboolean done;
   gchar *detail;                /* set by a misdeed, posted with its result */
@@ -74,6 +75,7 @@ enum
   PROP_PATH,
   PROP_AFTER_BUFFERS,
   PROP_ON_PTS,
+  PROP_FROM_PTS,
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -592,6 +594,8 @@ gst_hostile_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
     return GST_FLOW_OK;
   if (GST_CLOCK_TIME_IS_VALID (self->on_pts) ?
       GST_BUFFER_PTS (buffer) != self->on_pts :
+      GST_CLOCK_TIME_IS_VALID (self->from_pts) ?
+      GST_BUFFER_PTS (buffer) < self->from_pts :
       self->buffers_seen++ < self->after_buffers)
     return GST_FLOW_OK;
   self->done = TRUE;
@@ -658,6 +662,9 @@ gst_hostile_set_property (GObject * object, guint prop_id,
     case PROP_ON_PTS:
       self->on_pts = g_value_get_uint64 (value);
       break;
+    case PROP_FROM_PTS:
+      self->from_pts = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -685,6 +692,9 @@ gst_hostile_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_ON_PTS:
       g_value_set_uint64 (value, self->on_pts);
+      break;
+    case PROP_FROM_PTS:
+      g_value_set_uint64 (value, self->from_pts);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -731,6 +741,11 @@ gst_hostile_class_init (GstHostileClass * klass)
           "The misdeed happens on the buffer with this PTS instead (none: "
           "after after-buffers)", 0, G_MAXUINT64, GST_CLOCK_TIME_NONE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_FROM_PTS,
+      g_param_spec_uint64 ("from-pts", "From PTS",
+          "The misdeed happens on the first buffer at or after this PTS "
+          "instead (none: after after-buffers)", 0, G_MAXUINT64,
+          GST_CLOCK_TIME_NONE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   element_class->change_state = gst_hostile_change_state;
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -742,7 +757,7 @@ gst_hostile_class_init (GstHostileClass * klass)
 static void
 gst_hostile_init (GstHostile * self)
 {
-  self->on_pts = GST_CLOCK_TIME_NONE;
+  self->on_pts = self->from_pts = GST_CLOCK_TIME_NONE;
   /* Passthrough: transform_ip sees the buffer as it arrived (in the worker,
    * the producer's read-only memory), not a writable copy. */
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
