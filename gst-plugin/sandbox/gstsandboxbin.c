@@ -48,10 +48,20 @@
  *   for not answering; "pid" (int), "reason" (string), "exit-status" (int,
  *   -1 when a signal ended it), "signal" (int, 0 when it exited),
  *   "violation" (string: the system call the sandbox refused, empty if
- *   none), "buffers-lost" (guint64, total), "will-restart" (boolean).
+ *   none), "pts" (guint64: of the buffer it was processing), "buffers-lost"
+ *   (guint64, total), "replayed" (uint: buffers the next worker is given
+ *   again), "will-restart" (boolean).
+ * - "sandboxbin-buffer-quarantined": a buffer ended two workers in a row
+ *   and is dropped (a GAP goes downstream for it); "pts", "dts",
+ *   "duration", "offset", "size" (guint64).
+ * - "sandboxbin-fallback": #GstSandboxBin:fallback-description takes over;
+ *   "description" (string).
  *
- * When no restart is left the bin posts an error (STREAM, FAILED) and
- * refuses further buffers.
+ * A new worker is given the input since the keyframe its predecessor's
+ * buffer depended on, and its output that was already pushed is dropped
+ * (docs/sandboxbin.md, "Recovery"). When no restart is left, and no
+ * fallback, the bin posts an error (STREAM, FAILED) and refuses further
+ * buffers.
  *
  * Threads: the application's state changes; the streaming threads, which
  * cross the bin through its ghost pads (one per stream of sometimes pads,
@@ -80,6 +90,7 @@
 #include "gstipcsink.h"
 #include "gstipcsrc.h"
 #include "gstpxerror.h"
+#include "gstpxreplay.h"
 #include "gstpxworker.h"
 #include "px-fd.h"
 #include "px-sandbox.h"
@@ -98,6 +109,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_sandbox_bin_debug);
 #define DEFAULT_BACKOFF GST_SANDBOX_BIN_BACKOFF_EXPONENTIAL
 #define DEFAULT_HEARTBEAT_INTERVAL 1000 /* ms */
 #define DEFAULT_HEARTBEAT_TIMEOUT 5000  /* ms */
+#define DEFAULT_REPLAY_MAX_BUFFERS GST_PX_REPLAY_DEFAULT_MAX_BUFFERS
+#define DEFAULT_REPLAY_MAX_BYTES GST_PX_REPLAY_DEFAULT_MAX_BYTES
+#define DEFAULT_PROCESSING_TIMEOUT -1   /* adaptive */
 /* The longest wait exponential backoff reaches. */
 #define MAX_RESTART_DELAY 30000 /* ms */
 
@@ -108,6 +122,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_sandbox_bin_debug);
  * wait for its exit before killing it, so that the crash is reported as
  * what it was. */
 #define WORKER_EXIT_WAIT (500 * G_TIME_SPAN_MILLISECOND)
+/* How often the supervisor looks at the time spent on the current
+ * buffer. */
+#define PROCESSING_CHECK_INTERVAL (100 * G_TIME_SPAN_MILLISECOND)
+/* How long a crashed worker's input may take to return from its ipcsink
+ * once that is stopped. */
+#define INPUT_RETURN_WAIT (G_TIME_SPAN_SECOND)
 
 G_STATIC_ASSERT ((int) GST_SANDBOX_BIN_POLICY_MINIMAL_COMPUTE ==
     (int) PX_SANDBOX_POLICY_MINIMAL_COMPUTE);
@@ -143,6 +163,13 @@ enum
   PROP_RESTARTS,
   PROP_BUFFERS_LOST,
   PROP_LAST_VIOLATION,
+  PROP_REPLAY_MAX_BUFFERS,
+  PROP_REPLAY_MAX_BYTES,
+  PROP_PROCESSING_TIMEOUT,
+  PROP_FALLBACK_DESCRIPTION,
+  PROP_BUFFERS_REPLAYED,
+  PROP_BUFFERS_COPIED,
+  PROP_LAST_CRASH_PTS,
   N_PROPERTIES
 };
 
@@ -182,9 +209,6 @@ struct _SandboxWorker
   /* ipcsink and ipcsrc in the bin; NULL once detached (transition_lock) */
   GstElement *input;
   GstElement *output;
-  /* buffers that went in and came out (atomic) */
-  guint64 buffers_in;
-  guint64 buffers_out;
   gint retired;                 /* atomic: out of service, its end expected */
   /* its sometimes pads (bin's streams_lock) */
   GList *streams;
@@ -225,6 +249,7 @@ struct _GstSandboxBin
   gint uid;
   gint gid;
   gboolean require_sandbox;
+  gchar *fallback_description;
   Layout layout;
   guint next_src_id;
 
@@ -263,6 +288,18 @@ struct _GstSandboxBin
   gulong block_id;              /* holds the input while workers change */
   guint retiring_outputs;       /* see retire_output() */
   GThread *supervisor;
+
+  /* recovery: the input kept for the next worker, what was lost */
+  GstPxReplay *replay;
+  /* (lock) */
+  guint replay_max_buffers;
+  guint64 replay_max_bytes;
+  gint processing_timeout;      /* ms; -1: adaptive, 0: none */
+  gboolean using_fallback;      /* workers run fallback_description */
+  GstClockTime last_crash_pts;
+  /* (atomic) */
+  guint64 buffers_replayed;
+  guint64 buffers_copied;
 };
 
 #define gst_sandbox_bin_parent_class parent_class
@@ -778,6 +815,8 @@ worker_config (GstSandboxBin * self, SandboxWorker * worker,
   return ok;
 }
 
+static gchar *running_description (GstSandboxBin * self);
+
 /* Spawns a worker for the description and waits until it is locked down
  * in READY. */
 static SandboxWorker *
@@ -797,9 +836,7 @@ spawn_worker (GstSandboxBin * self, GError ** error)
     sandbox_worker_unref (worker);
     return NULL;
   }
-  GST_OBJECT_LOCK (self);
-  description = g_strdup (self->description);
-  GST_OBJECT_UNLOCK (self);
+  description = running_description (self);
   worker->px = gst_px_worker_new (description, &config, GST_OBJECT (self),
       &worker_callbacks, worker);
   g_free (description);
@@ -837,19 +874,18 @@ post_worker_started (GstSandboxBin * self, SandboxWorker * worker)
               "restarts", G_TYPE_UINT, restarts, NULL)));
 }
 
+static GstPadProbeReturn recover_output (GstSandboxBin * self,
+    SandboxWorker * worker, GstPad * pad, GstPadProbeInfo * info);
+
 static GstPadProbeReturn
 count_output (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
   SandboxWorker *worker = user_data;
-  guint64 n = 1;
 
   /* Taken away from the bin: what it pushes now goes nowhere. */
   if (!gst_pad_is_linked (pad))
     return GST_PAD_PROBE_OK;
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-    n = gst_buffer_list_length (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
-  __atomic_fetch_add (&worker->buffers_out, n, __ATOMIC_RELAXED);
-  return GST_PAD_PROBE_OK;
+  return recover_output (worker->bin, worker, pad, info);
 }
 
 /* A connection thread of the ipcsink. */
@@ -1426,16 +1462,507 @@ unblock_input (GstSandboxBin * self)
     gst_pad_remove_probe (self->sinkpad, id);
 }
 
-/* Streaming thread. Counts what enters each worker; a buffer that was in
- * a dying worker's ipcsink when it was taken away went down with the
- * worker (counted lost), it is no reason for upstream to stop. */
+/* ---- recovery (the replay window: gstpxreplay.h) ------------------------ */
+
+/* Streaming thread: a new segment is a new stream, and the window starts
+ * again. */
+static void
+follow_stream (GstSandboxBin * self, GstPad * pad)
+{
+  GstEvent *segment = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+
+  gst_px_replay_follow_stream (self->replay, segment, caps);
+  gst_clear_event (&segment);
+  gst_clear_caps (&caps);
+}
+
+/* Streaming thread: a worker that took over from one that ended is first
+ * given the window again, through the ghost pad's inner pad (which sends
+ * the stream's sticky events to a new peer before the first buffer). */
 static GstFlowReturn
-forward_input (GstSandboxBin * self, GstPad * pad, GstMiniObject * data,
-    guint64 n)
+replay_window (GstSandboxBin * self, GstPad * pad, SandboxWorker * worker)
+{
+  GstBufferList *list = gst_px_replay_take (self->replay, worker->generation,
+      g_get_monotonic_time ());
+  guint n;
+
+  if (list == NULL)
+    return GST_FLOW_OK;
+  n = gst_buffer_list_length (list);
+  GST_DEBUG_OBJECT (self, "giving worker %u %u buffers again",
+      worker->generation, n);
+  __atomic_fetch_add (&self->buffers_replayed, n, __ATOMIC_RELAXED);
+  return gst_proxy_pad_chain_list_default (pad, GST_OBJECT (self), list);
+}
+
+static void
+record_input (GstSandboxBin * self, SandboxWorker * worker,
+    GstMiniObject * data)
+{
+  gint64 now = g_get_monotonic_time ();
+  GstBufferList *list;
+
+  if (GST_IS_BUFFER (data)) {
+    gst_px_replay_input (self->replay, worker->generation, GST_BUFFER (data),
+        now);
+    return;
+  }
+  list = GST_BUFFER_LIST (data);
+  for (guint i = 0; i < gst_buffer_list_length (list); i++)
+    gst_px_replay_input (self->replay, worker->generation,
+        gst_buffer_list_get (list, i), now);
+}
+
+/* The ghost sink pad's serialized events. One that comes after a crash,
+ * before the next buffer (an EOS, new caps, a new stream), comes after the
+ * window; a flush drops the window; an EOS says that the worker waits for
+ * no more input (see gst_px_replay_timed_out()). */
+static GstPadProbeReturn
+watch_input (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstSandboxBin *self = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  SandboxWorker *worker;
+
+  if (!GST_EVENT_IS_SERIALIZED (event))
+    return GST_PAD_PROBE_OK;
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
+    gst_px_replay_reset (self->replay);
+    return GST_PAD_PROBE_OK;
+  }
+  worker = current_worker (self);
+  if (worker == NULL)
+    return GST_PAD_PROBE_OK;
+  gst_px_replay_begin_input (self->replay);
+  replay_window (self, pad, worker);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
+    gst_px_replay_input_ended (self->replay, worker->generation);
+  gst_px_replay_end_input (self->replay);
+  sandbox_worker_unref (worker);
+  return GST_PAD_PROBE_OK;
+}
+
+static GQuark
+input_watch_quark (void)
+{
+  static GQuark quark;
+
+  if (quark == 0)
+    quark = g_quark_from_static_string ("sandboxbin-input-watch");
+  return quark;
+}
+
+/* Streaming thread, isolated: the first buffer on @pad installs
+ * watch_input() on it, for as long as the pad lives. */
+static void
+watch_input_pad (GstSandboxBin * self, GstPad * pad)
+{
+  if (g_object_get_qdata (G_OBJECT (pad), input_watch_quark ()) != NULL)
+    return;
+  g_object_set_qdata (G_OBJECT (pad), input_watch_quark (),
+      GUINT_TO_POINTER (1));
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, watch_input,
+      self, NULL);
+}
+
+typedef struct
+{
+  GstPad *internal;             /* the ghost sink pad's inner pad */
+  GstPad *target;               /* the new worker's ipcsink's sink pad */
+  guint worker;                 /* its generation */
+  GstBufferList *list;
+} ReplayJob;
+
+static void
+free_replay_job (gpointer data)
+{
+  ReplayJob *job = data;
+
+  gst_object_unref (job->internal);
+  gst_object_unref (job->target);
+  if (job->list)
+    gst_buffer_list_unref (job->list);
+  g_free (job);
+}
+
+static gboolean
+send_stream_event (GstPad * pad, GstEvent ** event, gpointer user_data)
+{
+  if (GST_EVENT_TYPE (*event) != GST_EVENT_EOS)
+    gst_pad_send_event (GST_PAD (user_data), gst_event_ref (*event));
+  return TRUE;
+}
+
+/* A thread of GStreamer's: the stream had ended when the worker crashed.
+ * The new one gets the stream's sticky events, the window, then the EOS,
+ * straight into its ipcsink (the ghost pad's inner pad, past its EOS,
+ * sends nothing more). Not on the supervisor: the window may be more than
+ * the worker takes at once, and the sink downstream may hold the output
+ * until PLAYING. */
+static void
+replay_to_eos (GstElement * element, gpointer user_data)
+{
+  GstSandboxBin *self = GST_SANDBOX_BIN (element);
+  ReplayJob *job = user_data;
+  GstEvent *eos;
+  GstFlowReturn ret;
+
+  gst_pad_sticky_events_foreach (job->internal, send_stream_event, job->target);
+  ret = gst_pad_chain_list (job->target, g_steal_pointer (&job->list));
+  if (ret != GST_FLOW_OK)
+    GST_DEBUG_OBJECT (self, "replay before the EOS: %s",
+        gst_flow_get_name (ret));
+  eos = gst_pad_get_sticky_event (job->internal, GST_EVENT_EOS, 0);
+  gst_px_replay_input_ended (self->replay, job->worker);
+  gst_pad_send_event (job->target, eos ? eos : gst_event_new_eos ());
+  gst_px_replay_end_input (self->replay);
+}
+
+/* Supervisor, in replace_worker(): if the stream had ended when @worker's
+ * predecessor crashed, a thread of GStreamer's gives @worker the window
+ * and the EOS; FALSE if there is no window to give (resend_eos() then
+ * sends the EOS). */
+static gboolean
+replay_after_eos (GstSandboxBin * self, SandboxWorker * worker)
+{
+  GstBufferList *list = NULL;
+  GstPad *internal;
+  GstEvent *eos;
+  ReplayJob *job;
+
+  if (self->sinkpad == NULL)
+    return FALSE;
+  internal = GST_PAD (gst_proxy_pad_get_internal (GST_PROXY_PAD
+          (self->sinkpad)));
+  eos = gst_pad_get_sticky_event (internal, GST_EVENT_EOS, 0);
+  if (eos != NULL)
+    list = gst_px_replay_take (self->replay, worker->generation,
+        g_get_monotonic_time ());
+  gst_clear_event (&eos);
+  if (list == NULL) {
+    gst_object_unref (internal);
+    return FALSE;
+  }
+  __atomic_fetch_add (&self->buffers_replayed, gst_buffer_list_length (list),
+      __ATOMIC_RELAXED);
+  job = g_new0 (ReplayJob, 1);
+  job->internal = internal;
+  job->target = gst_element_get_static_pad (worker->input, "sink");
+  job->worker = worker->generation;
+  job->list = list;
+  gst_px_replay_begin_input (self->replay);
+  gst_element_call_async (GST_ELEMENT (self), replay_to_eos, job,
+      free_replay_job);
+  return TRUE;
+}
+
+/* Raw audio and video go downstream as the worker wrote them, in its
+ * arena; anything else is parsed again downstream, and the worker can
+ * still write its arena: that is copied first (docs/security.md, "Output
+ * the host parses again"). */
+static gboolean
+output_is_raw (GstPad * pad)
+{
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  const gchar *name = NULL;
+  gboolean raw;
+
+  if (caps != NULL && gst_caps_get_size (caps) > 0)
+    name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
+  raw = name != NULL && (g_str_equal (name, "video/x-raw") ||
+      g_str_equal (name, "audio/x-raw"));
+  gst_clear_caps (&caps);
+  return raw;
+}
+
+static GstBuffer *
+copy_output (GstSandboxBin * self, GstBuffer * buffer)
+{
+  gsize size = gst_buffer_get_size (buffer);
+  GstBuffer *copy = size > 0 ? gst_buffer_new_allocate (NULL, size, NULL) :
+      gst_buffer_new ();
+  GstMapInfo map;
+
+  if (copy != NULL) {
+    gst_buffer_copy_into (copy, buffer, GST_BUFFER_COPY_METADATA, 0, -1);
+    if (size > 0 && gst_buffer_map (copy, &map, GST_MAP_WRITE)) {
+      gst_buffer_extract (buffer, 0, map.data, size);
+      gst_buffer_unmap (copy, &map);
+    }
+    __atomic_fetch_add (&self->buffers_copied, 1, __ATOMIC_RELAXED);
+  }
+  gst_buffer_unref (buffer);
+  return copy;
+}
+
+/* The probe on each worker's ipcsrc, through count_output(): every output
+ * buffer before downstream sees it. An output that answers input whose
+ * output was pushed before a crash is dropped. */
+static GstPadProbeReturn
+recover_output (GstSandboxBin * self, SandboxWorker * worker, GstPad * pad,
+    GstPadProbeInfo * info)
+{
+  gint64 now = g_get_monotonic_time ();
+  gboolean raw = output_is_raw (pad);
+  GstBufferList *list, *kept;
+  GstBuffer *buffer;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    if (!gst_px_replay_output (self->replay, worker->generation, now))
+      return GST_PAD_PROBE_DROP;
+    if (!raw)
+      GST_PAD_PROBE_INFO_DATA (info) = copy_output (self,
+          GST_PAD_PROBE_INFO_BUFFER (info));
+    return GST_PAD_PROBE_INFO_DATA (info) ? GST_PAD_PROBE_OK :
+        GST_PAD_PROBE_HANDLED;
+  }
+  list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+  kept = gst_buffer_list_new_sized (gst_buffer_list_length (list));
+  for (guint i = 0; i < gst_buffer_list_length (list); i++) {
+    if (!gst_px_replay_output (self->replay, worker->generation, now))
+      continue;
+    buffer = gst_buffer_ref (gst_buffer_list_get (list, i));
+    if (!raw)
+      buffer = copy_output (self, buffer);
+    if (buffer != NULL)
+      gst_buffer_list_add (kept, buffer);
+  }
+  if (gst_buffer_list_length (kept) == 0) {
+    gst_buffer_list_unref (kept);
+    return GST_PAD_PROBE_DROP;
+  }
+  gst_buffer_list_unref (list);
+  GST_PAD_PROBE_INFO_DATA (info) = kept;
+  return GST_PAD_PROBE_OK;
+}
+
+typedef struct
+{
+  GstSandboxBin *bin;           /* owns the pad the probe is on */
+  GstEvent *gap;
+  guint stream;                 /* gst_px_replay_get_stream() */
+} PendingGap;
+
+static void
+free_pending_gap (gpointer data)
+{
+  PendingGap *pending = data;
+
+  gst_event_unref (pending->gap);
+  g_free (pending);
+}
+
+/* The bin's src pad, after a quarantine: the GAP goes downstream where
+ * the buffer's output would have, before the next output or the EOS
+ * (what was pushed before answers earlier input, see gstpxreplay.h). A
+ * flush or a new stream makes it stale. */
+static GstPadProbeReturn
+gap_before_next (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  PendingGap *pending = user_data;
+  GstEvent *event;
+  GstPad *peer;
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    event = GST_PAD_PROBE_INFO_EVENT (info);
+    if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+      return GST_PAD_PROBE_REMOVE;
+    if (!GST_EVENT_IS_SERIALIZED (event) || (GST_EVENT_IS_STICKY (event) &&
+            GST_EVENT_TYPE (event) != GST_EVENT_EOS))
+      return GST_PAD_PROBE_OK;
+  }
+  if (gst_px_replay_get_stream (pending->bin->replay) == pending->stream &&
+      (peer = gst_pad_get_peer (pad)) != NULL) {
+    gst_pad_send_event (peer, gst_event_ref (pending->gap));
+    gst_object_unref (peer);
+  }
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Supervisor: @buffer ended two workers in a row and is left out. */
+static void
+quarantine (GstSandboxBin * self, const GstPxReplayBuffer * buffer)
+{
+  GstClockTime time = GST_CLOCK_TIME_IS_VALID (buffer->pts) ? buffer->pts :
+      buffer->dts;
+  PendingGap *pending;
+
+  GST_WARNING_OBJECT (self, "the buffer at %" GST_TIME_FORMAT " (offset %"
+      G_GUINT64_FORMAT ", %" G_GSIZE_FORMAT " bytes) ended two workers in a "
+      "row: dropped", GST_TIME_ARGS (buffer->pts), buffer->offset,
+      buffer->size);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("sandboxbin-buffer-quarantined",
+              "pts", G_TYPE_UINT64, buffer->pts,
+              "dts", G_TYPE_UINT64, buffer->dts,
+              "duration", G_TYPE_UINT64, buffer->duration,
+              "offset", G_TYPE_UINT64, buffer->offset,
+              "size", G_TYPE_UINT64, (guint64) buffer->size, NULL)));
+  if (!GST_CLOCK_TIME_IS_VALID (time) || self->srcpad == NULL)
+    return;
+  pending = g_new0 (PendingGap, 1);
+  pending->bin = self;
+  pending->gap = gst_event_new_gap (time, buffer->duration);
+  pending->stream = gst_px_replay_get_stream (self->replay);
+  gst_pad_add_probe (self->srcpad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BUFFER_LIST | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      gap_before_next, pending, free_pending_gap);
+}
+
+static GstPadProbeReturn
+note_idle (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  g_atomic_int_set ((gint *) user_data, 1);
+  return GST_PAD_PROBE_OK;
+}
+
+/* TRUE while @pad pushes: downstream holds the buffer (a sink waiting for
+ * PLAYING, a full queue), and the worker waits for it. An idle probe is
+ * called at once on an idle pad and blocks it while installed: it goes
+ * at once. */
+static gboolean
+output_is_held (GstPad * pad)
+{
+  gint *idle = g_new0 (gint, 1);
+  gulong id = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_IDLE, note_idle,
+      idle, g_free);
+  gboolean held = !g_atomic_int_get (idle);
+
+  if (id != 0)
+    gst_pad_remove_probe (pad, id);
+  return held;
+}
+
+/* Supervisor: a worker that spends longer than processing-timeout on one
+ * buffer is given up on, as one that stops answering is. */
+static void
+check_processing_time (GstSandboxBin * self)
+{
+  GstPxReplayBuffer buffer;
+  SandboxWorker *worker;
+  gint64 limit, now, timeout;
+  GstPad *pad;
+  gchar *reason;
+
+  if (!g_mutex_trylock (&self->transition_lock))
+    return;
+  g_mutex_lock (&self->lock);
+  timeout = self->processing_timeout < 0 ? -1 :
+      (gint64) self->processing_timeout * G_TIME_SPAN_MILLISECOND;
+  g_mutex_unlock (&self->lock);
+  worker = current_worker (self);
+  now = g_get_monotonic_time ();
+  if (worker != NULL && !worker_is_retired (worker) && worker->output &&
+      gst_px_replay_timed_out (self->replay, worker->generation, timeout,
+          now, &limit, &buffer)) {
+    pad = gst_element_get_static_pad (worker->output, "src");
+    if (output_is_held (pad)) {
+      gst_px_replay_output_held (self->replay, worker->generation, now);
+    } else {
+      reason = g_strdup_printf ("spent more than %" G_GINT64_FORMAT " ms on "
+          "one buffer (pts %" GST_TIME_FORMAT ")",
+          limit / G_TIME_SPAN_MILLISECOND, GST_TIME_ARGS (buffer.pts));
+      worker_failed (self, worker, reason);
+      g_free (reason);
+    }
+    gst_object_unref (pad);
+  }
+  g_clear_pointer (&worker, sandbox_worker_unref);
+  g_mutex_unlock (&self->transition_lock);
+}
+
+/* What workers run: the description, or the fallback once it took over. */
+static gchar *
+running_description (GstSandboxBin * self)
+{
+  gboolean fallback;
+  gchar *description;
+
+  g_mutex_lock (&self->lock);
+  fallback = self->using_fallback;
+  g_mutex_unlock (&self->lock);
+  GST_OBJECT_LOCK (self);
+  description = g_strdup (fallback ? self->fallback_description :
+      self->description);
+  GST_OBJECT_UNLOCK (self);
+  return description;
+}
+
+/* Supervisor, transition_lock held: the description's restarts are used
+ * up. TRUE if fallback-description takes over, with restarts of its own:
+ * in a worker too, jailed as the others (the input that got this far is
+ * the likeliest to be hostile). */
+static gboolean
+switch_to_fallback (GstSandboxBin * self)
+{
+  GError *error = NULL;
+  Layout layout, wanted;
+  gchar *fallback;
+  gboolean in_use;
+
+  g_mutex_lock (&self->lock);
+  in_use = self->using_fallback;
+  g_mutex_unlock (&self->lock);
+  GST_OBJECT_LOCK (self);
+  fallback = g_strdup (self->fallback_description);
+  wanted = self->layout;
+  GST_OBJECT_UNLOCK (self);
+  if (fallback == NULL || in_use) {
+    g_free (fallback);
+    return FALSE;
+  }
+  if (!gst_px_layout_of (fallback, &layout, &error) ||
+      layout.sink_pads != wanted.sink_pads ||
+      layout.src_pads != wanted.src_pads || layout.dynamic != wanted.dynamic) {
+    GST_ELEMENT_WARNING (self, CORE, FAILED,
+        ("fallback-description \"%s\" cannot stand in for the description",
+            fallback), ("%s", error ? error->message :
+            "its pads are not the description's"));
+    g_clear_error (&error);
+    g_free (fallback);
+    return FALSE;
+  }
+  g_mutex_lock (&self->lock);
+  self->using_fallback = TRUE;
+  g_queue_clear_full (&self->crash_times, g_free);
+  g_mutex_unlock (&self->lock);
+  GST_WARNING_OBJECT (self, "restarts used up: \"%s\" takes over", fallback);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("sandboxbin-fallback", "description",
+              G_TYPE_STRING, fallback, NULL)));
+  g_free (fallback);
+  return TRUE;
+}
+
+/* NULL -> READY: a new run, with the description again. */
+static void
+recovery_start (GstSandboxBin * self)
+{
+  gst_px_replay_reset (self->replay);
+  g_mutex_lock (&self->lock);
+  self->using_fallback = FALSE;
+  self->last_crash_pts = GST_CLOCK_TIME_NONE;
+  g_mutex_unlock (&self->lock);
+  __atomic_store_n (&self->buffers_replayed, 0, __ATOMIC_RELAXED);
+  __atomic_store_n (&self->buffers_copied, 0, __ATOMIC_RELAXED);
+}
+
+/* Streaming thread: the input goes to the current worker, and into the
+ * replay window on its way. A worker that took over from one that crashed
+ * is first given the window again (and, before it, the stream's sticky
+ * events, which the ghost pad's inner pad sends to a new peer by itself).
+ * A buffer that was in a dying worker's ipcsink when it was taken away
+ * stays in the window for the next worker: it is no reason for upstream
+ * to stop. */
+static GstFlowReturn
+forward_input (GstSandboxBin * self, GstPad * pad, GstMiniObject * data)
 {
   SandboxWorker *worker = current_worker (self);
+  GstFlowReturn ret = GST_FLOW_OK;
   gboolean failed;
-  GstFlowReturn ret;
 
   g_mutex_lock (&self->lock);
   failed = self->failed;
@@ -1445,18 +1972,27 @@ forward_input (GstSandboxBin * self, GstPad * pad, GstMiniObject * data,
     g_clear_pointer (&worker, sandbox_worker_unref);
     return GST_FLOW_ERROR;
   }
-  if (worker != NULL)
-    __atomic_fetch_add (&worker->buffers_in, n, __ATOMIC_RELAXED);
-  if (GST_IS_BUFFER (data))
+  if (worker != NULL) {
+    watch_input_pad (self, pad);
+    gst_px_replay_begin_input (self->replay);
+    follow_stream (self, pad);
+    ret = replay_window (self, pad, worker);
+    record_input (self, worker, data);
+  }
+  if (ret != GST_FLOW_OK)
+    gst_mini_object_unref (data);
+  else if (GST_IS_BUFFER (data))
     ret = gst_proxy_pad_chain_default (pad, GST_OBJECT (self),
         GST_BUFFER (data));
   else
     ret = gst_proxy_pad_chain_list_default (pad, GST_OBJECT (self),
         GST_BUFFER_LIST (data));
-  if (worker != NULL && worker_is_retired (worker) &&
-      (ret == GST_FLOW_FLUSHING || ret == GST_FLOW_NOT_LINKED) &&
-      !GST_PAD_IS_FLUSHING (pad))
-    ret = GST_FLOW_OK;
+  if (worker != NULL) {
+    gst_px_replay_end_input (self->replay);
+    if (worker_is_retired (worker) && (ret == GST_FLOW_FLUSHING ||
+            ret == GST_FLOW_NOT_LINKED) && !GST_PAD_IS_FLUSHING (pad))
+      ret = GST_FLOW_OK;
+  }
   g_clear_pointer (&worker, sandbox_worker_unref);
   return ret;
 }
@@ -1465,14 +2001,13 @@ static GstFlowReturn
 sink_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer)
 {
   return forward_input (GST_SANDBOX_BIN (parent), pad,
-      GST_MINI_OBJECT (buffer), 1);
+      GST_MINI_OBJECT (buffer));
 }
 
 static GstFlowReturn
 sink_chain_list (GstPad * pad, GstObject * parent, GstBufferList * list)
 {
-  return forward_input (GST_SANDBOX_BIN (parent), pad, GST_MINI_OBJECT (list),
-      gst_buffer_list_length (list));
+  return forward_input (GST_SANDBOX_BIN (parent), pad, GST_MINI_OBJECT (list));
 }
 
 static gboolean
@@ -1509,7 +2044,8 @@ resend_eos (GstSandboxBin * self, SandboxWorker * worker)
 
 /* ---- supervision ------------------------------------------------------- */
 
-/* Counts a crash; TRUE if the restart window leaves room for a restart. */
+/* Counts a crash; TRUE if the restart window leaves room for a restart,
+ * or fallback-description takes over. */
 static gboolean
 record_crash (GstSandboxBin * self, guint * crashes)
 {
@@ -1526,7 +2062,7 @@ record_crash (GstSandboxBin * self, guint * crashes)
   *crashes = g_queue_get_length (&self->crash_times);
   allowed = *crashes <= self->max_restarts;
   g_mutex_unlock (&self->lock);
-  return allowed;
+  return allowed || switch_to_fallback (self);
 }
 
 /* The wait before restart number @crashes of the window, in ms. */
@@ -1575,14 +2111,15 @@ wait_for_exit (GstSandboxBin * self, SandboxWorker * worker)
 static void
 post_worker_crashed (GstSandboxBin * self, pid_t pid, const gchar * reason,
     gint status, gint signal_number, const gchar * violation,
-    gboolean will_restart)
+    const GstPxReplayLoss * loss, gboolean will_restart)
 {
   guint64 lost;
 
   g_mutex_lock (&self->lock);
   lost = self->buffers_lost;
   g_mutex_unlock (&self->lock);
-  GST_WARNING_OBJECT (self, "worker %d %s", (int) pid, reason);
+  GST_WARNING_OBJECT (self, "worker %d %s (at %" GST_TIME_FORMAT ")",
+      (int) pid, reason, GST_TIME_ARGS (loss->suspect.pts));
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self),
           gst_structure_new ("sandboxbin-worker-crashed",
@@ -1591,20 +2128,40 @@ post_worker_crashed (GstSandboxBin * self, pid_t pid, const gchar * reason,
               "exit-status", G_TYPE_INT, status,
               "signal", G_TYPE_INT, signal_number,
               "violation", G_TYPE_STRING, violation ? violation : "",
+              "pts", G_TYPE_UINT64, loss->suspect.pts,
               "buffers-lost", G_TYPE_UINT64, lost,
+              "replayed", G_TYPE_UINT, loss->replay,
               "will-restart", G_TYPE_BOOLEAN, will_restart, NULL)));
 }
 
+/* Why @worker ended: its own exit, if it came before we killed it, says
+ * best what happened. */
+static gchar *
+crash_reason (GstSandboxBin * self, SandboxWorker * worker)
+{
+  gchar *reason;
+
+  g_mutex_lock (&self->lock);
+  if (worker->exit_reason && (!worker->loss_reason ||
+          !g_str_has_prefix (worker->exit_reason, "killed by signal 9")))
+    reason = g_strdup (worker->exit_reason);
+  else
+    reason = g_strdup (worker->loss_reason ? worker->loss_reason : "ended");
+  g_mutex_unlock (&self->lock);
+  return reason;
+}
+
 /* Supervisor, transition_lock held: takes @worker out of service, counts
- * what it lost and reports how it ended. TRUE if a restart may follow. */
+ * what it lost, quarantines the buffer that ended it and the one before,
+ * and reports how it ended. TRUE if a restart may follow. */
 static gboolean
 retire_worker (GstSandboxBin * self, SandboxWorker * worker,
     gchar ** out_reason)
 {
   gint status = -1, signal_number = 0;
   pid_t pid = gst_px_worker_get_pid (worker->px);
-  guint64 in, out;
-  gchar *violation, *reason;
+  GstPxReplayLoss loss;
+  gchar *violation;
   gboolean allowed;
   guint crashes;
 
@@ -1612,59 +2169,60 @@ retire_worker (GstSandboxBin * self, SandboxWorker * worker,
   wait_for_exit (self, worker);
   gst_px_worker_stop (worker->px, 0);
   detach_elements (self, worker, FALSE);
-  in = __atomic_load_n (&worker->buffers_in, __ATOMIC_RELAXED);
-  out = __atomic_load_n (&worker->buffers_out, __ATOMIC_RELAXED);
+  /* What upstream was handing over returns from the stopped ipcsink, and
+   * is in the window by then. */
+  if (!gst_px_replay_wait_input (self->replay, g_get_monotonic_time () +
+          INPUT_RETURN_WAIT))
+    GST_WARNING_OBJECT (self, "the input is still in the dead worker's "
+        "ipcsink");
   gst_px_worker_get_exit_status (worker->px, &status, &signal_number);
   violation = gst_px_worker_get_violation (worker->px);
+  *out_reason = crash_reason (self, worker);
+  allowed = record_crash (self, &crashes);
+  gst_px_replay_worker_lost (self->replay, worker->generation, allowed, &loss);
 
   g_mutex_lock (&self->lock);
-  reason = g_strdup (worker->exit_reason && !worker->loss_reason ?
-      worker->exit_reason : worker->loss_reason ? worker->loss_reason :
-      "ended");
-  /* Its own exit, if it came before we killed it, says best what
-   * happened. */
-  if (worker->exit_reason && worker->loss_reason &&
-      !g_str_has_prefix (worker->exit_reason, "killed by signal 9")) {
-    g_free (reason);
-    reason = g_strdup (worker->exit_reason);
-  }
-  self->buffers_lost += in > out ? in - out : 0;
+  self->buffers_lost += loss.lost;
+  self->last_crash_pts = loss.suspect.pts;
   if (violation != NULL) {
     g_free (self->last_violation);
     self->last_violation = g_strdup (violation);
   }
   g_mutex_unlock (&self->lock);
 
-  allowed = record_crash (self, &crashes);
-  post_worker_crashed (self, pid, reason, status, signal_number, violation,
-      allowed);
+  if (loss.quarantined)
+    quarantine (self, &loss.suspect);
+  post_worker_crashed (self, pid, *out_reason, status, signal_number,
+      violation, &loss, allowed);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUFFERS_LOST]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_CRASH_PTS]);
   if (violation != NULL)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_VIOLATION]);
   g_free (violation);
-  *out_reason = reason;
   return allowed;
 }
 
 static void
 give_up (GstSandboxBin * self, const gchar * reason)
 {
+  guint64 lost = gst_px_replay_drop (self->replay);
   guint window, crashes;
   gchar *description;
 
   g_mutex_lock (&self->lock);
   self->failed = TRUE;
+  self->buffers_lost += lost;
   window = self->restart_window;
   crashes = g_queue_get_length (&self->crash_times);
   g_mutex_unlock (&self->lock);
-  GST_OBJECT_LOCK (self);
-  description = g_strdup (self->description);
-  GST_OBJECT_UNLOCK (self);
+  description = running_description (self);
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
       ("The sandboxed worker failed again: no restarts left (%u failures "
           "within restart-window=%u ms)", crashes, window),
       ("\"%s\", last: %s", description, reason));
   g_free (description);
+  if (lost > 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUFFERS_LOST]);
   /* Upstream now gets an error instead of waiting. */
   unblock_input (self);
 }
@@ -1739,7 +2297,8 @@ replace_worker (GstSandboxBin * self, GError ** error)
   if (old != NULL)
     sandbox_worker_unref (old);
 
-  resend_eos (self, worker);
+  if (!replay_after_eos (self, worker))
+    resend_eos (self, worker);
   unblock_input (self);
   /* Upstream asks the new ipcsink for its pool. */
   if (self->sinkpad != NULL)
@@ -1840,16 +2399,37 @@ heartbeat (GstSandboxBin * self, GstClockTime timeout)
   g_mutex_unlock (&self->transition_lock);
 }
 
+/* Supervisor: the earliest of the next heartbeat and the next look at
+ * the processing time (0 for either: none due), or 0. */
+static gint64
+next_deadline (GstSandboxBin * self, gint64 * next_beat, gint64 * next_check)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->heartbeat_interval == 0 || self->failed)
+    *next_beat = 0;
+  else if (*next_beat == 0)
+    *next_beat = now + (gint64) self->heartbeat_interval *
+        G_TIME_SPAN_MILLISECOND;
+  if (self->processing_timeout == 0 || self->failed)
+    *next_check = 0;
+  else if (*next_check == 0)
+    *next_check = now + PROCESSING_CHECK_INTERVAL;
+  if (*next_beat == 0 || (*next_check != 0 && *next_check < *next_beat))
+    return *next_check;
+  return *next_beat;
+}
+
 /* The bin's supervisor thread, from NULL -> READY to READY -> NULL. */
 static gpointer
 supervise (gpointer data)
 {
   GstSandboxBin *self = data;
+  gint64 next_beat = 0, next_check = 0, deadline, now;
 
   g_mutex_lock (&self->lock);
   while (!self->quit) {
     GstClockTime timeout;
-    gint64 deadline;
 
     if (self->crash_pending && !self->stopping && !self->failed) {
       self->crash_pending = FALSE;
@@ -1858,17 +2438,24 @@ supervise (gpointer data)
       g_mutex_lock (&self->lock);
       continue;
     }
-    if (self->heartbeat_interval == 0 || self->failed) {
+    deadline = next_deadline (self, &next_beat, &next_check);
+    if (deadline == 0) {
       g_cond_wait (&self->cond, &self->lock);
       continue;
     }
-    deadline = g_get_monotonic_time () +
-        (gint64) self->heartbeat_interval * G_TIME_SPAN_MILLISECOND;
     if (g_cond_wait_until (&self->cond, &self->lock, deadline))
       continue;
     timeout = (GstClockTime) MAX (self->heartbeat_timeout, 1) * GST_MSECOND;
     g_mutex_unlock (&self->lock);
-    heartbeat (self, timeout);
+    now = g_get_monotonic_time ();
+    if (next_check != 0 && now >= next_check) {
+      next_check = 0;
+      check_processing_time (self);
+    }
+    if (next_beat != 0 && now >= next_beat) {
+      next_beat = 0;
+      heartbeat (self, timeout);
+    }
     g_mutex_lock (&self->lock);
   }
   g_mutex_unlock (&self->lock);
@@ -1908,6 +2495,7 @@ start_isolated (GstSandboxBin * self)
   g_clear_pointer (&self->last_violation, g_free);
   g_queue_clear_full (&self->crash_times, g_free);
   g_mutex_unlock (&self->lock);
+  recovery_start (self);
 
   worker = spawn_worker (self, &error);
   if (worker == NULL) {
@@ -2331,6 +2919,19 @@ set_supervision_property (GstSandboxBin * self, guint prop_id,
     case PROP_HEARTBEAT_TIMEOUT:
       self->heartbeat_timeout = g_value_get_uint (value);
       break;
+    case PROP_REPLAY_MAX_BUFFERS:
+      self->replay_max_buffers = g_value_get_uint (value);
+      gst_px_replay_set_limits (self->replay, self->replay_max_buffers,
+          self->replay_max_bytes);
+      break;
+    case PROP_REPLAY_MAX_BYTES:
+      self->replay_max_bytes = g_value_get_uint64 (value);
+      gst_px_replay_set_limits (self->replay, self->replay_max_buffers,
+          self->replay_max_bytes);
+      break;
+    case PROP_PROCESSING_TIMEOUT:
+      self->processing_timeout = g_value_get_int (value);
+      break;
     default:
       found = FALSE;
       break;
@@ -2401,6 +3002,10 @@ gst_sandbox_bin_set_property (GObject * object, guint prop_id,
     case PROP_REQUIRE_SANDBOX:
       self->require_sandbox = g_value_get_boolean (value);
       break;
+    case PROP_FALLBACK_DESCRIPTION:
+      g_free (self->fallback_description);
+      self->fallback_description = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2446,6 +3051,26 @@ get_supervision_property (GstSandboxBin * self, guint prop_id, GValue * value)
       break;
     case PROP_LAST_VIOLATION:
       g_value_set_string (value, self->last_violation);
+      break;
+    case PROP_REPLAY_MAX_BUFFERS:
+      g_value_set_uint (value, self->replay_max_buffers);
+      break;
+    case PROP_REPLAY_MAX_BYTES:
+      g_value_set_uint64 (value, self->replay_max_bytes);
+      break;
+    case PROP_PROCESSING_TIMEOUT:
+      g_value_set_int (value, self->processing_timeout);
+      break;
+    case PROP_BUFFERS_REPLAYED:
+      g_value_set_uint64 (value, __atomic_load_n (&self->buffers_replayed,
+              __ATOMIC_RELAXED));
+      break;
+    case PROP_BUFFERS_COPIED:
+      g_value_set_uint64 (value, __atomic_load_n (&self->buffers_copied,
+              __ATOMIC_RELAXED));
+      break;
+    case PROP_LAST_CRASH_PTS:
+      g_value_set_uint64 (value, self->last_crash_pts);
       break;
     default:
       found = FALSE;
@@ -2501,6 +3126,9 @@ gst_sandbox_bin_get_property (GObject * object, guint prop_id,
     case PROP_REQUIRE_SANDBOX:
       g_value_set_boolean (value, self->require_sandbox);
       break;
+    case PROP_FALLBACK_DESCRIPTION:
+      g_value_set_string (value, self->fallback_description);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -2518,6 +3146,8 @@ gst_sandbox_bin_finalize (GObject * object)
   g_strfreev (self->read_write_paths);
   g_free (self->rules_file);
   g_free (self->last_violation);
+  g_free (self->fallback_description);
+  gst_px_replay_free (self->replay);
   g_queue_clear_full (&self->crash_times, g_free);
   g_mutex_clear (&self->transition_lock);
   g_mutex_clear (&self->streams_lock);
@@ -2675,6 +3305,104 @@ install_sandbox_properties (void)
   properties[PROP_REQUIRE_SANDBOX] = g_param_spec_boolean ("require-sandbox",
       "Require sandbox", "Refuse to run when a layer of the jail cannot be "
       "applied (else run with a warning)", DEFAULT_REQUIRE_SANDBOX, rw);
+  /**
+   * GstSandboxBin:fallback-description:
+   *
+   * What workers run once #GstSandboxBin:max-restarts is used up: a
+   * description with the same pads (another decoder, "identity"...), run
+   * in a jailed worker like the description, with restarts of its own.
+   * The bin posts "sandboxbin-fallback" when it takes over, and keeps it
+   * until it goes back to NULL. Without one (the default), no restart
+   * left is an error.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_FALLBACK_DESCRIPTION] =
+      g_param_spec_string ("fallback-description", "Fallback description",
+      "What workers run once max-restarts is used up (jailed too; NULL: an "
+      "error)", NULL, rw);
+}
+
+static void
+install_recovery_properties (GParamFlags rw, GParamFlags ro)
+{
+  /**
+   * GstSandboxBin:replay-max-buffers:
+   *
+   * The most input buffers the bin keeps to give a new worker again after
+   * a crash: those since the keyframe the worker's current buffer
+   * depends on (0: none; the new worker then starts at the next buffer,
+   * and video at the next keyframe). Past it the oldest go first.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_REPLAY_MAX_BUFFERS] =
+      g_param_spec_uint ("replay-max-buffers", "Replay maximum buffers",
+      "Input buffers kept since the last keyframe, given again to a worker "
+      "that replaces a crashed one (0 = no replay)", 0, G_MAXUINT,
+      DEFAULT_REPLAY_MAX_BUFFERS, rw);
+  /**
+   * GstSandboxBin:replay-max-bytes:
+   *
+   * The most bytes of input the replay window keeps.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_REPLAY_MAX_BYTES] = g_param_spec_uint64 ("replay-max-bytes",
+      "Replay maximum bytes", "Bytes of input the replay window keeps", 0,
+      G_MAXUINT64, DEFAULT_REPLAY_MAX_BYTES, rw);
+  /**
+   * GstSandboxBin:processing-timeout:
+   *
+   * Milliseconds a worker may spend on one buffer (from when it could
+   * start on it to its output) before it is killed and replaced, as a hang.
+   * -1 (the default): adaptive, 10 times the median of the last 63
+   * buffers, at least 2000 ms, and 10000 ms for a worker's first buffer;
+   * 0: no limit. A worker waiting for input, or for downstream to take
+   * its output, is not timed.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_PROCESSING_TIMEOUT] =
+      g_param_spec_int ("processing-timeout", "Processing timeout",
+      "Milliseconds a worker may spend on one buffer before it is replaced "
+      "(-1 = adaptive, 0 = none)", -1, G_MAXINT, DEFAULT_PROCESSING_TIMEOUT,
+      rw);
+  /**
+   * GstSandboxBin:buffers-replayed:
+   *
+   * Input buffers given again to workers that replaced crashed ones.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_BUFFERS_REPLAYED] = g_param_spec_uint64 ("buffers-replayed",
+      "Buffers replayed", "Input buffers given again to workers that "
+      "replaced crashed ones", 0, G_MAXUINT64, 0, ro);
+  /**
+   * GstSandboxBin:buffers-copied:
+   *
+   * Output buffers that were not raw audio or video, copied out of the
+   * worker's memory before going downstream (docs/security.md).
+   *
+   * Since: 0.2
+   */
+  properties[PROP_BUFFERS_COPIED] = g_param_spec_uint64 ("buffers-copied",
+      "Buffers copied", "Output buffers other than raw audio or video, "
+      "copied out of the worker's memory", 0, G_MAXUINT64, 0, ro);
+  /**
+   * GstSandboxBin:last-crash-pts:
+   *
+   * The PTS of the buffer the last worker to end was processing (the
+   * oldest input it had not answered), GST_CLOCK_TIME_NONE if it held
+   * none. With #GstSandboxBin:last-violation: where in the stream the
+   * sandbox last refused a call.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_LAST_CRASH_PTS] = g_param_spec_uint64 ("last-crash-pts",
+      "Last crash PTS", "PTS of the buffer the last worker to end was "
+      "processing (none: GST_CLOCK_TIME_NONE)", 0, G_MAXUINT64,
+      GST_CLOCK_TIME_NONE, ro);
 }
 
 static void
@@ -2793,6 +3521,7 @@ install_supervision_properties (void)
   properties[PROP_LAST_VIOLATION] = g_param_spec_string ("last-violation",
       "Last violation", "The system call the sandbox last refused, killing "
       "the worker", NULL, ro);
+  install_recovery_properties (rw, ro);
 }
 
 static void
@@ -2843,6 +3572,13 @@ gst_sandbox_bin_init (GstSandboxBin * self)
   self->backoff = DEFAULT_BACKOFF;
   self->heartbeat_interval = DEFAULT_HEARTBEAT_INTERVAL;
   self->heartbeat_timeout = DEFAULT_HEARTBEAT_TIMEOUT;
+  self->replay_max_buffers = DEFAULT_REPLAY_MAX_BUFFERS;
+  self->replay_max_bytes = DEFAULT_REPLAY_MAX_BYTES;
+  self->processing_timeout = DEFAULT_PROCESSING_TIMEOUT;
+  self->last_crash_pts = GST_CLOCK_TIME_NONE;
+  self->replay = gst_px_replay_new ();
+  gst_px_replay_set_limits (self->replay, self->replay_max_buffers,
+      self->replay_max_bytes);
   g_mutex_init (&self->transition_lock);
   g_mutex_init (&self->streams_lock);
   g_mutex_init (&self->preroll_lock);

@@ -3,7 +3,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * "hostile" passes buffers through; on the first one (or the one after
- * "after-buffers") it tries the misdeed its "misdeed" property names, as code that took over a decoder would, and
+ * "after-buffers"; or, in every worker, the one whose PTS is "on-pts", a
+ * crafted frame, or the first at or after "from-pts") it tries the misdeed its "misdeed" property
+ * names, as code that took over a decoder would, and
  * posts the outcome as an element message "hostile-result" (misdeed, ret,
  * errno, and a "detail" string for misdeeds of several steps) — unless the
  * sandbox kills it first, which is the point. "path" names what a misdeed
@@ -56,6 +58,8 @@ struct _GstHostile
   gchar *path;
   gint target_pid;
   guint after_buffers;
+  GstClockTime on_pts;
+  GstClockTime from_pts;
   guint buffers_seen;
   gboolean done;
   gchar *detail;                /* set by a misdeed, posted with its result */
@@ -70,6 +74,8 @@ enum
   PROP_TARGET_PID,
   PROP_PATH,
   PROP_AFTER_BUFFERS,
+  PROP_ON_PTS,
+  PROP_FROM_PTS,
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -221,6 +227,15 @@ fill_memfds (GstHostile * self, GstBuffer * buffer)
   }
   errno = saved;
   return saved ? -held_mib - 1 : held_mib;
+}
+
+/* Stuck without using the CPU, as a deadlocked decoder is. */
+static int
+hang (GstHostile * self, GstBuffer * buffer)
+{
+  for (;;)
+    g_usleep (G_USEC_PER_SEC);
+  return 0;
 }
 
 static int
@@ -533,6 +548,7 @@ static const struct
   {"allocate", allocate_forever},
   {"memfd-fill", fill_memfds},
   {"spin", spin_forever},
+  {"hang", hang},
   {"threads", spawn_threads},
   {"wx-mmap", map_writable_executable},
   {"exec-mmap", map_executable},
@@ -574,7 +590,12 @@ gst_hostile_transform_ip (GstBaseTransform * trans, GstBuffer * buffer)
   int ret, saved_errno;
 
   if (self->done || self->misdeed == NULL ||
-      g_str_has_prefix (self->misdeed, "early-") ||
+      g_str_has_prefix (self->misdeed, "early-"))
+    return GST_FLOW_OK;
+  if (GST_CLOCK_TIME_IS_VALID (self->on_pts) ?
+      GST_BUFFER_PTS (buffer) != self->on_pts :
+      GST_CLOCK_TIME_IS_VALID (self->from_pts) ?
+      GST_BUFFER_PTS (buffer) < self->from_pts :
       self->buffers_seen++ < self->after_buffers)
     return GST_FLOW_OK;
   self->done = TRUE;
@@ -638,6 +659,12 @@ gst_hostile_set_property (GObject * object, guint prop_id,
     case PROP_AFTER_BUFFERS:
       self->after_buffers = g_value_get_uint (value);
       break;
+    case PROP_ON_PTS:
+      self->on_pts = g_value_get_uint64 (value);
+      break;
+    case PROP_FROM_PTS:
+      self->from_pts = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -662,6 +689,12 @@ gst_hostile_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_AFTER_BUFFERS:
       g_value_set_uint (value, self->after_buffers);
+      break;
+    case PROP_ON_PTS:
+      g_value_set_uint64 (value, self->on_pts);
+      break;
+    case PROP_FROM_PTS:
+      g_value_set_uint64 (value, self->from_pts);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -703,6 +736,16 @@ gst_hostile_class_init (GstHostileClass * klass)
       g_param_spec_uint ("after-buffers", "After buffers",
           "Buffers passed through untouched before the misdeed", 0,
           G_MAXUINT, 0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_ON_PTS,
+      g_param_spec_uint64 ("on-pts", "On PTS",
+          "The misdeed happens on the buffer with this PTS instead (none: "
+          "after after-buffers)", 0, G_MAXUINT64, GST_CLOCK_TIME_NONE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_FROM_PTS,
+      g_param_spec_uint64 ("from-pts", "From PTS",
+          "The misdeed happens on the first buffer at or after this PTS "
+          "instead (none: after after-buffers)", 0, G_MAXUINT64,
+          GST_CLOCK_TIME_NONE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   element_class->change_state = gst_hostile_change_state;
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -714,6 +757,7 @@ gst_hostile_class_init (GstHostileClass * klass)
 static void
 gst_hostile_init (GstHostile * self)
 {
+  self->on_pts = self->from_pts = GST_CLOCK_TIME_NONE;
   /* Passthrough: transform_ip sees the buffer as it arrived (in the worker,
    * the producer's read-only memory), not a writable copy. */
   gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
