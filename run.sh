@@ -119,7 +119,9 @@ case "${1:-}" in
     ;;
   demo)
     build
-    meson devenv -C "$BUILD_DIR" ./examples/parallax-demo
+    # sandboxbin: a jailed decoder, a crash and its restart. The ipcsink /
+    # ipcsrc demo is examples/parallax-demo (examples/README.md).
+    meson devenv -C "$BUILD_DIR" ./examples/sandbox-demo
     ;;
   test)
     build
