@@ -9,8 +9,6 @@
 
 #include <gst/gst.h>
 
-G_BEGIN_DECLS
-
 #define PX_CHECK_RUN_TIMEOUT (60 * GST_SECOND)
 
 /* What a pipeline did until EOS or its first error. */
@@ -52,6 +50,5 @@ const GstStructure *px_check_find_element (PxCheckRun * run,
 void px_check_assert_bit_exact (const gchar * source,
     const gchar * description, guint min_buffers);
 
-G_END_DECLS
 
 #endif /* PX_SANDBOXBIN_CHECK_H */
