@@ -207,12 +207,28 @@ bench_solve (guint runs, gdouble seconds, gboolean markdown)
   }
 }
 
+static const gchar *
+klass_of (const gchar * factory)
+{
+  g_autoptr (GstElementFactory) f = gst_element_factory_find (factory);
+  const gchar *klass = f ? gst_element_factory_get_metadata (f,
+      GST_ELEMENT_METADATA_KLASS) : NULL;
+
+  return klass ? g_intern_string (klass) : "";
+}
+
 /* What the idiom covers: videoconvert changes the format, audioconvert !
- * audioresample format, channels and rate. */
+ * audioresample format, channels and rate; neither encodes (a muxer's
+ * input that must be encoded). */
 static gboolean
 idiom_covers (GstPxConversion * conv, gboolean audio)
 {
   const gchar *const *fields = gst_px_conversion_get_fields (conv);
+  const gchar *const *converters = gst_px_conversion_get_converters (conv);
+
+  for (guint i = 0; converters[i]; i++)
+    if (strstr (klass_of (converters[i]), "Encoder"))
+      return FALSE;
 
   for (guint i = 0; fields[i]; i++) {
     if (audio ? !(g_str_equal (fields[i], "format") ||
@@ -264,7 +280,8 @@ bench_corpus (const gchar * path, gboolean markdown)
     for (guint k = 0; k < gst_px_plan_get_n_conversions (plan); k++) {
       GstPxConversion *conv = gst_px_plan_get_conversion (plan, k);
       const gchar *first = gst_px_conversion_get_converters (conv)[0];
-      gboolean audio = g_str_has_prefix (first, "audio");
+      gboolean audio = g_str_has_prefix (first, "audio") ||
+          strstr (klass_of (first), "Audio") != NULL;
       inserted += g_strv_length ((gchar **)
           gst_px_conversion_get_converters (conv));
       idiom += audio ? 2 : 1;

@@ -125,28 +125,89 @@ check_inserted (GstElement * pipeline, GstPxConversion * c)
   fail_unless_equals_string (peer_name, gst_px_conversion_get_src_pad (c));
 }
 
+/* [isolated] and [grouped] lines are read with the untrusted-data
+ * parsers in sandboxbins. */
+static GstElement *
+parse_case (GstPxSolver * solver, Case * c)
+{
+  g_autoptr (GError) error = NULL;
+  GstElement *pipeline;
+
+  if (!g_str_equal (c->kind, "isolated") && !g_str_equal (c->kind, "grouped"))
+    return parse (solver, c->line);
+  pipeline = gst_px_parse_launch_isolated (c->line, solver, NULL,
+      g_str_equal (c->kind, "grouped"), &error);
+  fail_unless (pipeline != NULL, "%s: %s", c->line,
+      error ? error->message : "?");
+  return gst_object_ref_sink (pipeline);
+}
+
+static gboolean
+not_isolated (GstPxPlan * plan, const gchar * element)
+{
+  for (guint i = 0; i < gst_px_plan_get_n_diagnostics (plan); i++) {
+    GstPxDiagnostic *d = gst_px_plan_get_diagnostic (plan, i);
+    if (gst_px_diagnostic_get_code (d) == GST_PX_DIAGNOSTIC_NOT_ISOLATED &&
+        g_strcmp0 (gst_px_diagnostic_get_sink_pad (d), element) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* "SANDBOXBIN := DESCRIPTION" and "not-isolated ELEMENT"; returns whether
+ * @line was one of them. */
+static gboolean
+check_isolation (GstElement * pipeline, GstPxPlan * plan, Case * c,
+    const gchar * line)
+{
+  const gchar *is = strstr (line, " := ");
+
+  if (g_str_has_prefix (line, "not-isolated ")) {
+    g_autoptr (GstElement) e = gst_bin_get_by_name (GST_BIN (pipeline),
+        line + strlen ("not-isolated "));
+    fail_unless (e != NULL, "%s: %s was replaced", c->line, line);
+    fail_unless (not_isolated (plan, line + strlen ("not-isolated ")),
+        "%s: no PX-W002 for %s", c->line, line);
+    return TRUE;
+  }
+  if (is) {
+    g_autofree gchar *name = g_strndup (line, is - line);
+    g_autoptr (GstElement) e = gst_bin_get_by_name (GST_BIN (pipeline), name);
+    g_autofree gchar *description = NULL;
+
+    fail_unless (e != NULL, "%s: no %s", c->line, name);
+    fail_unless_equals_string (GST_OBJECT_NAME (gst_element_get_factory (e)),
+        "sandboxbin");
+    g_object_get (e, "description", &description, NULL);
+    fail_unless_equals_string (description, is + 4);
+    return TRUE;
+  }
+  return FALSE;
+}
+
 static void
 check_repair (Case * c)
 {
   g_autoptr (GstPxSolver) solver = gst_px_solver_new ();
-  g_autoptr (GstElement) pipeline = parse (solver, c->line);
+  g_autoptr (GstElement) pipeline = parse_case (solver, c);
   g_autoptr (GstPxPlan) plan = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree gchar *explain = NULL;
+  guint conversions = 0;
 
   plan = gst_px_solver_solve (solver, GST_BIN (pipeline), &error);
   fail_unless (plan != NULL);
   explain = gst_px_plan_explain (plan);
   fail_unless (gst_px_plan_is_solvable (plan), "%s:\n%s", c->line, explain);
-  fail_unless (gst_px_plan_get_n_conversions (plan) == c->expect->len,
-      "%s: %u conversions, expected %u\n%s", c->line,
-      gst_px_plan_get_n_conversions (plan), c->expect->len, explain);
   for (guint i = 0; i < c->expect->len; i++) {
-    g_auto (GStrv) parts = g_strsplit (g_ptr_array_index (c->expect, i), " ",
-        4);
+    const gchar *line = g_ptr_array_index (c->expect, i);
+    g_auto (GStrv) parts = g_strsplit (line, " ", 4);
     GstPxConversion *conv;
     g_autofree gchar *got = NULL;
 
+    if (check_isolation (pipeline, plan, c, line))
+      continue;
+    conversions++;
     fail_unless (g_strv_length (parts) == 4, "bad expectation");
     conv = gst_px_plan_find_conversion (plan, parts[0], parts[2]);
     fail_unless (conv != NULL, "%s: no conversion on %s ! %s\n%s", c->line,
@@ -158,6 +219,9 @@ check_repair (Case * c)
     fail_unless (gst_px_plan_find_diagnostic (plan,
             GST_PX_DIAGNOSTIC_CONVERTER_INSERTED) != NULL);
   }
+  fail_unless (gst_px_plan_get_n_conversions (plan) == conversions,
+      "%s: %u conversions, expected %u\n%s", c->line,
+      gst_px_plan_get_n_conversions (plan), conversions, explain);
   fail_unless (gst_px_solver_apply (solver, plan, &error), "%s: %s",
       c->line, error ? error->message : "");
   for (guint i = 0; i < gst_px_plan_get_n_conversions (plan); i++)
@@ -238,6 +302,42 @@ check_impossible (Case * c)
   fail_unless_equals_int (GST_BIN (pipeline)->numchildren, before);
 }
 
+/* Solved, not run: its sinks need peers. */
+static void
+check_copies (Case * c)
+{
+  g_autoptr (GstPxSolver) solver = gst_px_solver_new ();
+  g_autoptr (GstElement) pipeline = parse (solver, c->line);
+  g_autoptr (GstPxPlan) plan = gst_px_solver_solve (solver,
+      GST_BIN (pipeline), NULL);
+  g_autofree gchar *explain = gst_px_plan_explain (plan);
+  g_autofree gchar *json = gst_px_plan_to_json (plan);
+  g_autofree gchar *dot = gst_px_plan_to_dot (plan);
+
+  fail_unless (gst_px_plan_is_solvable (plan), "%s:\n%s", c->line, explain);
+  for (guint i = 0; i < c->expect->len; i++) {
+    g_auto (GStrv) parts = g_strsplit (g_ptr_array_index (c->expect, i), " ",
+        3);
+    const gchar *reason = gst_px_plan_get_link_copy_reason (plan, parts[0]);
+
+    if (g_str_equal (parts[1], "not-copied")) {
+      fail_unless (reason == NULL, "%s: %s copies: %s", c->line, parts[0],
+          reason);
+      continue;
+    }
+    fail_unless (g_str_equal (parts[1], "copied") && parts[2], "bad "
+        "expectation %s", (gchar *) g_ptr_array_index (c->expect, i));
+    fail_unless (reason != NULL, "%s: %s does not copy\n%s", c->line,
+        parts[0], explain);
+    fail_unless (strstr (reason, parts[2]) != NULL, "%s: %s: %s", c->line,
+        parts[0], reason);
+    fail_unless (strstr (explain, reason) != NULL, "%s: not explained",
+        c->line);
+    fail_unless (strstr (json, "\"copied\":true") != NULL);
+    fail_unless (strstr (dot, "copied: ") != NULL);
+  }
+}
+
 static void
 run_corpus (const gchar * kind, void (*check) (Case *))
 {
@@ -258,6 +358,27 @@ run_corpus (const gchar * kind, void (*check) (Case *))
 GST_START_TEST (test_corpus_repairs_with_minimum_converters)
 {
   run_corpus ("repair", check_repair);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_corpus_isolated_pipelines_see_through_sandboxbins)
+{
+  run_corpus ("isolated", check_repair);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_corpus_grouped_elements_share_a_sandboxbin)
+{
+  run_corpus ("grouped", check_repair);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_corpus_copies_reported_with_their_reason)
+{
+  run_corpus ("copies", check_copies);
 }
 
 GST_END_TEST;
@@ -432,6 +553,77 @@ GST_START_TEST (test_ipcsink_link_gets_arena_pool)
    * ipcsink: nothing is copied after the pool. */
   fail_unless (gst_px_plan_find_conversion (plan, "queue0:src",
           "capsfilter1:sink") != NULL);
+}
+
+GST_END_TEST;
+
+/* A converter that moves buffers into another memory type copies them: the
+ * plan says so on its link. */
+GST_START_TEST (test_memory_change_is_a_copy)
+{
+  g_autoptr (GstPxSolver) solver = gst_px_solver_new ();
+  g_autoptr (GstPxConverterRegistry) registry =
+      gst_px_converter_registry_new ();
+  g_autoptr (GstPxConverter) upload = gst_px_converter_new ("identity",
+      "video/x-raw", NULL, 20);
+  g_autoptr (GstElement) pipeline = NULL;
+  g_autoptr (GstPxPlan) plan = NULL;
+  const gchar *reason;
+
+  gst_px_converter_set_memory (upload, "memory:SystemMemory",
+      "memory:GLMemory");
+  fail_unless (gst_px_converter_registry_add (registry, upload, NULL));
+  gst_px_solver_set_registry (solver, registry);
+  pipeline = parse (solver, "videotestsrc ! video/x-raw(memory:GLMemory) ! "
+      "fakesink");
+  plan = gst_px_solver_solve (solver, GST_BIN (pipeline), NULL);
+  fail_unless (gst_px_plan_is_solvable (plan));
+  reason = gst_px_plan_get_link_copy_reason (plan, "videotestsrc0:src");
+  fail_unless (reason != NULL);
+  fail_unless (strstr (reason, "memory:GLMemory") != NULL, "%s", reason);
+  fail_unless (gst_px_plan_find_diagnostic (plan,
+          GST_PX_DIAGNOSTIC_BUFFERS_COPIED) != NULL);
+  fail_unless (gst_px_plan_get_link_copy_reason (plan, "capsfilter0:src") ==
+      NULL);
+}
+
+GST_END_TEST;
+
+/* The inputs of a muxer are chosen together, the plan says how each goes
+ * in, and the file has both streams. */
+GST_START_TEST (test_muxer_inputs_noted)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("px-solver-XXXXXX", NULL);
+  g_autofree gchar *file = g_build_filename (dir, "both.mp4", NULL);
+  g_autofree gchar *write = g_strdup_printf ("videotestsrc num-buffers=5 ! "
+      "video/x-raw,format=RGBA ! m. audiotestsrc num-buffers=5 ! m. "
+      "mp4mux name=m ! filesink location=%s", file);
+  g_autofree gchar *read = g_strdup_printf ("filesrc location=%s ! "
+      "qtdemux name=d d.video_0 ! queue ! fakesink d.audio_0 ! queue ! "
+      "fakesink", file);
+  g_autoptr (GstPxSolver) solver = gst_px_solver_new ();
+  g_autoptr (GstElement) pipeline = parse (solver, write);
+  g_autoptr (GstElement) reader = NULL;
+  g_autoptr (GstPxPlan) plan = gst_px_solver_solve (solver,
+      GST_BIN (pipeline), NULL);
+  GstPxDiagnostic *d;
+
+  fail_unless (gst_px_plan_is_solvable (plan));
+  d = gst_px_plan_find_diagnostic (plan, GST_PX_DIAGNOSTIC_MUXER_INPUTS);
+  fail_unless (d != NULL);
+  fail_unless_equals_string (gst_px_diagnostic_get_sink_pad (d), "m");
+  /* No template takes raw video as it is; mp4mux's first is audio_%u,
+   * which a link made by template order would have given the video. */
+  fail_unless (gst_px_plan_find_conversion (plan, "capsfilter0:src",
+          "m:video_0") != NULL);
+  fail_unless (gst_px_plan_find_conversion (plan, "audiotestsrc0:src",
+          "m:audio_0") != NULL);
+  fail_unless (gst_px_solver_apply (solver, plan, NULL));
+  run_to_eos (pipeline, write);
+  reader = gst_object_ref_sink (gst_parse_launch (read, NULL));
+  run_to_eos (reader, read);
+  g_unlink (file);
+  g_rmdir (dir);
 }
 
 GST_END_TEST;
@@ -669,11 +861,16 @@ solver_suite (void)
   tcase_set_timeout (tc, 240);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_corpus_repairs_with_minimum_converters);
+  tcase_add_test (tc, test_corpus_isolated_pipelines_see_through_sandboxbins);
+  tcase_add_test (tc, test_corpus_grouped_elements_share_a_sandboxbin);
+  tcase_add_test (tc, test_corpus_copies_reported_with_their_reason);
   tcase_add_test (tc, test_corpus_negotiating_pipelines_unchanged);
   tcase_add_test (tc, test_corpus_impossible_pipelines_explained);
   tcase_add_test (tc, test_dynamic_pad_solved_when_it_appears);
   tcase_add_test (tc, test_mid_stream_caps_change_gets_converter);
   tcase_add_test (tc, test_ipcsink_link_gets_arena_pool);
+  tcase_add_test (tc, test_memory_change_is_a_copy);
+  tcase_add_test (tc, test_muxer_inputs_noted);
   tcase_add_test (tc, test_solve_without_apply_changes_nothing);
   tcase_add_test (tc, test_solve_refuses_a_playing_bin);
   tcase_add_test (tc, test_request_link_from_application);

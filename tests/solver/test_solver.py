@@ -106,6 +106,58 @@ class SolverFromPython(unittest.TestCase):
         self.assertGreater(data["caps_queries"], 0)
         self.assertEqual(data["caps_queries"], plan.get_caps_queries())
 
+    def test_isolated_through_gi(self):
+        solver = Parallax.Solver.new()
+        pipeline = Parallax.parse_launch_isolated(
+            "videotestsrc num-buffers=5 ! video/x-raw,width=64,height=48 ! "
+            "vp8enc deadline=1 ! vp8dec ! video/x-raw,format=RGB ! fakesink",
+            solver, ["vp8d*"], False)
+        sandbox = pipeline.get_by_name("sandboxbin0")
+        self.assertEqual(sandbox.get_factory().get_name(), "sandboxbin")
+        self.assertEqual(sandbox.get_property("description"), "vp8dec")
+        self.assertIsNone(pipeline.get_by_name("vp8dec0"))
+        plan = solver.solve(pipeline)
+        self.assertTrue(plan.is_solvable())
+        note = plan.find_diagnostic(Parallax.DiagnosticCode.ISOLATED)
+        self.assertEqual(note.get_code_string(), "PX-N006")
+        # Seen through: vp8dec makes I420 only.
+        conv = plan.find_conversion("sandboxbin0:src", "capsfilter1:sink")
+        self.assertEqual(conv.get_converters(), ["videoconvert"])
+        self.assertIn("raw video only",
+                      plan.get_link_copy_reason("vp8enc0:src"))
+        self.assertIsNone(plan.get_link_copy_reason("sandboxbin0:src"))
+        self.assertTrue(solver.apply(plan))
+        self.assertEqual(run_to_eos(pipeline), Gst.MessageType.EOS)
+
+    def test_not_isolated_says_why(self):
+        solver = Parallax.Solver.new()
+        pipeline = Parallax.parse_launch_isolated(
+            "videotestsrc num-buffers=5 ! tee name=t t. ! queue ! fakesink "
+            "t. ! queue ! fakesink", solver, ["tee", "videotestsrc"], False)
+        self.assertIsNotNone(pipeline.get_by_name("t"))
+        plan = solver.solve(pipeline)
+        refused = [plan.get_diagnostic(i)
+                   for i in range(plan.get_n_diagnostics())
+                   if plan.get_diagnostic(i).get_code() ==
+                   Parallax.DiagnosticCode.NOT_ISOLATED]
+        self.assertEqual([d.get_sink_pad() for d in refused],
+                         ["videotestsrc0", "t"])
+        self.assertIn("not sources", refused[0].get_message())
+        self.assertIn("request", refused[1].get_message())
+
+    def test_copies_in_json(self):
+        solver = Parallax.Solver.new()
+        pipeline = Parallax.parse_launch(
+            "videotestsrc ! video/x-raw,format=I420 ! tee ! "
+            "ipcsink socket-path=@px-solver-py-copies", solver)
+        plan = solver.solve(pipeline)
+        links = {l["src"]: l for l in json.loads(plan.to_json())["links"]}
+        self.assertTrue(links["tee0:src_0"]["copied"])
+        self.assertTrue(links["tee0:src_0"]["arena_pool"])
+        self.assertIn("tee", links["tee0:src_0"]["copy_reason"])
+        self.assertFalse(links["videotestsrc0:src"]["copied"])
+        self.assertIsNone(links["videotestsrc0:src"]["copy_reason"])
+
 
 LAUNCH = os.environ.get("PX_PARALLAX_LAUNCH")
 
@@ -174,6 +226,51 @@ class LaunchTool(unittest.TestCase):
             self.assertEqual(r.returncode, 2, r.stderr)
             with open(path) as f:
                 self.assertIn("<svg", f.read())
+
+    def test_isolated_explains_what_it_wrapped(self):
+        line = ("videotestsrc num-buffers=5 ! video/x-raw,width=64,height=48 "
+                "! vp8enc deadline=1 ! matroskamux ! matroskademux ! vp8dec ! "
+                "video/x-raw,format=RGB ! fakesink")
+        r = self.launch("-q", "--explain", "--isolated", line)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("warning[PX-W002]: matroskademux0 not isolated", r.stdout)
+        self.assertIn('vp8dec0 runs isolated in sandboxbin0, one worker: '
+                      '"vp8dec"', r.stdout)
+        self.assertIn("note[PX-N001]: videoconvert between sandboxbin0:src",
+                      r.stdout)
+        r = self.launch("-q", "--explain", "--isolated", "--group", line)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('matroskademux0, vp8dec0 run isolated in sandboxbin0, '
+                      'one worker: "matroskademux ! vp8dec"', r.stdout)
+        self.assertNotIn("PX-W002", r.stdout)
+
+    def test_isolated_patterns_keep_properties(self):
+        r = self.launch("-q", "--explain", "--isolated=vp8e*,nothing",
+                        "videotestsrc num-buffers=5 ! "
+                        "video/x-raw,width=64,height=48 ! "
+                        "vp8enc deadline=1 name=\"my enc\" ! fakesink")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('my enc runs isolated in sandboxbin0, one worker: '
+                      '"vp8enc deadline=1 name="my enc""', r.stdout)
+
+    def test_group_needs_isolated(self):
+        r = self.launch("--group", "videotestsrc ! fakesink")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--isolated", r.stderr)
+
+    def test_json_and_graph_say_where_buffers_are_copied(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "plan.dot")
+            r = self.launch("--json", "--no-fix", "--graph=" + path,
+                            "audiotestsrc ! ipcsink socket-path=@px-py-copy")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            link = json.loads(r.stdout)["links"][0]
+            self.assertTrue(link["copied"])
+            self.assertIn("raw video only", link["copy_reason"])
+            with open(path) as f:
+                dot = f.read()
+            self.assertIn("copied: ipcsink0 proposes an arena pool", dot)
+            self.assertIn("darkorange", dot)
 
     def test_inspect_and_list(self):
         r = self.launch("--inspect", "filesrc")

@@ -4,6 +4,9 @@
  *
  *   parallax-launch [OPTIONS] PIPELINE-DESCRIPTION
  *
+ * With --isolated[=PATTERNS] the matching elements (demuxers, decoders and
+ * parsers by default) run in sandboxbins, jailed workers; --group puts
+ * matching elements linked one to the next in one worker.
  * Reads the same descriptions as gst-launch-1.0, keeps the links GStreamer
  * could not make, solves the whole pipeline (inserting the cheapest
  * converters where links do not negotiate) and runs it. Exit status as
@@ -28,6 +31,8 @@ typedef struct
   gboolean explain, no_fix, json, list_elements;
   gchar *graph;
   gchar *inspect;
+  gboolean isolated, group;
+  gchar **patterns;             /* --isolated=PATTERNS, or NULL */
 } Options;
 
 typedef struct
@@ -434,6 +439,40 @@ run_pipeline (Options * opt, GstElement * pipeline)
 
 /* ------------------------------------------------------------------------ */
 
+static gboolean
+on_isolated (const gchar * name, const gchar * value, gpointer data,
+    GError ** error)
+{
+  Options *opt = data;
+
+  opt->isolated = TRUE;
+  g_clear_pointer (&opt->patterns, g_strfreev);
+  if (value && value[0])
+    opt->patterns = g_strsplit (value, ",", -1);
+  return TRUE;
+}
+
+/* A sandboxbin in READY has its worker; its pads then answer through it.
+ * Kept in NULL while the solver looks at the pipeline, the solver reads
+ * what its description accepts; it starts with the others when the
+ * pipeline does. */
+static void
+lock_sandboxes (GstBin * bin, gboolean locked)
+{
+  GstIterator *it = gst_bin_iterate_recurse (bin);
+  GValue v = G_VALUE_INIT;
+
+  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    GstElement *e = g_value_get_object (&v);
+    GstElementFactory *f = gst_element_get_factory (e);
+    if (f && g_str_equal (GST_OBJECT_NAME (f), "sandboxbin"))
+      gst_element_set_locked_state (e, locked);
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+}
+
 static int
 solve_and_run (Options * opt, const gchar * description)
 {
@@ -443,13 +482,16 @@ solve_and_run (Options * opt, const gchar * description)
   g_autoptr (GError) error = NULL;
   g_autofree gchar *text = NULL;
 
-  pipeline = gst_px_parse_launch (description, solver, &error);
+  pipeline = opt->isolated ? gst_px_parse_launch_isolated (description,
+      solver, (const gchar * const *) opt->patterns, opt->group, &error) :
+      gst_px_parse_launch (description, solver, &error);
   if (pipeline == NULL) {
     fprintf (stderr, "ERROR: pipeline could not be constructed: %s.\n",
         error->message);
     return EXIT_BUILD;
   }
   gst_object_ref_sink (pipeline);
+  lock_sandboxes (GST_BIN (pipeline), TRUE);
   /* Elements open their devices in READY, and answer caps from them. */
   if (gst_element_set_state (pipeline, GST_STATE_READY) ==
       GST_STATE_CHANGE_FAILURE) {
@@ -482,6 +524,7 @@ solve_and_run (Options * opt, const gchar * description)
     gst_element_set_state (pipeline, GST_STATE_NULL);
     return EXIT_BUILD;
   }
+  lock_sandboxes (GST_BIN (pipeline), FALSE);
   if (!gst_px_plan_is_solvable (plan) || opt->no_fix) {
     gst_element_set_state (pipeline, GST_STATE_NULL);
     if (!gst_px_plan_is_solvable (plan)) {
@@ -524,6 +567,13 @@ main (int argc, char **argv)
     {"graph", 0, 0, G_OPTION_ARG_FILENAME, &opt.graph,
           "Draw the solved pipeline to FILE (.svg through Graphviz, else DOT)",
         "FILE"},
+    {"isolated", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+        on_isolated, "Run demuxers, decoders and parsers (or the elements "
+          "whose factory or name matches one of the comma-separated glob "
+          "PATTERNS) in sandboxbins, jailed workers", "PATTERNS"},
+    {"group", 0, 0, G_OPTION_ARG_NONE, &opt.group,
+        "With --isolated: matching elements linked one to the next share "
+          "one worker", NULL},
     {"list-elements", 0, 0, G_OPTION_ARG_NONE, &opt.list_elements,
         "List the installed elements, Parallax's own and the converters "
           "marked", NULL},
@@ -539,16 +589,27 @@ main (int argc, char **argv)
 
   setlocale (LC_ALL, "");
   context = g_option_context_new ("PIPELINE-DESCRIPTION");
+  g_option_context_set_main_group (context, g_option_group_new (NULL, NULL,
+          NULL, &opt, NULL));
   g_option_context_set_summary (context, "Build a pipeline like "
       "gst-launch-1.0, solve its caps negotiation globally (inserting the "
       "cheapest converters where links do not negotiate) and run it.");
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, gst_init_get_option_group ());
+  /* GOption would take the word after a bare --isolated as its optional
+   * value: the pipeline. Patterns come only as --isolated=PATTERNS. */
+  for (int i = 1; i < argc && g_strcmp0 (argv[i], "--") != 0; i++)
+    if (g_str_equal (argv[i], "--isolated"))
+      argv[i] = (char *) "--isolated=";
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     fprintf (stderr, "Error initializing: %s\n", error->message);
     return EXIT_BUILD;
   }
   gst_px_init ();
+  if (opt.group && !opt.isolated) {
+    fprintf (stderr, "--group says how to isolate: it needs --isolated\n");
+    return EXIT_BUILD;
+  }
   if (opt.list_elements)
     return list_elements ();
   if (opt.inspect)
@@ -561,6 +622,7 @@ main (int argc, char **argv)
   status = solve_and_run (&opt, description);
   g_free (opt.graph);
   g_free (opt.inspect);
+  g_strfreev (opt.patterns);
   gst_deinit ();
   return status;
 }

@@ -24,9 +24,9 @@
  * gst_px_converter_registry_new_default() fills one with those of GStreamer's
  * converters that are installed, and applications add their own.
  */
-#include "gstpxconverter.h"
+#include "gstpxsolverprivate.h"
 
-#include <gst/gst.h>
+#include <string.h>
 
 struct _GstPxConverter
 {
@@ -38,6 +38,9 @@ struct _GstPxConverter
   guint cost;
   gchar *input_feature;
   gchar *output_feature;
+  /* An encoder's sink and src template caps; NULL for a converter. */
+  GstCaps *input_caps;
+  GstCaps *output_caps;
 };
 
 G_DEFINE_TYPE (GstPxConverter, gst_px_converter, G_TYPE_OBJECT);
@@ -52,6 +55,8 @@ gst_px_converter_finalize (GObject * object)
   g_strfreev (self->fields);
   g_free (self->input_feature);
   g_free (self->output_feature);
+  gst_clear_caps (&self->input_caps);
+  gst_clear_caps (&self->output_caps);
   G_OBJECT_CLASS (gst_px_converter_parent_class)->finalize (object);
 }
 
@@ -96,6 +101,102 @@ gst_px_converter_new (const gchar * factory_name, const gchar * media_type,
   self->input_feature = g_strdup (GST_PX_MEMORY_SYSTEM);
   self->output_feature = g_strdup (GST_PX_MEMORY_SYSTEM);
   return self;
+}
+
+/* An encoder as a converter: from the raw media its sink template takes
+ * to what its src template makes. */
+GstPxConverter *
+px_converter_new_encoder (GstElementFactory * factory, guint cost)
+{
+  GstPxConverter *self = NULL;
+  GstCaps *in = gst_caps_new_empty (), *out = gst_caps_new_empty ();
+
+  for (const GList * l = gst_element_factory_get_static_pad_templates
+      (factory); l; l = l->next) {
+    GstStaticPadTemplate *t = l->data;
+    GstCaps *caps = gst_static_caps_get (&t->static_caps);
+    if (t->presence != GST_PAD_ALWAYS)
+      gst_caps_unref (caps);
+    else if (t->direction == GST_PAD_SINK)
+      in = gst_caps_merge (in, caps);
+    else
+      out = gst_caps_merge (out, caps);
+  }
+  if (!gst_caps_is_empty (in) && !gst_caps_is_any (in) &&
+      !gst_caps_is_empty (out) && !gst_caps_is_any (out)) {
+    self = gst_px_converter_new (GST_OBJECT_NAME (factory),
+        gst_structure_get_name (gst_caps_get_structure (in, 0)), NULL, cost);
+    self->input_caps = gst_caps_ref (in);
+    self->output_caps = gst_caps_ref (out);
+  }
+  gst_caps_unref (in);
+  gst_caps_unref (out);
+  return self;
+}
+
+const GstCaps *
+px_converter_get_input_caps (GstPxConverter * converter)
+{
+  return converter->input_caps;
+}
+
+const GstCaps *
+px_converter_get_output_caps (GstPxConverter * converter)
+{
+  return converter->output_caps;
+}
+
+static gboolean
+is_encoder (GstElementFactory * f)
+{
+  const gchar *klass = gst_element_factory_get_metadata (f,
+      GST_ELEMENT_METADATA_KLASS);
+
+  return klass && strstr (klass, "Encoder") && (strstr (klass, "Video") ||
+      strstr (klass, "Audio"));
+}
+
+/* Encoding is lossy and costs far more than converting raw media: a muxer
+ * that takes raw media natively gets it raw. Among encoders, the higher
+ * ranked cost less. */
+static guint
+encoder_cost (GstElementFactory * f, gboolean video)
+{
+  guint rank = gst_plugin_feature_get_rank (GST_PLUGIN_FEATURE (f));
+
+  return (video ? 40 : 20) + (rank >= GST_RANK_PRIMARY ? 0 :
+      (GST_RANK_PRIMARY - rank) / 64);
+}
+
+/* The installed encoders of raw video or audio whose output something in
+ * @accepted takes, highest ranked first. */
+GPtrArray *
+px_encoders_for (const GstCaps * accepted)
+{
+  GList *all = gst_element_factory_list_get_elements
+      (GST_ELEMENT_FACTORY_TYPE_ENCODER, GST_RANK_MARGINAL);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_object_unref);
+
+  all = g_list_sort (all, gst_plugin_feature_rank_compare_func);
+  for (GList * l = all; l && out->len < 16; l = l->next) {
+    GstElementFactory *f = l->data;
+    GstPxConverter *c;
+    gboolean video;
+
+    if (!is_encoder (f))
+      continue;
+    video = strstr (gst_element_factory_get_metadata (f,
+            GST_ELEMENT_METADATA_KLASS), "Video") != NULL;
+    c = px_converter_new_encoder (f, encoder_cost (f, video));
+    if (c && (g_str_equal (c->media_type, "video/x-raw") ||
+            g_str_equal (c->media_type, "audio/x-raw")) &&
+        gst_caps_can_intersect (c->output_caps, accepted))
+      g_ptr_array_add (out, c);
+    else if (c)
+      g_object_unref (c);
+  }
+  gst_plugin_feature_list_free (all);
+  return out;
 }
 
 /**
@@ -352,8 +453,9 @@ gst_px_converter_registry_add (GstPxConverterRegistry * registry,
  * gst_px_converter_registry_get_converters:
  * @registry: a #GstPxConverterRegistry
  *
- * Returns: (transfer full) (element-type GstPxConverter): the
- *   converters, a snapshot
+ * Returns: (transfer container) (element-type GstPxConverter): the
+ *   converters, a snapshot; the array holds a reference to each and drops
+ *   them when it is freed
  */
 GPtrArray *
 gst_px_converter_registry_get_converters (GstPxConverterRegistry * registry)

@@ -52,6 +52,10 @@ static const struct
   [GST_PX_DIAGNOSTIC_ARENA_POOL] = {"PX-N002", GST_PX_SEVERITY_NOTE},
   [GST_PX_DIAGNOSTIC_DYNAMIC_LINK] = {"PX-N003", GST_PX_SEVERITY_NOTE},
   [GST_PX_DIAGNOSTIC_LINKED] = {"PX-N004", GST_PX_SEVERITY_NOTE},
+  [GST_PX_DIAGNOSTIC_BUFFERS_COPIED] = {"PX-N005", GST_PX_SEVERITY_NOTE},
+  [GST_PX_DIAGNOSTIC_ISOLATED] = {"PX-N006", GST_PX_SEVERITY_NOTE},
+  [GST_PX_DIAGNOSTIC_NOT_ISOLATED] = {"PX-W002", GST_PX_SEVERITY_WARNING},
+  [GST_PX_DIAGNOSTIC_MUXER_INPUTS] = {"PX-N007", GST_PX_SEVERITY_NOTE},
 };
 
 static void
@@ -333,10 +337,12 @@ gst_px_diagnostic_to_string (GstPxDiagnostic * diagnostic)
   g_string_append_printf (s, "%s[%s]: %s\n",
       severity_word (gst_px_diagnostic_get_severity (diagnostic)),
       gst_px_diagnostic_get_code_string (diagnostic), diagnostic->message);
-  if (diagnostic->src_pad || diagnostic->sink_pad)
-    g_string_append_printf (s, "  --> %s ! %s\n",
-        diagnostic->src_pad ? diagnostic->src_pad : "?",
-        diagnostic->sink_pad ? diagnostic->sink_pad : "?");
+  if (diagnostic->src_pad && diagnostic->sink_pad)
+    g_string_append_printf (s, "  --> %s ! %s\n", diagnostic->src_pad,
+        diagnostic->sink_pad);
+  else if (diagnostic->src_pad || diagnostic->sink_pad)
+    g_string_append_printf (s, "  --> %s\n", diagnostic->src_pad ?
+        diagnostic->src_pad : diagnostic->sink_pad);
   if (diagnostic->path[0]) {
     g_autofree gchar *path = g_strjoinv (" ! ", diagnostic->path);
     g_string_append_printf (s, "  path: %s\n", path);

@@ -49,6 +49,15 @@ G_BEGIN_DECLS
  *   at run time, solved when it does
  * @GST_PX_DIAGNOSTIC_LINKED: PX-N004, a requested link that negotiates as
  *   it is and is linked directly
+ * @GST_PX_DIAGNOSTIC_BUFFERS_COPIED: PX-N005, buffers are copied on a link,
+ *   and why: a change of memory type, a link into another process with no
+ *   arena pool for its caps, a producer that ignores the pool proposed
+ * @GST_PX_DIAGNOSTIC_ISOLATED: PX-N006, elements of a launch line wrapped
+ *   in a sandboxbin (gst_px_parse_launch_isolated())
+ * @GST_PX_DIAGNOSTIC_NOT_ISOLATED: PX-W002, an element that was to be
+ *   isolated and was not, and why
+ * @GST_PX_DIAGNOSTIC_MUXER_INPUTS: PX-N007, the format and pad each input
+ *   of a muxer takes, chosen together for the least total cost
  *
  * Stable codes: a code keeps its meaning across releases, new ones get new
  * numbers.
@@ -67,6 +76,10 @@ typedef enum
   GST_PX_DIAGNOSTIC_ARENA_POOL,
   GST_PX_DIAGNOSTIC_DYNAMIC_LINK,
   GST_PX_DIAGNOSTIC_LINKED,
+  GST_PX_DIAGNOSTIC_BUFFERS_COPIED,
+  GST_PX_DIAGNOSTIC_ISOLATED,
+  GST_PX_DIAGNOSTIC_NOT_ISOLATED,
+  GST_PX_DIAGNOSTIC_MUXER_INPUTS,
 } GstPxDiagnosticCode;
 
 #define GST_TYPE_PX_DIAGNOSTIC (gst_px_diagnostic_get_type ())

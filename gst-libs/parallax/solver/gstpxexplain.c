@@ -227,6 +227,9 @@ constrains (GstElement * element, GstPad * pad, GPtrArray * conflicts)
   GstElementFactory *factory = gst_element_get_factory (element);
   g_autoptr (GstCaps) caps = NULL;
 
+  /* What a sandboxbin accepts and makes is its description's. */
+  if (px_is_sandboxbin (element))
+    return TRUE;
   if (factory && g_str_equal (GST_OBJECT_NAME (factory), "capsfilter"))
     g_object_get (element, "caps", &caps, NULL);
   else if (pad)

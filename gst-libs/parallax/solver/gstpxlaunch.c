@@ -111,6 +111,10 @@ typedef struct
   GError **error;
   guint depth;
   GHashTable *counts;           /* factory name -> elements made */
+  /* The elements written (not the capsfilters of caps, nor bins), in the
+   * order of the line, and each one's text: factory and properties. */
+  GPtrArray *written;           /* GstElement, borrowed */
+  GHashTable *texts;            /* GstElement -> GString */
 } PxParser;
 
 /* Elements are named per pipeline, "capsfilter0" the first capsfilter of
@@ -125,6 +129,12 @@ make_element (PxParser * ps, const gchar * factory)
   g_hash_table_insert (ps->counts, g_strdup (factory), GUINT_TO_POINTER (n +
           1));
   return gst_element_factory_make (factory, name);
+}
+
+static void
+px_string_free (GString * s)
+{
+  g_string_free (s, TRUE);
 }
 
 static void
@@ -173,6 +183,28 @@ unknown_factory (PxParser * ps, const gchar * name)
   gst_plugin_feature_list_free (all);
 }
 
+/* @word (name=value) as a description says it: the value quoted where
+ * it holds what the parser would split on. */
+static void
+append_property_text (GString * text, const gchar * word)
+{
+  const gchar *value = strchr (word, '=') + 1;
+
+  g_string_append_c (text, ' ');
+  g_string_append_len (text, word, value - word);
+  if (value[0] && strpbrk (value, " \t\n!\"'()\\") == NULL) {
+    g_string_append (text, value);
+    return;
+  }
+  g_string_append_c (text, '"');
+  for (const gchar * p = value; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      g_string_append_c (text, '\\');
+    g_string_append_c (text, *p);
+  }
+  g_string_append_c (text, '"');
+}
+
 static gboolean
 set_property (PxParser * ps, GstElement * element, const gchar * word)
 {
@@ -197,6 +229,8 @@ set_property (PxParser * ps, GstElement * element, const gchar * word)
   }
   g_object_set_property (G_OBJECT (element), name, &v);
   g_value_unset (&v);
+  if (g_hash_table_contains (ps->texts, element))
+    append_property_text (g_hash_table_lookup (ps->texts, element), word);
   return TRUE;
 }
 
@@ -245,6 +279,8 @@ make_item (PxParser * ps, GstBin * bin, const gchar * word, PxItem * item,
     return FALSE;
   }
   *last = item->element;
+  g_ptr_array_add (ps->written, item->element);
+  g_hash_table_insert (ps->texts, item->element, g_string_new (word));
   return TRUE;
 }
 
@@ -403,6 +439,315 @@ make_links (PxParser * ps, GstPxSolver * solver)
   return TRUE;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Isolation: elements of the line wrapped in sandboxbins */
+
+typedef struct
+{
+  const gchar *const *patterns; /* NULL: demuxers, decoders, parsers */
+  gboolean group;
+  GstPxSolver *solver;          /* receives the notes, or NULL */
+} PxIsolate;
+
+/* What parses or decodes untrusted data: demuxers, decoders, parsers. */
+static gboolean
+parses_untrusted_data (GstElement * e)
+{
+  GstElementFactory *f = gst_element_get_factory (e);
+  const gchar *klass = f ? gst_element_factory_get_metadata (f,
+      GST_ELEMENT_METADATA_KLASS) : NULL;
+
+  return klass && (strstr (klass, "Demuxer") || strstr (klass, "Decoder") ||
+      strstr (klass, "Parser"));
+}
+
+static gboolean
+isolation_matches (PxIsolate * iso, GstElement * e)
+{
+  GstElementFactory *f = gst_element_get_factory (e);
+
+  if (f == NULL || g_str_equal (GST_OBJECT_NAME (f), "sandboxbin"))
+    return FALSE;
+  if (iso->patterns == NULL || iso->patterns[0] == NULL)
+    return parses_untrusted_data (e);
+  for (guint i = 0; iso->patterns[i]; i++)
+    if (g_pattern_match_simple (iso->patterns[i], GST_OBJECT_NAME (f)) ||
+        g_pattern_match_simple (iso->patterns[i], GST_OBJECT_NAME (e)))
+      return TRUE;
+  return FALSE;
+}
+
+static GstElement *
+item_element (PxParser * ps, PxItem * item)
+{
+  GstElement *e;
+
+  if (item->ref == NULL)
+    return item->element;
+  e = gst_bin_get_by_name (ps->top, item->ref);
+  if (e)
+    gst_object_unref (e);       /* the bin holds it */
+  return e;
+}
+
+/* A plain link from @a to @b, as "a ! b" writes it. */
+static gboolean
+direct_link (PxParser * ps, GstElement * a, GstElement * b)
+{
+  for (guint i = 0; i < ps->links->len; i++) {
+    PxLaunchLink *l = &g_array_index (ps->links, PxLaunchLink, i);
+    if (l->src.element == a && l->sink.element == b && !l->src.ref &&
+        !l->sink.ref && !l->src.pad && !l->sink.pad)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+count_templates (GstElement * e, GstPadDirection dir, guint * always,
+    guint * sometimes, guint * request)
+{
+  *always = *sometimes = *request = 0;
+  for (GList * l = gst_element_class_get_pad_template_list
+      (GST_ELEMENT_GET_CLASS (e)); l; l = l->next) {
+    GstPadTemplate *t = l->data;
+    if (GST_PAD_TEMPLATE_DIRECTION (t) != dir)
+      continue;
+    switch (GST_PAD_TEMPLATE_PRESENCE (t)) {
+      case GST_PAD_ALWAYS:
+        (*always)++;
+        break;
+      case GST_PAD_SOMETIMES:
+        (*sometimes)++;
+        break;
+      default:
+        (*request)++;
+    }
+  }
+}
+
+/* Why the elements of @group (linked one to the next) cannot run as one
+ * isolated sandboxbin, or NULL: isolated, sandboxbin runs descriptions
+ * with one sink pad and one src pad that exist from the start. */
+static gchar *
+group_refusal (PxParser * ps, GPtrArray * group)
+{
+  GstElement *first = g_ptr_array_index (group, 0);
+  GstElement *last = g_ptr_array_index (group, group->len - 1);
+  guint always, sometimes, request, in = 0, out = 0;
+
+  for (guint i = 0; i < group->len; i++)
+    if (GST_IS_BIN (g_ptr_array_index (group, i)))
+      return g_strdup_printf ("%s is a bin that picks its elements at run "
+          "time; the worker loads the plugins of the elements it is given "
+          "before it locks down", GST_OBJECT_NAME (g_ptr_array_index (group,
+                  i)));
+  count_templates (first, GST_PAD_SINK, &always, &sometimes, &request);
+  if (always == 0)
+    return g_strdup_printf ("%s has no sink pad: an isolated sandboxbin "
+        "runs filters, not sources", GST_OBJECT_NAME (first));
+  if (always > 1 || sometimes || request)
+    return g_strdup_printf ("%s takes several inputs: an isolated "
+        "sandboxbin has one sink pad", GST_OBJECT_NAME (first));
+  count_templates (last, GST_PAD_SRC, &always, &sometimes, &request);
+  if (request)
+    return g_strdup_printf ("%s makes its source pads on request: an "
+        "isolated sandboxbin has one src pad", GST_OBJECT_NAME (last));
+  for (guint i = 0; i < ps->links->len; i++) {
+    PxLaunchLink *l = &g_array_index (ps->links, PxLaunchLink, i);
+    GstElement *src = item_element (ps, &l->src);
+    GstElement *sink = item_element (ps, &l->sink);
+    gboolean src_in = src && g_ptr_array_find (group, src, NULL);
+    gboolean sink_in = sink && g_ptr_array_find (group, sink, NULL);
+
+    if (src_in && sink_in)
+      continue;
+    if (sink_in && (sink != first || ++in > 1))
+      return g_strdup_printf ("%s is linked from more than one place: an "
+          "isolated sandboxbin has one sink pad", GST_OBJECT_NAME (sink));
+    if (src_in && (src != last || ++out > 1))
+      return g_strdup_printf ("%s's %s linked to different branches: an "
+          "isolated sandboxbin has one src pad", GST_OBJECT_NAME (src),
+          sometimes ? "sometimes pads are" : "pads are");
+  }
+  if (always == 0 && sometimes)
+    return g_strdup_printf ("%s's src pads appear only at run time, which "
+        "an isolated sandboxbin does not mirror yet: isolate it together "
+        "with the element it feeds (grouped)", GST_OBJECT_NAME (last));
+  if (always != 1 || sometimes)
+    return g_strdup_printf ("%s has %u src pads: an isolated sandboxbin has "
+        "one", GST_OBJECT_NAME (last), always + sometimes);
+  return NULL;
+}
+
+static void
+isolation_note (PxIsolate * iso, GstPxDiagnosticCode code,
+    const gchar * element, gchar * message)
+{
+  GST_DEBUG ("%s", message);
+  if (iso->solver)
+    px_solver_add_launch_diagnostic (iso->solver, px_diagnostic_new (code,
+            NULL, element, message));
+  else
+    g_free (message);
+}
+
+/* Replaces the elements of @group by one sandboxbin whose description is
+ * them as written; the links that named them name it. */
+static gboolean
+wrap_group (PxParser * ps, PxIsolate * iso, GPtrArray * group)
+{
+  GstElement *first = g_ptr_array_index (group, 0);
+  GstBin *bin = GST_BIN (GST_OBJECT_PARENT (first));
+  GString *text = g_string_new (NULL);
+  GString *names = g_string_new (NULL);
+  GstElement *sandbox = make_element (ps, "sandboxbin");
+
+  if (sandbox == NULL) {
+    g_set_error (ps->error, GST_PX_SOLVER_ERROR, GST_PX_SOLVER_ERROR_PARSE,
+        "Isolating elements needs the sandboxbin element, from Parallax's "
+        "plugin, which is not installed");
+    g_string_free (text, TRUE);
+    g_string_free (names, TRUE);
+    return FALSE;
+  }
+  for (guint i = 0; i < group->len; i++) {
+    GstElement *e = g_ptr_array_index (group, i);
+    g_string_append_printf (text, "%s%s", i ? " ! " : "",
+        ((GString *) g_hash_table_lookup (ps->texts, e))->str);
+    g_string_append_printf (names, "%s%s", i ? ", " : "", GST_OBJECT_NAME (e));
+  }
+  g_object_set (sandbox, "description", text->str, NULL);
+  for (guint i = 0; i < ps->links->len; i++) {
+    PxLaunchLink *l = &g_array_index (ps->links, PxLaunchLink, i);
+    PxItem *ends[] = { &l->src, &l->sink };
+
+    /* The worker makes the links inside the description. */
+    if (g_ptr_array_find (group, item_element (ps, &l->src), NULL) &&
+        g_ptr_array_find (group, item_element (ps, &l->sink), NULL)) {
+      item_clear (&l->src);
+      item_clear (&l->sink);
+      g_array_remove_index (ps->links, i--);
+      continue;
+    }
+    for (guint k = 0; k < 2; k++)
+      if (g_ptr_array_find (group, item_element (ps, ends[k]), NULL)) {
+        item_clear (ends[k]);
+        ends[k]->element = sandbox;
+      }
+  }
+  isolation_note (iso, GST_PX_DIAGNOSTIC_ISOLATED, GST_OBJECT_NAME (sandbox),
+      g_strdup_printf ("%s run%s isolated in %s, one worker: \"%s\"",
+          names->str, group->len > 1 ? "" : "s", GST_OBJECT_NAME (sandbox),
+          text->str));
+  for (guint i = 0; i < group->len; i++) {
+    GstElement *e = g_ptr_array_index (group, i);
+    g_ptr_array_remove (ps->written, e);
+    g_hash_table_remove (ps->texts, e);
+    gst_bin_remove (GST_BIN (GST_OBJECT_PARENT (e)), e);
+  }
+  gst_bin_add (bin, sandbox);
+  g_string_free (text, TRUE);
+  g_string_free (names, TRUE);
+  return TRUE;
+}
+
+/* The matching elements, each alone or, grouped, with the matching
+ * elements it is linked to one after the other in the same bin. */
+static GPtrArray *
+isolation_groups (PxParser * ps, PxIsolate * iso)
+{
+  GPtrArray *groups = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_ptr_array_unref);
+  GPtrArray *cur = NULL;
+
+  for (guint i = 0; i < ps->written->len; i++) {
+    GstElement *e = g_ptr_array_index (ps->written, i);
+    GstElement *prev = cur ? g_ptr_array_index (cur, cur->len - 1) : NULL;
+
+    if (!isolation_matches (iso, e)) {
+      cur = NULL;
+      continue;
+    }
+    if (!(iso->group && prev && GST_OBJECT_PARENT (prev) ==
+            GST_OBJECT_PARENT (e) && direct_link (ps, prev, e))) {
+      cur = g_ptr_array_new ();
+      g_ptr_array_add (groups, cur);
+    }
+    g_ptr_array_add (cur, e);
+  }
+  return groups;
+}
+
+static gboolean
+isolate (PxParser * ps, PxIsolate * iso)
+{
+  g_autoptr (GPtrArray) groups = isolation_groups (ps, iso);
+
+  for (guint i = 0; i < groups->len; i++) {
+    GPtrArray *group = g_ptr_array_index (groups, i);
+    gchar *why = group_refusal (ps, group);
+
+    if (why) {
+      GString *names = g_string_new (NULL);
+      for (guint k = 0; k < group->len; k++)
+        g_string_append_printf (names, "%s%s", k ? ", " : "",
+            GST_OBJECT_NAME (g_ptr_array_index (group, k)));
+      isolation_note (iso, GST_PX_DIAGNOSTIC_NOT_ISOLATED,
+          GST_OBJECT_NAME (g_ptr_array_index (group, 0)),
+          g_strdup_printf ("%s not isolated: %s", names->str, why));
+      g_string_free (names, TRUE);
+      g_free (why);
+    } else if (!wrap_group (ps, iso, group)) {
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static GstElement *
+parse_launch (const gchar * description, GstPxSolver * solver,
+    PxIsolate * iso, GError ** error)
+{
+  GstElement *pipeline;
+  GError *local = NULL;
+  PxLexer lx = { description, NULL, &local };
+  PxParser ps = { NULL, NULL, &local, 0, NULL, NULL, NULL };
+  gboolean ok;
+
+  pipeline = gst_pipeline_new (NULL);
+  gst_object_ref_sink (pipeline);
+  ps.top = GST_BIN (pipeline);
+  ps.links = g_array_new (FALSE, TRUE, sizeof (PxLaunchLink));
+  ps.counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  ps.written = g_ptr_array_new ();
+  ps.texts = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify)
+      px_string_free);
+  ok = parse_bin (&ps, &lx, GST_BIN (pipeline), FALSE) &&
+      (iso == NULL || isolate (&ps, iso)) && make_links (&ps, solver);
+  for (guint i = 0; i < ps.links->len; i++) {
+    PxLaunchLink *l = &g_array_index (ps.links, PxLaunchLink, i);
+    item_clear (&l->src);
+    item_clear (&l->sink);
+  }
+  g_array_unref (ps.links);
+  g_hash_table_unref (ps.counts);
+  g_ptr_array_unref (ps.written);
+  g_hash_table_unref (ps.texts);
+  g_free (lx.word);
+  if (!ok) {
+    if (local == NULL)
+      g_set_error (&local, GST_PX_SOLVER_ERROR, GST_PX_SOLVER_ERROR_PARSE,
+          "Could not read the pipeline description");
+    g_propagate_error (error, local);
+    gst_object_unref (pipeline);
+    return NULL;
+  }
+  /* Floating, as gst_parse_launch() returns it. */
+  g_object_force_floating (G_OBJECT (pipeline));
+  return pipeline;
+}
+
 /**
  * gst_px_parse_launch:
  * @description: a pipeline in gst-launch-1.0 syntax
@@ -424,39 +769,44 @@ GstElement *
 gst_px_parse_launch (const gchar * description, GstPxSolver * solver,
     GError ** error)
 {
-  GstElement *pipeline;
-  GError *local = NULL;
-  PxLexer lx = { description, NULL, &local };
-  PxParser ps = { NULL, NULL, &local, 0, NULL };
-  gboolean ok;
+  g_return_val_if_fail (description != NULL, NULL);
+  g_return_val_if_fail (solver == NULL || GST_IS_PX_SOLVER (solver), NULL);
+
+  return parse_launch (description, solver, NULL, error);
+}
+
+/**
+ * gst_px_parse_launch_isolated:
+ * @description: a pipeline in gst-launch-1.0 syntax
+ * @solver: (nullable): the solver that receives the links GStreamer could
+ *   not make and the notes on what was isolated, or %NULL
+ * @patterns: (array zero-terminated=1) (nullable): glob patterns
+ *   (g_pattern_match_simple()) on factory or element names of the
+ *   elements to isolate; %NULL or empty for every element that parses or
+ *   decodes untrusted data (its class names a demuxer, decoder or parser)
+ * @group: whether matching elements linked one to the next share one
+ *   sandboxbin (one worker) instead of one each
+ * @error: (optional): where the reason goes on failure
+ *
+ * Like gst_px_parse_launch(), with the matching elements wrapped in
+ * sandboxbin elements (from Parallax's plugin), each described by the
+ * element with its properties as written. An isolated sandboxbin has one
+ * sink pad and one src pad: a matching element (or group) of another shape
+ * stays as it is — a demuxer whose pads feed several branches, a source —
+ * and @solver gets a warning saying why (PX-W002); each sandboxbin made
+ * gets a note (PX-N006). Both come with the next plan @solver makes.
+ *
+ * Returns: (transfer floating) (nullable): a #GstPipeline, or %NULL on
+ *   @error
+ */
+GstElement *
+gst_px_parse_launch_isolated (const gchar * description, GstPxSolver * solver,
+    const gchar * const *patterns, gboolean group, GError ** error)
+{
+  PxIsolate iso = { patterns, group, solver };
 
   g_return_val_if_fail (description != NULL, NULL);
   g_return_val_if_fail (solver == NULL || GST_IS_PX_SOLVER (solver), NULL);
 
-  pipeline = gst_pipeline_new (NULL);
-  gst_object_ref_sink (pipeline);
-  ps.top = GST_BIN (pipeline);
-  ps.links = g_array_new (FALSE, TRUE, sizeof (PxLaunchLink));
-  ps.counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  ok = parse_bin (&ps, &lx, GST_BIN (pipeline), FALSE) &&
-      make_links (&ps, solver);
-  for (guint i = 0; i < ps.links->len; i++) {
-    PxLaunchLink *l = &g_array_index (ps.links, PxLaunchLink, i);
-    item_clear (&l->src);
-    item_clear (&l->sink);
-  }
-  g_array_unref (ps.links);
-  g_hash_table_unref (ps.counts);
-  g_free (lx.word);
-  if (!ok) {
-    if (local == NULL)
-      g_set_error (&local, GST_PX_SOLVER_ERROR, GST_PX_SOLVER_ERROR_PARSE,
-          "Could not read the pipeline description");
-    g_propagate_error (error, local);
-    gst_object_unref (pipeline);
-    return NULL;
-  }
-  /* Floating, as gst_parse_launch() returns it. */
-  g_object_force_floating (G_OBJECT (pipeline));
-  return pipeline;
+  return parse_launch (description, solver, &iso, error);
 }

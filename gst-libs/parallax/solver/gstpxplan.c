@@ -206,6 +206,8 @@ px_link_free (PxLink * link)
   gst_clear_caps (&link->accepted);
   gst_clear_caps (&link->target);
   g_clear_object (&link->conversion);
+  g_free (link->copy_reason);
+  g_clear_pointer (&link->converters, g_ptr_array_unref);
   g_free (link);
 }
 
@@ -225,6 +227,7 @@ gst_px_plan_finalize (GObject * object)
   g_ptr_array_unref (self->links);
   g_ptr_array_unref (self->conversions);
   g_ptr_array_unref (self->diagnostics);
+  g_clear_pointer (&self->shadows, g_ptr_array_unref);
   gst_clear_object (&self->bin);
   G_OBJECT_CLASS (gst_px_plan_parent_class)->finalize (object);
 }
@@ -472,6 +475,32 @@ gst_px_plan_get_link_caps (GstPxPlan * plan, const gchar * src_pad)
 }
 
 /**
+ * gst_px_plan_get_link_copy_reason:
+ * @plan: a #GstPxPlan
+ * @src_pad: the upstream pad of a link, "element:pad"
+ *
+ * Whether buffers will be copied on the link once the plan is applied: a
+ * converter that moves them into another memory type, a link into another
+ * process (ipcsink, an isolated sandboxbin) whose caps get no arena pool,
+ * or whose producer ignores the pool proposed to it.
+ *
+ * Returns: (transfer none) (nullable): why they are copied, or %NULL if
+ *   they are not (or the link is not known)
+ */
+const gchar *
+gst_px_plan_get_link_copy_reason (GstPxPlan * plan, const gchar * src_pad)
+{
+  g_return_val_if_fail (GST_IS_PX_PLAN (plan), NULL);
+  g_return_val_if_fail (src_pad != NULL, NULL);
+  for (guint i = 0; i < plan->links->len; i++) {
+    PxLink *link = g_ptr_array_index (plan->links, i);
+    if (g_strcmp0 (link->src_name, src_pad) == 0)
+      return link->copy_reason;
+  }
+  return NULL;
+}
+
+/**
  * gst_px_plan_explain:
  * @plan: a #GstPxPlan
  *
@@ -571,8 +600,11 @@ json_link (GString * out, PxLink * link)
   px_json_string (out, up);
   g_string_append (out, ",\"downstream\":");
   px_json_string (out, down);
-  g_string_append_printf (out, ",\"arena_pool\":%s}",
-      link->into_ipcsink ? "true" : "false");
+  g_string_append_printf (out, ",\"arena_pool\":%s,\"copied\":%s,"
+      "\"copy_reason\":", link->arena_pool ? "true" : "false",
+      link->copy_reason ? "true" : "false");
+  px_json_string (out, link->copy_reason);
+  g_string_append_c (out, '}');
 }
 
 /**
@@ -581,7 +613,8 @@ json_link (GString * out, PxLink * link)
  *
  * The plan as one JSON object: "solvable", "applied", "changes",
  * "total_cost", "caps_queries", "links" (src, sink, kind, status, caps,
- * memory, upstream, downstream, arena_pool), "conversions" (src, sink,
+ * memory, upstream, downstream, arena_pool, copied, copy_reason),
+ * "conversions" (src, sink,
  * converters, elements, fields, cost, quality_loss) and "diagnostics"
  * (code, severity, message, src_pad, sink_pad, path, fields, suggestion).
  *
@@ -676,9 +709,13 @@ dot_link (GString * out, GHashTable * seen, PxLink * link, guint index)
   const gchar *to = GST_OBJECT_NAME (link->sink_element);
   const gchar *attrs = link->status == PX_LINK_IMPOSSIBLE ?
       "color=red, fontcolor=red" : link->status == PX_LINK_PENDING ?
-      "style=dashed" : link->into_ipcsink ? "color=blue" : NULL;
-  g_autofree gchar *label = link->into_ipcsink ?
-      g_strdup_printf ("%s\nmemfd arena pool", summary) : g_strdup (summary);
+      "style=dashed" : link->copy_reason ?
+      "color=darkorange, fontcolor=darkorange" : link->arena_pool ?
+      "color=blue" : NULL;
+  g_autofree gchar *label = g_strdup_printf ("%s%s%s%s", summary,
+      link->arena_pool ? "\nmemfd arena pool" : "",
+      link->copy_reason ? "\ncopied: " : "",
+      link->copy_reason ? link->copy_reason : "");
   gchar *prev;
 
   dot_node (out, seen, link->src_element);
@@ -715,8 +752,10 @@ dot_link (GString * out, GHashTable * seen, PxLink * link, guint index)
  *
  * The solved pipeline as a Graphviz graph: elements, the converters the
  * plan inserts (filled), each link labelled with its caps and memory type,
- * links that cannot negotiate in red, dynamic links dashed, and the
- * process borders (ipcsink, ipcsrc, sandboxbin) outlined in blue.
+ * links that cannot negotiate in red, dynamic links dashed, links where
+ * buffers are copied in orange with the reason, and the process borders
+ * (ipcsink, ipcsrc, sandboxbin) outlined in blue, the links into them
+ * that reach an arena pool without a copy in blue too.
  *
  * Returns: (transfer full): the DOT text
  */

@@ -77,6 +77,10 @@ GST_PX_API
     GstCaps * gst_px_plan_get_link_caps (GstPxPlan * plan,
     const gchar * src_pad);
 
+GST_PX_API
+    const gchar *gst_px_plan_get_link_copy_reason (GstPxPlan * plan,
+    const gchar * src_pad);
+
 GST_PX_API gchar *gst_px_plan_explain (GstPxPlan * plan);
 
 GST_PX_API gchar *gst_px_plan_to_json (GstPxPlan * plan);

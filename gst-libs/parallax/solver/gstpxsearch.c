@@ -92,10 +92,15 @@ build_chain (GArray * states, gint goal, GPtrArray * converters,
   input = gst_caps_copy (down);
   for (gint i = chain->converters->len - 1; i >= 0; i--) {
     GstPxConverter *c = g_ptr_array_index (chain->converters, i);
-    GstCaps *back = px_caps_convert (input, gst_px_converter_get_media_type
-        (c), gst_px_converter_get_fields (c),
-        gst_px_converter_get_output_feature (c),
-        gst_px_converter_get_input_feature (c));
+    GstCaps *back;
+
+    if (px_converter_get_input_caps (c))
+      back = gst_caps_copy (px_converter_get_input_caps (c));
+    else
+      back = px_caps_convert (input, gst_px_converter_get_media_type (c),
+          gst_px_converter_get_fields (c),
+          gst_px_converter_get_output_feature (c),
+          gst_px_converter_get_input_feature (c));
     gst_caps_unref (input);
     input = back;
   }
@@ -142,9 +147,17 @@ relax (GArray * states, GHashTable * index, gint from, guint ci,
   if (!px_caps_has_feature (s->caps, gst_px_converter_get_media_type (c),
           gst_px_converter_get_input_feature (c)))
     return;
-  next.caps = px_caps_convert (s->caps, gst_px_converter_get_media_type (c),
-      gst_px_converter_get_fields (c), gst_px_converter_get_input_feature (c),
-      gst_px_converter_get_output_feature (c));
+  if (px_converter_get_input_caps (c)) {
+    /* An encoder: what it makes, from what it takes. */
+    if (!gst_caps_can_intersect (s->caps, px_converter_get_input_caps (c)))
+      return;
+    next.caps = gst_caps_copy (px_converter_get_output_caps (c));
+  } else {
+    next.caps = px_caps_convert (s->caps,
+        gst_px_converter_get_media_type (c), gst_px_converter_get_fields (c),
+        gst_px_converter_get_input_feature (c),
+        gst_px_converter_get_output_feature (c));
+  }
   if (gst_caps_is_empty (next.caps)) {
     gst_caps_unref (next.caps);
     return;

@@ -62,6 +62,9 @@ struct _GstPxSolver
 
   GstPxConverterRegistry *registry;
   GPtrArray *requests;          /* PxRequest */
+  /* What gst_px_parse_launch_isolated() found (GstPxDiagnostic): in every
+   * plan until one is applied. */
+  GPtrArray *launch_diagnostics;
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstPxSolver, gst_px_solver, G_TYPE_OBJECT,
@@ -91,6 +94,7 @@ gst_px_solver_finalize (GObject * object)
 
   g_clear_object (&self->registry);
   g_ptr_array_unref (self->requests);
+  g_ptr_array_unref (self->launch_diagnostics);
   G_OBJECT_CLASS (gst_px_solver_parent_class)->finalize (object);
 }
 
@@ -105,6 +109,15 @@ gst_px_solver_init (GstPxSolver * self)
 {
   self->requests = g_ptr_array_new_with_free_func ((GDestroyNotify)
       px_request_free);
+  self->launch_diagnostics = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/* Takes @diagnostic. */
+void
+px_solver_add_launch_diagnostic (GstPxSolver * solver,
+    GstPxDiagnostic * diagnostic)
+{
+  g_ptr_array_add (solver->launch_diagnostics, diagnostic);
 }
 
 /**
@@ -201,6 +214,34 @@ factory_name (GstElement * e)
   return f ? GST_OBJECT_NAME (f) : "";
 }
 
+/* sandboxbin is Parallax's plugin's, which this library does not link:
+ * it is known by its factory and its "description" and "mode"
+ * properties. */
+gboolean
+px_is_sandboxbin (GstElement * element)
+{
+  return g_str_equal (factory_name (element), "sandboxbin") &&
+      g_object_class_find_property (G_OBJECT_GET_CLASS (element),
+      "description") != NULL;
+}
+
+gboolean
+px_sandboxbin_is_isolated (GstElement * element)
+{
+  GParamSpec *spec;
+  GEnumValue *value;
+  gint mode = 0;
+
+  if (!px_is_sandboxbin (element))
+    return FALSE;
+  spec = g_object_class_find_property (G_OBJECT_GET_CLASS (element), "mode");
+  if (spec == NULL || !G_IS_PARAM_SPEC_ENUM (spec))
+    return FALSE;
+  g_object_get (element, "mode", &mode, NULL);
+  value = g_enum_get_value (G_PARAM_SPEC_ENUM (spec)->enum_class, mode);
+  return value && g_str_equal (value->value_nick, "isolated");
+}
+
 static void
 collect_elements (GstBin * bin, GPtrArray * out, guint depth)
 {
@@ -221,6 +262,122 @@ collect_elements (GstBin * bin, GPtrArray * out, guint depth)
       g_ptr_array_add (out, gst_object_ref (e));
   }
   g_list_free_full (children, gst_object_unref);
+}
+
+/* A sandboxbin's pads answer nothing useful before the bin starts: ghost
+ * pads without a target. While the solver runs, they target the boundary
+ * pads of the bin's description built here and never started — the
+ * unlinked sink pad of the element written first and the unlinked src
+ * pad — so caps queries cross the sandboxbin as they will cross its
+ * worker. */
+static void
+px_shadow_free (PxShadow * shadow)
+{
+  if (shadow->ghost_sink)
+    gst_ghost_pad_set_target (GST_GHOST_PAD (shadow->ghost_sink), NULL);
+  if (shadow->ghost_src)
+    gst_ghost_pad_set_target (GST_GHOST_PAD (shadow->ghost_src), NULL);
+  gst_clear_object (&shadow->ghost_sink);
+  gst_clear_object (&shadow->ghost_src);
+  gst_object_unref (shadow->sandboxbin);
+  gst_object_unref (shadow->shadow);
+  g_free (shadow);
+}
+
+static void
+shadow_boundary (GstBin * bin, GstPad ** sink, GstPad ** src,
+    GstElement ** last)
+{
+  GList *children;
+
+  GST_OBJECT_LOCK (bin);
+  children = g_list_copy (bin->children);
+  for (GList * l = children; l; l = l->next)
+    gst_object_ref (l->data);
+  GST_OBJECT_UNLOCK (bin);
+  /* Newest first: the element written first is last. */
+  for (GList * l = g_list_last (children); l; l = l->prev) {
+    GstElement *e = l->data;
+
+    GST_OBJECT_LOCK (e);
+    for (GList * p = e->pads; p; p = p->next) {
+      GstPad *pad = p->data;
+      if (gst_pad_is_linked (pad))
+        continue;
+      if (GST_PAD_IS_SINK (pad) && *sink == NULL)
+        *sink = gst_object_ref (pad);
+      else if (GST_PAD_IS_SRC (pad) && *src == NULL) {
+        *src = gst_object_ref (pad);
+        *last = e;
+      }
+    }
+    GST_OBJECT_UNLOCK (e);
+  }
+  g_list_free_full (children, gst_object_unref);
+}
+
+/* Targets @ghost (a pad of @bin, without a target) at @target. Takes
+ * @target; returns the ghost pad, or NULL. */
+static GstPad *
+target_ghost (GstElement * bin, const gchar * name, GstPad * target)
+{
+  GstPad *ghost = gst_element_get_static_pad (bin, name);
+  GstPad *old = ghost && GST_IS_GHOST_PAD (ghost) ?
+      gst_ghost_pad_get_target (GST_GHOST_PAD (ghost)) : NULL;
+
+  if (ghost == NULL || target == NULL || old != NULL ||
+      !GST_IS_GHOST_PAD (ghost) ||
+      !gst_ghost_pad_set_target (GST_GHOST_PAD (ghost), target))
+    gst_clear_object (&ghost);
+  gst_clear_object (&old);
+  gst_clear_object (&target);
+  return ghost;
+}
+
+static PxShadow *
+open_shadow (GstElement * sandboxbin)
+{
+  g_autofree gchar *description = NULL;
+  g_autoptr (GError) error = NULL;
+  GstElement *bin;
+  GstPad *sink = NULL, *src = NULL;
+  GstElement *last = NULL;
+  PxShadow *shadow;
+
+  g_object_get (sandboxbin, "description", &description, NULL);
+  if (description == NULL)
+    return NULL;
+  bin = gst_parse_bin_from_description_full (description, FALSE, NULL,
+      GST_PARSE_FLAG_FATAL_ERRORS, &error);
+  if (bin == NULL) {
+    GST_DEBUG_OBJECT (sandboxbin, "description not seen through: %s",
+        error ? error->message : "?");
+    return NULL;
+  }
+  shadow = g_new0 (PxShadow, 1);
+  shadow->sandboxbin = gst_object_ref (sandboxbin);
+  shadow->shadow = gst_object_ref_sink (bin);
+  shadow->isolated = px_sandboxbin_is_isolated (sandboxbin);
+  shadow_boundary (GST_BIN (bin), &sink, &src, &last);
+  shadow->last = last;
+  shadow->ghost_sink = target_ghost (sandboxbin, "sink", sink);
+  shadow->ghost_src = target_ghost (sandboxbin, "src", src);
+  return shadow;
+}
+
+static GPtrArray *
+open_shadows (GPtrArray * elements)
+{
+  GPtrArray *shadows = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      px_shadow_free);
+
+  for (guint i = 0; i < elements->len; i++) {
+    GstElement *e = g_ptr_array_index (elements, i);
+    PxShadow *shadow = px_is_sandboxbin (e) ? open_shadow (e) : NULL;
+    if (shadow)
+      g_ptr_array_add (shadows, shadow);
+  }
+  return shadows;
 }
 
 /* The pad of an element (not of a plain bin) at the far end of @pad's link,
@@ -271,6 +428,8 @@ link_new (PxLinkKind kind, GstElement * src, GstPad * src_pad,
       : NULL;
   link->sink_name = pad_display_name (sink, GST_OBJECT_NAME (sink_pad));
   link->into_ipcsink = g_str_equal (factory_name (sink), "ipcsink");
+  link->into_border = link->into_ipcsink || px_sandboxbin_is_isolated (sink);
+  link->from_border = px_sandboxbin_is_isolated (src);
   return link;
 }
 
@@ -403,9 +562,12 @@ find_pad (GstElement * element, const gchar * name, GstPadDirection dir,
   return fallback;
 }
 
+static GstPad *muxer_pad_for (GstElement * muxer, const GstCaps * like,
+    GPtrArray * converters);
+
 /* A requested link, or a diagnostic if a pad is missing. */
 static void
-capture_request (GstPxPlan * plan, PxRequest * r)
+capture_request (GstPxPlan * plan, PxRequest * r, GPtrArray * converters)
 {
   gboolean src_req, src_dyn, sink_req, sink_dyn;
   GstPad *src_pad, *sink_pad;
@@ -416,8 +578,16 @@ capture_request (GstPxPlan * plan, PxRequest * r)
       &src_dyn);
   if (src_pad)
     like = gst_pad_query_caps (src_pad, NULL);
-  sink_pad = find_pad (r->sink, r->sink_pad, GST_PAD_SINK, like, &sink_req,
-      &sink_dyn);
+  /* A muxer's pad is requested from the template that takes the input at
+   * the least cost; a pad requested and released again can leave a
+   * muxer waiting on it. */
+  sink_pad = r->sink_pad == NULL && like ? muxer_pad_for (r->sink, like,
+      converters) : NULL;
+  sink_req = sink_pad != NULL;
+  sink_dyn = FALSE;
+  if (sink_pad == NULL)
+    sink_pad = find_pad (r->sink, r->sink_pad, GST_PAD_SINK, like, &sink_req,
+        &sink_dyn);
   if (sink_pad && src_pad == NULL && src_dyn) {
     link = link_new (PX_LINK_DYNAMIC, r->src, NULL, r->sink, sink_pad);
     link->src_name = pad_display_name (r->src, r->src_pad ? r->src_pad :
@@ -429,23 +599,18 @@ capture_request (GstPxPlan * plan, PxRequest * r)
     gst_object_unref (sink_pad);
     return;
   }
+  /* Elements in different bins are linked through ghost pads once the
+   * plan is applied; while solving, the probes join them directly. */
   if (src_pad == NULL || sink_pad == NULL || gst_pad_is_linked (src_pad) ||
-      gst_pad_is_linked (sink_pad) ||
-      GST_OBJECT_PARENT (r->src) != GST_OBJECT_PARENT (r->sink)) {
+      gst_pad_is_linked (sink_pad)) {
     gboolean missing_src = src_pad == NULL || gst_pad_is_linked (src_pad);
     GstElement *e = missing_src ? r->src : r->sink;
     const gchar *name = missing_src ? r->src_pad : r->sink_pad;
     gchar *message;
 
-    if (src_pad && sink_pad && !gst_pad_is_linked (src_pad) &&
-        !gst_pad_is_linked (sink_pad))
-      message = g_strdup_printf ("%s and %s are in different bins: link "
-          "them through ghost pads", GST_OBJECT_NAME (r->src),
-          GST_OBJECT_NAME (r->sink));
-    else
-      message = g_strdup_printf ("%s has no free %s pad%s%s%s",
-          GST_OBJECT_NAME (e), missing_src ? "source" : "sink",
-          name ? " named \"" : "", name ? name : "", name ? "\"" : "");
+    message = g_strdup_printf ("%s has no free %s pad%s%s%s",
+        GST_OBJECT_NAME (e), missing_src ? "source" : "sink",
+        name ? " named \"" : "", name ? name : "", name ? "\"" : "");
     px_plan_add_diagnostic (plan, px_diagnostic_new
         (GST_PX_DIAGNOSTIC_NO_SUCH_PAD, GST_OBJECT_NAME (r->src),
             GST_OBJECT_NAME (r->sink), message));
@@ -460,9 +625,319 @@ capture_request (GstPxPlan * plan, PxRequest * r)
   link = link_new (PX_LINK_REQUESTED, r->src, src_pad, r->sink, sink_pad);
   link->src_pad_requested = src_req;
   link->sink_pad_requested = sink_req;
+  link->sink_pad_named = r->sink_pad != NULL;
   g_ptr_array_add (plan->links, link);
   gst_object_unref (src_pad);
   gst_object_unref (sink_pad);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Muxers */
+
+static gboolean
+is_muxer (GstElement * e)
+{
+  GstElementFactory *f = gst_element_get_factory (e);
+  const gchar *klass = f ? gst_element_factory_get_metadata (f,
+      GST_ELEMENT_METADATA_KLASS) : NULL;
+
+  return klass && strstr (klass, "Muxer") != NULL;
+}
+
+/* How one input can enter a muxer: through a request template, as one
+ * format it accepts, at a cost (0: natively). */
+typedef struct
+{
+  GstPadTemplate *templ;
+  GstCaps *format;              /* NULL: no way in through templ */
+  GPtrArray *converters;        /* the registry's and the encoders */
+  guint cost;
+  gchar *chain;                 /* "videoconvert ! x264enc", or "" */
+} PxMuxOption;
+
+static void
+mux_option_clear (PxMuxOption * o)
+{
+  gst_clear_caps (&o->format);
+  g_clear_pointer (&o->converters, g_ptr_array_unref);
+  g_clear_pointer (&o->chain, g_free);
+}
+
+/* Each format @accepted lists, as caps of one structure with one format. */
+static GPtrArray *
+format_options (const GstCaps * accepted)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      gst_caps_unref);
+
+  for (guint i = 0; i < gst_caps_get_size (accepted); i++) {
+    const GstStructure *st = gst_caps_get_structure (accepted, i);
+    GstCapsFeatures *f = gst_caps_get_features (accepted, i);
+    const GValue *formats = gst_structure_get_value (st, "format");
+    guint n = formats && GST_VALUE_HOLDS_LIST (formats) ?
+        gst_value_list_get_size (formats) : 1;
+
+    for (guint k = 0; k < n; k++) {
+      GstStructure *one = gst_structure_copy (st);
+      GstCaps *caps = gst_caps_new_empty ();
+      if (n > 1)
+        gst_structure_set_value (one, "format",
+            gst_value_list_get_value (formats, k));
+      gst_caps_append_structure_full (caps, one,
+          f ? gst_caps_features_copy (f) : NULL);
+      g_ptr_array_add (out, caps);
+    }
+  }
+  return out;
+}
+
+static gchar *
+chain_names (PxChain * chain)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; chain && i < chain->converters->len; i++)
+    g_string_append_printf (s, "%s%s", i ? " ! " : "",
+        gst_px_converter_get_factory_name (g_ptr_array_index
+            (chain->converters, i)));
+  return g_string_free (s, FALSE);
+}
+
+/* The cheapest format @templ accepts for what @upstream offers. */
+static void
+mux_option (PxMuxOption * o, GstPadTemplate * templ, const GstCaps * upstream,
+    GPtrArray * converters)
+{
+  g_autoptr (GstCaps) accepted = gst_pad_template_get_caps (templ);
+  g_autoptr (GPtrArray) encoders = px_encoders_for (accepted);
+  g_autoptr (GPtrArray) formats = format_options (accepted);
+
+  memset (o, 0, sizeof (*o));
+  o->templ = templ;
+  o->cost = G_MAXUINT;
+  o->converters = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < converters->len; i++)
+    g_ptr_array_add (o->converters,
+        g_object_ref (g_ptr_array_index (converters, i)));
+  for (guint i = 0; i < encoders->len; i++)
+    g_ptr_array_add (o->converters,
+        g_object_ref (g_ptr_array_index (encoders, i)));
+  for (guint i = 0; i < formats->len && o->cost > 0; i++) {
+    GstCaps *format = g_ptr_array_index (formats, i);
+    PxChain *chain = NULL;
+    guint cost;
+
+    if (gst_caps_can_intersect (upstream, format))
+      cost = 0;
+    else if ((chain = px_search (o->converters, upstream, format)) != NULL)
+      cost = chain->cost;
+    else
+      continue;
+    if (cost < o->cost) {
+      o->cost = cost;
+      gst_caps_replace (&o->format, format);
+      g_free (o->chain);
+      o->chain = chain_names (chain);
+    }
+    px_chain_free (chain);
+  }
+}
+
+/* For an input that no template of @muxer takes as it is, a pad of the
+ * template that takes it at the least cost; NULL otherwise. */
+static GstPad *
+muxer_pad_for (GstElement * muxer, const GstCaps * like, GPtrArray * converters)
+{
+  GstPadTemplate *best = NULL;
+  guint best_cost = G_MAXUINT;
+
+  if (!is_muxer (muxer))
+    return NULL;
+  for (GList * l = gst_element_class_get_pad_template_list
+      (GST_ELEMENT_GET_CLASS (muxer)); l; l = l->next) {
+    GstPadTemplate *t = l->data;
+    PxMuxOption o;
+
+    if (GST_PAD_TEMPLATE_DIRECTION (t) != GST_PAD_SINK ||
+        GST_PAD_TEMPLATE_PRESENCE (t) != GST_PAD_REQUEST)
+      continue;
+    if (gst_caps_can_intersect (GST_PAD_TEMPLATE_CAPS (t), like))
+      return NULL;
+    mux_option (&o, t, like, converters);
+    if (o.format && o.cost < best_cost) {
+      best = t;
+      best_cost = o.cost;
+    }
+    mux_option_clear (&o);
+  }
+  return best ? gst_element_request_pad (muxer, best, NULL, NULL) : NULL;
+}
+
+typedef struct
+{
+  GPtrArray *inputs;            /* PxLink */
+  PxMuxOption *options;         /* [input * n_templates + template] */
+  guint n_templates;
+  gint *pick, *best;
+  guint best_cost;
+} PxMuxChoice;
+
+static gboolean
+template_is_single (GstPadTemplate * t)
+{
+  return strchr (GST_PAD_TEMPLATE_NAME_TEMPLATE (t), '%') == NULL;
+}
+
+/* Every assignment of inputs to templates, a template without "%" to one
+ * input at most: few inputs and templates, so an exhaustive search. */
+static void
+mux_assign (PxMuxChoice * c, guint input, guint cost)
+{
+  if (cost >= c->best_cost)
+    return;
+  if (input == c->inputs->len) {
+    c->best_cost = cost;
+    memcpy (c->best, c->pick, sizeof (gint) * c->inputs->len);
+    return;
+  }
+  for (guint t = 0; t < c->n_templates; t++) {
+    PxMuxOption *o = &c->options[input * c->n_templates + t];
+    gboolean taken = FALSE;
+
+    if (o->format == NULL)
+      continue;
+    for (guint j = 0; template_is_single (o->templ) && j < input; j++)
+      taken |= c->pick[j] == (gint) t;
+    if (taken)
+      continue;
+    c->pick[input] = t;
+    mux_assign (c, input + 1, cost + o->cost);
+  }
+}
+
+/* Moves @link to a pad of @templ, if its pad is of another template or
+ * already taken by another input (@taken: GstPad). */
+static gboolean
+mux_repad (PxLink * link, GstPadTemplate * templ, GPtrArray * taken)
+{
+  GstPad *pad;
+
+  /* Two inputs may have been given the same free pad, which the first
+   * may have released since. */
+  if (GST_PAD_PAD_TEMPLATE (link->sink_pad) == templ &&
+      GST_OBJECT_PARENT (link->sink_pad) == GST_OBJECT (link->sink_element) &&
+      !g_ptr_array_find (taken, link->sink_pad, NULL))
+    return TRUE;
+  if (link->sink_pad_named)
+    return FALSE;
+  pad = gst_element_request_pad (link->sink_element, templ, NULL, NULL);
+  if (pad == NULL)
+    return FALSE;
+  /* A pad the solver did not request (a free one the element had) stays. */
+  if (link->sink_pad_requested &&
+      GST_OBJECT_PARENT (link->sink_pad) == GST_OBJECT (link->sink_element))
+    gst_element_release_request_pad (link->sink_element, link->sink_pad);
+  link->sink_pad_requested = TRUE;
+  gst_object_unref (link->sink_pad);
+  link->sink_pad = pad;
+  g_free (link->sink_name);
+  link->sink_name = pad_display_name (link->sink_element,
+      GST_OBJECT_NAME (pad));
+  return TRUE;
+}
+
+static void
+mux_apply (GstPxPlan * plan, GstElement * muxer, PxMuxChoice * c)
+{
+  GString *note = g_string_new (NULL);
+  g_autoptr (GPtrArray) taken = g_ptr_array_new ();
+
+  for (guint i = 0; i < c->inputs->len; i++) {
+    PxLink *link = g_ptr_array_index (c->inputs, i);
+    PxMuxOption *o = &c->options[i * c->n_templates + c->best[i]];
+    g_autofree gchar *format = px_caps_summary (o->format);
+
+    if (!mux_repad (link, o->templ, taken))
+      continue;
+    g_ptr_array_add (taken, link->sink_pad);
+    if (o->cost > 0) {
+      link->target = gst_caps_ref (o->format);
+      link->converters = g_ptr_array_ref (o->converters);
+    }
+    g_string_append_printf (note, "%s%s as %s (%s%s%u)", i ? ", " : "",
+        link->sink_name, format, o->chain[0] ? o->chain : "natively",
+        o->chain[0] ? ", cost " : ", cost ", o->cost);
+  }
+  px_plan_add_diagnostic (plan, px_diagnostic_new
+      (GST_PX_DIAGNOSTIC_MUXER_INPUTS, NULL, GST_OBJECT_NAME (muxer),
+          g_strdup_printf ("%s takes %s: the formats it accepts at the least "
+              "total cost, %u", GST_OBJECT_NAME (muxer), note->str,
+              c->best_cost)));
+  g_string_free (note, TRUE);
+}
+
+/* A muxer takes each of its inputs in one of many formats, raw or
+ * encoded, through pads of several templates. The links to it that
+ * GStreamer refused are chosen together: each input gets the template
+ * and the format the muxer accepts that cost least in total — converters
+ * and, since a muxer stores what it gets, encoders. */
+static void
+choose_muxer_inputs (GstPxPlan * plan, GstElement * muxer,
+    GPtrArray * converters)
+{
+  g_autoptr (GPtrArray) templates = g_ptr_array_new ();
+  PxMuxChoice c = { g_ptr_array_new (), NULL, 0, NULL, NULL, G_MAXUINT };
+
+  for (GList * l = gst_element_class_get_pad_template_list
+      (GST_ELEMENT_GET_CLASS (muxer)); l; l = l->next)
+    if (GST_PAD_TEMPLATE_DIRECTION (l->data) == GST_PAD_SINK &&
+        GST_PAD_TEMPLATE_PRESENCE (l->data) == GST_PAD_REQUEST)
+      g_ptr_array_add (templates, l->data);
+  for (guint i = 0; i < plan->links->len; i++) {
+    PxLink *l = g_ptr_array_index (plan->links, i);
+    if (l->kind == PX_LINK_REQUESTED && l->sink_element == muxer &&
+        c.inputs->len < 8)
+      g_ptr_array_add (c.inputs, l);
+  }
+  c.n_templates = templates->len;
+  if (c.inputs->len == 0 || c.n_templates == 0) {
+    g_ptr_array_unref (c.inputs);
+    return;
+  }
+  c.options = g_new0 (PxMuxOption, c.inputs->len * c.n_templates);
+  c.pick = g_new0 (gint, c.inputs->len);
+  c.best = g_new0 (gint, c.inputs->len);
+  for (guint i = 0; i < c.inputs->len; i++) {
+    PxLink *link = g_ptr_array_index (c.inputs, i);
+    g_autoptr (GstCaps) up = gst_pad_query_caps (link->src_pad, NULL);
+
+    plan->caps_queries++;
+    for (guint t = 0; t < c.n_templates; t++) {
+      GstPadTemplate *templ = g_ptr_array_index (templates, t);
+      if (link->sink_pad_named &&
+          GST_PAD_PAD_TEMPLATE (link->sink_pad) != templ)
+        c.options[i * c.n_templates + t].templ = templ;
+      else
+        mux_option (&c.options[i * c.n_templates + t], templ, up, converters);
+    }
+  }
+  mux_assign (&c, 0, 0);
+  if (c.best_cost != G_MAXUINT)
+    mux_apply (plan, muxer, &c);
+  for (guint i = 0; i < c.inputs->len * c.n_templates; i++)
+    mux_option_clear (&c.options[i]);
+  g_free (c.options);
+  g_free (c.pick);
+  g_free (c.best);
+  g_ptr_array_unref (c.inputs);
+}
+
+static void
+choose_muxers (GstPxPlan * plan, GPtrArray * elements, GPtrArray * converters)
+{
+  for (guint i = 0; i < elements->len; i++)
+    if (is_muxer (g_ptr_array_index (elements, i)))
+      choose_muxer_inputs (plan, g_ptr_array_index (elements, i), converters);
 }
 
 /* Always pads nothing links stop the stream with not-linked. */
@@ -632,8 +1107,15 @@ narrow_tee_branches (GstPxPlan * plan)
 
 /* Queries both sides of every link; for links with probes, derives the
  * probes' next answers. Returns whether an answer changed. */
+/* The converters a link may get: a muxer's input may also be encoded. */
+static GPtrArray *
+link_converters (PxLink * link, GPtrArray * converters)
+{
+  return link->converters ? link->converters : converters;
+}
+
 static gboolean
-propagate_once (GstPxPlan * plan, GPtrArray * converters)
+propagate_once (GstPxPlan * plan, GPtrArray * registry)
 {
   gboolean changed = FALSE;
 
@@ -651,6 +1133,7 @@ propagate_once (GstPxPlan * plan, GPtrArray * converters)
   narrow_tee_branches (plan);
   for (guint i = 0; i < plan->links->len; i++) {
     PxLink *link = g_ptr_array_index (plan->links, i);
+    GPtrArray *converters = link_converters (link, registry);
     PxChain *chain;
 
     if (link->probe_src == NULL)
@@ -998,20 +1481,47 @@ choose_caps (PxLink * link, const GstCaps * arriving)
 
   if (arriving == NULL || link->downstream == NULL)
     return;
-  c = gst_caps_intersect_full (link->downstream, (GstCaps *) arriving,
-      GST_CAPS_INTERSECT_FIRST);
+  c = gst_caps_intersect_full (link->target ? link->target :
+      link->downstream, (GstCaps *) arriving, GST_CAPS_INTERSECT_FIRST);
   gst_caps_replace (&link->chosen, NULL);
   link->chosen = fixate_preferring (c, link->upstream);
 }
 
+/* Once every link has its caps: where buffers are still copied, and the
+ * links into another process whose producer writes into shared memory. */
 static void
-classify (GstPxPlan * plan, GPtrArray * converters)
+report_copies (GstPxPlan * plan)
+{
+  for (guint i = 0; i < plan->links->len; i++) {
+    PxLink *link = g_ptr_array_index (plan->links, i);
+
+    if (link->status == PX_LINK_PENDING)
+      continue;
+    link->copy_reason = px_copy_reason (plan, link, &link->arena_pool);
+    if (link->copy_reason)
+      px_plan_add_diagnostic (plan, px_diagnostic_new
+          (GST_PX_DIAGNOSTIC_BUFFERS_COPIED, link->src_name, link->sink_name,
+              g_strdup_printf ("buffers are copied on %s ! %s: %s",
+                  link->src_name, link->sink_name, link->copy_reason)));
+    else if (link->arena_pool)
+      px_plan_add_diagnostic (plan, px_diagnostic_new
+          (GST_PX_DIAGNOSTIC_ARENA_POOL, link->src_name, link->sink_name,
+              g_strdup_printf ("%s proposes a memfd arena pool and %s "
+                  "writes into it: the buffers reach shared memory without "
+                  "a copy", link->sink_name, link->conversion ?
+                  "the last converter" : "the element that makes them")));
+  }
+}
+
+static void
+classify (GstPxPlan * plan, GPtrArray * registry)
 {
   gboolean reported = FALSE;
   PxLink *last_failure = NULL;
 
   for (guint i = 0; i < plan->links->len; i++) {
     PxLink *link = g_ptr_array_index (plan->links, i);
+    GPtrArray *converters = link_converters (link, registry);
     PxChain *chain = NULL;
 
     if (link->kind == PX_LINK_DYNAMIC) {
@@ -1066,17 +1576,12 @@ classify (GstPxPlan * plan, GPtrArray * converters)
       }
     }
     px_chain_free (chain);
-    if (link->into_ipcsink && link->status != PX_LINK_IMPOSSIBLE)
-      px_plan_add_diagnostic (plan, px_diagnostic_new
-          (GST_PX_DIAGNOSTIC_ARENA_POOL, link->src_name, link->sink_name,
-              g_strdup_printf ("%s proposes a memfd arena pool: what comes "
-                  "from %s is written into shared memory, with no copy if "
-                  "it uses the pool", link->sink_name,
-                  link->conversion ? "the last converter" : link->src_name)));
   }
   if (last_failure && !reported)
     px_plan_add_diagnostic (plan, px_explain_impossible (plan, last_failure,
-            converters));
+            link_converters (last_failure, registry)));
+  else if (!last_failure)
+    report_copies (plan);
 }
 
 /**
@@ -1115,11 +1620,16 @@ gst_px_solver_solve (GstPxSolver * solver, GstBin * bin, GError ** error)
   elements = g_ptr_array_new_with_free_func (gst_object_unref);
   collect_elements (bin, elements, 0);
   converters = gst_px_converter_registry_get_converters (solver->registry);
+  plan->shadows = open_shadows (elements);
+  for (guint i = 0; i < solver->launch_diagnostics->len; i++)
+    px_plan_add_diagnostic (plan,
+        g_object_ref (g_ptr_array_index (solver->launch_diagnostics, i)));
 
   capture_real_links (plan, elements);
   for (guint i = 0; i < solver->requests->len; i++)
-    capture_request (plan, g_ptr_array_index (solver->requests, i));
+    capture_request (plan, g_ptr_array_index (solver->requests, i), converters);
   warn_unlinked (plan, elements);
+  choose_muxers (plan, elements, converters);
   for (guint i = 0; i < plan->links->len; i++) {
     PxLink *link = g_ptr_array_index (plan->links, i);
     if (link->kind == PX_LINK_REQUESTED)
@@ -1133,6 +1643,7 @@ gst_px_solver_solve (GstPxSolver * solver, GstBin * bin, GError ** error)
   classify (plan, converters);
   for (guint i = 0; i < plan->links->len; i++)
     restore_link (g_ptr_array_index (plan->links, i));
+  g_clear_pointer (&plan->shadows, g_ptr_array_unref);
   GST_DEBUG_OBJECT (bin, "solved: %u links, %u conversions, %u caps queries",
       plan->links->len, plan->conversions->len, plan->caps_queries);
   return plan;
@@ -1162,6 +1673,19 @@ top_bin (GstElement * e)
   while ((parent = GST_OBJECT_PARENT (o)) != NULL)
     o = parent;
   return GST_IS_BIN (o) ? GST_BIN (o) : NULL;
+}
+
+/* Links @src to @sink, through ghost pads when they are in different bins
+ * (a link the user wrote into or out of a bin). */
+static GstPadLinkReturn
+link_across (GstPad * src, GstPad * sink)
+{
+  GstObject *a = GST_OBJECT_PARENT (src), *b = GST_OBJECT_PARENT (sink);
+
+  if (a == NULL || b == NULL || GST_OBJECT_PARENT (a) == GST_OBJECT_PARENT (b))
+    return gst_pad_link (src, sink);
+  return gst_pad_link_maybe_ghosting (src, sink) ? GST_PAD_LINK_OK :
+      GST_PAD_LINK_WRONG_HIERARCHY;
 }
 
 /* Inserts @factories between @src_pad (of @src, unlinked) and @sink_pad,
@@ -1207,7 +1731,7 @@ insert_chain (GstElement * src, GstPad * src_pad, GstPad * sink_pad,
             n - 1), "src");
     GstPad *in = gst_element_get_static_pad (g_ptr_array_index (made, 0),
         "sink");
-    GstPadLinkReturn r1 = gst_pad_link (out, sink_pad), r2;
+    GstPadLinkReturn r1 = link_across (out, sink_pad), r2;
 
     for (guint i = 0; r1 == GST_PAD_LINK_OK && i < n; i++)
       gst_element_sync_state_with_parent (g_ptr_array_index (made, i));
@@ -1358,8 +1882,11 @@ may_change_caps (GstElement * e)
   const gchar *klass = f ? gst_element_factory_get_metadata (f,
       GST_ELEMENT_METADATA_KLASS) : NULL;
 
-  return klass && (strstr (klass, "Source") || strstr (klass, "Demux") ||
-      strstr (klass, "Decoder") || strstr (klass, "Parser"));
+  /* A sandboxbin's output is what its description's elements decide as
+   * they run. */
+  return px_is_sandboxbin (e) || (klass && (strstr (klass, "Source") ||
+          strstr (klass, "Demux") || strstr (klass, "Decoder") ||
+          strstr (klass, "Parser")));
 }
 
 typedef struct
@@ -1442,7 +1969,7 @@ on_pad_added (GstElement * src, GstPad * pad, PxWatch * w)
   g_mutex_unlock (&w->lock);
 
   if (gst_caps_can_intersect (up, down)) {
-    if (gst_pad_link (pad, w->sink_pad) != GST_PAD_LINK_OK)
+    if (link_across (pad, w->sink_pad) != GST_PAD_LINK_OK)
       g_set_error (&error, GST_PX_SOLVER_ERROR, GST_PX_SOLVER_ERROR_APPLY,
           "Could not link %s:%s to %s", GST_DEBUG_PAD_NAME (pad), w->sink_name);
     else
@@ -1501,7 +2028,7 @@ apply_link (GstPxSolver * solver, PxLink * link, GError ** error)
       return TRUE;
     case PX_LINK_NATIVE:
       if (link->kind != PX_LINK_REAL &&
-          gst_pad_link (link->src_pad, link->sink_pad) != GST_PAD_LINK_OK) {
+          link_across (link->src_pad, link->sink_pad) != GST_PAD_LINK_OK) {
         g_set_error (error, GST_PX_SOLVER_ERROR, GST_PX_SOLVER_ERROR_APPLY,
             "Could not link %s to %s", link->src_name, link->sink_name);
         return FALSE;
@@ -1571,5 +2098,6 @@ gst_px_solver_apply (GstPxSolver * solver, GstPxPlan * plan, GError ** error)
       return FALSE;
   plan->applied = TRUE;
   g_ptr_array_set_size (solver->requests, 0);
+  g_ptr_array_set_size (solver->launch_diagnostics, 0);
   return TRUE;
 }

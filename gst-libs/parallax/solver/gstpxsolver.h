@@ -64,5 +64,10 @@ GST_PX_API
     GstElement * gst_px_parse_launch (const gchar * description,
     GstPxSolver * solver, GError ** error);
 
+GST_PX_API
+    GstElement * gst_px_parse_launch_isolated (const gchar * description,
+    GstPxSolver * solver, const gchar * const *patterns, gboolean group,
+    GError ** error);
+
 G_END_DECLS
 #endif /* __GST_PX_SOLVER_H__ */

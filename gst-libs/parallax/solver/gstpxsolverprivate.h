@@ -40,6 +40,7 @@ struct _PxLink
   gboolean src_pad_requested;   /* the solver requested the pad: releases it
                                  * if the plan is not applied */
   gboolean sink_pad_requested;
+  gboolean sink_pad_named;      /* the user named the sink pad */
 
   /* What the upstream side can produce on the link, what the downstream
    * side accepts, and the caps chosen for it (fixed where possible). */
@@ -60,6 +61,18 @@ struct _PxLink
 
   GstPxConversion *conversion;  /* owned, or NULL */
   gboolean into_ipcsink;
+  /* The link enters another process: an ipcsink, or a sandboxbin that runs
+   * its description in a worker. */
+  gboolean into_border;
+  /* The link leaves a sandboxbin's worker. */
+  gboolean from_border;
+  /* Whether the sink proposes a memfd arena pool for the chosen caps. */
+  gboolean arena_pool;
+  /* Why buffers are copied on the link, or NULL if they are not. */
+  gchar *copy_reason;
+  /* Converters for this link instead of the registry's: the registry's plus
+   * encoders, on a muxer's input (owned, or NULL). */
+  GPtrArray *converters;
   /* Caps the link converts to instead of what its downstream side
    * accepts: set on a tee's input when converting once before the tee is
    * cheaper than on its branches. */
@@ -77,7 +90,31 @@ struct _GstPxPlan
   guint caps_queries;
   gboolean applied;
   gboolean solvable;
+  /* During a solve: the sandboxbins seen through (PxShadow). */
+  GPtrArray *shadows;
 };
+
+/* A sandboxbin's description built in this process, never started, that
+ * answers the sandboxbin's caps queries while the solver runs: the
+ * sandboxbin's ghost pads target its boundary pads. */
+typedef struct
+{
+  GstElement *sandboxbin;       /* owned */
+  GstElement *shadow;           /* owned: the description, parentless */
+  GstPad *ghost_sink;           /* owned, or NULL: targeted while solving */
+  GstPad *ghost_src;
+  GstElement *last;             /* in shadow: what writes the output */
+  gboolean isolated;
+} PxShadow;
+
+/* solver (gstpxsolver.c) */
+void px_solver_add_launch_diagnostic (GstPxSolver * solver,
+    GstPxDiagnostic * diagnostic);
+gboolean px_is_sandboxbin (GstElement * element);
+gboolean px_sandboxbin_is_isolated (GstElement * element);
+
+/* copies (gstpxcopy.c) */
+gchar *px_copy_reason (GstPxPlan * plan, PxLink * link, gboolean * arena_pool);
 
 /* plan */
 GstPxPlan *px_plan_new (GstBin * bin);
@@ -128,6 +165,14 @@ const gchar *px_caps_first_feature (const GstCaps * caps);
 void px_json_string (GString * out, const gchar * value);
 void px_dot_string (GString * out, const gchar * value);
 void px_diagnostic_to_json (GstPxDiagnostic * diagnostic, GString * out);
+
+/* converters (gstpxconverter.c): an encoder turns raw media into a
+ * compressed format; it is a converter only on a muxer's inputs. */
+GstPxConverter *px_converter_new_encoder (GstElementFactory * factory,
+    guint cost);
+const GstCaps *px_converter_get_input_caps (GstPxConverter * converter);
+const GstCaps *px_converter_get_output_caps (GstPxConverter * converter);
+GPtrArray *px_encoders_for (const GstCaps * accepted);
 
 /* search (gstpxsearch.c) */
 typedef struct
