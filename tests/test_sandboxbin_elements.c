@@ -6,6 +6,10 @@
  *
  * The clips are made once per test case from Debian's encoders (x264enc !
  * mp4mux, vp8enc ! webmmux) in a temporary directory that it removes.
+ * Besides the faststart MP4, two have their moov atom at the end, as
+ * mp4mux writes it by default and cameras do: a small one, whose mdat
+ * qtdemux in push mode gathers whole before it reads the moov, and one
+ * over 4 MiB, where it seeks upstream in bytes to the moov and back.
  */
 #include <gst/check/gstcheck.h>
 
@@ -17,16 +21,24 @@
 #define CLIP_VIDEO "video/x-raw,format=I420,width=320,height=240," \
   "framerate=30/1"
 
-static gchar *clip_dir, *mp4_clip, *webm_clip;
+/* Snow at a fine quantizer: over 4 MiB in two seconds, so that qtdemux
+ * seeks to a moov at the end rather than gather the mdat. */
+#define LARGE_CLIP_FRAMES 60
+#define LARGE_CLIP_ENCODER "x264enc speed-preset=ultrafast pass=quant " \
+  "quantizer=5 key-int-max=30 ! mp4mux"
+
+static gchar *clip_dir, *mp4_clip, *webm_clip, *moov_end_clip;
+static gchar *large_moov_end_clip;
 
 /* In a gst-launch-1.0 of its own: the fixture runs in the process that
  * forks each test, which must not have started GStreamer's threads. */
 static void
-make_clip (const gchar * encoder, const gchar * path)
+make_clip_of (const gchar * pattern, guint frames, const gchar * encoder,
+    const gchar * path)
 {
   gchar *line = g_strdup_printf ("gst-launch-1.0 -q videotestsrc "
-      "num-buffers=%d pattern=ball ! " CLIP_VIDEO " ! %s ! filesink "
-      "location=%s", CLIP_FRAMES, encoder, path);
+      "num-buffers=%u pattern=%s ! " CLIP_VIDEO " ! %s ! filesink "
+      "location=%s", frames, pattern, encoder, path);
   gchar *err = NULL;
   gint status = -1;
 
@@ -37,14 +49,37 @@ make_clip (const gchar * encoder, const gchar * path)
 }
 
 static void
+make_clip (const gchar * encoder, const gchar * path)
+{
+  make_clip_of ("ball", CLIP_FRAMES, encoder, path);
+}
+
+static void
 make_clips (void)
 {
+  GStatBuf st;
+
   clip_dir = g_dir_make_tmp ("parallax-clips-XXXXXX", NULL);
   fail_unless (clip_dir != NULL);
   mp4_clip = g_build_filename (clip_dir, "clip.mp4", NULL);
   webm_clip = g_build_filename (clip_dir, "clip.webm", NULL);
+  moov_end_clip = g_build_filename (clip_dir, "moov-end.mp4", NULL);
+  large_moov_end_clip = g_build_filename (clip_dir, "large.mp4", NULL);
   make_clip ("x264enc key-int-max=30 ! mp4mux faststart=true", mp4_clip);
   make_clip ("vp8enc deadline=1 keyframe-max-dist=30 ! webmmux", webm_clip);
+  /* smpte, unlike ball, makes an mdat larger than the 16 buffers of 4 KiB
+   * the host lends the worker at once */
+  make_clip_of ("smpte", CLIP_FRAMES, "x264enc key-int-max=30 ! mp4mux",
+      moov_end_clip);
+  make_clip_of ("snow", LARGE_CLIP_FRAMES, LARGE_CLIP_ENCODER,
+      large_moov_end_clip);
+  fail_unless (g_stat (moov_end_clip, &st) == 0);
+  fail_unless (st.st_size > 16 * 4096, "%" G_GINT64_FORMAT " bytes",
+      (gint64) st.st_size);
+  /* qtdemux seeks past an mdat only in files over 4 MiB */
+  fail_unless (g_stat (large_moov_end_clip, &st) == 0);
+  fail_unless (st.st_size > 4 * 1024 * 1024, "%" G_GINT64_FORMAT " bytes",
+      (gint64) st.st_size);
 }
 
 static void
@@ -52,9 +87,13 @@ remove_clips (void)
 {
   g_unlink (mp4_clip);
   g_unlink (webm_clip);
+  g_unlink (moov_end_clip);
+  g_unlink (large_moov_end_clip);
   g_rmdir (clip_dir);
   g_clear_pointer (&mp4_clip, g_free);
   g_clear_pointer (&webm_clip, g_free);
+  g_clear_pointer (&moov_end_clip, g_free);
+  g_clear_pointer (&large_moov_end_clip, g_free);
   g_clear_pointer (&clip_dir, g_free);
 }
 
@@ -98,6 +137,36 @@ GST_START_TEST (test_qtdemux_and_avdec_h264_bit_exact)
 
   px_check_assert_bit_exact (source, "qtdemux ! h264parse ! avdec_h264",
       CLIP_FRAMES);
+  g_free (source);
+}
+
+GST_END_TEST;
+
+/* The moov at the end of a small file: qtdemux, fed in push mode, gathers
+ * the whole mdat before it can read the moov, and so keeps every buffer the
+ * host lends the worker, until it has them all. */
+GST_START_TEST (test_qtdemux_moov_at_end_bit_exact)
+{
+  gchar *source = g_strdup_printf ("filesrc location=%s", moov_end_clip);
+
+  px_check_assert_bit_exact (source, "qtdemux ! h264parse ! avdec_h264",
+      CLIP_FRAMES);
+  g_free (source);
+}
+
+GST_END_TEST;
+
+/* The moov at the end of a large file: qtdemux seeks upstream of the bin in
+ * bytes from inside its chain function, to the moov and back to the mdat,
+ * and expects each seek's flush before the seek returns, as in one
+ * process. */
+GST_START_TEST (test_qtdemux_seeks_to_moov_at_end_bit_exact)
+{
+  gchar *source = g_strdup_printf ("filesrc location=%s",
+      large_moov_end_clip);
+
+  px_check_assert_bit_exact (source, "qtdemux ! h264parse ! avdec_h264",
+      LARGE_CLIP_FRAMES);
   g_free (source);
 }
 
@@ -207,6 +276,33 @@ GST_START_TEST (test_seek_through_a_demuxer)
 
 GST_END_TEST;
 
+/* The same with the moov at the end, where qtdemux knows the file only once
+ * it gathered the whole mdat, then seeks in bytes within it. */
+GST_START_TEST (test_seek_with_moov_at_end)
+{
+  gchar *upstream = g_strdup_printf ("filesrc location=%s", moov_end_clip);
+
+  assert_seek (upstream, "qtdemux ! h264parse ! avdec_h264", GST_SECOND,
+      2 * GST_SECOND);
+  g_free (upstream);
+}
+
+GST_END_TEST;
+
+/* And in the large file, where qtdemux seeks upstream to the moov and back
+ * before the seek from downstream. */
+GST_START_TEST (test_seek_with_moov_at_end_of_a_large_file)
+{
+  gchar *upstream = g_strdup_printf ("filesrc location=%s",
+      large_moov_end_clip);
+
+  assert_seek (upstream, "qtdemux ! h264parse ! avdec_h264",
+      GST_SECOND / 2, GST_SECOND + GST_SECOND / 2);
+  g_free (upstream);
+}
+
+GST_END_TEST;
+
 /* ---- many bins --------------------------------------------------------- */
 
 /* Sixteen bins in a row, sixteen workers: the frames come out as they went
@@ -254,6 +350,8 @@ sandboxbin_elements_suite (void)
   tcase_add_test (exact, test_vp8dec_bit_exact);
   tcase_add_test (exact, test_avdec_h264_bit_exact);
   tcase_add_test (exact, test_qtdemux_and_avdec_h264_bit_exact);
+  tcase_add_test (exact, test_qtdemux_moov_at_end_bit_exact);
+  tcase_add_test (exact, test_qtdemux_seeks_to_moov_at_end_bit_exact);
   tcase_add_test (exact, test_matroskademux_and_vp8dec_bit_exact);
 
   suite_add_tcase (s, seeking);
@@ -261,6 +359,8 @@ sandboxbin_elements_suite (void)
   tcase_add_unchecked_fixture (seeking, make_clips, remove_clips);
   tcase_add_test (seeking, test_seek_through_a_filter);
   tcase_add_test (seeking, test_seek_through_a_demuxer);
+  tcase_add_test (seeking, test_seek_with_moov_at_end);
+  tcase_add_test (seeking, test_seek_with_moov_at_end_of_a_large_file);
 
   suite_add_tcase (s, many);
   tcase_set_timeout (many, 120);

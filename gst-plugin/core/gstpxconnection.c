@@ -19,6 +19,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_px_connection_debug);
 typedef struct
 {
   guint64 request_id;
+  gboolean in_order;            /* the reply waits its turn (an event's) */
   gboolean done;
   gboolean answered;
   gchar *body;                  /* QUERY_REPLY text */
@@ -43,6 +44,7 @@ struct _GstPxConnection
   GError *peer_error;           /* why drop_peer() ended the connection */
   guint64 next_request_id;
   GList *pending;               /* of Pending */
+  guint64 wakeups;              /* gst_px_connection_wake() calls */
   GArray *done_ids;             /* guint64, waiting for BUFFER_DONE */
   gboolean sending_done;        /* a thread is sending done_ids */
   gboolean reader_idle;         /* the reader waits in poll() */
@@ -410,7 +412,7 @@ gst_px_connection_send_blob (GstPxConnection * conn, PxWireType type,
 
 int
 gst_px_connection_send_event (GstPxConnection * conn, GstEvent * event,
-    gboolean upstream, GstClockTime timeout)
+    gboolean upstream, guint64 cause, GstClockTime timeout)
 {
   gchar *body = gst_px_event_serialize (event);
   int ret;
@@ -418,8 +420,8 @@ gst_px_connection_send_event (GstPxConnection * conn, GstEvent * event,
   if (body == NULL)
     return -ENOTSUP;
   ret = gst_px_connection_send_blob (conn, PX_WIRE_EVENT,
-      upstream ? PX_WIRE_EVENT_UPSTREAM : 0, 0, GST_EVENT_TYPE (event), 0,
-      body, timeout);
+      upstream ? PX_WIRE_EVENT_UPSTREAM : 0, cause, GST_EVENT_TYPE (event),
+      0, body, timeout);
   g_free (body);
   return ret;
 }
@@ -519,18 +521,23 @@ gst_px_connection_buffer_done (GstPxConnection * conn, guint64 buffer_id)
 
 /* ---- requests and replies ---------------------------------------------- */
 
-/* Sends a request and waits for the reply with the same id. Returns the
- * pending record (caller frees) or NULL on send failure. */
+/* Sends a request and waits for the reply with the same id, calling @func
+ * (if not NULL) as GstPxConnectionWaitFunc says. Returns the pending record
+ * (caller frees); not done on send failure, timeout or close. */
 static Pending *
 round_trip (GstPxConnection * conn, PxWireType type, guint32 flags,
-    guint32 kind, const gchar * body, GstClockTime timeout)
+    guint32 kind, const gchar * body, GstClockTime timeout,
+    GstPxConnectionWaitFunc func, gpointer user_data)
 {
   Pending *p = g_new0 (Pending, 1);
   gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+  guint64 wakeups;
   int ret;
 
   g_mutex_lock (&conn->lock);
   p->request_id = conn->next_request_id++;
+  p->in_order = type == PX_WIRE_EVENT;
+  wakeups = conn->wakeups;
   conn->pending = g_list_prepend (conn->pending, p);
   /* Asked from the reader, while it handles a message (a push downstream
    * that queries upstream): it cannot read the reply itself. */
@@ -540,6 +547,8 @@ round_trip (GstPxConnection * conn, PxWireType type, guint32 flags,
   }
   g_mutex_unlock (&conn->lock);
 
+  if (func)
+    func (conn, p->request_id, user_data);
   if (type == PX_WIRE_PING)
     ret = gst_px_connection_send_empty (conn, PX_WIRE_PING, p->request_id,
         timeout);
@@ -549,6 +558,13 @@ round_trip (GstPxConnection * conn, PxWireType type, guint32 flags,
 
   g_mutex_lock (&conn->lock);
   while (ret == 0 && !p->done && !conn->closed) {
+    if (func && conn->wakeups != wakeups) {
+      wakeups = conn->wakeups;
+      g_mutex_unlock (&conn->lock);
+      func (conn, p->request_id, user_data);
+      g_mutex_lock (&conn->lock);
+      continue;
+    }
     if (!g_cond_wait_until (&conn->cond, &conn->lock, deadline)) {
       GST_WARNING_OBJECT (conn->owner, "%s: no answer to %s within %"
           GST_TIME_FORMAT, conn->name, px_wire_type_name (type),
@@ -580,7 +596,7 @@ gst_px_connection_query (GstPxConnection * conn, GstQuery * query,
   if (body == NULL)
     return FALSE;
   p = round_trip (conn, PX_WIRE_QUERY, 0, GST_QUERY_TYPE (query), body,
-      timeout);
+      timeout, NULL, NULL);
   g_free (body);
   if (p->done && p->answered) {
     ok = gst_px_query_apply_result (query, p->body, &conn->budget, &error);
@@ -597,7 +613,7 @@ gst_px_connection_query (GstPxConnection * conn, GstQuery * query,
 
 gboolean
 gst_px_connection_event (GstPxConnection * conn, GstEvent * event,
-    GstClockTime timeout)
+    GstClockTime timeout, GstPxConnectionWaitFunc func, gpointer user_data)
 {
   gchar *body = gst_px_event_serialize (event);
   gboolean ok;
@@ -606,17 +622,28 @@ gst_px_connection_event (GstPxConnection * conn, GstEvent * event,
   if (body == NULL)
     return FALSE;
   p = round_trip (conn, PX_WIRE_EVENT, PX_WIRE_EVENT_UPSTREAM |
-      PX_WIRE_EVENT_WANTS_RESULT, GST_EVENT_TYPE (event), body, timeout);
+      PX_WIRE_EVENT_WANTS_RESULT, GST_EVENT_TYPE (event), body, timeout,
+      func, user_data);
   g_free (body);
   ok = p->done && p->answered;
   pending_free (p);
   return ok;
 }
 
+void
+gst_px_connection_wake (GstPxConnection * conn)
+{
+  g_mutex_lock (&conn->lock);
+  conn->wakeups++;
+  g_cond_broadcast (&conn->cond);
+  g_mutex_unlock (&conn->lock);
+}
+
 gboolean
 gst_px_connection_ping (GstPxConnection * conn, GstClockTime timeout)
 {
-  Pending *p = round_trip (conn, PX_WIRE_PING, 0, 0, NULL, timeout);
+  Pending *p = round_trip (conn, PX_WIRE_PING, 0, 0, NULL, timeout, NULL,
+      NULL);
   gboolean ok = p->done;
 
   pending_free (p);
@@ -668,7 +695,7 @@ serve_event (GstPxConnection * conn, const QueryTask * task)
     gst_event_unref (event);
     return FALSE;
   }
-  return conn->funcs.event (conn, event, conn->user_data);
+  return conn->funcs.event (conn, event, task->request_id, conn->user_data);
 }
 
 /* Pool thread: answers the peer's QUERY, or its upstream EVENT that wants
@@ -736,6 +763,30 @@ handled_here (const PxWireMessage * msg)
       type == PX_WIRE_QUERY || type == PX_WIRE_QUERY_REPLY ||
       (type == PX_WIRE_EVENT &&
       (msg->header.flags & PX_WIRE_EVENT_WANTS_RESULT));
+}
+
+/* The answer to an upstream event (gst_px_connection_event()) is taken in
+ * its turn, like an owner message: what the peer sent before it, the flush
+ * its seek caused, reaches the owner first. Other replies are taken at
+ * once, whatever the owner is busy with. */
+static gboolean
+reply_in_order (GstPxConnection * conn, const PxWireMessage * msg)
+{
+  gboolean in_order = FALSE;
+
+  if (msg->header.type != PX_WIRE_QUERY_REPLY)
+    return FALSE;
+  g_mutex_lock (&conn->lock);
+  for (GList * l = conn->pending; l; l = l->next) {
+    Pending *p = l->data;
+
+    if (p->request_id == msg->header.request_id && !p->done) {
+      in_order = p->in_order;
+      break;
+    }
+  }
+  g_mutex_unlock (&conn->lock);
+  return in_order;
 }
 
 /* Handles the messages handled_here() names. Returns 1 if handled,
@@ -974,7 +1025,7 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
         "invalid message: %s", receive_error_text ((int) ret));
     return FALSE;
   }
-  if (handled_here (msg)) {
+  if (handled_here (msg) && !reply_in_order (conn, msg)) {
     begin_message (conn, FALSE);
     handled = handle_internal (conn, msg);
   } else {
@@ -982,7 +1033,9 @@ read_one (GstPxConnection * conn, PxWireMessage * msg, gboolean * leader,
 
     handled = 1;
     if (wait_turn (conn, ticket)) {
-      if (!conn->funcs.message (conn, msg, conn->user_data, error))
+      if (handled_here (msg))
+        handled = handle_internal (conn, msg);
+      else if (!conn->funcs.message (conn, msg, conn->user_data, error))
         handled = -EPROTO;
       gst_px_connection_release_turn (conn);
     }

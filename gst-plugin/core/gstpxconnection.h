@@ -13,7 +13,8 @@
  *     query (which may itself cross another connection) is in progress;
  *     an upstream EVENT that wants its result likewise, through event();
  *   - QUERY_REPLY and PONG: matched by request id to the caller waiting in
- *     gst_px_connection_query() or gst_px_connection_ping();
+ *     gst_px_connection_query(), gst_px_connection_event() (in order with
+ *     the owner messages, see there) or gst_px_connection_ping();
  *   - PING: answered with PONG.
  * It also batches BUFFER_DONE: gst_px_connection_buffer_done() may be called
  * from any thread. While the reader is busy the ids wait for it to find the
@@ -50,10 +51,10 @@ typedef struct
   gboolean (*query) (GstPxConnection * conn, GstQuery * query,
       gpointer user_data);
   /* Pool thread: handle @event (an upstream event whose result the peer
-   * waits for, gst_px_connection_event()); takes it; returns its result.
-   * May be NULL: such events are then refused. */
+   * waits for, gst_px_connection_event(), under @request_id); takes it;
+   * returns its result. May be NULL: such events are then refused. */
   gboolean (*event) (GstPxConnection * conn, GstEvent * event,
-      gpointer user_data);
+      guint64 request_id, gpointer user_data);
   /* Reader thread, at most once: the peer went away (@error NULL) or broke
    * the protocol. Not called once gst_px_connection_close() was called. */
   void (*closed) (GstPxConnection * conn, const GError * error,
@@ -121,17 +122,35 @@ int gst_px_connection_send_blob (GstPxConnection * conn, PxWireType type,
     const gchar * body, GstClockTime timeout);
 
 /* Sends @event (if its type crosses processes) with the given direction.
- * Returns 0, -ENOTSUP for events that stay local, or a send error. */
+ * @cause: 0, or, for a downstream event, the request id under which the
+ * peer's upstream event that brought it about reached event() (the flush
+ * of the peer's seek): the peer can tell it from any other. Returns 0,
+ * -ENOTSUP for events that stay local, or a send error. */
 int gst_px_connection_send_event (GstPxConnection * conn, GstEvent * event,
-    gboolean upstream, GstClockTime timeout);
+    gboolean upstream, guint64 cause, GstClockTime timeout);
+
+/* Called by gst_px_connection_event() on the thread that waits, without
+ * any lock of the connection's: once before the event is sent, with the
+ * request id what the peer sends because of it will carry (the @cause
+ * above), then each time gst_px_connection_wake() is called while it
+ * waits; never after gst_px_connection_event() returned. */
+typedef void (*GstPxConnectionWaitFunc) (GstPxConnection * conn,
+    guint64 request_id, gpointer user_data);
 
 /* Sends the upstream @event and waits for its result in the peer (its
  * event() function). FALSE if the event type does not cross processes, the
  * peer refused it or handled it with FALSE, or no result came within
  * @timeout. For events whose sender acts on the result: a demuxer that
- * seeks in time upstream, and seeks in bytes itself when that fails. */
+ * seeks in time upstream, and seeks in bytes itself when that fails. The
+ * result is taken in its turn, after every message the peer sent before it
+ * has been handed to message() (as in one process, where a seek's flush
+ * happens before the seek returns). @func may be NULL. */
 gboolean gst_px_connection_event (GstPxConnection * conn, GstEvent * event,
-    GstClockTime timeout);
+    GstClockTime timeout, GstPxConnectionWaitFunc func, gpointer user_data);
+
+/* Any thread: the threads waiting in gst_px_connection_event() call their
+ * GstPxConnectionWaitFunc again. */
+void gst_px_connection_wake (GstPxConnection * conn);
 
 /* Runs @query in the peer and copies its answer into @query. FALSE if the
  * query type does not cross processes, the peer did not answer it, the

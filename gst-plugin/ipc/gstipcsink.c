@@ -143,6 +143,11 @@ typedef struct
   gint64 handshake_deadline;    /* monotonic us until then; 0: none */
   gboolean needs_sticky;        /* send the sticky events before anything */
   gboolean stall_warned;        /* named on the bus for making us wait */
+  /* The upstream event of the client's that we push for its result, and
+   * its seqnum here: the flush it causes goes back under its request id
+   * (0: none). */
+  guint64 answering;
+  guint32 answering_seqnum;
   GArray *in_flight;            /* of InFlight */
   guint64 arenas[MAX_ARENAS_PER_CLIENT];        /* oldest first */
   guint64 arena_sizes[MAX_ARENAS_PER_CLIENT];
@@ -256,7 +261,7 @@ static gboolean client_query (GstPxConnection * conn, GstQuery * query,
 static void client_closed (GstPxConnection * conn, const GError * error,
     gpointer user_data);
 static gboolean client_event (GstPxConnection * conn, GstEvent * event,
-    gpointer user_data);
+    guint64 request_id, gpointer user_data);
 
 static const GstPxConnectionFuncs client_funcs = {
   .message = client_message,
@@ -544,20 +549,34 @@ client_upstream_event (Client * client, PxWireMessage * msg, GError ** error)
 }
 
 /* Pool thread: an upstream event (a seek) whose result the consumer waits
- * for. */
+ * for. The flush it causes upstream comes back through us before the push
+ * returns (basesrc flushes on the seeking thread), with the seek's seqnum:
+ * broadcast_event() sends it under @request_id, so that the consumer
+ * knows it for the flush of its seek (a demuxer in push mode drops the
+ * flush of its own seeks, and must have it before its seek returns). */
 static gboolean
-client_event (GstPxConnection * conn, GstEvent * event, gpointer user_data)
+client_event (GstPxConnection * conn, GstEvent * event, guint64 request_id,
+    gpointer user_data)
 {
   Client *client = user_data;
   GstIpcSink *self = client->sink;
+  gboolean handled;
 
   if (!self->upstream_allowed) {
     gst_event_unref (event);
     return FALSE;
   }
-  GST_DEBUG_OBJECT (self, "upstream event from client, for its result: %"
-      GST_PTR_FORMAT, event);
-  return gst_pad_push_event (GST_BASE_SINK_PAD (self), event);
+  GST_DEBUG_OBJECT (self, "upstream event from %s, for its result: %"
+      GST_PTR_FORMAT, client->label, event);
+  g_mutex_lock (&self->lock);
+  client->answering = request_id;
+  client->answering_seqnum = gst_event_get_seqnum (event);
+  g_mutex_unlock (&self->lock);
+  handled = gst_pad_push_event (GST_BASE_SINK_PAD (self), event);
+  g_mutex_lock (&self->lock);
+  client->answering = 0;
+  g_mutex_unlock (&self->lock);
+  return handled;
 }
 
 /* ---- arenas the consumer makes (request-arenas) ------------------------ */
@@ -1088,7 +1107,7 @@ send_sticky_locked (GstIpcSink * self, Client * client)
   GST_DEBUG_OBJECT (self, "%s: sending %u sticky events", client->label,
       events->len);
   for (guint i = 0; i < events->len; i++)
-    gst_px_connection_send_event (client->conn, events->pdata[i], FALSE,
+    gst_px_connection_send_event (client->conn, events->pdata[i], FALSE, 0,
         SEND_TIMEOUT);
   g_ptr_array_unref (events);
 }
@@ -1510,6 +1529,20 @@ gst_ipc_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 
 /* ---- events and queries ------------------------------------------------ */
 
+/* The request id of the client's upstream event that @event (a flush)
+ * answers, or 0. */
+static guint64
+event_cause_locked (Client * client, GstEvent * event)
+{
+  GstEventType type = GST_EVENT_TYPE (event);
+
+  if (client->answering == 0 || gst_event_get_seqnum (event) !=
+      client->answering_seqnum || (type != GST_EVENT_FLUSH_START &&
+          type != GST_EVENT_FLUSH_STOP))
+    return 0;
+  return client->answering;
+}
+
 static void
 broadcast_event (GstIpcSink * self, GstEvent * event)
 {
@@ -1526,7 +1559,7 @@ broadcast_event (GstIpcSink * self, GstEvent * event)
     if (client->needs_sticky)
       send_sticky_locked (self, client);
     ret = gst_px_connection_send_event (client->conn, event, FALSE,
-        SEND_TIMEOUT);
+        event_cause_locked (client, event), SEND_TIMEOUT);
     /* a client that left: its reader saw why, and removes it */
     if (ret < 0 && ret != -ENOTSUP && !peer_gone (ret))
       drop_client_locked (self, client, g_strerror (-ret));

@@ -92,6 +92,7 @@ enum
   PROP_RECONNECT,
   PROP_RECONNECT_INTERVAL,
   PROP_BUFFERS_RECEIVED,
+  PROP_BUFFERS_COPIED,
   PROP_ARENA_BUDGET,
   PROP_NUM_BUFFERS,
   PROP_DO_TIMESTAMP,
@@ -191,7 +192,19 @@ struct _GstIpcSrc
   gboolean disconnected;        /* the session ended */
   gboolean discont;             /* mark the next buffer DISCONT */
   GstClockTime latency_min, latency_max;
-  guint64 buffers_received;
+  guint64 buffers_received, buffers_copied;
+  /* The last seek sent upstream for its result (0: none yet) and its
+   * seqnum: the flush the producer sends because of it comes under that
+   * request id and leaves with that seqnum, as in one process. */
+  guint64 seek_request;
+  guint32 seek_seqnum;
+  /* A seek asked from inside our push (a demuxer in push mode jumping to
+   * its index), while it waits (0: none). Its FLUSH_STOP is handed to it
+   * here, to push on that thread, which holds the stream lock the
+   * FLUSH_STOP needs downstream. */
+  guint64 push_seek_request;
+  guint32 push_seek_seqnum;
+  GstEvent *push_seek_flush_stop;
   /* The properties the streaming threads need, as of READY -> PAUSED
    * (they cannot change after it). */
   gboolean live;
@@ -203,6 +216,7 @@ struct _GstIpcSrc
    * reader that found the task idle. */
   GMutex push_lock;
   gint64 applied_offset;        /* (push_lock) */
+  GThread *pusher;              /* (atomic) in push_item(), with push_lock */
 
   /* Streaming thread only. */
   guint reconnect_attempts;     /* failed since the producer went away */
@@ -605,23 +619,16 @@ take_latency (GstIpcSrc * self, GstEvent * event)
   return TRUE;
 }
 
-/* FLUSH_START from the producer is out of band: what is queued is thrown
- * away, except the sticky events (caps, tags, ...) that still describe the
- * data after the flush; they are kept on the pad, as GstQueue does, and go
- * out before the next buffer. */
+/* Throws away what is queued, except the sticky events (caps, tags, ...)
+ * that still describe the data after a flush; they are kept on the pad, as
+ * GstQueue does, and go out before the next buffer. */
 static void
-flush_items (GstIpcSrc * self, GstEvent * flush_start)
+drop_items (GstIpcSrc * self, GQueue * items)
 {
-  GQueue items, kept = G_QUEUE_INIT;
+  GQueue kept = G_QUEUE_INIT;
   Item *item;
 
-  g_mutex_lock (&self->lock);
-  items = take_items_locked (self);
-  g_mutex_unlock (&self->lock);
-  GST_DEBUG_OBJECT (self, "flush from the producer: %u queued items dropped, "
-      "but for sticky events", items.length);
-  gst_pad_push_event (self->srcpad, flush_start);
-  while ((item = g_queue_pop_head (&items)) != NULL) {
+  while ((item = g_queue_pop_head (items)) != NULL) {
     GstEvent *event = GST_IS_EVENT (item->object) ?
         GST_EVENT_CAST (item->object) : NULL;
 
@@ -648,10 +655,61 @@ flush_items (GstIpcSrc * self, GstEvent * flush_start)
   g_mutex_unlock (&self->lock);
 }
 
+/* FLUSH_START from the producer is out of band: what is queued goes
+ * (drop_items()). */
+static void
+flush_items (GstIpcSrc * self, GstEvent * flush_start)
+{
+  GQueue items;
+
+  g_mutex_lock (&self->lock);
+  items = take_items_locked (self);
+  g_mutex_unlock (&self->lock);
+  GST_DEBUG_OBJECT (self, "flush from the producer: %u queued items dropped, "
+      "but for sticky events", items.length);
+  gst_pad_push_event (self->srcpad, flush_start);
+  drop_items (self, &items);
+}
+
+/* A flush the producer sent because of our seek @request_id (ipcsink's
+ * client_event()) leaves with the seek's seqnum, as in one process: a
+ * demuxer knows the flush of its own seeks by it, and drops it. The
+ * FLUSH_STOP of a seek waiting inside our push is handed to that seek
+ * (TRUE), which pushes it before it returns, as basesrc pushes it on the
+ * seeking thread; what came between the FLUSH_START and it (a buffer the
+ * producer sent as its flush began) is then taken out into @dropped, as
+ * the flushing pad would have refused it, lest it follow the FLUSH_STOP
+ * downstream. */
+static gboolean
+seek_flush (GstIpcSrc * self, GstEvent * event, guint64 request_id,
+    GQueue * dropped)
+{
+  GstEventType type = GST_EVENT_TYPE (event);
+  gboolean hand = FALSE;
+
+  if (request_id == 0 || (type != GST_EVENT_FLUSH_START &&
+          type != GST_EVENT_FLUSH_STOP))
+    return FALSE;
+  g_mutex_lock (&self->lock);
+  if (request_id == self->push_seek_request) {
+    gst_event_set_seqnum (event, self->push_seek_seqnum);
+    hand = type == GST_EVENT_FLUSH_STOP && self->push_seek_flush_stop == NULL;
+    if (hand) {
+      self->push_seek_flush_stop = event;
+      *dropped = take_items_locked (self);
+    }
+  } else if (request_id == self->seek_request) {
+    gst_event_set_seqnum (event, self->seek_seqnum);
+  }
+  g_mutex_unlock (&self->lock);
+  return hand;
+}
+
 static gboolean
 handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
     Item * claimed, GError ** error)
 {
+  GQueue dropped = G_QUEUE_INIT;
   PxWireBlob blob;
   GstEvent *event;
 
@@ -664,7 +722,13 @@ handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
     return FALSE;
   GST_DEBUG_OBJECT (self, "event from producer: %" GST_PTR_FORMAT, event);
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM &&
+  if (seek_flush (self, event, msg->header.request_id, &dropped)) {
+    GST_DEBUG_OBJECT (self, "for the seek waiting inside our push; %u "
+        "items queued during the flush dropped", dropped.length);
+    session->got_eos = FALSE;   /* a flush undoes an EOS */
+    gst_px_connection_wake (session->conn);
+    drop_items (self, &dropped);
+  } else if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM &&
       take_latency (self, event)) {
     gst_event_unref (event);
   } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START) {
@@ -1083,6 +1147,10 @@ end_session (GstIpcSrc * self)
     return;
   gst_px_connection_close (session->conn);
   session_unref (session);
+  /* The next connection counts its request ids from 1 again. */
+  g_mutex_lock (&self->lock);
+  self->seek_request = 0;
+  g_mutex_unlock (&self->lock);
 }
 
 /* Who is at the other end of @fd, for the log. */
@@ -1198,13 +1266,14 @@ sync_running_time (GstIpcSrc * self, guint64 producer_base)
   }
 }
 
-/* Waits for the next item; NULL when flushing, disconnected, or when a
- * reader's push failed (*@flow, *@from_buffer). */
-static Item *
-next_item (GstIpcSrc * self, gboolean * disconnected, GstFlowReturn * flow,
-    gboolean * from_buffer)
+/* Waits for an item; FALSE when flushing, disconnected, or when a
+ * reader's push failed (*@flow, *@from_buffer). The item stays queued:
+ * the task takes it with push_lock (take_item()). */
+static gboolean
+wait_for_item (GstIpcSrc * self, gboolean * disconnected,
+    GstFlowReturn * flow, gboolean * from_buffer)
 {
-  Item *item = NULL;
+  gboolean queued;
 
   g_mutex_lock (&self->lock);
   while (!self->flushing && g_queue_is_empty (&self->items) &&
@@ -1216,12 +1285,29 @@ next_item (GstIpcSrc * self, gboolean * disconnected, GstFlowReturn * flow,
   *flow = self->pending_flow;
   *from_buffer = self->pending_from_buffer;
   self->pending_flow = GST_FLOW_OK;
-  if (!self->flushing && *flow == GST_FLOW_OK)
+  queued = !self->flushing && *flow == GST_FLOW_OK &&
+      !g_queue_is_empty (&self->items);
+  *disconnected = !queued && self->disconnected && !self->flushing &&
+      *flow == GST_FLOW_OK;
+  g_mutex_unlock (&self->lock);
+  return queued;
+}
+
+/* With push_lock: the next item, or NULL if a flush from the producer or
+ * a failed push came since wait_for_item(). Taken only once push_lock is
+ * held, so that a flush while a reader pushes (a seek from inside its
+ * push) drops every item from before it: none waits on push_lock, out of
+ * the flush's reach. */
+static Item *
+take_item (GstIpcSrc * self)
+{
+  Item *item = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (!self->flushing && self->pending_flow == GST_FLOW_OK)
     item = g_queue_pop_head (&self->items);
   if (item != NULL && GST_IS_EVENT (item->object))
     self->queued_events--;
-  *disconnected = item == NULL && self->disconnected && !self->flushing &&
-      *flow == GST_FLOW_OK;
   g_mutex_unlock (&self->lock);
   return item;
 }
@@ -1266,6 +1352,46 @@ stamp_buffer (GstIpcSrc * self, GstBuffer * buffer)
       GST_TIME_ARGS (stamp));
 }
 
+/* With push_lock. The producer lends us at most max_in_flight buffers at
+ * once, and a buffer downstream keeps is one it cannot lend again: a
+ * demuxer in push mode gathering a whole mdat before its moov, a parser's
+ * adapter, a deep queue would hold them all and wait for more data, while
+ * the producer waits for a slot. So once downstream would hold all but a
+ * quarter of them, @buffer (taken) is copied and its slot goes back at
+ * once; v4l2src copies likewise when its pool runs low. Buffers still
+ * queued here do not count: they are ours to push, and copying them would
+ * let the producer grow the queue without bound. */
+static GstBuffer *
+copy_if_slots_run_low (GstIpcSrc * self, GstBuffer * buffer)
+{
+  GstMemory *mem = gst_buffer_n_memory (buffer) == 1 ?
+      gst_buffer_peek_memory (buffer, 0) : NULL;
+  LentSlot *lent = mem ? gst_mini_object_get_qdata (GST_MINI_OBJECT_CAST
+      (mem), lent_slot_quark) : NULL;
+  GstBuffer *copy;
+  gint held, queued, lends;
+
+  if (lent == NULL)
+    return buffer;
+  g_mutex_lock (&self->lock);
+  queued = (gint) (self->items.length - self->queued_events);
+  g_mutex_unlock (&self->lock);
+  /* this one included */
+  held = g_atomic_int_get (&lent->session->outstanding) - queued;
+  lends = (gint) lent->session->max_in_flight;
+  if (held + MAX (lends / 4, 1) <= lends)
+    return buffer;
+  copy = gst_buffer_copy_deep (buffer);
+  gst_buffer_unref (buffer);    /* and @lent with it */
+  g_mutex_lock (&self->lock);
+  if (self->buffers_copied++ == 0)
+    GST_INFO_OBJECT (self, "downstream holds %d of the %d buffers the "
+        "producer lends at once: copying the next ones until it lets some "
+        "go", held - 1, lends);
+  g_mutex_unlock (&self->lock);
+  return copy;
+}
+
 /* With push_lock. Takes @buffer. After the last of num-buffers, answers
  * GST_FLOW_EOS, so that the task ends the stream, and lets go of what is
  * queued and of all that comes after. */
@@ -1305,6 +1431,7 @@ push_buffer (GstIpcSrc * self, GstBuffer * buffer, guint64 base_time)
     sync_running_time (self, base_time);
   if (stamp)
     stamp_buffer (self, buffer);
+  buffer = copy_if_slots_run_low (self, buffer);
   GST_LOG_OBJECT (self, "pushing %" GST_PTR_FORMAT, buffer);
   ret = gst_pad_push (self->srcpad, buffer);
   if (last) {
@@ -1317,7 +1444,7 @@ push_buffer (GstIpcSrc * self, GstBuffer * buffer, guint64 base_time)
 
 /* With push_lock. Takes the item's object. */
 static GstFlowReturn
-push_item (GstIpcSrc * self, Item * item)
+push_object (GstIpcSrc * self, Item * item)
 {
   GstEvent *event;
   gboolean eos, ended;
@@ -1338,6 +1465,20 @@ push_item (GstIpcSrc * self, Item * item)
   if (!gst_pad_push_event (self->srcpad, event) && eos)
     return GST_FLOW_EOS;
   return GST_FLOW_OK;
+}
+
+/* With push_lock. Takes the item's object. Marks the calling thread as
+ * the one pushing, for a seek that downstream asks from inside the push
+ * (seek_upstream()). */
+static GstFlowReturn
+push_item (GstIpcSrc * self, Item * item)
+{
+  GstFlowReturn ret;
+
+  g_atomic_pointer_set (&self->pusher, g_thread_self ());
+  ret = push_object (self, item);
+  g_atomic_pointer_set (&self->pusher, NULL);
+  return ret;
 }
 
 /* The producer is gone and we were asked to wait for it: retry. */
@@ -1401,45 +1542,58 @@ handle_flow (GstIpcSrc * self, GstFlowReturn ret, gboolean pushed_buffer)
   }
 }
 
+/* The task: pushes the next item, if a flush did not take it meanwhile. */
+static void
+push_next (GstIpcSrc * self)
+{
+  GstFlowReturn ret;
+  gboolean is_buffer;
+  Item *item;
+
+  g_mutex_lock (&self->push_lock);
+  item = take_item (self);
+  if (item == NULL) {
+    g_mutex_unlock (&self->push_lock);
+    return;
+  }
+  is_buffer = GST_IS_BUFFER (item->object);
+  ret = push_item (self, item);
+  g_mutex_unlock (&self->push_lock);
+  g_free (item);
+  handle_flow (self, ret, is_buffer);
+}
+
 static void
 gst_ipc_src_loop (GstIpcSrc * self)
 {
   gboolean disconnected, reconnecting, is_buffer, ended;
   GstFlowReturn ret;
-  Item *item = next_item (self, &disconnected, &ret, &is_buffer);
 
+  if (wait_for_item (self, &disconnected, &ret, &is_buffer)) {
+    push_next (self);
+    return;
+  }
   if (ret != GST_FLOW_OK) {
     handle_flow (self, ret, is_buffer);
     return;
   }
-  if (item == NULL) {
-    g_mutex_lock (&self->lock);
-    ended = self->ended;
-    g_mutex_unlock (&self->lock);
-    GST_OBJECT_LOCK (self);
-    reconnecting = self->reconnect && self->socket_path != NULL && !ended;
-    GST_OBJECT_UNLOCK (self);
-    if (disconnected && reconnecting) {
-      reconnect (self);
-      return;
-    }
-    /* Checked again under the lock that start_task() takes to clear the
-     * flag: a live source going PLAYING -> PAUSED -> PLAYING quickly must
-     * not end up with its task paused in PLAYING. */
-    g_mutex_lock (&self->lock);
-    if (self->flushing || (self->disconnected &&
-            g_queue_is_empty (&self->items)))
-      gst_pad_pause_task (self->srcpad);
-    g_mutex_unlock (&self->lock);
+  g_mutex_lock (&self->lock);
+  ended = self->ended;
+  g_mutex_unlock (&self->lock);
+  GST_OBJECT_LOCK (self);
+  reconnecting = self->reconnect && self->socket_path != NULL && !ended;
+  GST_OBJECT_UNLOCK (self);
+  if (disconnected && reconnecting) {
+    reconnect (self);
     return;
   }
-
-  is_buffer = GST_IS_BUFFER (item->object);
-  g_mutex_lock (&self->push_lock);
-  ret = push_item (self, item);
-  g_mutex_unlock (&self->push_lock);
-  g_free (item);
-  handle_flow (self, ret, is_buffer);
+  /* Checked again under the lock that start_task() takes to clear the
+   * flag: a live source going PLAYING -> PAUSED -> PLAYING quickly must
+   * not end up with its task paused in PLAYING. */
+  g_mutex_lock (&self->lock);
+  if (self->flushing || (self->disconnected && g_queue_is_empty (&self->items)))
+    gst_pad_pause_task (self->srcpad);
+  g_mutex_unlock (&self->lock);
 }
 
 /* ---- pad functions ----------------------------------------------------- */
@@ -1456,6 +1610,78 @@ upstream_peer (GstIpcSrc * self)
   return conn;
 }
 
+typedef struct
+{
+  GstIpcSrc *self;
+  guint32 seqnum;
+  gboolean in_push;             /* asked from inside our push */
+  guint64 request_id;           /* 0 until the connection gives it */
+} SeekWait;
+
+/* With push_lock, in a seek from inside our push: the FLUSH_STOP it caused,
+ * if it came, out of the hands of seek_flush(). */
+static void
+push_seek_flush_stop (GstIpcSrc * self, gboolean done)
+{
+  GstEvent *flush_stop;
+
+  g_mutex_lock (&self->lock);
+  flush_stop = g_steal_pointer (&self->push_seek_flush_stop);
+  if (done)
+    self->push_seek_request = 0;
+  g_mutex_unlock (&self->lock);
+  if (flush_stop == NULL)
+    return;
+  GST_DEBUG_OBJECT (self, "pushing the flush of a seek from inside our push");
+  gst_pad_push_event (self->srcpad, flush_stop);
+}
+
+/* GstPxConnectionWaitFunc, on the seeking thread: first the request id,
+ * then (in a seek from inside our push) the FLUSH_STOP seek_flush() hands
+ * over. */
+static void
+seek_wait (GstPxConnection * conn, guint64 request_id, gpointer user_data)
+{
+  SeekWait *wait = user_data;
+  GstIpcSrc *self = wait->self;
+
+  if (wait->request_id == 0) {
+    wait->request_id = request_id;
+    g_mutex_lock (&self->lock);
+    self->seek_request = request_id;
+    self->seek_seqnum = wait->seqnum;
+    if (wait->in_push) {
+      self->push_seek_request = request_id;
+      self->push_seek_seqnum = wait->seqnum;
+    }
+    g_mutex_unlock (&self->lock);
+  } else if (wait->in_push) {
+    push_seek_flush_stop (self, FALSE);
+  }
+}
+
+/* The seeker acts on the result: a demuxer seeks upstream in time first,
+ * and in bytes itself when that fails. The reply can take as long as the
+ * producer's flush. A demuxer in push mode also seeks from inside our
+ * push, holding the stream lock, and expects the flush before its seek
+ * returns, as in one process where basesrc flushes on the seeking thread:
+ * the FLUSH_STOP the seek causes is pushed here, and the answer comes only
+ * after it (gst_px_connection_event()). Takes @event. */
+static gboolean
+seek_upstream (GstIpcSrc * self, GstPxConnection * peer, GstEvent * event)
+{
+  SeekWait wait = { self, gst_event_get_seqnum (event), FALSE, 0 };
+  gboolean handled;
+
+  wait.in_push = g_atomic_pointer_get (&self->pusher) == g_thread_self ();
+  handled = gst_px_connection_event (peer, event, SEEK_TIMEOUT, seek_wait,
+      &wait);
+  if (wait.in_push)
+    push_seek_flush_stop (self, TRUE);
+  gst_event_unref (event);
+  return handled;
+}
+
 static gboolean
 gst_ipc_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
@@ -1464,17 +1690,13 @@ gst_ipc_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
   int ret = -ENOTSUP;
 
   if (peer != NULL && GST_EVENT_TYPE (event) == GST_EVENT_SEEK) {
-    /* The seeker acts on the result: a demuxer seeks upstream in time
-     * first, and in bytes itself when that fails. The reply can take as
-     * long as the producer's flush. */
-    gboolean handled = gst_px_connection_event (peer, event, SEEK_TIMEOUT);
+    gboolean handled = seek_upstream (self, peer, event);
 
     gst_px_connection_unref (peer);
-    gst_event_unref (event);
     return handled;
   }
   if (peer != NULL) {
-    ret = gst_px_connection_send_event (peer, event, TRUE,
+    ret = gst_px_connection_send_event (peer, event, TRUE, 0,
         GST_PX_CONNECTION_REPLY_TIMEOUT);
     gst_px_connection_unref (peer);
   }
@@ -1547,6 +1769,7 @@ start (GstIpcSrc * self)
   self->disconnected = FALSE;
   self->pending_flow = GST_FLOW_OK;
   self->buffers_received = 0;
+  self->buffers_copied = 0;
   self->latency_min = 0;
   self->latency_max = GST_CLOCK_TIME_NONE;
   self->live = live;
@@ -1587,6 +1810,9 @@ stop (GstIpcSrc * self)
   end_session (self);
   g_mutex_lock (&self->lock);
   items = take_items_locked (self);
+  /* what a seek from inside our push left, if the connection ended before
+   * it could push it */
+  gst_clear_event (&self->push_seek_flush_stop);
   g_mutex_unlock (&self->lock);
   free_items (&items);
 }
@@ -1723,9 +1949,10 @@ gst_ipc_src_get_property (GObject * object, guint prop_id, GValue * value,
   GstIpcSrc *self = GST_IPC_SRC (object);
 
   /* The element's lock, which comes before the object lock. */
-  if (prop_id == PROP_BUFFERS_RECEIVED) {
+  if (prop_id == PROP_BUFFERS_RECEIVED || prop_id == PROP_BUFFERS_COPIED) {
     g_mutex_lock (&self->lock);
-    g_value_set_uint64 (value, self->buffers_received);
+    g_value_set_uint64 (value, prop_id == PROP_BUFFERS_RECEIVED ?
+        self->buffers_received : self->buffers_copied);
     g_mutex_unlock (&self->lock);
     return;
   }
@@ -1861,6 +2088,21 @@ install_properties (GObjectClass * gobject_class)
    */
   properties[PROP_BUFFERS_RECEIVED] = g_param_spec_uint64
       ("buffers-received", "Buffers received", "Buffers pushed downstream",
+      0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * GstIpcSrc:buffers-copied:
+   *
+   * Buffers of #GstIpcSrc:buffers-received that were copied out of the
+   * producer's shared memory instead of lent, since the element left READY:
+   * the producer lends a bounded number of buffers at once, and once
+   * downstream holds all but a quarter of them (a demuxer gathering data,
+   * a deep queue), the next ones are copied so that the producer is never
+   * left waiting for a slot that downstream keeps until more data comes.
+   */
+  properties[PROP_BUFFERS_COPIED] = g_param_spec_uint64
+      ("buffers-copied", "Buffers copied", "Buffers copied out of shared "
+      "memory because downstream held most of those the producer lends",
       0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   /**
