@@ -1271,16 +1271,28 @@ supervise (gpointer data)
 
 /* ---- public API -------------------------------------------------------- */
 
+
+/* What the caller's GStreamer debug settings become in the worker (by
+ * name: the caller's values, when it has them). Its debug lines reach the
+ * host's log through its stderr pipe, within the pipe's rate limit.
+ * GST_DEBUG_FILE is not among them: the worker can open no file. */
+static const gchar *const debug_names[] = {
+  "GST_DEBUG", "GST_DEBUG_NO_COLOR", "GST_DEBUG_COLOR_MODE",
+};
+
 static gboolean
-names_orc_code (const gchar * entry)
+names_variable (const gchar * entry, const gchar * name)
 {
-  return g_str_has_prefix (entry, "ORC_CODE") &&
-      (entry[8] == '\0' || entry[8] == '=');
+  gsize len = strlen (name);
+
+  return strncmp (entry, name, len) == 0 && (entry[len] == '\0' ||
+      entry[len] == '=');
 }
 
 /* The caller's entries (copied: they must outlive the spawn, which happens
  * on the supervisor's thread), plus WORKER_ORC_CODE unless one of them
- * names ORC_CODE ("ORC_CODE=..." or "ORC_CODE", the caller's value). */
+ * names ORC_CODE ("ORC_CODE=..." or "ORC_CODE", the caller's value), plus
+ * the debug settings it does not name itself. */
 static gchar **
 worker_env (const char *const *env)
 {
@@ -1288,8 +1300,16 @@ worker_env (const char *const *env)
   gboolean orc_code = FALSE;
 
   for (guint i = 0; env != NULL && env[i] != NULL; i++) {
-    orc_code |= names_orc_code (env[i]);
+    orc_code |= names_variable (env[i], "ORC_CODE");
     g_ptr_array_add (entries, g_strdup (env[i]));
+  }
+  for (guint d = 0; d < G_N_ELEMENTS (debug_names); d++) {
+    gboolean named = FALSE;
+
+    for (guint i = 0; env != NULL && env[i] != NULL; i++)
+      named |= names_variable (env[i], debug_names[d]);
+    if (!named)
+      g_ptr_array_add (entries, g_strdup (debug_names[d]));
   }
   if (!orc_code)
     g_ptr_array_add (entries, g_strdup (WORKER_ORC_CODE));
