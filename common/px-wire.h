@@ -258,7 +258,8 @@ extern "C"
   PxWireEncoded;
 
 /* Encodes header + @head + @tail (the payload in two pieces). @fd: the one
- * fd ARENA_ADD carries, -1 for every other type. Returns 0, -EINVAL for a
+ * fd that ARENA_ADD and a STREAM_DONE flagged PX_WIRE_STREAM_FD carry, -1
+ * for every other message. Returns 0, -EINVAL for a
  * message the receiver would refuse, -EMSGSIZE for one over a limit,
  * -ENOMEM. Allocates nothing for a payload of up to PX_WIRE_ENCODED_SMALL
  * bytes (async-signal-safe then). *@out is valid (clearable) either way. */
@@ -301,7 +302,8 @@ extern "C"
 
 /* Encode and send in one call, for code without a connection (tests, the
  * sandbox's last words): px_wire_send() encodes @payload whole, @fds must
- * match the type (1 for ARENA_ADD, 0 otherwise). */
+ * match the type and flags (1 for ARENA_ADD and a STREAM_DONE flagged
+ * PX_WIRE_STREAM_FD, 0 otherwise). */
   int px_wire_send (int sock, PxWireType type, uint32_t flags,
       uint64_t request_id, const void *payload, size_t payload_size,
       const int *fds, unsigned n_fds, int send_flags);

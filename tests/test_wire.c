@@ -244,6 +244,12 @@ decode_violation (const PxWireMessage * m, void *out)
 }
 
 static int
+decode_stream (const PxWireMessage * m, void *out)
+{
+  return px_wire_decode_stream (m, out);
+}
+
+static int
 decode_empty (const PxWireMessage * m, void *out)
 {
   return px_wire_decode_empty (m);
@@ -274,6 +280,8 @@ static const DecoderCase decoder_cases[] = {
   {PX_WIRE_PONG, decode_empty, -1},
   {PX_WIRE_VIOLATION, decode_violation, -1},
   {PX_WIRE_SHUTDOWN, decode_empty, -1},
+  {PX_WIRE_STREAM, decode_stream, offsetof (PxWireStream, reserved)},
+  {PX_WIRE_STREAM_DONE, decode_stream, offsetof (PxWireStream, reserved)},
 };
 
 /* Large enough for any decoder's output. */
@@ -287,6 +295,7 @@ typedef union
   PxWireBlob blob;
   PxWireState state;
   PxWireViolation violation;
+  PxWireStream stream;
 } DecodeOutput;
 
 /* Writes a valid payload for @type; returns its size. */
@@ -341,6 +350,19 @@ make_valid_payload (uint32_t type, guint8 * payload)
       PxWireViolation violation = {.syscall_nr = 59,.arch = 0xc000003e };
       memcpy (payload, &violation, sizeof violation);
       return sizeof violation;
+    }
+    case PX_WIRE_STREAM:{
+      PxWireStream stream = {.op = PX_WIRE_STREAM_OPEN,.stream_id = 1 };
+      memcpy (payload, &stream, sizeof stream);
+      return sizeof stream;
+    }
+    case PX_WIRE_STREAM_DONE:{
+      /* an answer without an fd: build_valid_message() attaches none */
+      PxWireStream stream = {.op = PX_WIRE_STREAM_CLOSE,.stream_id = 1,
+        .result = 1
+      };
+      memcpy (payload, &stream, sizeof stream);
+      return sizeof stream;
     }
     default:
       return 0;
@@ -665,6 +687,97 @@ GST_START_TEST (test_roundtrip_violation)
   fail_unless_equals_int (got.syscall_nr, 59);
   fail_unless_equals_int (got.arch, 0xc000003e);
   free_message (msg);
+  close_socketpair (sv);
+}
+
+GST_END_TEST;
+
+/* Encodes @stream as @type with @fd, sends it and receives it: the
+ * message comes back whole, flagged PX_WIRE_STREAM_FD exactly when an fd
+ * rides along. */
+static PxWireMessage *
+check_stream_roundtrip (int sv[2], uint32_t type, uint64_t request_id,
+    const PxWireStream * stream, int fd)
+{
+  PxWireEncoded encoded;
+  PxWireMessage *msg;
+  PxWireStream got;
+
+  fail_unless_equals_int (px_wire_encode_stream (&encoded, type, request_id,
+          stream, fd), 0);
+  fail_unless_equals_int (px_wire_encoded_type (&encoded), type);
+  fail_unless_equals_int (px_wire_send_encoded (sv[0], &encoded, 0), 0);
+  px_wire_encoded_clear (&encoded);
+  msg = expect_received (sv[1], type, sizeof *stream);
+  fail_unless_equals_uint64 (msg->header.request_id, request_id);
+  fail_unless_equals_int (msg->header.flags, fd >= 0 ? PX_WIRE_STREAM_FD : 0);
+  fail_unless_equals_int (msg->n_fds, fd >= 0 ? 1 : 0);
+  fail_unless_equals_int (px_wire_decode_stream (msg, &got), 0);
+  fail_unless (memcmp (&got, stream, sizeof got) == 0);
+  return msg;
+}
+
+GST_START_TEST (test_roundtrip_stream_requests)
+{
+  const PxWireStream streams[] = {
+    {.op = PX_WIRE_STREAM_OPEN,.stream_id = 1},
+    {.op = PX_WIRE_STREAM_CLOSE,.stream_id = PX_WIRE_MAX_STREAM_ID},
+    {.op = PX_WIRE_STREAM_NO_MORE,.stream_id = 0},
+  };
+  int sv[2];
+
+  make_socketpair (sv);
+  for (guint i = 0; i < G_N_ELEMENTS (streams); i++)
+    free_message (check_stream_roundtrip (sv, PX_WIRE_STREAM, 20 + i,
+            &streams[i], -1));
+  close_socketpair (sv);
+}
+
+GST_END_TEST;
+
+/* A granted OPEN carries the worker's end of a new socket pair: it
+ * arrives CLOEXEC and still talks to the host's end. */
+GST_START_TEST (test_roundtrip_stream_done_passes_working_socket)
+{
+  PxWireStream stream = {.op = PX_WIRE_STREAM_OPEN,.stream_id = 9,
+    .result = 1
+  };
+  PxWireMessage *msg;
+  int sv[2], pair[2], fd;
+  char byte = 0;
+
+  make_socketpair (sv);
+  make_socketpair (pair);
+  msg = check_stream_roundtrip (sv, PX_WIRE_STREAM_DONE, 31, &stream, pair[1]);
+  fd = px_wire_message_steal_fd (msg);
+  fail_unless (fd >= 0 && fd != pair[1]);
+  fail_unless (fcntl (fd, F_GETFD) & FD_CLOEXEC);
+  fail_unless_equals_int (write (fd, "s", 1), 1);
+  fail_unless_equals_int (read (pair[0], &byte, 1), 1);
+  fail_unless_equals_int (byte, 's');
+  close (fd);
+  free_message (msg);
+  close_socketpair (pair);
+  close_socketpair (sv);
+}
+
+GST_END_TEST;
+
+/* Every answer but a granted OPEN travels alone. */
+GST_START_TEST (test_roundtrip_stream_done_without_fd)
+{
+  const PxWireStream streams[] = {
+    {.op = PX_WIRE_STREAM_OPEN,.stream_id = 2,.result = 0},
+    {.op = PX_WIRE_STREAM_CLOSE,.stream_id = 2,.result = 1},
+    {.op = PX_WIRE_STREAM_CLOSE,.stream_id = 3,.result = 0},
+    {.op = PX_WIRE_STREAM_NO_MORE,.stream_id = 0,.result = 1},
+  };
+  int sv[2];
+
+  make_socketpair (sv);
+  for (guint i = 0; i < G_N_ELEMENTS (streams); i++)
+    free_message (check_stream_roundtrip (sv, PX_WIRE_STREAM_DONE, 40 + i,
+            &streams[i], -1));
   close_socketpair (sv);
 }
 
@@ -1319,6 +1432,125 @@ GST_START_TEST (test_state_rejects_result_out_of_range)
 
 GST_END_TEST;
 
+/* A STREAM or STREAM_DONE of @op, @stream_id and @result, its header
+ * flagged @flags, through px_wire_decode_stream(). */
+static int
+decode_stream_raw (uint32_t type, uint32_t flags, uint32_t op,
+    uint32_t stream_id, uint32_t result)
+{
+  PxWireStream stream = {.op = op,.stream_id = stream_id,.result = result };
+  PxWireMessage *msg = build_message (type, flags, &stream, sizeof stream);
+  PxWireStream out;
+  int ret = px_wire_decode_stream (msg, &out);
+
+  free_message (msg);
+  return ret;
+}
+
+static const uint32_t stream_types[] = { PX_WIRE_STREAM, PX_WIRE_STREAM_DONE };
+
+/* OPEN, CLOSE and NO_MORE are the only ops, in a request or an answer. */
+GST_START_TEST (test_stream_rejects_unknown_op)
+{
+  const uint32_t bad_ops[] = { 0, PX_WIRE_STREAM_NO_MORE + 1, UINT32_MAX };
+
+  for (guint t = 0; t < G_N_ELEMENTS (stream_types); t++) {
+    uint32_t type = stream_types[t];
+
+    fail_unless_equals_int (decode_stream_raw (type, 0, PX_WIRE_STREAM_OPEN,
+            1, 0), 0);
+    fail_unless_equals_int (decode_stream_raw (type, 0, PX_WIRE_STREAM_CLOSE,
+            1, 0), 0);
+    fail_unless_equals_int (decode_stream_raw (type, 0,
+            PX_WIRE_STREAM_NO_MORE, 0, 0), 0);
+    for (guint i = 0; i < G_N_ELEMENTS (bad_ops); i++) {
+      fail_unless (decode_stream_raw (type, 0, bad_ops[i], 1, 0) == -EPROTO,
+          "%s accepted op %u", px_wire_type_name (type), bad_ops[i]);
+      fail_unless (decode_stream_raw (type, 0, bad_ops[i], 0, 0) == -EPROTO,
+          "%s accepted op %u", px_wire_type_name (type), bad_ops[i]);
+    }
+  }
+}
+
+GST_END_TEST;
+
+/* OPEN and CLOSE name a stream, 1 … PX_WIRE_MAX_STREAM_ID. */
+GST_START_TEST (test_stream_rejects_stream_id_out_of_range)
+{
+  const uint32_t ops[] = { PX_WIRE_STREAM_OPEN, PX_WIRE_STREAM_CLOSE };
+
+  for (guint t = 0; t < G_N_ELEMENTS (stream_types); t++) {
+    for (guint o = 0; o < G_N_ELEMENTS (ops); o++) {
+      uint32_t type = stream_types[t], op = ops[o];
+
+      fail_unless_equals_int (decode_stream_raw (type, 0, op, 1, 0), 0);
+      fail_unless_equals_int (decode_stream_raw (type, 0, op,
+              PX_WIRE_MAX_STREAM_ID, 0), 0);
+      fail_unless_equals_int (decode_stream_raw (type, 0, op, 0, 0), -EPROTO);
+      fail_unless_equals_int (decode_stream_raw (type, 0, op,
+              PX_WIRE_MAX_STREAM_ID + 1, 0), -EPROTO);
+      fail_unless_equals_int (decode_stream_raw (type, 0, op, UINT32_MAX,
+              0), -EPROTO);
+    }
+  }
+}
+
+GST_END_TEST;
+
+/* NO_MORE is about every stream, so it names none: stream_id 0. */
+GST_START_TEST (test_stream_no_more_rejects_stream_id)
+{
+  for (guint t = 0; t < G_N_ELEMENTS (stream_types); t++) {
+    uint32_t type = stream_types[t];
+
+    fail_unless_equals_int (decode_stream_raw (type, 0,
+            PX_WIRE_STREAM_NO_MORE, 0, 0), 0);
+    fail_unless_equals_int (decode_stream_raw (type, 0,
+            PX_WIRE_STREAM_NO_MORE, 1, 0), -EPROTO);
+    fail_unless_equals_int (decode_stream_raw (type, 0,
+            PX_WIRE_STREAM_NO_MORE, PX_WIRE_MAX_STREAM_ID, 0), -EPROTO);
+  }
+}
+
+GST_END_TEST;
+
+/* A request carries no result; an answer says 1 (done) or 0 (refused). */
+GST_START_TEST (test_stream_rejects_result_out_of_range)
+{
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM, 0,
+          PX_WIRE_STREAM_CLOSE, 1, 1), -EPROTO);
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM, 0,
+          PX_WIRE_STREAM_NO_MORE, 0, 1), -EPROTO);
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM_DONE, 0,
+          PX_WIRE_STREAM_CLOSE, 1, 0), 0);
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM_DONE, 0,
+          PX_WIRE_STREAM_CLOSE, 1, 1), 0);
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM_DONE, 0,
+          PX_WIRE_STREAM_CLOSE, 1, 2), -EPROTO);
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM_DONE, 0,
+          PX_WIRE_STREAM_NO_MORE, 0, UINT32_MAX), -EPROTO);
+}
+
+GST_END_TEST;
+
+/* PX_WIRE_STREAM_FD goes with a granted OPEN, and only with it: the
+ * decoder holds the flag against op and result. */
+GST_START_TEST (test_stream_done_fd_flag_only_on_granted_open)
+{
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM_DONE,
+          PX_WIRE_STREAM_FD, PX_WIRE_STREAM_OPEN, 1, 1), 0);
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM_DONE, 0,
+          PX_WIRE_STREAM_OPEN, 1, 1), -EPROTO);
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM_DONE,
+          PX_WIRE_STREAM_FD, PX_WIRE_STREAM_OPEN, 1, 0), -EPROTO);
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM_DONE,
+          PX_WIRE_STREAM_FD, PX_WIRE_STREAM_CLOSE, 1, 1), -EPROTO);
+  fail_unless_equals_int (decode_stream_raw (PX_WIRE_STREAM_DONE,
+          PX_WIRE_STREAM_FD, PX_WIRE_STREAM_NO_MORE, 0, 1), -EPROTO);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_violation_rejects_negative_syscall)
 {
   PxWireViolation violation = {.syscall_nr = -1,.arch = 0xc000003e };
@@ -1592,6 +1824,60 @@ GST_START_TEST (test_recv_refuses_arena_add_with_three_fds)
 
 GST_END_TEST;
 
+/* Sends a STREAM or STREAM_DONE of @op and @result, its header flagged
+ * @flags, with @fd unless it is -1; expects it refused, the fd closed. */
+static void
+check_stream_fd_refused (uint32_t type, uint32_t flags, uint32_t op,
+    uint32_t result, int fd)
+{
+  PxWireStream stream = {.op = op,.stream_id = 1,.result = result };
+  PxWireHeader header = make_header (type, flags, sizeof stream);
+  int sv[2], before;
+
+  make_socketpair (sv);
+  before = px_test_count_fds ();
+  send_raw (sv[0], &header, &stream, sizeof stream, &fd, fd >= 0 ? 1 : 0);
+  expect_refused (sv[1], -EPROTO, before);
+  close_socketpair (sv);
+}
+
+/* The flag promises the socket of a granted OPEN: without it the answer
+ * is refused, though its payload is a granted OPEN's. */
+GST_START_TEST (test_recv_refuses_stream_done_flagged_without_fd)
+{
+  check_stream_fd_refused (PX_WIRE_STREAM_DONE, PX_WIRE_STREAM_FD,
+      PX_WIRE_STREAM_OPEN, 1, -1);
+}
+
+GST_END_TEST;
+
+/* An fd comes with the flag or not at all, even under a granted OPEN. */
+GST_START_TEST (test_recv_refuses_stream_done_fd_without_flag)
+{
+  int fd = make_memfd ();
+
+  check_stream_fd_refused (PX_WIRE_STREAM_DONE, 0, PX_WIRE_STREAM_OPEN, 1, fd);
+  check_stream_fd_refused (PX_WIRE_STREAM_DONE, 0, PX_WIRE_STREAM_CLOSE, 1, fd);
+  close (fd);
+}
+
+GST_END_TEST;
+
+/* A request never carries an fd, and PX_WIRE_STREAM_FD is no flag of its. */
+GST_START_TEST (test_recv_refuses_fd_on_stream)
+{
+  int fd = make_memfd ();
+
+  check_stream_fd_refused (PX_WIRE_STREAM, 0, PX_WIRE_STREAM_OPEN, 0, fd);
+  check_stream_fd_refused (PX_WIRE_STREAM, PX_WIRE_STREAM_FD,
+      PX_WIRE_STREAM_OPEN, 0, fd);
+  check_stream_fd_refused (PX_WIRE_STREAM, PX_WIRE_STREAM_FD,
+      PX_WIRE_STREAM_OPEN, 0, -1);
+  close (fd);
+}
+
+GST_END_TEST;
+
 /* An fd attached to a message whose header is refused is closed too. */
 GST_START_TEST (test_recv_closes_fd_of_message_with_bad_header)
 {
@@ -1817,6 +2103,7 @@ GST_START_TEST (test_encoders_refuse_what_decoders_refuse)
   PxWireBuffer buffer = valid_buffer ();
   PxWireState state = {.transition = (1 << 3) | 2 };
   PxWireViolation violation = {.syscall_nr = -1 };
+  PxWireStream stream = {.op = PX_WIRE_STREAM_NO_MORE,.stream_id = 1 };
   PxWireEncoded msg;
   int fd = make_memfd ();
 
@@ -1833,9 +2120,48 @@ GST_START_TEST (test_encoders_refuse_what_decoders_refuse)
   fail_unless_equals_int (px_wire_encode_state (&msg, PX_WIRE_STATE, 1,
           &state), -EINVAL);
   fail_unless_equals_int (px_wire_encode_violation (&msg, &violation), -EINVAL);
+  fail_unless_equals_int (px_wire_encode_stream (&msg, PX_WIRE_STREAM, 1,
+          &stream, -1), -EINVAL);
   fail_unless_equals_int (px_wire_encode_empty (&msg, PX_WIRE_HELLO, 0),
       -EINVAL);
   /* A refused message can be cleared all the same. */
+  px_wire_encoded_clear (&msg);
+  close (fd);
+}
+
+GST_END_TEST;
+
+/* px_wire_encode_stream() flags the message when it is given an fd; the
+ * receiver's rules then hold it to a granted OPEN. */
+GST_START_TEST (test_encode_stream_fd_only_on_granted_open)
+{
+  PxWireStream granted = {.op = PX_WIRE_STREAM_OPEN,.stream_id = 1,
+    .result = 1
+  };
+  PxWireStream closed = {.op = PX_WIRE_STREAM_CLOSE,.stream_id = 1,
+    .result = 1
+  };
+  PxWireEncoded msg;
+  int fd = make_memfd ();
+
+  fail_unless_equals_int (px_wire_encode_stream (&msg, PX_WIRE_STREAM_DONE,
+          1, &granted, fd), 0);
+  fail_unless_equals_int (msg.fd, fd);
+  px_wire_encoded_clear (&msg);
+  fail_unless_equals_int (px_wire_encode_stream (&msg, PX_WIRE_STREAM_DONE,
+          1, &granted, -1), -EINVAL);
+  fail_unless (msg.data == NULL);
+  fail_unless_equals_int (px_wire_encode_stream (&msg, PX_WIRE_STREAM_DONE,
+          1, &closed, fd), -EINVAL);
+  granted.result = 0;
+  fail_unless_equals_int (px_wire_encode_stream (&msg, PX_WIRE_STREAM, 1,
+          &granted, fd), -EINVAL);
+  fail_unless_equals_int (px_wire_encode_stream (&msg, PX_WIRE_STREAM, 1,
+          &granted, -1), 0);
+  px_wire_encoded_clear (&msg);
+  /* only STREAM and STREAM_DONE */
+  fail_unless_equals_int (px_wire_encode_stream (&msg, PX_WIRE_STATE, 1,
+          &granted, -1), -EINVAL);
   px_wire_encoded_clear (&msg);
   close (fd);
 }
@@ -1882,6 +2208,25 @@ GST_START_TEST (test_check_header_counts_fds_per_type)
   header = make_header (PX_WIRE_PING, 0, 0);
   fail_unless_equals_int (px_wire_check_header (&header, 0, 0), 0);
   fail_unless_equals_int (px_wire_check_header (&header, 0, 1), -EPROTO);
+  /* STREAM_DONE: one fd with PX_WIRE_STREAM_FD, none without */
+  header = make_header (PX_WIRE_STREAM_DONE, PX_WIRE_STREAM_FD,
+      sizeof (PxWireStream));
+  fail_unless_equals_int (px_wire_check_header (&header, header.payload_size,
+          1), 0);
+  fail_unless_equals_int (px_wire_check_header (&header, header.payload_size,
+          0), -EPROTO);
+  fail_unless_equals_int (px_wire_check_header (&header, header.payload_size,
+          2), -EPROTO);
+  header.flags = 0;
+  fail_unless_equals_int (px_wire_check_header (&header, header.payload_size,
+          0), 0);
+  fail_unless_equals_int (px_wire_check_header (&header, header.payload_size,
+          1), -EPROTO);
+  header = make_header (PX_WIRE_STREAM, 0, sizeof (PxWireStream));
+  fail_unless_equals_int (px_wire_check_header (&header, header.payload_size,
+          0), 0);
+  fail_unless_equals_int (px_wire_check_header (&header, header.payload_size,
+          1), -EPROTO);
 }
 
 GST_END_TEST;
@@ -1964,6 +2309,9 @@ wire_suite (void)
   tcase_add_test (roundtrip, test_roundtrip_state);
   tcase_add_test (roundtrip, test_roundtrip_state_done);
   tcase_add_test (roundtrip, test_roundtrip_violation);
+  tcase_add_test (roundtrip, test_roundtrip_stream_requests);
+  tcase_add_test (roundtrip, test_roundtrip_stream_done_passes_working_socket);
+  tcase_add_test (roundtrip, test_roundtrip_stream_done_without_fd);
   tcase_add_test (roundtrip, test_roundtrip_empty_messages);
 
   suite_add_tcase (s, decode);
@@ -2003,6 +2351,11 @@ wire_suite (void)
   tcase_add_test (decode, test_blob_rejects_result_out_of_range);
   tcase_add_test (decode, test_state_accepts_only_real_transitions);
   tcase_add_test (decode, test_state_rejects_result_out_of_range);
+  tcase_add_test (decode, test_stream_rejects_unknown_op);
+  tcase_add_test (decode, test_stream_rejects_stream_id_out_of_range);
+  tcase_add_test (decode, test_stream_no_more_rejects_stream_id);
+  tcase_add_test (decode, test_stream_rejects_result_out_of_range);
+  tcase_add_test (decode, test_stream_done_fd_flag_only_on_granted_open);
   tcase_add_test (decode, test_violation_rejects_negative_syscall);
 
   suite_add_tcase (s, recv);
@@ -2021,6 +2374,9 @@ wire_suite (void)
   tcase_add_test (recv, test_recv_refuses_fd_on_buffer);
   tcase_add_test (recv, test_recv_refuses_arena_add_without_fd);
   tcase_add_test (recv, test_recv_refuses_arena_add_with_three_fds);
+  tcase_add_test (recv, test_recv_refuses_stream_done_flagged_without_fd);
+  tcase_add_test (recv, test_recv_refuses_stream_done_fd_without_flag);
+  tcase_add_test (recv, test_recv_refuses_fd_on_stream);
   tcase_add_test (recv, test_recv_closes_fd_of_message_with_bad_header);
   tcase_add_test (recv, test_message_clear_closes_fd_after_decode_failure);
   tcase_add_test (recv, test_recv_after_peer_close_gives_connreset);
@@ -2033,6 +2389,7 @@ wire_suite (void)
   tcase_add_test (misc, test_hello_arena_limits_checked);
   tcase_add_test (misc, test_version_1_refused);
   tcase_add_test (misc, test_encoders_refuse_what_decoders_refuse);
+  tcase_add_test (misc, test_encode_stream_fd_only_on_granted_open);
   tcase_add_test (misc, test_encoded_round_trip);
   tcase_add_test (misc, test_send_refuses_payload_above_maximum);
   tcase_add_test (misc, test_send_refuses_unknown_type);

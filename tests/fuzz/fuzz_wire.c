@@ -7,7 +7,8 @@
  * whether the message comes with an fd. The control byte is separate from
  * the message because the message's own first byte is part of the magic:
  * taken from there, it would be the same for every input that gets past
- * the magic check, and ARENA_ADD could never be seen with its fd.
+ * the magic check, and ARENA_ADD or a granted STREAM_DONE could never be
+ * seen with its fd.
  *
  * Each input goes through two paths:
  * - in memory: the bytes are copied into a PxWireMessage (fds[0] = -1, no
@@ -25,6 +26,7 @@
 #include "px-wire.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,27 @@ check_buffer_done (const PxWireMessage * msg, const PxWireBufferDone * done)
   FUZZ_ASSERT (msg->header.payload_size == 8 + 8 * done->count);
 }
 
+static void
+check_stream (const PxWireMessage * msg, const PxWireStream * stream)
+{
+  uint32_t type = msg->header.type;
+  bool with_fd = (msg->header.flags & PX_WIRE_STREAM_FD) != 0;
+
+  FUZZ_ASSERT (type == PX_WIRE_STREAM || type == PX_WIRE_STREAM_DONE);
+  FUZZ_ASSERT (stream->reserved == 0);
+  if (stream->op == PX_WIRE_STREAM_NO_MORE)
+    FUZZ_ASSERT (stream->stream_id == 0);
+  else
+    FUZZ_ASSERT ((stream->op == PX_WIRE_STREAM_OPEN ||
+            stream->op == PX_WIRE_STREAM_CLOSE) && stream->stream_id >= 1 &&
+        stream->stream_id <= PX_WIRE_MAX_STREAM_ID);
+  if (type == PX_WIRE_STREAM)
+    FUZZ_ASSERT (stream->result == 0);
+  else
+    FUZZ_ASSERT (stream->result <= 1 && with_fd ==
+        (stream->op == PX_WIRE_STREAM_OPEN && stream->result == 1));
+}
+
 /* Runs every decoder on @msg; each one may accept only its own types, and
  * what it accepts must follow its rules. */
 static void
@@ -106,6 +129,7 @@ decode_all (const PxWireMessage * msg)
   PxWireBlob blob;
   PxWireState state;
   PxWireViolation violation;
+  PxWireStream stream;
 
   if (px_wire_decode_hello (msg, &hello) == 0)
     FUZZ_ASSERT (type == PX_WIRE_HELLO && hello.reserved == 0 &&
@@ -133,6 +157,8 @@ decode_all (const PxWireMessage * msg)
     FUZZ_ASSERT (type == PX_WIRE_STATE || type == PX_WIRE_STATE_DONE);
   if (px_wire_decode_violation (msg, &violation) == 0)
     FUZZ_ASSERT (type == PX_WIRE_VIOLATION && violation.syscall_nr >= 0);
+  if (px_wire_decode_stream (msg, &stream) == 0)
+    check_stream (msg, &stream);
   if (px_wire_decode_empty (msg) == 0)
     FUZZ_ASSERT (msg->header.payload_size == 0);
 }
@@ -155,7 +181,9 @@ fuzz_in_memory (const uint8_t * data, size_t size, unsigned n_fds)
 
   if (px_wire_check_header (&memory_msg.header, payload_bytes, n_fds) == 0) {
     FUZZ_ASSERT (payload_bytes <= PX_WIRE_MAX_PAYLOAD);
-    FUZZ_ASSERT (n_fds == (memory_msg.header.type == PX_WIRE_ARENA_ADD));
+    FUZZ_ASSERT (n_fds == (memory_msg.header.type == PX_WIRE_ARENA_ADD ||
+            (memory_msg.header.type == PX_WIRE_STREAM_DONE &&
+                (memory_msg.header.flags & PX_WIRE_STREAM_FD))));
   }
   decode_all (&memory_msg);
   px_wire_message_clear (&memory_msg);

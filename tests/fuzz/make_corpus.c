@@ -1,20 +1,22 @@
 /* Parallax — writes the seed corpus for fuzz_wire: one valid message of
- * every type, in fuzz_wire's input layout (a control byte whose bit 0 says
- * "with an fd", then header + payload); and, given a second directory, the
- * one of fuzz_serialize: honest bodies of each kind, the 30,000-deep body
- * and bodies of names never seen before.
+ * every type (and of STREAM_DONE two: a granted OPEN with its socket, a
+ * refused one without), in fuzz_wire's input layout (a control byte whose
+ * bit 0 says "with an fd", then header + payload); and, given a second
+ * directory, the one of fuzz_serialize: honest bodies of each kind, the
+ * 30,000-deep body and bodies of names never seen before.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Usage: make_corpus WIRE_DIRECTORY [TEXT_DIRECTORY] (created if missing). Every message is
- * checked with px_wire_check_header() and its decoder before it is written,
- * so that a seed that the protocol has outgrown fails loudly here instead
- * of quietly seeding the fuzzer with rejects.
+ * Usage: make_corpus WIRE_DIRECTORY [TEXT_DIRECTORY] (created if missing).
+ * Every message is checked with px_wire_check_header() and its decoder
+ * before it is written, so that a seed that the protocol has outgrown
+ * fails loudly here instead of quietly seeding the fuzzer with rejects.
  */
 #include "px-wire.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,8 +109,21 @@ fill_blob_payload (uint32_t type)
   return sizeof fixed + fixed[2];
 }
 
+/* A STREAM asking for a connection, or the STREAM_DONE that grants it
+ * (with the socket) or refuses it. */
 static size_t
-fill_payload (uint32_t type)
+fill_stream_payload (uint32_t type, bool refused)
+{
+  PxWireStream stream = {.op = PX_WIRE_STREAM_OPEN,.stream_id = 1,
+    .result = type == PX_WIRE_STREAM_DONE && !refused
+  };
+
+  memcpy (msg.payload, &stream, sizeof stream);
+  return sizeof stream;
+}
+
+static size_t
+fill_payload (uint32_t type, bool refused)
 {
   switch (type) {
     case PX_WIRE_BUFFER:
@@ -120,6 +135,9 @@ fill_payload (uint32_t type)
     case PX_WIRE_QUERY_REPLY:
     case PX_WIRE_MESSAGE:
       return fill_blob_payload (type);
+    case PX_WIRE_STREAM:
+    case PX_WIRE_STREAM_DONE:
+      return fill_stream_payload (type, refused);
     default:
       return fill_fixed_payload (type);
   }
@@ -139,6 +157,7 @@ decode (void)
     PxWireBlob blob;
     PxWireState state;
     PxWireViolation violation;
+    PxWireStream stream;
   } out;
 
   switch (msg.header.type) {
@@ -157,6 +176,9 @@ decode (void)
       return px_wire_decode_state (&msg, &out.state);
     case PX_WIRE_VIOLATION:
       return px_wire_decode_violation (&msg, &out.violation);
+    case PX_WIRE_STREAM:
+    case PX_WIRE_STREAM_DONE:
+      return px_wire_decode_stream (&msg, &out.stream);
     case PX_WIRE_PING:
     case PX_WIRE_PONG:
     case PX_WIRE_SHUTDOWN:
@@ -166,12 +188,23 @@ decode (void)
   }
 }
 
-static int
-write_seed (const char *dir, uint32_t type)
+/* The flags of @type's seed. */
+static uint32_t
+seed_flags (uint32_t type, unsigned n_fds)
 {
-  unsigned n_fds = type == PX_WIRE_ARENA_ADD ? 1 : 0;
+  if (type == PX_WIRE_EVENT)
+    return PX_WIRE_EVENT_UPSTREAM;
+  return type == PX_WIRE_STREAM_DONE && n_fds ? PX_WIRE_STREAM_FD : 0;
+}
+
+/* Writes @type's seed; @refused: STREAM_DONE's refusal, without an fd. */
+static int
+write_seed (const char *dir, uint32_t type, bool refused)
+{
+  unsigned n_fds = type == PX_WIRE_ARENA_ADD ||
+      (type == PX_WIRE_STREAM_DONE && !refused) ? 1 : 0;
   const uint8_t control = (uint8_t) n_fds;
-  size_t size = fill_payload (type);
+  size_t size = fill_payload (type, refused);
   char path[4096];
   FILE *file;
   int ok;
@@ -179,16 +212,17 @@ write_seed (const char *dir, uint32_t type)
   msg.header = (PxWireHeader) {
   .magic = PX_WIRE_MAGIC,.version = PX_WIRE_VERSION,.type =
         type,.payload_size = (uint32_t) size,.flags =
-        type == PX_WIRE_EVENT ? PX_WIRE_EVENT_UPSTREAM : 0,.request_id =
-        type == PX_WIRE_QUERY || type == PX_WIRE_QUERY_REPLY};
+        seed_flags (type, n_fds),.request_id = type == PX_WIRE_QUERY
+        || type == PX_WIRE_QUERY_REPLY || type == PX_WIRE_STREAM
+        || type == PX_WIRE_STREAM_DONE};
   if (px_wire_check_header (&msg.header, size, n_fds) < 0 || decode () < 0) {
     fprintf (stderr, "make_corpus: the %s seed is not valid\n",
         px_wire_type_name (type));
     return -1;
   }
 
-  snprintf (path, sizeof path, "%s/%02u-%s", dir, type,
-      px_wire_type_name (type));
+  snprintf (path, sizeof path, "%s/%02u-%s%s", dir, type,
+      px_wire_type_name (type), refused ? "-refused" : "");
   for (char *c = path + strlen (dir); *c; c++)
     *c = (char) tolower ((unsigned char) *c);
   file = fopen (path, "wb");
@@ -381,9 +415,11 @@ main (int argc, char **argv)
   if (make_dir (argv[1]) < 0)
     return 1;
   for (uint32_t type = 1; type <= PX_WIRE_TYPE_LAST; type++) {
-    if (write_seed (argv[1], type) < 0)
+    if (write_seed (argv[1], type, false) < 0)
       return 1;
   }
+  if (write_seed (argv[1], PX_WIRE_STREAM_DONE, true) < 0)
+    return 1;
   if (argc == 3 && (make_dir (argv[2]) < 0 || write_text_seeds (argv[2]) < 0))
     return 1;
   return 0;
