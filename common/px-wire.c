@@ -32,7 +32,6 @@ _Static_assert (sizeof (PxWireArenaRemove) == 8,
     "PxWireArenaRemove is 8 bytes");
 _Static_assert (sizeof (PxWireBuffer) == 160, "PxWireBuffer is 160 bytes");
 _Static_assert (sizeof (PxWireState) == 8, "PxWireState is 8 bytes");
-_Static_assert (sizeof (PxWireViolation) == 8, "PxWireViolation is 8 bytes");
 _Static_assert (sizeof (PxWireStream) == 16, "PxWireStream is 16 bytes");
 
 /* BUFFER_DONE on the wire: {count, reserved} then count ids. */
@@ -96,8 +95,6 @@ max_payload_size (uint32_t type)
     case PX_WIRE_STATE:
     case PX_WIRE_STATE_DONE:
       return sizeof (PxWireState);
-    case PX_WIRE_VIOLATION:
-      return sizeof (PxWireViolation);
     case PX_WIRE_STREAM:
     case PX_WIRE_STREAM_DONE:
       return sizeof (PxWireStream);
@@ -107,10 +104,34 @@ max_payload_size (uint32_t type)
   }
 }
 
+/* The types, by name. A number without one is no type: 0, and 14, which
+ * was VIOLATION (retired: a peer that sends it breaks the protocol). */
+static const char *const type_names[] = {
+  [PX_WIRE_HELLO] = "HELLO",
+  [PX_WIRE_ARENA_ADD] = "ARENA_ADD",
+  [PX_WIRE_ARENA_REMOVE] = "ARENA_REMOVE",
+  [PX_WIRE_BUFFER] = "BUFFER",
+  [PX_WIRE_BUFFER_DONE] = "BUFFER_DONE",
+  [PX_WIRE_EVENT] = "EVENT",
+  [PX_WIRE_QUERY] = "QUERY",
+  [PX_WIRE_QUERY_REPLY] = "QUERY_REPLY",
+  [PX_WIRE_STATE] = "STATE",
+  [PX_WIRE_STATE_DONE] = "STATE_DONE",
+  [PX_WIRE_MESSAGE] = "MESSAGE",
+  [PX_WIRE_PING] = "PING",
+  [PX_WIRE_PONG] = "PONG",
+  [PX_WIRE_SHUTDOWN] = "SHUTDOWN",
+  [PX_WIRE_STREAM] = "STREAM",
+  [PX_WIRE_STREAM_DONE] = "STREAM_DONE",
+};
+
+_Static_assert (sizeof type_names / sizeof type_names[0] ==
+    PX_WIRE_TYPE_LAST + 1, "every message type has a name");
+
 static bool
 type_is_known (uint32_t type)
 {
-  return type >= PX_WIRE_HELLO && type <= PX_WIRE_TYPE_LAST;
+  return type <= PX_WIRE_TYPE_LAST && type_names[type] != NULL;
 }
 
 static bool
@@ -146,29 +167,7 @@ expected_fds (uint32_t type, uint32_t flags)
 const char *
 px_wire_type_name (uint32_t type)
 {
-  static const char *const names[] = {
-    [PX_WIRE_HELLO] = "HELLO",
-    [PX_WIRE_ARENA_ADD] = "ARENA_ADD",
-    [PX_WIRE_ARENA_REMOVE] = "ARENA_REMOVE",
-    [PX_WIRE_BUFFER] = "BUFFER",
-    [PX_WIRE_BUFFER_DONE] = "BUFFER_DONE",
-    [PX_WIRE_EVENT] = "EVENT",
-    [PX_WIRE_QUERY] = "QUERY",
-    [PX_WIRE_QUERY_REPLY] = "QUERY_REPLY",
-    [PX_WIRE_STATE] = "STATE",
-    [PX_WIRE_STATE_DONE] = "STATE_DONE",
-    [PX_WIRE_MESSAGE] = "MESSAGE",
-    [PX_WIRE_PING] = "PING",
-    [PX_WIRE_PONG] = "PONG",
-    [PX_WIRE_VIOLATION] = "VIOLATION",
-    [PX_WIRE_SHUTDOWN] = "SHUTDOWN",
-    [PX_WIRE_STREAM] = "STREAM",
-    [PX_WIRE_STREAM_DONE] = "STREAM_DONE",
-  };
-
-  _Static_assert (sizeof names / sizeof names[0] == PX_WIRE_TYPE_LAST + 1,
-      "every message type has a name");
-  return type_is_known (type) ? names[type] : "unknown";
+  return type_is_known (type) ? type_names[type] : "unknown";
 }
 
 /* The body rules that px_wire_decode_blob() enforces: 1 to
@@ -526,20 +525,6 @@ decode_state (const View * msg, PxWireState * out)
   return 0;
 }
 
-static int
-decode_violation (const View * msg, PxWireViolation * out)
-{
-  PxWireViolation violation;
-
-  if (copy_fixed_payload (msg, PX_WIRE_VIOLATION, &violation,
-          sizeof violation) < 0)
-    return -EPROTO;
-  if (violation.syscall_nr < 0)
-    return -EPROTO;
-  *out = violation;
-  return 0;
-}
-
 /* A STREAM asks (result 0); a STREAM_DONE answers, with the socket of a
  * granted OPEN and only then. */
 static int
@@ -646,14 +631,6 @@ px_wire_decode_state (const PxWireMessage * msg, PxWireState * out)
 }
 
 int
-px_wire_decode_violation (const PxWireMessage * msg, PxWireViolation * out)
-{
-  View view = view_of (msg);
-
-  return decode_violation (&view, out);
-}
-
-int
 px_wire_decode_stream (const PxWireMessage * msg, PxWireStream * out)
 {
   View view = view_of (msg);
@@ -685,7 +662,6 @@ check_encoded (const uint8_t * data, size_t size, unsigned n_fds)
     PxWireBufferDone done;
     PxWireBlob blob;
     PxWireState state;
-    PxWireViolation violation;
     PxWireStream stream;
   } out;
   View view;
@@ -715,9 +691,6 @@ check_encoded (const uint8_t * data, size_t size, unsigned n_fds)
     case PX_WIRE_STATE:
     case PX_WIRE_STATE_DONE:
       ret = decode_state (&view, &out.state);
-      break;
-    case PX_WIRE_VIOLATION:
-      ret = decode_violation (&view, &out.violation);
       break;
     case PX_WIRE_STREAM:
     case PX_WIRE_STREAM_DONE:
@@ -892,14 +865,6 @@ px_wire_encode_state (PxWireEncoded * out, PxWireType type,
     return -EINVAL;
   return px_wire_encode (out, type, 0, request_id, state, sizeof *state,
       NULL, 0, -1);
-}
-
-int
-px_wire_encode_violation (PxWireEncoded * out,
-    const PxWireViolation * violation)
-{
-  return px_wire_encode (out, PX_WIRE_VIOLATION, 0, 0, violation,
-      sizeof *violation, NULL, 0, -1);
 }
 
 int

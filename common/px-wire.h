@@ -66,7 +66,9 @@ extern "C"
     PX_WIRE_MESSAGE = 11,
     PX_WIRE_PING = 12,
     PX_WIRE_PONG = 13,
-    PX_WIRE_VIOLATION = 14,
+    /* 14 was VIOLATION, retired: a peer that sends it breaks the protocol
+     * (an unknown type). Violations come from the kernel, through the
+     * seccomp listener. */
     PX_WIRE_SHUTDOWN = 15,
     PX_WIRE_STREAM = 16,        /* worker -> host, a request */
     PX_WIRE_STREAM_DONE = 17,   /* host -> worker: + 1 fd with STREAM_FD */
@@ -200,13 +202,6 @@ extern "C"
     uint32_t result;            /* STATE_DONE: GstStateChangeReturn */
   } PxWireState;
 
-/* VIOLATION: a sandboxed worker tried a syscall its jail refuses. */
-  typedef struct
-  {
-    int32_t syscall_nr;
-    uint32_t arch;              /* AUDIT_ARCH_* */
-  } PxWireViolation;
-
 /* STREAM: a worker whose description leaves sometimes pads unlinked (a
  * demuxer, decodebin) asks the host, on the control connection, for one
  * data connection per pad. STREAM_DONE answers with the request's
@@ -281,8 +276,6 @@ extern "C"
 /* STATE or STATE_DONE. */
   int px_wire_encode_state (PxWireEncoded * out, PxWireType type,
       uint64_t request_id, const PxWireState * state);
-  int px_wire_encode_violation (PxWireEncoded * out,
-      const PxWireViolation * violation);
 /* STREAM (@fd -1) or STREAM_DONE (@fd: the worker's end of a granted
  * OPEN, not owned, else -1). */
   int px_wire_encode_stream (PxWireEncoded * out, PxWireType type,
@@ -300,10 +293,10 @@ extern "C"
   int px_wire_send_encoded (int sock, const PxWireEncoded * msg,
       int send_flags);
 
-/* Encode and send in one call, for code without a connection (tests, the
- * sandbox's last words): px_wire_send() encodes @payload whole, @fds must
- * match the type and flags (1 for ARENA_ADD and a STREAM_DONE flagged
- * PX_WIRE_STREAM_FD, 0 otherwise). */
+/* Encode and send in one call, for code without a connection (tests):
+ * px_wire_send() encodes @payload whole, @fds must match the type and
+ * flags (1 for ARENA_ADD and a STREAM_DONE flagged PX_WIRE_STREAM_FD, 0
+ * otherwise). */
   int px_wire_send (int sock, PxWireType type, uint32_t flags,
       uint64_t request_id, const void *payload, size_t payload_size,
       const int *fds, unsigned n_fds, int send_flags);
@@ -343,8 +336,6 @@ extern "C"
       PxWireBufferDone * out);
   int px_wire_decode_blob (const PxWireMessage * msg, PxWireBlob * out);
   int px_wire_decode_state (const PxWireMessage * msg, PxWireState * out);
-  int px_wire_decode_violation (const PxWireMessage * msg,
-      PxWireViolation * out);
 /* STREAM or STREAM_DONE. */
   int px_wire_decode_stream (const PxWireMessage * msg, PxWireStream * out);
 /* PING, PONG, SHUTDOWN: empty payload. */

@@ -402,9 +402,9 @@ GST_START_TEST (test_exec_with_signals_blocked_named)
 
 GST_END_TEST;
 
-/* A VIOLATION message from the worker is a lie: it is killed for breaking
- * the protocol, or exits as it meant to; it is never reported as killed
- * by the sandbox. */
+/* A message of the retired VIOLATION type from the worker is a lie: it is
+ * killed for breaking the protocol, or exits as it meant to; it is never
+ * reported as killed by the sandbox. */
 GST_START_TEST (test_forged_violation_not_believed)
 {
   PxSandboxConfig config;
@@ -415,8 +415,8 @@ GST_START_TEST (test_forged_violation_not_believed)
   fail_unless (obs.exit_reason != NULL, "the worker did not end");
   fail_if (strstr (obs.exit_reason, "execve"), "%s", obs.exit_reason);
   fail_unless (g_str_equal (obs.exit_reason, "exited with status 0") ||
-      g_str_has_prefix (obs.exit_reason, "killed by the host: the worker "
-          "sent a VIOLATION"), "%s", obs.exit_reason);
+      g_str_has_prefix (obs.exit_reason, "killed by the host: invalid "
+          "message"), "%s", obs.exit_reason);
   fail_unless (obs.violation == NULL);
   observed_clear (&obs);
 }

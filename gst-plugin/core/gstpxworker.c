@@ -776,12 +776,6 @@ control_message (GstPxConnection * conn, PxWireMessage * msg,
   switch (msg->header.type) {
     case PX_WIRE_MESSAGE:
       return handle_message (worker, msg, error);
-    case PX_WIRE_VIOLATION:
-      /* only the kernel reports violations: a worker that sends one lies */
-      g_set_error (error, GST_PX_ERROR, 0, "the worker sent a VIOLATION "
-          "message (violations are learnt from the kernel, never from the "
-          "worker)");
-      return FALSE;
     case PX_WIRE_STATE_DONE:
       return handle_state_done (worker, msg, error);
     case PX_WIRE_STREAM:

@@ -128,7 +128,6 @@ decode_all (const PxWireMessage * msg)
   PxWireBufferDone done;
   PxWireBlob blob;
   PxWireState state;
-  PxWireViolation violation;
   PxWireStream stream;
 
   if (px_wire_decode_hello (msg, &hello) == 0)
@@ -155,8 +154,6 @@ decode_all (const PxWireMessage * msg)
     check_blob (msg, &blob);
   if (px_wire_decode_state (msg, &state) == 0)
     FUZZ_ASSERT (type == PX_WIRE_STATE || type == PX_WIRE_STATE_DONE);
-  if (px_wire_decode_violation (msg, &violation) == 0)
-    FUZZ_ASSERT (type == PX_WIRE_VIOLATION && violation.syscall_nr >= 0);
   if (px_wire_decode_stream (msg, &stream) == 0)
     check_stream (msg, &stream);
   if (px_wire_decode_empty (msg) == 0)

@@ -42,7 +42,6 @@ fill_fixed_payload (uint32_t type)
   PxWireState state = {.transition = (2 << 3) | 3,      /* READY_TO_PAUSED */
     .result = type == PX_WIRE_STATE_DONE ? 2 : 0
   };
-  PxWireViolation violation = {.syscall_nr = 59,.arch = 0xc000003e };
 
   switch (type) {
     case PX_WIRE_HELLO:
@@ -58,9 +57,6 @@ fill_fixed_payload (uint32_t type)
     case PX_WIRE_STATE_DONE:
       memcpy (msg.payload, &state, sizeof state);
       return sizeof state;
-    case PX_WIRE_VIOLATION:
-      memcpy (msg.payload, &violation, sizeof violation);
-      return sizeof violation;
     default:
       return 0;                 /* PING, PONG, SHUTDOWN */
   }
@@ -156,7 +152,6 @@ decode (void)
     PxWireBufferDone done;
     PxWireBlob blob;
     PxWireState state;
-    PxWireViolation violation;
     PxWireStream stream;
   } out;
 
@@ -174,8 +169,6 @@ decode (void)
     case PX_WIRE_STATE:
     case PX_WIRE_STATE_DONE:
       return px_wire_decode_state (&msg, &out.state);
-    case PX_WIRE_VIOLATION:
-      return px_wire_decode_violation (&msg, &out.violation);
     case PX_WIRE_STREAM:
     case PX_WIRE_STREAM_DONE:
       return px_wire_decode_stream (&msg, &out.stream);
@@ -415,6 +408,9 @@ main (int argc, char **argv)
   if (make_dir (argv[1]) < 0)
     return 1;
   for (uint32_t type = 1; type <= PX_WIRE_TYPE_LAST; type++) {
+    /* a number without a name is no type: 14, which was VIOLATION */
+    if (strcmp (px_wire_type_name (type), "unknown") == 0)
+      continue;
     if (write_seed (argv[1], type, false) < 0)
       return 1;
   }

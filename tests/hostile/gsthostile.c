@@ -43,6 +43,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "px-unix.h"
 #include "px-wire.h"
 
 /* The worker's control socket. */
@@ -130,15 +131,25 @@ exec_with_signals_blocked (GstHostile * self, GstBuffer * buffer)
   return exec_shell (self, buffer);
 }
 
-/* What a taken-over worker would send to be believed: a VIOLATION naming
- * execve, then a clean exit. */
+/* What a taken-over worker would send to be believed: the retired
+ * VIOLATION message (type 14: syscall number, AUDIT_ARCH_X86_64) naming
+ * execve, then a clean exit. px_wire_send() refuses the type, so the
+ * bytes are laid out here. */
 static int
 forge_violation (GstHostile * self, GstBuffer * buffer)
 {
-  PxWireViolation violation = {.syscall_nr = SYS_execve,.arch = 0xc000003e };
+  struct
+  {
+    PxWireHeader header;
+    int32_t syscall_nr;
+    uint32_t arch;
+  } forged = {
+    .header = {.magic = PX_WIRE_MAGIC,.version = PX_WIRE_VERSION,.type = 14,
+        .payload_size = 8},
+    .syscall_nr = SYS_execve,.arch = 0xc000003e,
+  };
 
-  if (px_wire_send (CONTROL_FD, PX_WIRE_VIOLATION, 0, 0, &violation,
-          sizeof violation, NULL, 0, 0) < 0)
+  if (px_unix_send (CONTROL_FD, &forged, sizeof forged, NULL, 0, 0) < 0)
     return -1;
   syscall (SYS_exit_group, 0);
   return -1;
