@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "gstpxworker.h"
+#include "px-buffer-checksum.h"
 #include "px-orc-bytecode.h"
 #include "px-orc-protocol.h"
 #include "px-sandbox.h"
@@ -729,42 +730,13 @@ default_config (PxSandboxConfig * config, const char *const *env)
   config->env = env;
 }
 
-/* Visible bytes of each buffer, one checksum per buffer. */
 static void
 record_checksum (GstElement * sink, GstBuffer * buffer, GstPad * pad,
     gpointer user_data)
 {
-  GPtrArray *checksums = user_data;
-  GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA1);
   GstCaps *caps = gst_pad_get_current_caps (pad);
-  GstVideoInfo info;
-  GstVideoFrame frame;
 
-  if (caps && gst_video_info_from_caps (&info, caps) &&
-      gst_video_frame_map (&frame, &info, buffer, GST_MAP_READ)) {
-    for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES (&frame); p++) {
-      const guint8 *row = GST_VIDEO_FRAME_PLANE_DATA (&frame, p);
-      gint comp[GST_VIDEO_MAX_COMPONENTS];
-      guint width, height;
-
-      gst_video_format_info_component (info.finfo, p, comp);
-      width = GST_VIDEO_FRAME_COMP_WIDTH (&frame, comp[0]) *
-          GST_VIDEO_FRAME_COMP_PSTRIDE (&frame, comp[0]);
-      height = GST_VIDEO_FRAME_COMP_HEIGHT (&frame, comp[0]);
-      for (guint y = 0; y < height; y++)
-        g_checksum_update (sum, row + y *
-            GST_VIDEO_FRAME_PLANE_STRIDE (&frame, p), width);
-    }
-    gst_video_frame_unmap (&frame);
-  } else {
-    GstMapInfo map;
-
-    gst_buffer_map (buffer, &map, GST_MAP_READ);
-    g_checksum_update (sum, map.data, map.size);
-    gst_buffer_unmap (buffer, &map);
-  }
-  g_ptr_array_add (checksums, g_strdup (g_checksum_get_string (sum)));
-  g_checksum_free (sum);
+  g_ptr_array_add (user_data, px_buffer_checksum (buffer, caps));
   gst_clear_caps (&caps);
 }
 

@@ -18,6 +18,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "px-buffer-checksum.h"
+
 #define RUN_TIMEOUT (60 * GST_SECOND)
 
 #define SMALL_VIDEO "video/x-raw,format=I420,width=64,height=48,framerate=30/1"
@@ -61,52 +63,19 @@ run_clear (Run * run)
   g_free (run->error_source);
 }
 
-/* Raw video by its visible pixels (a worker's pool may pick other
- * strides), anything else by its bytes. */
-static void
-checksum_buffer (GstBuffer * buffer, GstCaps * caps, GChecksum * sum)
-{
-  GstVideoInfo info;
-  GstVideoFrame frame;
-  GstMapInfo map;
-
-  if (caps != NULL && gst_structure_has_name (gst_caps_get_structure (caps,
-              0), "video/x-raw") && gst_video_info_from_caps (&info, caps) &&
-      gst_video_frame_map (&frame, &info, buffer, GST_MAP_READ)) {
-    for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES (&frame); p++) {
-      const guint8 *row = GST_VIDEO_FRAME_PLANE_DATA (&frame, p);
-      guint width = GST_VIDEO_FRAME_COMP_WIDTH (&frame, p) *
-          GST_VIDEO_FRAME_COMP_PSTRIDE (&frame, p);
-
-      for (guint y = 0; y < (guint) GST_VIDEO_FRAME_COMP_HEIGHT (&frame, p);
-          y++)
-        g_checksum_update (sum, row + y * GST_VIDEO_FRAME_PLANE_STRIDE
-            (&frame, p), width);
-    }
-    gst_video_frame_unmap (&frame);
-    return;
-  }
-  gst_buffer_map (buffer, &map, GST_MAP_READ);
-  g_checksum_update (sum, map.data, map.size);
-  gst_buffer_unmap (buffer, &map);
-}
-
 static void
 record_buffer (GstElement * sink, GstBuffer * buffer, GstPad * pad,
     gpointer user_data)
 {
   Run *run = user_data;
-  GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA1);
   GstCaps *caps = gst_pad_get_current_caps (pad);
   GstClockTime pts = GST_BUFFER_PTS (buffer);
   GstMemory *memory = gst_buffer_peek_memory (buffer, 0);
 
-  checksum_buffer (buffer, caps, sum);
-  g_ptr_array_add (run->checksums, g_strdup (g_checksum_get_string (sum)));
+  g_ptr_array_add (run->checksums, px_buffer_checksum (buffer, caps));
   g_array_append_val (run->pts, pts);
   if (gst_memory_is_type (memory, "pxarena") || gst_is_fd_memory (memory))
     run->in_arena++;
-  g_checksum_free (sum);
   gst_clear_caps (&caps);
 }
 

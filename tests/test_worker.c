@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "gstpxworker.h"
+#include "px-buffer-checksum.h"
 #include "px-sandbox.h"
 #include "px-test-util.h"
 
@@ -124,51 +125,13 @@ typedef struct
   GPtrArray *checksums;
 } Host;
 
-/* Raw video is compared by its visible pixels: a decoder may lay frames
- * out with other strides and padding depending on the pool it was given. */
-static gboolean
-checksum_video_frame (GstBuffer * buffer, GstCaps * caps, GChecksum * sum)
-{
-  GstVideoInfo info;
-  GstVideoFrame frame;
-
-  if (caps == NULL || !gst_video_info_from_caps (&info, caps) ||
-      !gst_video_frame_map (&frame, &info, buffer, GST_MAP_READ))
-    return FALSE;
-  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES (&frame); p++) {
-    const guint8 *row = GST_VIDEO_FRAME_PLANE_DATA (&frame, p);
-    gint comp[GST_VIDEO_MAX_COMPONENTS];
-    guint width, height;
-
-    gst_video_format_info_component (info.finfo, p, comp);
-    width = GST_VIDEO_FRAME_COMP_WIDTH (&frame, comp[0]) *
-        GST_VIDEO_FRAME_COMP_PSTRIDE (&frame, comp[0]);
-    height = GST_VIDEO_FRAME_COMP_HEIGHT (&frame, comp[0]);
-    for (guint y = 0; y < height; y++)
-      g_checksum_update (sum, row + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame,
-              p), width);
-  }
-  gst_video_frame_unmap (&frame);
-  return TRUE;
-}
-
 static void
 record_checksum (GstElement * sink, GstBuffer * buffer, GstPad * pad,
     gpointer user_data)
 {
-  GPtrArray *checksums = user_data;
-  GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA1);
   GstCaps *caps = gst_pad_get_current_caps (pad);
 
-  if (!checksum_video_frame (buffer, caps, sum)) {
-    GstMapInfo map;
-
-    gst_buffer_map (buffer, &map, GST_MAP_READ);
-    g_checksum_update (sum, map.data, map.size);
-    gst_buffer_unmap (buffer, &map);
-  }
-  g_ptr_array_add (checksums, g_strdup (g_checksum_get_string (sum)));
-  g_checksum_free (sum);
+  g_ptr_array_add (user_data, px_buffer_checksum (buffer, caps));
   gst_clear_caps (&caps);
 }
 
