@@ -86,13 +86,19 @@ typedef struct
   guint64 next_request_id;
 } Worker;
 
+/* A message too long for the wire stays here: the stream goes on without
+ * it (gst_px_worker_message_to_structure() keeps honest ones shorter). */
 static void
 send_structure (Worker * worker, GstMessageType kind, GstStructure * s)
 {
   gchar *body = gst_structure_to_string (s);
 
-  gst_px_connection_send_blob (worker->control, PX_WIRE_MESSAGE, 0, 0, kind,
-      0, body, GST_PX_CONNECTION_REPLY_TIMEOUT);
+  if (gst_px_connection_send_blob (worker->control, PX_WIRE_MESSAGE, 0, 0,
+          kind, 0, body, GST_PX_CONNECTION_REPLY_TIMEOUT) == -EMSGSIZE)
+    g_printerr ("parallax-worker: %s message %s of %" G_GSIZE_FORMAT
+        " bytes is too long for the host: not relayed\n",
+        gst_message_type_get_name (kind), gst_structure_get_name (s),
+        strlen (body));
   g_free (body);
   gst_structure_free (s);
 }
@@ -398,6 +404,11 @@ forward_bus_message (GstBus * bus, GstMessage * message, gpointer user_data)
 
   if (s != NULL)
     send_structure (worker, GST_MESSAGE_TYPE (message), s);
+  else if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ELEMENT &&
+      gst_message_get_structure (message) != NULL)
+    g_printerr ("parallax-worker: element message %s cannot cross to the "
+        "host: not relayed\n",
+        gst_structure_get_name (gst_message_get_structure (message)));
   return G_SOURCE_CONTINUE;
 }
 
