@@ -147,17 +147,89 @@ GST_START_TEST (test_ts_sections_come_out_without_their_values)
 
 GST_END_TEST;
 
+/* ---- input the worker's elements keep ---------------------------------- */
+
+/* Buffers of the file the demuxer reads: many more of them than the 16
+ * the host lends the worker at once. */
+#define FILE_BLOCK 1024
+#define HOST_LENDS 16
+
+/* matroskademux given an MP4 keeps what it reads while it looks for a
+ * header, more than the host lends the worker: the worker's copies let
+ * the whole file through, and the demuxer's error ends the stream as it
+ * does in-process, in the same domain and code, from the bin, without a
+ * worker lost on the way. */
+GST_START_TEST (test_demuxer_given_another_container_fails_as_in_process)
+{
+  gchar *isolated = g_strdup_printf ("filesrc location=%s blocksize=%d ! "
+      "sandboxbin name=bin description=\"matroskademux ! vp8dec\" ! "
+      "fakesink name=sink", mp4_clip, FILE_BLOCK);
+  gchar *in_process = g_strdup_printf ("filesrc location=%s blocksize=%d ! "
+      "sandboxbin name=bin mode=in-process description=\"matroskademux ! "
+      "vp8dec\" ! fakesink name=sink", mp4_clip, FILE_BLOCK);
+  PxCheckRun expected, got;
+  GStatBuf st;
+
+  fail_unless (g_stat (mp4_clip, &st) == 0);
+  fail_unless (st.st_size > 2 * HOST_LENDS * FILE_BLOCK);
+  px_check_run_init (&expected);
+  px_check_run_init (&got);
+  px_check_run_to_end (in_process, &expected);
+  fail_unless (expected.error != NULL);
+  fail_unless (g_error_matches (expected.error, GST_STREAM_ERROR,
+          GST_STREAM_ERROR_DEMUX), "%s", expected.error->message);
+  px_check_run_to_end (isolated, &got);
+  fail_unless (got.error != NULL, "%s: no error", isolated);
+  fail_unless (g_error_matches (got.error, expected.error->domain,
+          expected.error->code), "%s: %s", isolated, got.error->message);
+  fail_unless_equals_string (got.error->message, expected.error->message);
+  fail_unless_equals_string (got.error_source, "bin");
+  fail_unless_equals_int (got.checksums->len, 0);
+  fail_unless_equals_int (px_check_count_elements (&got,
+          "sandboxbin-worker-started"), 1);
+  fail_unless_equals_int (px_check_count_elements (&got,
+          "sandboxbin-worker-crashed"), 0);
+  px_check_run_clear (&expected);
+  px_check_run_clear (&got);
+  g_free (isolated);
+  g_free (in_process);
+}
+
+GST_END_TEST;
+
+/* An encoder that looks 20 frames ahead keeps more raw frames than the
+ * host lends the worker before its first answer: the same stream as
+ * in-process, in one worker. (The stream format is written out: for a
+ * downstream that takes anything, x264enc picks avc in the worker and
+ * byte-stream in-process.) */
+GST_START_TEST (test_encoder_looking_ahead_bit_exact)
+{
+  px_check_assert_bit_exact ("videotestsrc num-buffers=60 pattern=ball ! "
+      CLIP_VIDEO, "x264enc rc-lookahead=20 threads=1 ! capsfilter "
+      "caps=video/x-h264,stream-format=byte-stream", 60);
+}
+
+GST_END_TEST;
+
 static Suite *
 sandboxbin_formats_suite (void)
 {
   Suite *s = suite_create ("sandboxbin_formats");
   TCase *ts = tcase_create ("mpeg-ts");
+  TCase *kept = tcase_create ("kept-input");
 
   suite_add_tcase (s, ts);
   tcase_set_timeout (ts, 120);
   tcase_add_unchecked_fixture (ts, make_clips, remove_clips);
   tcase_add_test (ts, test_tsdemux_and_avdec_h264_bit_exact);
   tcase_add_test (ts, test_ts_sections_come_out_without_their_values);
+
+  suite_add_tcase (s, kept);
+  tcase_set_timeout (kept, 120);
+  tcase_add_unchecked_fixture (kept, make_clips, remove_clips);
+  tcase_add_test (kept,
+      test_demuxer_given_another_container_fails_as_in_process);
+  tcase_add_test (kept, test_encoder_looking_ahead_bit_exact);
   return s;
 }
 

@@ -48,6 +48,13 @@ G_BEGIN_DECLS
 #define GST_PX_WORKER_VIOLATION "parallax-worker-violation"
 #define GST_PX_WORKER_INPUT "parallax-input"
 #define GST_PX_WORKER_OUTPUT "parallax-output"
+/* The input buffers the host's ipcsink lends a worker at once
+ * (max-in-flight). The description may keep half of them: a demuxer or a
+ * parser that keeps more in its adapter, an encoder that looks ahead, is
+ * given copies in the worker's own memory instead, and the stream goes
+ * on. */
+#define GST_PX_WORKER_INPUT_IN_FLIGHT 16
+#define GST_PX_WORKER_INPUT_HOLD (GST_PX_WORKER_INPUT_IN_FLIGHT / 2)
 /* Where the worker binary is: $PARALLAX_WORKER (set by `meson devenv` and
  * the tests), else the installed one. */
 const gchar *gst_px_worker_path (void);
