@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gstpxserialize.h"
+#include "gstpxworker.h"
 
 static GstPxPeerBudget budget;
 
@@ -330,6 +331,256 @@ GST_START_TEST (test_message_structure_round_trip)
 
 GST_END_TEST;
 
+/* ---- what cannot cross ------------------------------------------------- */
+
+/* A boxed value without a text form, as tsdemux's GstMpegtsSection: its
+ * text is "(PxTestOpaque)NULL", which a peer refuses. */
+typedef struct
+{
+  gint n;
+} PxTestOpaque;
+
+static GType px_test_opaque_get_type (void);
+
+static PxTestOpaque *
+px_test_opaque_copy (PxTestOpaque * opaque)
+{
+  return g_memdup2 (opaque, sizeof *opaque);
+}
+
+/* *INDENT-OFF* */
+G_DEFINE_BOXED_TYPE (PxTestOpaque, px_test_opaque, px_test_opaque_copy,
+    g_free)
+/* *INDENT-ON* */
+
+/* A structure like a demuxer's section message: an opaque value, a
+ * sample, NULL caps, and fields that cross. */
+static GstStructure *
+mixed_structure (void)
+{
+  PxTestOpaque opaque = { 7 };
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, 16, NULL);
+  GstSample *sample = gst_sample_new (buffer, NULL, NULL, NULL);
+  GstStructure *s = gst_structure_new ("pmt", "section",
+      px_test_opaque_get_type (), &opaque, "program", G_TYPE_INT, 1,
+      "sample", GST_TYPE_SAMPLE, sample, "caps", GST_TYPE_CAPS, NULL,
+      "name", G_TYPE_STRING, "a \"quoted\", name", NULL);
+
+  gst_sample_unref (sample);
+  gst_buffer_unref (buffer);
+  return s;
+}
+
+static gboolean
+has_string (GPtrArray * strings, const gchar * s)
+{
+  for (guint i = 0; i < strings->len; i++) {
+    if (g_str_equal (g_ptr_array_index (strings, i), s))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The peer would refuse the whole text: the fields it would refuse are
+ * left out and named, the others cross as they are. */
+GST_START_TEST (test_fields_that_do_not_cross_are_left_out)
+{
+  GstStructure *s = mixed_structure ();
+  gchar *whole = gst_structure_to_string (s);
+  GPtrArray *left_out = g_ptr_array_new_with_free_func (g_free);
+  GstStructure *copy = gst_px_structure_for_peer (s, left_out);
+  GError *error = NULL;
+  GstStructure *back;
+  gchar *body;
+
+  fail_if (gst_px_body_check (whole, &budget, &error));
+  g_clear_error (&error);
+  fail_unless (copy != NULL);
+  fail_unless_equals_int (left_out->len, 3);
+  fail_unless (has_string (left_out, "section"));
+  fail_unless (has_string (left_out, "sample"));
+  fail_unless (has_string (left_out, "caps"));
+  body = gst_structure_to_string (copy);
+  back = gst_px_structure_deserialize (body, &budget, &error);
+  fail_unless (back != NULL, "%s: %s", body, error ? error->message : "?");
+  fail_unless (gst_structure_is_equal (copy, back));
+  fail_unless_equals_string (gst_structure_get_name (back), "pmt");
+  fail_unless_equals_int (gst_structure_n_fields (back), 2);
+  fail_unless_equals_string (gst_structure_get_string (back, "name"),
+      "a \"quoted\", name");
+  gst_structure_free (back);
+  gst_structure_free (copy);
+  g_ptr_array_unref (left_out);
+  g_free (body);
+  g_free (whole);
+  gst_structure_free (s);
+}
+
+GST_END_TEST;
+
+/* An opaque value inside an array or a nested structure takes the whole
+ * field with it, and nothing else. */
+GST_START_TEST (test_nested_opaque_value_leaves_its_field_out)
+{
+  PxTestOpaque opaque = { 1 };
+  GValue array = G_VALUE_INIT, item = G_VALUE_INIT;
+  GstStructure *inner = gst_structure_new ("inner", "x",
+      px_test_opaque_get_type (), &opaque, NULL);
+  GstStructure *s = gst_structure_new ("outer", "inner", GST_TYPE_STRUCTURE,
+      inner, "kept", G_TYPE_UINT64, G_GUINT64_CONSTANT (5), NULL);
+  GPtrArray *left_out = g_ptr_array_new_with_free_func (g_free);
+  GstStructure *copy;
+
+  gst_value_array_init (&array, 2);
+  g_value_init (&item, px_test_opaque_get_type ());
+  g_value_set_boxed (&item, &opaque);
+  gst_value_array_append_value (&array, &item);
+  gst_value_array_append_value (&array, &item);
+  gst_structure_take_value (s, "list", &array);
+  copy = gst_px_structure_for_peer (s, left_out);
+  fail_unless (copy != NULL);
+  fail_unless_equals_int (left_out->len, 2);
+  fail_unless (has_string (left_out, "inner"));
+  fail_unless (has_string (left_out, "list"));
+  fail_unless_equals_int (gst_structure_n_fields (copy), 1);
+  fail_unless (gst_structure_has_field_typed (copy, "kept", G_TYPE_UINT64));
+  g_value_unset (&item);
+  gst_structure_free (copy);
+  gst_structure_free (s);
+  gst_structure_free (inner);
+  g_ptr_array_unref (left_out);
+}
+
+GST_END_TEST;
+
+/* A structure that cannot cross at all: none, and no half of it. */
+GST_START_TEST (test_structure_that_cannot_cross_is_none)
+{
+  gchar *long_name = g_strnfill (GST_PX_NEW_NAME_MAX_LENGTH + 1, 'x');
+  gchar *huge = g_strnfill (PX_WIRE_MAX_BODY, 'y');
+  GstStructure *named = gst_structure_new_empty (long_name);
+  GstStructure *big = gst_structure_new ("foo", "a", G_TYPE_STRING, huge,
+      NULL);
+  GstStructure *field = gst_structure_new ("foo", long_name, G_TYPE_INT, 1,
+      NULL);
+  GPtrArray *left_out = g_ptr_array_new_with_free_func (g_free);
+  GstStructure *copy;
+
+  fail_unless (gst_px_structure_for_peer (named, NULL) == NULL);
+  /* A field too long on its own is left out; the rest crosses. */
+  copy = gst_px_structure_for_peer (big, left_out);
+  fail_unless (copy != NULL);
+  fail_unless_equals_int (gst_structure_n_fields (copy), 0);
+  fail_unless (has_string (left_out, "a"));
+  gst_structure_free (copy);
+  /* A field name the peer would refuse (were it new to the peer). */
+  copy = gst_px_structure_for_peer (field, NULL);
+  fail_unless (copy != NULL);
+  fail_unless_equals_int (gst_structure_n_fields (copy), 0);
+  gst_structure_free (copy);
+  gst_structure_free (named);
+  gst_structure_free (big);
+  gst_structure_free (field);
+  g_ptr_array_unref (left_out);
+  g_free (long_name);
+  g_free (huge);
+}
+
+GST_END_TEST;
+
+/* What the worker sends for an element message with a value that cannot
+ * cross: the message, its other fields, and the names of those left out;
+ * the host takes it as is. */
+GST_START_TEST (test_element_message_names_what_it_left_out)
+{
+  GstObject *src = GST_OBJECT (gst_bin_new ("demux"));
+  GstMessage *message = gst_message_new_element (src, mixed_structure ());
+  GstStructure *s = gst_px_worker_message_to_structure (message);
+  GError *error = NULL;
+  GstStructure *back;
+  const GValue *names;
+  gchar *body;
+
+  fail_unless (s != NULL);
+  body = gst_structure_to_string (s);
+  back = gst_px_structure_deserialize (body, &budget, &error);
+  fail_unless (back != NULL, "%s: %s", body, error ? error->message : "?");
+  fail_unless_equals_string (gst_structure_get_name (back), "pmt");
+  fail_unless (gst_structure_has_field_typed (back, "program", G_TYPE_INT));
+  fail_if (gst_structure_has_field (back, "section"));
+  names = gst_structure_get_value (back, GST_PX_WORKER_LEFT_OUT);
+  fail_unless (names != NULL && GST_VALUE_HOLDS_ARRAY (names));
+  fail_unless_equals_int (gst_value_array_get_size (names), 3);
+  fail_unless_equals_string (g_value_get_string (gst_value_array_get_value
+          (names, 0)), "section");
+  gst_structure_free (back);
+  gst_structure_free (s);
+  g_free (body);
+  gst_message_unref (message);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+/* An element message whose fields all cross comes as it is, without a
+ * note. */
+GST_START_TEST (test_element_message_that_crosses_is_unchanged)
+{
+  GstObject *src = GST_OBJECT (gst_bin_new ("level"));
+  GstStructure *fields = gst_structure_new ("level", "rms", G_TYPE_DOUBLE,
+      -20.5, "endtime", G_TYPE_UINT64, GST_SECOND, NULL);
+  GstMessage *message = gst_message_new_element (src,
+      gst_structure_copy (fields));
+  GstStructure *s = gst_px_worker_message_to_structure (message);
+
+  fail_unless (s != NULL);
+  fail_unless (gst_structure_is_equal (s, fields));
+  gst_structure_free (s);
+  gst_structure_free (fields);
+  gst_message_unref (message);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+/* An error whose debug text is longer than a MESSAGE may be still
+ * reaches the host, cut short. */
+GST_START_TEST (test_error_with_long_debug_still_crosses)
+{
+  GstObject *src = GST_OBJECT (gst_bin_new ("dec"));
+  GError *error = g_error_new_literal (GST_STREAM_ERROR,
+      GST_STREAM_ERROR_DECODE, "cannot decode");
+  gchar *debug = g_strnfill (PX_WIRE_MAX_BODY, '\001');
+  GstMessage *message = gst_message_new_error (src, error, debug);
+  GstStructure *s = gst_px_worker_message_to_structure (message);
+  gchar *body = gst_structure_to_string (s);
+  GError *parse_error = NULL;
+  GstStructure *back;
+  GstMessage *rebuilt;
+  GError *got = NULL;
+
+  fail_unless (strlen (body) < PX_WIRE_MAX_BODY);
+  back = gst_px_structure_deserialize (body, &budget, &parse_error);
+  fail_unless (back != NULL, "%s", parse_error ? parse_error->message : "?");
+  rebuilt = gst_px_worker_message_from_structure (src, GST_MESSAGE_ERROR, back);
+  fail_unless (rebuilt != NULL);
+  gst_message_parse_error (rebuilt, &got, NULL);
+  fail_unless (g_error_matches (got, GST_STREAM_ERROR,
+          GST_STREAM_ERROR_DECODE));
+  fail_unless_equals_string (got->message, "cannot decode");
+  g_error_free (got);
+  gst_message_unref (rebuilt);
+  gst_structure_free (back);
+  g_free (body);
+  gst_structure_free (s);
+  gst_message_unref (message);
+  g_free (debug);
+  g_error_free (error);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
 /* ---- hostile text ------------------------------------------------------ */
 
 /* "foo, b=(int)<<<...1>>>" with @depth arrays. */
@@ -570,6 +821,7 @@ serialize_suite (void)
 {
   Suite *s = suite_create ("serialize");
   TCase *round = tcase_create ("round-trip");
+  TCase *local = tcase_create ("left-out");
   TCase *hostile = tcase_create ("hostile");
 
   suite_add_tcase (s, round);
@@ -580,6 +832,15 @@ serialize_suite (void)
   tcase_add_test (round, test_query_round_trips);
   tcase_add_test (round, test_query_type_not_crossing_is_refused);
   tcase_add_test (round, test_message_structure_round_trip);
+
+  suite_add_tcase (s, local);
+  tcase_add_checked_fixture (local, setup, NULL);
+  tcase_add_test (local, test_fields_that_do_not_cross_are_left_out);
+  tcase_add_test (local, test_nested_opaque_value_leaves_its_field_out);
+  tcase_add_test (local, test_structure_that_cannot_cross_is_none);
+  tcase_add_test (local, test_element_message_names_what_it_left_out);
+  tcase_add_test (local, test_element_message_that_crosses_is_unchanged);
+  tcase_add_test (local, test_error_with_long_debug_still_crosses);
 
   suite_add_tcase (s, hostile);
   tcase_add_checked_fixture (hostile, setup, NULL);

@@ -77,6 +77,9 @@ typedef struct
   GstClock *clock;
   gint exit_status;
 
+  /* memories of the host's input the description holds (atomic) */
+  gint input_held;
+
   /* streams (lock) */
   GMutex lock;
   GCond cond;
@@ -86,13 +89,19 @@ typedef struct
   guint64 next_request_id;
 } Worker;
 
+/* A message too long for the wire stays here: the stream goes on without
+ * it (gst_px_worker_message_to_structure() keeps honest ones shorter). */
 static void
 send_structure (Worker * worker, GstMessageType kind, GstStructure * s)
 {
   gchar *body = gst_structure_to_string (s);
 
-  gst_px_connection_send_blob (worker->control, PX_WIRE_MESSAGE, 0, 0, kind,
-      0, body, GST_PX_CONNECTION_REPLY_TIMEOUT);
+  if (gst_px_connection_send_blob (worker->control, PX_WIRE_MESSAGE, 0, 0,
+          kind, 0, body, GST_PX_CONNECTION_REPLY_TIMEOUT) == -EMSGSIZE)
+    g_printerr ("parallax-worker: %s message %s of %" G_GSIZE_FORMAT
+        " bytes is too long for the host: not relayed\n",
+        gst_message_type_get_name (kind), gst_structure_get_name (s),
+        strlen (body));
   g_free (body);
   gst_structure_free (s);
 }
@@ -398,6 +407,11 @@ forward_bus_message (GstBus * bus, GstMessage * message, gpointer user_data)
 
   if (s != NULL)
     send_structure (worker, GST_MESSAGE_TYPE (message), s);
+  else if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ELEMENT &&
+      gst_message_get_structure (message) != NULL)
+    g_printerr ("parallax-worker: element message %s cannot cross to the "
+        "host: not relayed\n",
+        gst_structure_get_name (gst_message_get_structure (message)));
   return G_SOURCE_CONTINUE;
 }
 
@@ -414,6 +428,77 @@ flush_bus (Worker * worker)
     gst_message_unref (message);
   }
   gst_object_unref (bus);
+}
+
+/* ---- input the description keeps -------------------------------------- */
+
+static GQuark input_held_quark;
+
+/* A memory of the host's input is freed: its slot goes back to the host. */
+static void
+input_released (gpointer counter)
+{
+  g_atomic_int_add ((gint *) counter, -1);
+}
+
+/* Streaming thread of the input. @buffer as it came while the description
+ * holds fewer than GST_PX_WORKER_INPUT_HOLD of the host's memories, counted
+ * until each is freed (a demuxer's output may share its input's memory);
+ * a copy past that, so that the host's slot returns at once. What the
+ * description keeps beyond that is its own memory, under its own limit,
+ * and never makes the host's ipcsink wait for a slot the worker will not
+ * give back (its slow-client-timeout would take the worker for a hung
+ * one). */
+static GstBuffer *
+hold_or_copy (Worker * worker, GstBuffer * buffer)
+{
+  gsize size = gst_buffer_get_size (buffer);
+  GstBuffer *copy;
+  GstMapInfo map;
+
+  if (g_atomic_int_get (&worker->input_held) < GST_PX_WORKER_INPUT_HOLD) {
+    for (guint i = 0; i < gst_buffer_n_memory (buffer); i++) {
+      GstMiniObject *mem = GST_MINI_OBJECT_CAST (gst_buffer_peek_memory
+          (buffer, i));
+
+      if (gst_mini_object_get_qdata (mem, input_held_quark) != NULL)
+        continue;
+      g_atomic_int_inc (&worker->input_held);
+      gst_mini_object_set_qdata (mem, input_held_quark, &worker->input_held,
+          input_released);
+    }
+    return buffer;
+  }
+  copy = size > 0 ? gst_buffer_new_allocate (NULL, size, NULL) :
+      gst_buffer_new ();
+  gst_buffer_copy_into (copy, buffer, GST_BUFFER_COPY_METADATA, 0, -1);
+  if (size > 0 && gst_buffer_map (copy, &map, GST_MAP_WRITE)) {
+    gst_buffer_extract (buffer, 0, map.data, size);
+    gst_buffer_unmap (copy, &map);
+  }
+  gst_buffer_unref (buffer);
+  return copy;
+}
+
+static GstPadProbeReturn
+input_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  Worker *worker = user_data;
+  GstBufferList *list, *kept;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GST_PAD_PROBE_INFO_DATA (info) = hold_or_copy (worker,
+        GST_PAD_PROBE_INFO_BUFFER (info));
+    return GST_PAD_PROBE_OK;
+  }
+  list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+  kept = gst_buffer_list_new_sized (gst_buffer_list_length (list));
+  for (guint i = 0; i < gst_buffer_list_length (list); i++)
+    gst_buffer_list_add (kept, hold_or_copy (worker,
+            gst_buffer_ref (gst_buffer_list_get (list, i))));
+  gst_buffer_list_unref (list);
+  GST_PAD_PROBE_INFO_DATA (info) = kept;
+  return GST_PAD_PROBE_OK;
 }
 
 /* ---- start-up ---------------------------------------------------------- */
@@ -501,7 +586,13 @@ set_up_pipeline (Worker * worker, Options * options, GError ** error)
   element = gst_bin_get_by_name (GST_BIN (worker->pipeline),
       GST_PX_WORKER_INPUT);
   if (element != NULL) {
+    GstPad *pad = gst_element_get_static_pad (element, "src");
+
     g_object_set (element, "fd", options->input_fd, "is-live", FALSE, NULL);
+    input_held_quark = g_quark_from_static_string ("parallax-input-held");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_BUFFER_LIST, input_probe, worker, NULL);
+    gst_object_unref (pad);
     gst_object_unref (element);
   }
   /* request-arenas: the worker makes no shared memory after the lockdown

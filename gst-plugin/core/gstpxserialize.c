@@ -85,6 +85,10 @@ typedef struct
 {
   GHashTable *new_names;        /* names not yet quarks, once each */
   guint max_new;
+  /* Our own text, checked before it is sent (gst_px_structure_for_peer()):
+   * every name is held to a new name's length, since the peer may not know
+   * it, and nothing is charged, since only the peer knows its budget. */
+  gboolean own;
   GError **error;
 } CheckContext;
 
@@ -189,8 +193,13 @@ quoted_string (CheckContext * ctx, Cursor * c, gsize * len)
 static gboolean
 note_name (CheckContext * ctx, const gchar * start, gsize len)
 {
-  gchar *name = g_strndup (start, len);
+  gchar *name;
 
+  if (ctx->own)
+    return len <= GST_PX_NEW_NAME_MAX_LENGTH ||
+        refuse (ctx, "a name of %" G_GSIZE_FORMAT " bytes (at most %d)", len,
+        GST_PX_NEW_NAME_MAX_LENGTH);
+  name = g_strndup (start, len);
   if (g_quark_try_string (name) != 0) {
     g_free (name);
     return TRUE;
@@ -827,6 +836,127 @@ structure_text (const GstStructure * s)
   text = gst_structure_to_string (copy);
   gst_structure_free (copy);
   return text;
+}
+
+/* ---- our own structures, before they are sent ------------------------- */
+
+/* TRUE if a peer's gst_px_body_check() accepts @text, its budget of new
+ * names aside. */
+static gboolean
+own_text_crosses (const gchar * text, GError ** error)
+{
+  CheckContext ctx = {.own = TRUE,.error = error };
+  gsize size = strnlen (text, PX_WIRE_MAX_BODY);
+  Cursor c = { text, text + size };
+
+  if (size >= PX_WIRE_MAX_BODY)
+    return refuse (&ctx, "longer than %u bytes", PX_WIRE_MAX_BODY - 1);
+  return check_structures (&ctx, &c, 0, '\0', FALSE);
+}
+
+static gboolean value_has_text (const GValue * value, guint depth);
+
+static gboolean
+field_has_text (GQuark field_id, const GValue * value, gpointer user_data)
+{
+  return value_has_text (value, GPOINTER_TO_UINT (user_data));
+}
+
+/* FALSE if an array or a list in @value holds a value without a text
+ * form: GStreamer would warn as it writes the text. Other values without
+ * one are written "(Type)NULL", which the checker refuses. */
+static gboolean
+value_has_text (const GValue * value, guint depth)
+{
+  if (depth > GST_PX_BODY_MAX_DEPTH)
+    return FALSE;
+  if (GST_VALUE_HOLDS_ARRAY (value) || GST_VALUE_HOLDS_LIST (value)) {
+    gboolean array = GST_VALUE_HOLDS_ARRAY (value);
+    guint n = array ? gst_value_array_get_size (value) :
+        gst_value_list_get_size (value);
+
+    for (guint i = 0; i < n; i++) {
+      const GValue *item = array ? gst_value_array_get_value (value, i) :
+          gst_value_list_get_value (value, i);
+      gchar *text;
+
+      if (GST_VALUE_HOLDS_ARRAY (item) || GST_VALUE_HOLDS_LIST (item) ||
+          GST_VALUE_HOLDS_STRUCTURE (item) || GST_VALUE_HOLDS_CAPS (item)) {
+        if (!value_has_text (item, depth + 1))
+          return FALSE;
+        continue;
+      }
+      text = gst_value_serialize (item);
+      g_free (text);
+      if (text == NULL)
+        return FALSE;
+    }
+    return TRUE;
+  }
+  if (GST_VALUE_HOLDS_STRUCTURE (value) && gst_value_get_structure (value))
+    return gst_structure_foreach (gst_value_get_structure (value),
+        field_has_text, GUINT_TO_POINTER (depth + 1));
+  if (GST_VALUE_HOLDS_CAPS (value) && gst_value_get_caps (value)) {
+    const GstCaps *caps = gst_value_get_caps (value);
+
+    for (guint i = 0; i < gst_caps_get_size (caps); i++) {
+      if (!gst_structure_foreach (gst_caps_get_structure (caps, i),
+              field_has_text, GUINT_TO_POINTER (depth + 1)))
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+typedef struct
+{
+  GstStructure *probe;          /* the name, and one field at a time */
+  GPtrArray *left_out;
+} ForPeer;
+
+/* Whether the field alone, in a structure of the same name, crosses: the
+ * checker reads each field on its own, so the fields that do cross also
+ * cross together. Caps that are NULL would come back as caps named NULL
+ * (see structure_text()). */
+static gboolean
+field_crosses (GQuark field_id, GValue * value, gpointer user_data)
+{
+  ForPeer *for_peer = user_data;
+  gboolean crosses = FALSE;
+  gchar *text;
+
+  if (!(G_VALUE_HOLDS (value, GST_TYPE_CAPS) &&
+          g_value_get_boxed (value) == NULL) && value_has_text (value, 0)) {
+    gst_structure_remove_all_fields (for_peer->probe);
+    gst_structure_id_set_value (for_peer->probe, field_id, value);
+    text = gst_structure_to_string (for_peer->probe);
+    crosses = own_text_crosses (text, NULL);
+    g_free (text);
+  }
+  if (!crosses && for_peer->left_out != NULL)
+    g_ptr_array_add (for_peer->left_out,
+        g_strdup (g_quark_to_string (field_id)));
+  return crosses;
+}
+
+GstStructure *
+gst_px_structure_for_peer (const GstStructure * s, GPtrArray * left_out)
+{
+  ForPeer for_peer = { gst_structure_new_empty (gst_structure_get_name (s)),
+    left_out
+  };
+  GstStructure *copy = gst_structure_copy (s);
+  gchar *text;
+  gboolean crosses;
+
+  gst_structure_filter_and_map_in_place (copy, field_crosses, &for_peer);
+  gst_structure_free (for_peer.probe);
+  text = gst_structure_to_string (copy);
+  crosses = own_text_crosses (text, NULL);
+  g_free (text);
+  if (!crosses)
+    g_clear_pointer (&copy, gst_structure_free);
+  return copy;
 }
 
 /* ---- events ------------------------------------------------------------ */

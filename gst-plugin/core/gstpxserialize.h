@@ -57,6 +57,18 @@ gboolean gst_px_body_check (const gchar * body, GstPxPeerBudget * budget,
 GstStructure *gst_px_structure_deserialize (const gchar * body,
     GstPxPeerBudget * budget, GError ** error);
 
+/* A copy of @s for a peer: without the fields whose text the peer's
+ * gst_px_body_check() would refuse (values of types that have no text
+ * form, such as GstMpegtsSection, or whose text it cannot check, such as
+ * GstSample; names longer than GST_PX_NEW_NAME_MAX_LENGTH) or that would
+ * not come back as they are (NULL caps). The names of the fields left out
+ * are appended to @left_out (if not NULL) as new strings. NULL if no copy
+ * can cross: its name is refused, or its text, without those fields, is
+ * not shorter than PX_WIRE_MAX_BODY. Whether the peer still has room for
+ * the new names it brings only the peer knows. */
+GstStructure *gst_px_structure_for_peer (const GstStructure * s,
+    GPtrArray * left_out);
+
 /* Text for @event, or NULL if events of its type do not cross processes. */
 gchar *gst_px_event_serialize (GstEvent * event);
 

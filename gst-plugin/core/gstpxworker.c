@@ -141,11 +141,48 @@ gst_px_worker_path (void)
 
 /* ---- bus messages across the boundary ---------------------------------- */
 
+/* An element message's structure for the host. */
+static GstStructure *
+element_structure (const GstStructure * s)
+{
+  GPtrArray *left_out = g_ptr_array_new_with_free_func (g_free);
+  GstStructure *copy = gst_px_structure_for_peer (s, left_out);
+  GValue names = G_VALUE_INIT, name = G_VALUE_INIT;
+
+  if (copy != NULL && left_out->len > 0) {
+    gst_value_array_init (&names, left_out->len);
+    g_value_init (&name, G_TYPE_STRING);
+    for (guint i = 0; i < left_out->len; i++) {
+      g_value_set_string (&name, g_ptr_array_index (left_out, i));
+      gst_value_array_append_value (&names, &name);
+    }
+    g_value_unset (&name);
+    gst_structure_take_value (copy, GST_PX_WORKER_LEFT_OUT, &names);
+  }
+  g_ptr_array_unref (left_out);
+  return copy;
+}
+
+/* @text cut to its first @max bytes, and to the valid UTF-8 they begin
+ * with. */
+static gchar *
+bounded_text (const gchar * text, gsize max)
+{
+  const gchar *end;
+
+  if (text == NULL)
+    return g_strdup ("");
+  if (strlen (text) <= max)
+    return g_strdup (text);
+  g_utf8_validate (text, max, &end);
+  return g_strndup (text, (gsize) (end - text));
+}
+
 GstStructure *
 gst_px_worker_message_to_structure (GstMessage * message)
 {
   GError *error = NULL;
-  gchar *debug = NULL, *source;
+  gchar *debug = NULL, *path, *domain, *text, *bounded_debug, *source;
   GstStructure *s;
 
   switch (GST_MESSAGE_TYPE (message)) {
@@ -160,7 +197,7 @@ gst_px_worker_message_to_structure (GstMessage * message)
       break;
     case GST_MESSAGE_ELEMENT:
       return gst_message_get_structure (message) ?
-          gst_structure_copy (gst_message_get_structure (message)) : NULL;
+          element_structure (gst_message_get_structure (message)) : NULL;
       /* the pipeline's own: its elements' are the bins' to gather */
     case GST_MESSAGE_EOS:
       return gst_structure_new_empty (GST_PX_WORKER_EOS);
@@ -169,12 +206,21 @@ gst_px_worker_message_to_structure (GstMessage * message)
     default:
       return NULL;
   }
-  source = gst_object_get_path_string (GST_MESSAGE_SRC (message));
+  path = gst_object_get_path_string (GST_MESSAGE_SRC (message));
+  domain = bounded_text (g_quark_to_string (error->domain),
+      GST_PX_WORKER_MAX_DOMAIN);
+  text = bounded_text (error->message, GST_PX_WORKER_MAX_TEXT);
+  bounded_debug = bounded_text (debug, GST_PX_WORKER_MAX_DEBUG);
+  source = bounded_text (path, GST_PX_WORKER_MAX_SOURCE);
   s = gst_structure_new (GST_PX_WORKER_MESSAGE, "domain", G_TYPE_STRING,
-      g_quark_to_string (error->domain), "code", G_TYPE_INT, error->code,
-      "text", G_TYPE_STRING, error->message, "debug", G_TYPE_STRING,
-      debug ? debug : "", "source", G_TYPE_STRING, source, NULL);
+      domain, "code", G_TYPE_INT, error->code, "text", G_TYPE_STRING, text,
+      "debug", G_TYPE_STRING, bounded_debug, "source", G_TYPE_STRING, source,
+      NULL);
+  g_free (domain);
+  g_free (text);
+  g_free (bounded_debug);
   g_free (source);
+  g_free (path);
   g_free (debug);
   g_error_free (error);
   return s;

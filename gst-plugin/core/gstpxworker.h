@@ -48,12 +48,34 @@ G_BEGIN_DECLS
 #define GST_PX_WORKER_VIOLATION "parallax-worker-violation"
 #define GST_PX_WORKER_INPUT "parallax-input"
 #define GST_PX_WORKER_OUTPUT "parallax-output"
+/* The input buffers the host's ipcsink lends a worker at once
+ * (max-in-flight). The description may keep half of them: a demuxer or a
+ * parser that keeps more in its adapter, an encoder that looks ahead, is
+ * given copies in the worker's own memory instead, and the stream goes
+ * on. */
+#define GST_PX_WORKER_INPUT_IN_FLIGHT 16
+#define GST_PX_WORKER_INPUT_HOLD (GST_PX_WORKER_INPUT_IN_FLIGHT / 2)
 /* Where the worker binary is: $PARALLAX_WORKER (set by `meson devenv` and
  * the tests), else the installed one. */
 const gchar *gst_px_worker_path (void);
 
+/* Field of an element message from the worker: the names (an array of
+ * strings) of the fields left out because their values do not cross
+ * processes (gst_px_structure_for_peer()). */
+#define GST_PX_WORKER_LEFT_OUT "sandboxbin-left-out"
+/* What an error, warning or info from the worker keeps of its domain's
+ * name, its message, its debug text and its source's path, in bytes:
+ * together they fit in one MESSAGE whatever they hold (a string's text
+ * may take four bytes a byte). */
+#define GST_PX_WORKER_MAX_DOMAIN 256
+#define GST_PX_WORKER_MAX_TEXT 2048
+#define GST_PX_WORKER_MAX_DEBUG 8192
+#define GST_PX_WORKER_MAX_SOURCE 1024
 /* Worker side: a bus message as the structure sent to the host, or NULL
- * for messages that stay in the worker. */
+ * for messages that stay in the worker. An element message keeps the
+ * fields that cross processes, and names the others in
+ * GST_PX_WORKER_LEFT_OUT; one that cannot cross at all (its name does not,
+ * or its text is too long) is NULL. */
 GstStructure *gst_px_worker_message_to_structure (GstMessage * message);
 
 /* Host side: rebuilds a message the worker sent (ERROR, WARNING, INFO,

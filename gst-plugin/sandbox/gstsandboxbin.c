@@ -959,8 +959,10 @@ attach_elements (GstSandboxBin * self, SandboxWorker * worker)
     return FALSE;
   }
   if (input != NULL) {
+    /* The worker's description keeps at most half of what it is lent, and
+     * is given copies past that (GST_PX_WORKER_INPUT_HOLD). */
     g_object_set (input, "fd", in_fd, "async", FALSE, "wait-for-connection",
-        TRUE, NULL);
+        TRUE, "max-in-flight", GST_PX_WORKER_INPUT_IN_FLIGHT, NULL);
     gst_element_set_locked_state (input, TRUE);
     g_signal_connect (input, "client-connected",
         G_CALLBACK (input_connected), worker);
