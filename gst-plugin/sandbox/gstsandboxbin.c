@@ -3276,23 +3276,27 @@ install_sandbox_properties (void)
   /**
    * GstSandboxBin:uid:
    *
-   * The host user id the worker runs as (-1: this process's). Needs
-   * privileges; set #GstSandboxBin:gid too.
+   * The host user id the worker runs as. -1, the default: an unprivileged
+   * process's worker runs as the process's own user (it cannot be
+   * another), a root process's as nobody (65534), never as root. Another
+   * id needs privileges; set #GstSandboxBin:gid with it.
    *
    * Since: 0.1
    */
   properties[PROP_UID] = g_param_spec_int ("uid", "User id",
-      "Host user id the worker runs as (-1 = ours; privileged, with gid)",
+      "Host user id the worker runs as (-1 = the caller's own, or nobody "
+      "when the caller is root; another needs privileges, with gid)",
       -1, G_MAXINT, -1, rw);
   /**
    * GstSandboxBin:gid:
    *
-   * The host group id the worker runs as (-1: this process's).
+   * The host group id the worker runs as; -1 as for #GstSandboxBin:uid.
    *
    * Since: 0.1
    */
   properties[PROP_GID] = g_param_spec_int ("gid", "Group id",
-      "Host group id the worker runs as (-1 = ours; privileged, with uid)",
+      "Host group id the worker runs as (-1 = the caller's own, or nogroup "
+      "when the caller is root; another needs privileges, with uid)",
       -1, G_MAXINT, -1, rw);
   /**
    * GstSandboxBin:require-sandbox:
@@ -3550,7 +3554,8 @@ gst_sandbox_bin_class_init (GstSandboxBinClass * klass)
   gst_element_class_add_static_pad_template (element_class, &dynamic_template);
   gst_element_class_set_static_metadata (element_class, "Sandboxed bin",
       "Generic/Bin", "Runs elements in a jailed process and stands for them "
-      "in the pipeline; restarts them when they crash", "Parallax");
+      "in the pipeline; restarts them when they crash",
+      "The Parallax developers");
   gst_type_mark_as_plugin_api (GST_TYPE_SANDBOX_BIN_MODE, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_SANDBOX_BIN_POLICY, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_SANDBOX_BIN_BACKOFF, 0);
