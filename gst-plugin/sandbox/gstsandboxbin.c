@@ -2324,6 +2324,22 @@ restart_still_wanted (GstSandboxBin * self, guint generation)
   return wanted;
 }
 
+/* With transition_lock: @worker ended or was given up on (or is retired:
+ * its replacement failed). A crash reported twice (its exit, then its
+ * connection's end, before the first report retired it) leaves
+ * crash_pending set for its successor, which has done nothing. */
+static gboolean
+worker_is_lost (GstSandboxBin * self, SandboxWorker * worker)
+{
+  gboolean lost;
+
+  g_mutex_lock (&self->lock);
+  lost = worker_is_retired (worker) || worker->exit_reason != NULL ||
+      worker->loss_reason != NULL;
+  g_mutex_unlock (&self->lock);
+  return lost;
+}
+
 /* Supervisor: the current worker died or was given up on; or (already
  * retired) the last attempt to replace it failed. */
 static void
@@ -2339,7 +2355,7 @@ handle_crash (GstSandboxBin * self)
     return;
   generation = old->generation;
   g_mutex_lock (&self->transition_lock);
-  if (!restart_still_wanted (self, generation)) {
+  if (!restart_still_wanted (self, generation) || !worker_is_lost (self, old)) {
     g_mutex_unlock (&self->transition_lock);
     sandbox_worker_unref (old);
     return;
