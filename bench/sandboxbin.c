@@ -9,8 +9,11 @@
  *   meson devenv -C <builddir> ./bench/parallax-bench-sandboxbin --markdown
  *
  * At start it encodes a 1080p H.264 clip (--frames frames of a scrolling
- * test pattern, x264enc speed-preset=veryfast, MP4 with the index first)
- * into a temporary directory. Then, each case with mode=isolated (the
+ * test pattern, x264enc speed-preset=veryfast key-int-max=30, MP4 with the
+ * index first) into a temporary directory: a keyframe a second, so that
+ * the new worker of the decoder crash case is given a few frames again
+ * (the replay window since the keyframe) instead of the whole clip, which
+ * crashes it once more. Then, each case with mode=isolated (the
  * default) and with mode=in-process, in the same pipeline otherwise:
  *
  * 1. decode: filesrc ! qtdemux ! h264parse ! sandboxbin description=
@@ -28,7 +31,9 @@
  *    avdec_h264 on the clip: the test element crashes the worker once;
  *    the time from the last buffer out of the dead worker to the first out
  *    of the new one, with restart-delay at its default (100 ms). Isolated
- *    only. Needs the build's test plugin (--test-plugins).
+ *    only. Needs the build's test plugin (--test-plugins). The same two
+ *    with spare=true: the spare is ready (the run waits for it in READY)
+ *    and takes over, without the restart-delay of a first crash.
  * 5. start: 16 branches videotestsrc ! sandboxbin description=videoconvert
  *    ! fakesink in one pipeline, from NULL until the state change to
  *    PLAYING has completed (every sink prerolled).
@@ -62,6 +67,8 @@
 #define TARGET_DECODE_RATIO 1.05
 #define TARGET_AUDIO_RATE 20000.0
 #define TARGET_CRASH_MS (100.0 + DEFAULT_RESTART_DELAY_MS)
+#define TARGET_CRASH_SPARE_MS 30.0
+#define SPARE_WAIT (30 * G_TIME_SPAN_SECOND)
 #define TARGET_START_MS 1000.0
 
 typedef struct
@@ -91,7 +98,7 @@ typedef struct
 {
   GMutex lock;
   guint64 buffers;
-  guint started, crashed;
+  guint started, crashed, spare_started;
   gint64 last_before_crash, crash_reported, restarted, resumed; /* ns */
 } Observed;
 
@@ -122,8 +129,12 @@ note_worker (GstBus * bus, GstMessage * message, gpointer user_data)
     return GST_BUS_PASS;
   g_mutex_lock (&seen->lock);
   if (gst_structure_has_name (s, "sandboxbin-worker-started")) {
+    gboolean spare = FALSE;
+
     if (++seen->started == 2)
       seen->restarted = now;
+    if (gst_structure_get_boolean (s, "spare", &spare) && spare)
+      seen->spare_started++;
   } else if (gst_structure_has_name (s, "sandboxbin-worker-crashed")) {
     if (seen->crashed++ == 0)
       seen->crash_reported = now;
@@ -191,14 +202,35 @@ wait_for_eos (GstElement * pipeline, const gchar * line)
   return ok;
 }
 
+/* With spare=true: in READY, until the sandboxbin "bin" has its spare
+ * ready. */
+static gboolean
+wait_for_spare (GstElement * pipeline)
+{
+  GstElement *bin = gst_bin_get_by_name (GST_BIN (pipeline), "bin");
+  gint64 deadline = g_get_monotonic_time () + SPARE_WAIT;
+  gint pid = 0;
+
+  while (bin != NULL && g_get_monotonic_time () < deadline) {
+    g_object_get (bin, "spare-pid", &pid, NULL);
+    if (pid != 0)
+      break;
+    g_usleep (G_USEC_PER_SEC / 1000);
+  }
+  gst_clear_object (&bin);
+  if (pid == 0)
+    g_printerr ("no spare worker came\n");
+  return pid != 0;
+}
+
 /* PLAYING to EOS in ms, from READY (the worker started: @ready_ms gets how
- * long that took); -1 on failure. */
+ * long that took; with @spare, its spare is ready too); -1 on failure. */
 static gdouble
 time_to_eos (const gchar * line, Observed * seen, guint64 expect_buffers,
-    gdouble * ready_ms)
+    gdouble * ready_ms, gboolean spare)
 {
   GstElement *pipeline = build (line, seen);
-  gint64 start, ready, end;
+  gint64 start, ready, playing, end;
   gboolean ok;
 
   if (pipeline == NULL)
@@ -207,6 +239,8 @@ time_to_eos (const gchar * line, Observed * seen, guint64 expect_buffers,
   ok = gst_element_set_state (pipeline, GST_STATE_READY) ==
       GST_STATE_CHANGE_SUCCESS;
   ready = bench_now_ns ();
+  ok = ok && (!spare || wait_for_spare (pipeline));
+  playing = bench_now_ns ();
   ok = ok && gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE && wait_for_eos (pipeline, line);
   end = bench_now_ns ();
@@ -218,7 +252,7 @@ time_to_eos (const gchar * line, Observed * seen, guint64 expect_buffers,
   destroy (pipeline, seen);
   if (ready_ms)
     *ready_ms = (ready - start) / 1e6;
-  return ok ? (end - ready) / 1e6 : -1;
+  return ok ? (end - playing) / 1e6 : -1;
 }
 
 /* ---- the cases --------------------------------------------------------- */
@@ -230,6 +264,8 @@ typedef enum
   CASE_AUDIO,
   CASE_CRASH,
   CASE_CRASH_DECODER,
+  CASE_CRASH_SPARE,
+  CASE_CRASH_DECODER_SPARE,
   CASE_START,
   N_CASES
 } CaseId;
@@ -249,6 +285,8 @@ static const gchar *const case_names[N_CASES] = {
   "audioconvert, 10 ms buffers (buffers/s)",
   "crash to flowing again: hostile alone (ms)",
   "crash to flowing again: avdec_h264 ! hostile (ms)",
+  "the same, hostile alone, spare=true (ms)",
+  "the same, avdec_h264 ! hostile, spare=true (ms)",
   "16 sandboxbins NULL to PLAYING (ms)",
 };
 
@@ -260,7 +298,7 @@ run_decode (const BenchOptions * o, gint mode, gdouble * ready_ms)
       "fakesink name=sink sync=false", o->clip, mode_names[mode]);
   Observed seen;
 
-  return time_to_eos (line, &seen, o->frames, ready_ms);
+  return time_to_eos (line, &seen, o->frames, ready_ms, FALSE);
 }
 
 static gdouble
@@ -271,7 +309,7 @@ run_chain (const BenchOptions * o, gint mode, gdouble * ready_ms)
       "! fakesink name=sink sync=false", o->clip, mode_names[mode]);
   Observed seen;
 
-  return time_to_eos (line, &seen, o->frames, ready_ms);
+  return time_to_eos (line, &seen, o->frames, ready_ms, FALSE);
 }
 
 /* buffers/s of @n 10 ms buffers through the bin. */
@@ -283,31 +321,39 @@ run_audio (gint mode, guint n)
       "mode=%s description=audioconvert ! " AUDIO_OUT_CAPS " ! "
       "fakesink name=sink sync=false", n, mode_names[mode]);
   Observed seen;
-  gdouble ms = time_to_eos (line, &seen, n, NULL);
+  gdouble ms = time_to_eos (line, &seen, n, NULL, FALSE);
 
   return ms > 0 ? n / (ms / 1e3) : -1;
 }
 
 /* A worker crashes once mid-stream: the gap in the output, and where the
- * time went. */
+ * time went; with @spare, the spare takes over. */
 static gboolean
-run_crash (const BenchOptions * o, gboolean decoder, Case * c, gint run)
+run_crash (const BenchOptions * o, gboolean decoder, gboolean spare,
+    Case * c, gint run)
 {
-  guint after = decoder ? o->frames / 2 + 4 : CRASH_AFTER_TEST_PATTERN;
+  /* past two thirds: what the next worker is given again and what is left
+   * of the clip are fewer frames, so it does not crash again */
+  guint after = decoder ? o->frames * 2 / 3 + 4 : CRASH_AFTER_TEST_PATTERN;
+  const gchar *bin = spare ? "sandboxbin name=bin spare=true" :
+      "sandboxbin name=bin";
   g_autofree gchar *line = decoder ?
       g_strdup_printf ("filesrc location=\"%s\" ! qtdemux ! h264parse ! "
-      "sandboxbin description=\"avdec_h264 ! hostile misdeed=crash "
-      "after-buffers=%u\" ! fakesink name=sink sync=false", o->clip, after) :
+      "%s description=\"avdec_h264 ! hostile misdeed=crash "
+      "after-buffers=%u\" ! fakesink name=sink sync=false", o->clip, bin,
+      after) :
       g_strdup_printf ("videotestsrc num-buffers=%u ! " SMALL_VIDEO " ! "
-      "sandboxbin description=\"hostile misdeed=crash after-buffers=%u\" ! "
-      "fakesink name=sink sync=false", after * 3 / 2, after);
+      "%s description=\"hostile misdeed=crash after-buffers=%u\" ! "
+      "fakesink name=sink sync=false", after * 3 / 2, bin, after);
   Observed seen;
-  gboolean ok = time_to_eos (line, &seen, 0, NULL) > 0 && seen.crashed == 1
-      && seen.started == 2 && seen.resumed > 0;
+  gboolean ok = time_to_eos (line, &seen, 0, NULL, spare) > 0 &&
+      seen.crashed == 1 && seen.started == 2 && seen.resumed > 0 &&
+      seen.spare_started == (spare ? 1u : 0u);
 
   if (!ok) {
-    g_printerr ("\"%s\": %u crash(es), %u worker(s), %s\n", line,
-        seen.crashed, seen.started, seen.resumed ? "resumed" : "no resume");
+    g_printerr ("\"%s\": %u crash(es), %u worker(s) (%u spare), %s\n",
+        line, seen.crashed, seen.started, seen.spare_started,
+        seen.resumed ? "resumed" : "no resume");
     return FALSE;
   }
   c->value[ISOLATED][run] = (seen.resumed - seen.last_before_crash) / 1e6;
@@ -378,8 +424,10 @@ run_case (const BenchOptions * o, CaseId id, Case * c, gint mode, gint run,
       break;
     case CASE_CRASH:
     case CASE_CRASH_DECODER:
-      return mode == IN_PROCESS || run_crash (o, id == CASE_CRASH_DECODER, c,
-          run);
+    case CASE_CRASH_SPARE:
+    case CASE_CRASH_DECODER_SPARE:
+      return mode == IN_PROCESS || run_crash (o, id == CASE_CRASH_DECODER ||
+          id == CASE_CRASH_DECODER_SPARE, id >= CASE_CRASH_SPARE, c, run);
     case CASE_START:
       v = run_start (mode);
       break;
@@ -445,7 +493,7 @@ median_of (const gdouble * values, gint n, gdouble * spread)
 static gboolean
 is_crash (gint id)
 {
-  return id == CASE_CRASH || id == CASE_CRASH_DECODER;
+  return id >= CASE_CRASH && id <= CASE_CRASH_DECODER_SPARE;
 }
 
 /* Cost relative to in-process: > 1 is slower. */
@@ -468,6 +516,9 @@ target_text (gint id)
     case CASE_CRASH:
     case CASE_CRASH_DECODER:
       return "<= 200 ms";
+    case CASE_CRASH_SPARE:
+    case CASE_CRASH_DECODER_SPARE:
+      return "<= 30 ms";
     case CASE_START:
       return "<= 1000 ms";
     default:
@@ -490,6 +541,10 @@ verdict (gint id, gdouble isolated, gdouble ratio)
     case CASE_CRASH:
     case CASE_CRASH_DECODER:
       met = isolated <= TARGET_CRASH_MS;
+      break;
+    case CASE_CRASH_SPARE:
+    case CASE_CRASH_DECODER_SPARE:
+      met = isolated <= TARGET_CRASH_SPARE_MS;
       break;
     case CASE_START:
       met = isolated <= TARGET_START_MS;
@@ -597,13 +652,13 @@ make_clip (const BenchOptions * o)
 {
   g_autofree gchar *line = g_strdup_printf ("videotestsrc num-buffers=%d "
       "pattern=smpte horizontal-speed=4 ! " CLIP_CAPS " ! x264enc "
-      "speed-preset=veryfast ! mp4mux faststart=true ! filesink "
+      "speed-preset=veryfast key-int-max=30 ! mp4mux faststart=true ! filesink "
       "location=\"%s\"", o->frames, o->clip);
   Observed seen;
 
   if (!o->markdown)
     g_printerr ("encoding %d frames of 1080p H.264...\n", o->frames);
-  return time_to_eos (line, &seen, 0, NULL) > 0;
+  return time_to_eos (line, &seen, 0, NULL, FALSE) > 0;
 }
 
 static gboolean
@@ -678,6 +733,8 @@ main (int argc, char **argv)
     g_printerr ("no test element hostile in %s: the crash cases are "
         "skipped\n", options.test_plugins);
     cases[CASE_CRASH].skipped = cases[CASE_CRASH_DECODER].skipped = TRUE;
+    cases[CASE_CRASH_SPARE].skipped = TRUE;
+    cases[CASE_CRASH_DECODER_SPARE].skipped = TRUE;
   }
   dir = g_dir_make_tmp ("parallax-bench-sandboxbin-XXXXXX", NULL);
   options.clip = g_build_filename (dir, "clip.mp4", NULL);

@@ -43,7 +43,8 @@
  *
  * - "sandboxbin-worker-started": a worker is locked down and ready; "pid"
  *   (int), "layers" (string: the jail's layers), "limits" (string: how
- *   limits are enforced), "restarts" (uint: restarts so far).
+ *   limits are enforced), "restarts" (uint: restarts so far), "spare"
+ *   (boolean: it was the spare, see #GstSandboxBin:spare).
  * - "sandboxbin-worker-crashed": a worker ended on its own, or was killed
  *   for not answering; "pid" (int), "reason" (string), "exit-status" (int,
  *   -1 when a signal ended it), "signal" (int, 0 when it exited),
@@ -56,6 +57,10 @@
  *   "duration", "offset", "size" (guint64).
  * - "sandboxbin-fallback": #GstSandboxBin:fallback-description takes over;
  *   "description" (string).
+ * - "sandboxbin-spare-lost": the spare died while idle; the stream is not
+ *   affected; "pid" (int), "reason" (string), "will-replace" (boolean:
+ *   FALSE once spares failed more than max-restarts times within
+ *   restart-window, after which the bin keeps none).
  *
  * A new worker is given the input since the keyframe its predecessor's
  * buffer depended on, and its output that was already pushed is dropped
@@ -66,8 +71,10 @@
  * Threads: the application's state changes; the streaming threads, which
  * cross the bin through its ghost pads (one per stream of sometimes pads,
  * which exposes its pad); the worker's threads (its relayed bus messages,
- * its preroll, its streams opening and closing, its exit); and the bin's
- * supervisor, which restarts workers and sends heartbeats. Locks,
+ * its preroll, its streams opening and closing, its exit); the bin's
+ * supervisor, which restarts workers and sends heartbeats; and with
+ * #GstSandboxBin:spare, the spare thread, which spawns spares and takes
+ * no lock but lock (and the object lock, apart). Locks,
  * outermost first: transition_lock (a state change, or the supervisor
  * swapping workers), then streams_lock (a stream's element and pad come
  * and go under it) or preroll_lock (held while the ASYNC_START or
@@ -112,6 +119,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_sandbox_bin_debug);
 #define DEFAULT_REPLAY_MAX_BUFFERS GST_PX_REPLAY_DEFAULT_MAX_BUFFERS
 #define DEFAULT_REPLAY_MAX_BYTES GST_PX_REPLAY_DEFAULT_MAX_BYTES
 #define DEFAULT_PROCESSING_TIMEOUT -1   /* adaptive */
+#define DEFAULT_SPARE FALSE
 /* The longest wait exponential backoff reaches. */
 #define MAX_RESTART_DELAY 30000 /* ms */
 
@@ -128,6 +136,13 @@ GST_DEBUG_CATEGORY_STATIC (gst_sandbox_bin_debug);
 /* How long a crashed worker's input may take to return from its ipcsink
  * once that is stopped. */
 #define INPUT_RETURN_WAIT (G_TIME_SPAN_SECOND)
+/* A spare answers this heartbeat before it takes over; one that does not
+ * (stopped, frozen) is no quicker than a new worker. */
+#define SPARE_PING_TIMEOUT (250 * GST_MSECOND)
+/* The next spare is spawned once the one that took over has pushed its
+ * first output (a spawn competes for the CPU with its first buffers), or
+ * after this at most (a sink, a stream that waits). */
+#define SPARE_SETTLE_TIME (G_TIME_SPAN_SECOND)
 
 G_STATIC_ASSERT ((int) GST_SANDBOX_BIN_POLICY_MINIMAL_COMPUTE ==
     (int) PX_SANDBOX_POLICY_MINIMAL_COMPUTE);
@@ -170,6 +185,8 @@ enum
   PROP_BUFFERS_REPLAYED,
   PROP_BUFFERS_COPIED,
   PROP_LAST_CRASH_PTS,
+  PROP_SPARE,
+  PROP_SPARE_PID,
   N_PROPERTIES
 };
 
@@ -202,6 +219,11 @@ struct _SandboxWorker
   GstSandboxBin *bin;           /* outlives its workers: not a reference */
   GstPxWorker *px;
   guint generation;
+  guint config_serial;          /* the bin's settings it was spawned with */
+  gboolean fallback;            /* runs fallback-description */
+  gint idle_spare;              /* atomic: a spare, not in service yet */
+  gboolean from_spare;          /* was a spare (transition_lock) */
+  gint first_output_due;        /* atomic: took over, no output yet */
   /* what px's sandbox configuration points to */
   gchar **read_only_paths;
   gchar **read_write_paths;
@@ -250,8 +272,12 @@ struct _GstSandboxBin
   gint gid;
   gboolean require_sandbox;
   gchar *fallback_description;
+  gboolean spare;
   Layout layout;
   guint next_src_id;
+  /* (atomic; changed with the object lock) bumped by every sandbox
+   * setting: a spare spawned before is not used */
+  gint config_serial;
 
   /* the mode the bin runs in, latched at NULL -> READY (state-change
    * thread) */
@@ -300,6 +326,19 @@ struct _GstSandboxBin
   /* (atomic) */
   guint64 buffers_replayed;
   guint64 buffers_copied;
+
+  /* the spare worker, kept ready by spare_thread (state-change thread) */
+  GThread *spare_thread;
+  /* (lock) */
+  gboolean keep_spare;          /* the spare property, as latched */
+  gboolean spare_quit;          /* spare_thread leaves */
+  SandboxWorker *spare_worker;  /* ready and idle, or NULL */
+  gboolean spare_starting;      /* spare_thread spawns one */
+  gboolean spare_held;          /* a worker takes over: spawn none */
+  gint64 spare_held_until;      /* monotonic µs; 0: until released */
+  gboolean spare_given_up;      /* spares failed too often */
+  GQueue spare_failures;        /* monotonic µs, within restart-window */
+  gint64 spare_next_attempt;    /* monotonic µs, after a failure */
 };
 
 #define gst_sandbox_bin_parent_class parent_class
@@ -729,9 +768,10 @@ is_sink_layout (GstSandboxBin * self)
 static void worker_prerolled (GstSandboxBin * self, SandboxWorker * worker);
 
 /* Control-socket reader of the worker: its bus messages, with the bin as
- * their source. A retired worker has nothing more to say. The end of its
- * stream and its preroll matter only when the bin is a sink: otherwise the
- * sinks downstream say them. */
+ * their source. A retired worker has nothing more to say, nor has an idle
+ * spare: its jail's warning is the one the worker in service posted, with
+ * the same settings. The end of its stream and its preroll matter only
+ * when the bin is a sink: otherwise the sinks downstream say them. */
 static void
 worker_message (GstPxWorker * px, GstMessage * message, gpointer user_data)
 {
@@ -739,6 +779,11 @@ worker_message (GstPxWorker * px, GstMessage * message, gpointer user_data)
   GstSandboxBin *self = worker->bin;
   GstMessageType type = GST_MESSAGE_TYPE (message);
 
+  if (g_atomic_int_get (&worker->idle_spare)) {
+    GST_DEBUG_OBJECT (self, "idle spare: %" GST_PTR_FORMAT, message);
+    gst_message_unref (message);
+    return;
+  }
   if (worker_is_retired (worker) || ((type == GST_MESSAGE_EOS ||
               type == GST_MESSAGE_ASYNC_DONE) && !is_sink_layout (self))) {
     gst_message_unref (message);
@@ -791,6 +836,7 @@ worker_config (GstSandboxBin * self, SandboxWorker * worker,
 
   px_sandbox_config_init (config);
   GST_OBJECT_LOCK (self);
+  worker->config_serial = g_atomic_int_get (&self->config_serial);
   worker->read_only_paths = g_strdupv (self->read_only_paths);
   worker->read_write_paths = g_strdupv (self->read_write_paths);
   worker->rules_file = g_strdup (self->rules_file);
@@ -815,12 +861,12 @@ worker_config (GstSandboxBin * self, SandboxWorker * worker,
   return ok;
 }
 
-static gchar *running_description (GstSandboxBin * self);
+static gchar *running_description (GstSandboxBin * self, gboolean * fallback);
 
 /* Spawns a worker for the description and waits until it is locked down
- * in READY. */
+ * in READY; as an idle spare with @spare. */
 static SandboxWorker *
-spawn_worker (GstSandboxBin * self, GError ** error)
+spawn_worker (GstSandboxBin * self, gboolean spare, GError ** error)
 {
   SandboxWorker *worker = g_new0 (SandboxWorker, 1);
   PxSandboxConfig config;
@@ -829,6 +875,7 @@ spawn_worker (GstSandboxBin * self, GError ** error)
 
   worker->refcount = 1;
   worker->bin = self;
+  worker->idle_spare = spare;
   g_mutex_lock (&self->lock);
   worker->generation = ++self->next_generation;
   g_mutex_unlock (&self->lock);
@@ -836,7 +883,7 @@ spawn_worker (GstSandboxBin * self, GError ** error)
     sandbox_worker_unref (worker);
     return NULL;
   }
-  description = running_description (self);
+  description = running_description (self, &worker->fallback);
   worker->px = gst_px_worker_new (description, &config, GST_OBJECT (self),
       &worker_callbacks, worker);
   g_free (description);
@@ -851,8 +898,8 @@ spawn_worker (GstSandboxBin * self, GError ** error)
     sandbox_worker_unref (worker);
     return NULL;
   }
-  GST_INFO_OBJECT (self, "worker %d ready: %s", (int)
-      gst_px_worker_get_pid (worker->px),
+  GST_INFO_OBJECT (self, "%s %d ready: %s", spare ? "spare" : "worker",
+      (int) gst_px_worker_get_pid (worker->px),
       gst_px_worker_get_layers (worker->px));
   return worker;
 }
@@ -871,7 +918,8 @@ post_worker_started (GstSandboxBin * self, SandboxWorker * worker)
               "pid", G_TYPE_INT, (gint) gst_px_worker_get_pid (worker->px),
               "layers", G_TYPE_STRING, gst_px_worker_get_layers (worker->px),
               "limits", G_TYPE_STRING, gst_px_worker_get_limits (worker->px),
-              "restarts", G_TYPE_UINT, restarts, NULL)));
+              "restarts", G_TYPE_UINT, restarts,
+              "spare", G_TYPE_BOOLEAN, worker->from_spare, NULL)));
 }
 
 static GstPadProbeReturn recover_output (GstSandboxBin * self,
@@ -1701,6 +1749,8 @@ copy_output (GstSandboxBin * self, GstBuffer * buffer)
 /* The probe on each worker's ipcsrc, through count_output(): every output
  * buffer before downstream sees it. An output that answers input whose
  * output was pushed before a crash is dropped. */
+static void spare_may_start (GstSandboxBin * self, SandboxWorker * worker);
+
 static GstPadProbeReturn
 recover_output (GstSandboxBin * self, SandboxWorker * worker, GstPad * pad,
     GstPadProbeInfo * info)
@@ -1713,6 +1763,7 @@ recover_output (GstSandboxBin * self, SandboxWorker * worker, GstPad * pad,
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
     if (!gst_px_replay_output (self->replay, worker->generation, now))
       return GST_PAD_PROBE_DROP;
+    spare_may_start (self, worker);
     if (!raw)
       GST_PAD_PROBE_INFO_DATA (info) = copy_output (self,
           GST_PAD_PROBE_INFO_BUFFER (info));
@@ -1734,6 +1785,7 @@ recover_output (GstSandboxBin * self, SandboxWorker * worker, GstPad * pad,
     gst_buffer_list_unref (kept);
     return GST_PAD_PROBE_DROP;
   }
+  spare_may_start (self, worker);
   gst_buffer_list_unref (list);
   GST_PAD_PROBE_INFO_DATA (info) = kept;
   return GST_PAD_PROBE_OK;
@@ -1875,20 +1927,23 @@ check_processing_time (GstSandboxBin * self)
   g_mutex_unlock (&self->transition_lock);
 }
 
-/* What workers run: the description, or the fallback once it took over. */
+/* What workers run: the description, or the fallback once it took over
+ * (then *@fallback is TRUE, if given). */
 static gchar *
-running_description (GstSandboxBin * self)
+running_description (GstSandboxBin * self, gboolean * fallback)
 {
-  gboolean fallback;
+  gboolean use_fallback;
   gchar *description;
 
   g_mutex_lock (&self->lock);
-  fallback = self->using_fallback;
+  use_fallback = self->using_fallback;
   g_mutex_unlock (&self->lock);
   GST_OBJECT_LOCK (self);
-  description = g_strdup (fallback ? self->fallback_description :
+  description = g_strdup (use_fallback ? self->fallback_description :
       self->description);
   GST_OBJECT_UNLOCK (self);
+  if (fallback)
+    *fallback = use_fallback;
   return description;
 }
 
@@ -1929,6 +1984,8 @@ switch_to_fallback (GstSandboxBin * self)
   g_mutex_lock (&self->lock);
   self->using_fallback = TRUE;
   g_queue_clear_full (&self->crash_times, g_free);
+  /* the spare runs the description: spare_thread replaces it */
+  g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   GST_WARNING_OBJECT (self, "restarts used up: \"%s\" takes over", fallback);
   gst_element_post_message (GST_ELEMENT (self),
@@ -2046,40 +2103,64 @@ resend_eos (GstSandboxBin * self, SandboxWorker * worker)
 
 /* ---- supervision ------------------------------------------------------- */
 
+/* With lock: @now joins @times, the times older than restart-window
+ * leave; how many are left. */
+static guint
+count_in_window_locked (GstSandboxBin * self, GQueue * times, gint64 now)
+{
+  gint64 window = (gint64) self->restart_window * G_TIME_SPAN_MILLISECOND;
+
+  while (!g_queue_is_empty (times) &&
+      now - *(gint64 *) g_queue_peek_head (times) > window)
+    g_free (g_queue_pop_head (times));
+  g_queue_push_tail (times, g_memdup2 (&now, sizeof now));
+  return g_queue_get_length (times);
+}
+
 /* Counts a crash; TRUE if the restart window leaves room for a restart,
  * or fallback-description takes over. */
 static gboolean
 record_crash (GstSandboxBin * self, guint * crashes)
 {
-  gint64 now = g_get_monotonic_time ();
-  gint64 window;
   gboolean allowed;
 
   g_mutex_lock (&self->lock);
-  window = (gint64) self->restart_window * G_TIME_SPAN_MILLISECOND;
-  while (!g_queue_is_empty (&self->crash_times) &&
-      now - *(gint64 *) g_queue_peek_head (&self->crash_times) > window)
-    g_free (g_queue_pop_head (&self->crash_times));
-  g_queue_push_tail (&self->crash_times, g_memdup2 (&now, sizeof now));
-  *crashes = g_queue_get_length (&self->crash_times);
+  *crashes = count_in_window_locked (self, &self->crash_times,
+      g_get_monotonic_time ());
   allowed = *crashes <= self->max_restarts;
   g_mutex_unlock (&self->lock);
   return allowed || switch_to_fallback (self);
 }
 
-/* The wait before restart number @crashes of the window, in ms. */
+/* With lock: the wait before restart number @crashes of the window, in
+ * ms (none before number 0). */
+static guint
+restart_delay_locked (GstSandboxBin * self, guint crashes)
+{
+  guint64 delay = self->restart_delay;
+  guint64 longest = MAX (MAX_RESTART_DELAY, self->restart_delay);
+
+  if (crashes == 0)
+    return 0;
+  if (self->backoff == GST_SANDBOX_BIN_BACKOFF_EXPONENTIAL && crashes > 1)
+    delay <<= MIN (crashes - 1, 16u);
+  return (guint) MIN (delay, longest);
+}
+
+/* The wait after crash number @crashes of the window, in ms. With a spare
+ * the first restart waits for nothing, and each later one waits what the
+ * one before it would without a spare: the spare makes a restart cost no
+ * spawn, the backoff still spaces repeated crashes. */
 static guint
 restart_delay (GstSandboxBin * self, guint crashes)
 {
-  guint64 delay, longest;
+  guint delay;
 
   g_mutex_lock (&self->lock);
-  delay = self->restart_delay;
-  longest = MAX (MAX_RESTART_DELAY, self->restart_delay);
-  if (self->backoff == GST_SANDBOX_BIN_BACKOFF_EXPONENTIAL && crashes > 1)
-    delay <<= MIN (crashes - 1, 16u);
+  delay = restart_delay_locked (self, self->keep_spare &&
+      !self->spare_given_up && crashes > 0 ? crashes - 1 : crashes);
   g_mutex_unlock (&self->lock);
-  return (guint) MIN (delay, longest);
+  return delay;
 }
 
 /* Supervisor: waits @ms unless the bin stops meanwhile. */
@@ -2217,7 +2298,7 @@ give_up (GstSandboxBin * self, const gchar * reason)
   window = self->restart_window;
   crashes = g_queue_get_length (&self->crash_times);
   g_mutex_unlock (&self->lock);
-  description = running_description (self);
+  description = running_description (self, NULL);
   GST_ELEMENT_ERROR (self, STREAM, FAILED,
       ("The sandboxed worker failed again: no restarts left (%u failures "
           "within restart-window=%u ms)", crashes, window),
@@ -2274,21 +2355,56 @@ bring_up (GstSandboxBin * self, SandboxWorker * worker, GstState state,
   return TRUE;
 }
 
+/* bring_up(), or @worker is stopped and dropped (FALSE). */
+static gboolean
+bring_up_or_drop (GstSandboxBin * self, SandboxWorker * worker,
+    GstState state, GError ** error)
+{
+  if (bring_up (self, worker, state, error))
+    return TRUE;
+  g_atomic_int_set (&worker->retired, 1);
+  gst_px_worker_stop (worker->px, 0);
+  detach_elements (self, worker, FALSE);
+  sandbox_worker_unref (worker);
+  return FALSE;
+}
+
+static SandboxWorker *take_spare (GstSandboxBin * self);
+static void release_spare (GstSandboxBin * self, SandboxWorker * in_service);
+
+/* Supervisor, transition_lock held: the spare brought to @state, or a new
+ * worker if there is none, or it cannot take over. */
+static SandboxWorker *
+successor (GstSandboxBin * self, GstState state, GError ** error)
+{
+  SandboxWorker *worker = take_spare (self);
+  GError *spare_error = NULL;
+
+  if (worker != NULL && !bring_up_or_drop (self, worker, state, &spare_error)) {
+    GST_WARNING_OBJECT (self, "the spare cannot take over (%s): starting "
+        "a new worker", spare_error->message);
+    g_clear_error (&spare_error);
+    worker = NULL;
+  }
+  if (worker != NULL)
+    return worker;
+  worker = spawn_worker (self, FALSE, error);
+  if (worker != NULL && !bring_up_or_drop (self, worker, state, error))
+    worker = NULL;
+  return worker;
+}
+
 /* Supervisor, transition_lock held, after the restart delay: a new worker
- * takes the old one's place. FALSE if it could not. */
+ * takes the old one's place. FALSE if it could not. A new spare starts
+ * once this one is in service. */
 static gboolean
 replace_worker (GstSandboxBin * self, GError ** error)
 {
-  SandboxWorker *worker = spawn_worker (self, error);
+  SandboxWorker *worker = successor (self, GST_STATE (self), error);
   SandboxWorker *old;
 
-  if (worker == NULL)
-    return FALSE;
-  if (!bring_up (self, worker, GST_STATE (self), error)) {
-    g_atomic_int_set (&worker->retired, 1);
-    gst_px_worker_stop (worker->px, 0);
-    detach_elements (self, worker, FALSE);
-    sandbox_worker_unref (worker);
+  if (worker == NULL) {
+    release_spare (self, NULL);
     return FALSE;
   }
   g_mutex_lock (&self->lock);
@@ -2306,6 +2422,7 @@ replace_worker (GstSandboxBin * self, GError ** error)
   if (self->sinkpad != NULL)
     gst_pad_push_event (self->sinkpad, gst_event_new_reconfigure ());
   post_worker_started (self, worker);
+  release_spare (self, worker);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTARTS]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WORKER_PID]);
   return TRUE;
@@ -2326,6 +2443,22 @@ restart_still_wanted (GstSandboxBin * self, guint generation)
   return wanted;
 }
 
+/* With transition_lock: @worker ended or was given up on (or is retired:
+ * its replacement failed). A crash reported twice (its exit, then its
+ * connection's end, before the first report retired it) leaves
+ * crash_pending set for its successor, which has done nothing. */
+static gboolean
+worker_is_lost (GstSandboxBin * self, SandboxWorker * worker)
+{
+  gboolean lost;
+
+  g_mutex_lock (&self->lock);
+  lost = worker_is_retired (worker) || worker->exit_reason != NULL ||
+      worker->loss_reason != NULL;
+  g_mutex_unlock (&self->lock);
+  return lost;
+}
+
 /* Supervisor: the current worker died or was given up on; or (already
  * retired) the last attempt to replace it failed. */
 static void
@@ -2341,7 +2474,7 @@ handle_crash (GstSandboxBin * self)
     return;
   generation = old->generation;
   g_mutex_lock (&self->transition_lock);
-  if (!restart_still_wanted (self, generation)) {
+  if (!restart_still_wanted (self, generation) || !worker_is_lost (self, old)) {
     g_mutex_unlock (&self->transition_lock);
     sandbox_worker_unref (old);
     return;
@@ -2464,6 +2597,293 @@ supervise (gpointer data)
   return NULL;
 }
 
+/* ---- the spare ---------------------------------------------------------- */
+
+/* With lock: @worker runs what a new worker would (the same settings, the
+ * description or the fallback) and is alive. */
+static gboolean
+spare_is_current_locked (GstSandboxBin * self, SandboxWorker * worker)
+{
+  return worker->config_serial == (guint)
+      g_atomic_int_get (&self->config_serial) &&
+      worker->fallback == self->using_fallback && worker->exit_reason == NULL;
+}
+
+/* transition_lock held (the supervisor replacing a worker, or a state
+ * change renewing it): the spare for a worker to take over, once ready
+ * if it is being spawned; NULL if there is none. No other is spawned
+ * until release_spare(). A spare that does not answer a heartbeat at
+ * once (stopped, frozen) is dropped: a new worker is as quick. */
+static SandboxWorker *
+take_spare (GstSandboxBin * self)
+{
+  SandboxWorker *spare = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (self->keep_spare) {
+    self->spare_held = TRUE;
+    self->spare_held_until = 0;
+    while (self->spare_starting)
+      g_cond_wait (&self->cond, &self->lock);
+    if (self->spare_worker != NULL &&
+        spare_is_current_locked (self, self->spare_worker)) {
+      spare = self->spare_worker;
+      self->spare_worker = NULL;
+      g_atomic_int_set (&spare->idle_spare, 0);
+    }
+  }
+  g_mutex_unlock (&self->lock);
+  if (spare == NULL)
+    return NULL;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPARE_PID]);
+  if (!gst_px_worker_ping (spare->px, SPARE_PING_TIMEOUT)) {
+    GST_WARNING_OBJECT (self, "spare %d does not answer: not used",
+        (int) gst_px_worker_get_pid (spare->px));
+    g_atomic_int_set (&spare->retired, 1);
+    sandbox_worker_unref (spare);
+    return NULL;
+  }
+  GST_INFO_OBJECT (self, "spare %d takes over",
+      (int) gst_px_worker_get_pid (spare->px));
+  spare->from_spare = TRUE;
+  g_atomic_int_set (&spare->first_output_due, 1);
+  return spare;
+}
+
+/* After take_spare(): the worker that took over is in service (or none
+ * could: @in_service NULL); spare_thread spawns the next spare once it
+ * pushed its first output, see spare_may_start(). */
+static void
+release_spare (GstSandboxBin * self, SandboxWorker * in_service)
+{
+  g_mutex_lock (&self->lock);
+  if (in_service != NULL && g_atomic_int_get (&in_service->first_output_due))
+    self->spare_held_until = g_get_monotonic_time () + SPARE_SETTLE_TIME;
+  else
+    self->spare_held = FALSE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Streaming thread, each output of @worker that goes downstream (not
+ * those answering replayed input): the first of a worker that took over
+ * from a spare lets the next spare be spawned. */
+static void
+spare_may_start (GstSandboxBin * self, SandboxWorker * worker)
+{
+  if (G_LIKELY (!g_atomic_int_get (&worker->first_output_due)) ||
+      !g_atomic_int_compare_and_exchange (&worker->first_output_due, 1, 0))
+    return;
+  g_mutex_lock (&self->lock);
+  if (self->spare_held_until != 0) {
+    self->spare_held = FALSE;
+    self->spare_held_until = 0;
+    g_cond_broadcast (&self->cond);
+  }
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+post_spare_lost (GstSandboxBin * self, SandboxWorker * spare,
+    gboolean will_replace)
+{
+  gchar *reason;
+  pid_t pid = gst_px_worker_get_pid (spare->px);
+
+  g_mutex_lock (&self->lock);
+  reason = g_strdup (spare->exit_reason);
+  g_mutex_unlock (&self->lock);
+  GST_WARNING_OBJECT (self, "idle spare %d %s%s", (int) pid, reason,
+      will_replace ? ": replacing it" : "");
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("sandboxbin-spare-lost",
+              "pid", G_TYPE_INT, (gint) pid,
+              "reason", G_TYPE_STRING, reason,
+              "will-replace", G_TYPE_BOOLEAN, will_replace, NULL)));
+  g_free (reason);
+}
+
+/* With lock, spare_thread: a spare did not start, or died idle. The next
+ * waits as a restart would after as many crashes in the window; past
+ * max-restarts the bin keeps none until NULL -> READY. TRUE if another
+ * will be spawned. */
+static gboolean
+spare_failed_locked (GstSandboxBin * self)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint failures = count_in_window_locked (self, &self->spare_failures, now);
+
+  if (failures > self->max_restarts) {
+    self->spare_given_up = TRUE;
+    return FALSE;
+  }
+  self->spare_next_attempt = now +
+      restart_delay_locked (self, failures) * G_TIME_SPAN_MILLISECOND;
+  return TRUE;
+}
+
+static void
+warn_no_spare (GstSandboxBin * self)
+{
+  guint window;
+
+  g_mutex_lock (&self->lock);
+  window = self->restart_window;
+  g_mutex_unlock (&self->lock);
+  GST_ELEMENT_WARNING (self, RESOURCE, FAILED,
+      ("No spare worker from now on: spares failed more than max-restarts "
+          "times within restart-window=%u ms", window),
+      ("restarts spawn their worker until the bin goes to NULL"));
+}
+
+/* spare_thread, lock held: takes out the spare, which died idle (that is
+ * reported and counted) or no longer runs what a new worker would, and
+ * stops it without the lock. */
+static void
+drop_spare_locked (GstSandboxBin * self)
+{
+  SandboxWorker *spare = self->spare_worker;
+  gboolean died = spare->exit_reason != NULL, again = TRUE;
+
+  self->spare_worker = NULL;
+  if (died && self->keep_spare && !self->spare_quit)
+    again = spare_failed_locked (self);
+  g_mutex_unlock (&self->lock);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPARE_PID]);
+  if (died) {
+    post_spare_lost (self, spare, again);
+    if (!again)
+      warn_no_spare (self);
+  } else {
+    GST_DEBUG_OBJECT (self, "spare %d is out of date: replacing it",
+        (int) gst_px_worker_get_pid (spare->px));
+  }
+  g_atomic_int_set (&spare->retired, 1);
+  gst_px_worker_stop (spare->px, WORKER_STOP_GRACE);
+  sandbox_worker_unref (spare);
+  g_mutex_lock (&self->lock);
+}
+
+/* spare_thread, lock held: spawns a spare without the lock. */
+static void
+spawn_spare_locked (GstSandboxBin * self)
+{
+  SandboxWorker *spare;
+  GError *error = NULL;
+  gboolean again = TRUE;
+
+  self->spare_starting = TRUE;
+  g_mutex_unlock (&self->lock);
+  spare = spawn_worker (self, TRUE, &error);
+  g_mutex_lock (&self->lock);
+  self->spare_starting = FALSE;
+  g_cond_broadcast (&self->cond);
+  if (spare == NULL) {
+    again = spare_failed_locked (self);
+    g_mutex_unlock (&self->lock);
+    GST_WARNING_OBJECT (self, "the spare did not start: %s", error->message);
+    g_clear_error (&error);
+    if (!again)
+      warn_no_spare (self);
+  } else {
+    self->spare_worker = spare;
+    g_mutex_unlock (&self->lock);
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPARE_PID]);
+  }
+  g_mutex_lock (&self->lock);
+}
+
+/* The bin's spare thread, while spare=true in isolated mode: keeps one
+ * worker spawned, locked down and idle in READY, off the paths of the
+ * streaming threads and the supervisor; spawns the next once a spare
+ * took over, replaces one that died idle or whose settings changed. */
+static gpointer
+spare_thread (gpointer data)
+{
+  GstSandboxBin *self = data;
+
+  g_mutex_lock (&self->lock);
+  while (!self->spare_quit) {
+    gint64 now = g_get_monotonic_time ();
+
+    if (self->spare_held && self->spare_held_until != 0 &&
+        now >= self->spare_held_until) {
+      self->spare_held = FALSE;
+      self->spare_held_until = 0;
+    }
+    if (self->spare_worker != NULL &&
+        !spare_is_current_locked (self, self->spare_worker)) {
+      drop_spare_locked (self);
+    } else if (self->spare_held && self->spare_held_until != 0) {
+      g_cond_wait_until (&self->cond, &self->lock, self->spare_held_until);
+    } else if (self->spare_worker == NULL && !self->spare_held &&
+        !self->spare_given_up && now >= self->spare_next_attempt) {
+      spawn_spare_locked (self);
+    } else if (self->spare_worker == NULL && !self->spare_held &&
+        !self->spare_given_up) {
+      g_cond_wait_until (&self->cond, &self->lock, self->spare_next_attempt);
+    } else {
+      g_cond_wait (&self->cond, &self->lock);
+    }
+  }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+/* State-change thread: the spare thread leaves, and the spare (spawned,
+ * or being spawned meanwhile) is stopped and reaped. */
+static void
+stop_spare (GstSandboxBin * self)
+{
+  SandboxWorker *spare;
+
+  if (self->spare_thread == NULL)
+    return;
+  g_mutex_lock (&self->lock);
+  self->spare_quit = TRUE;
+  self->keep_spare = FALSE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  g_thread_join (self->spare_thread);
+  self->spare_thread = NULL;
+  g_mutex_lock (&self->lock);
+  spare = self->spare_worker;
+  self->spare_worker = NULL;
+  g_mutex_unlock (&self->lock);
+  if (spare != NULL) {
+    g_atomic_int_set (&spare->retired, 1);
+    gst_px_worker_stop (spare->px, WORKER_STOP_GRACE);
+    sandbox_worker_unref (spare);
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPARE_PID]);
+  }
+}
+
+/* NULL -> READY and READY -> PAUSED, transition_lock held: the spare
+ * property takes effect. */
+static void
+follow_spare_property (GstSandboxBin * self)
+{
+  gboolean wanted;
+
+  GST_OBJECT_LOCK (self);
+  wanted = self->spare;
+  GST_OBJECT_UNLOCK (self);
+  if (!wanted) {
+    stop_spare (self);
+    return;
+  }
+  if (self->spare_thread != NULL)
+    return;
+  g_mutex_lock (&self->lock);
+  self->keep_spare = TRUE;
+  self->spare_quit = self->spare_held = self->spare_given_up = FALSE;
+  self->spare_next_attempt = 0;
+  g_queue_clear_full (&self->spare_failures, g_free);
+  g_mutex_unlock (&self->lock);
+  self->spare_thread = g_thread_new ("sandboxbin-spare", spare_thread, self);
+}
+
 /* ---- isolated state changes -------------------------------------------- */
 
 static gboolean
@@ -2499,7 +2919,7 @@ start_isolated (GstSandboxBin * self)
   g_mutex_unlock (&self->lock);
   recovery_start (self);
 
-  worker = spawn_worker (self, &error);
+  worker = spawn_worker (self, FALSE, &error);
   if (worker == NULL) {
     GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
         ("Cannot start the sandboxed worker for \"%s\"", description),
@@ -2527,6 +2947,7 @@ start_isolated (GstSandboxBin * self)
   g_mutex_unlock (&self->lock);
   self->supervisor = g_thread_new ("sandboxbin-supervisor", supervise, self);
   post_worker_started (self, worker);
+  follow_spare_property (self);
   return TRUE;
 }
 
@@ -2574,19 +2995,25 @@ renew_worker (GstSandboxBin * self)
   self->failed = FALSE;
   g_queue_clear_full (&self->crash_times, g_free);
   g_mutex_unlock (&self->lock);
-  worker = spawn_worker (self, &error);
+  worker = take_spare (self);
+  if (worker == NULL)
+    worker = spawn_worker (self, FALSE, &error);
   if (worker == NULL || !attach_elements (self, worker)) {
     GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
         ("Cannot start the sandboxed worker"), ("%s", error ?
             error->message : "cannot make ipcsink and ipcsrc"));
     g_clear_error (&error);
+    if (worker != NULL)
+      g_atomic_int_set (&worker->retired, 1);
     g_clear_pointer (&worker, sandbox_worker_unref);
+    release_spare (self, NULL);
     return FALSE;
   }
   g_mutex_lock (&self->lock);
   self->worker = worker;
   g_mutex_unlock (&self->lock);
   post_worker_started (self, worker);
+  release_spare (self, worker);
   return TRUE;
 }
 
@@ -2714,11 +3141,14 @@ change_state_isolated (GstSandboxBin * self, GstStateChange transition)
     g_mutex_unlock (&self->lock);
   }
   /* Not under transition_lock: the supervisor may be waiting for it. */
-  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
     stop_supervisor (self);
+    stop_spare (self);
+  }
 
   g_mutex_lock (&self->transition_lock);
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    follow_spare_property (self);
     if (worker_needs_renewal (self) && !renew_worker (self)) {
       g_mutex_unlock (&self->transition_lock);
       return GST_STATE_CHANGE_FAILURE;
@@ -2758,6 +3188,7 @@ change_state_isolated (GstSandboxBin * self, GstStateChange transition)
   if (transition == GST_STATE_CHANGE_NULL_TO_READY &&
       ret == GST_STATE_CHANGE_FAILURE) {
     stop_supervisor (self);
+    stop_spare (self);
     g_mutex_lock (&self->transition_lock);
     release_worker (self, take_worker (self));
     g_mutex_unlock (&self->transition_lock);
@@ -3008,11 +3439,20 @@ gst_sandbox_bin_set_property (GObject * object, guint prop_id,
       g_free (self->fallback_description);
       self->fallback_description = g_value_dup_string (value);
       break;
+    case PROP_SPARE:
+      self->spare = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      return;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+  /* A spare spawned with the settings before is replaced. */
+  g_atomic_int_inc (&self->config_serial);
   GST_OBJECT_UNLOCK (self);
+  g_mutex_lock (&self->lock);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
 }
 
 /* Supervision settings and read-only state: under lock. */
@@ -3044,6 +3484,10 @@ get_supervision_property (GstSandboxBin * self, guint prop_id, GValue * value)
     case PROP_WORKER_PID:
       g_value_set_int (value, self->worker && !worker_is_retired
           (self->worker) ? (gint) gst_px_worker_get_pid (self->worker->px) : 0);
+      break;
+    case PROP_SPARE_PID:
+      g_value_set_int (value, self->spare_worker ?
+          (gint) gst_px_worker_get_pid (self->spare_worker->px) : 0);
       break;
     case PROP_RESTARTS:
       g_value_set_uint (value, self->restarts);
@@ -3131,6 +3575,9 @@ gst_sandbox_bin_get_property (GObject * object, guint prop_id,
     case PROP_FALLBACK_DESCRIPTION:
       g_value_set_string (value, self->fallback_description);
       break;
+    case PROP_SPARE:
+      g_value_set_boolean (value, self->spare);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -3151,6 +3598,7 @@ gst_sandbox_bin_finalize (GObject * object)
   g_free (self->fallback_description);
   gst_px_replay_free (self->replay);
   g_queue_clear_full (&self->crash_times, g_free);
+  g_queue_clear_full (&self->spare_failures, g_free);
   g_mutex_clear (&self->transition_lock);
   g_mutex_clear (&self->streams_lock);
   g_mutex_clear (&self->preroll_lock);
@@ -3327,6 +3775,25 @@ install_sandbox_properties (void)
       g_param_spec_string ("fallback-description", "Fallback description",
       "What workers run once max-restarts is used up (jailed too; NULL: an "
       "error)", NULL, rw);
+  /**
+   * GstSandboxBin:spare:
+   *
+   * Keep one more worker spawned for the description, locked down, its
+   * posture checked and idle in READY, so that a restart costs no spawn:
+   * the first crash within #GstSandboxBin:restart-window is served at
+   * once (no #GstSandboxBin:restart-delay; later ones wait what the crash
+   * before them would without a spare), and going through READY to PAUSED
+   * takes it too. A new spare is spawned in the background once one took
+   * over, or died idle ("sandboxbin-spare-lost"). It costs one more
+   * process and its threads here, and the resources its elements open in
+   * READY. Isolated mode only; takes effect at NULL -> READY and READY ->
+   * PAUSED.
+   *
+   * Since: 0.2
+   */
+  properties[PROP_SPARE] = g_param_spec_boolean ("spare", "Spare worker",
+      "Keep one more worker locked down and ready, so that a restart costs "
+      "no spawn", DEFAULT_SPARE, rw);
 }
 
 static void
@@ -3495,6 +3962,17 @@ install_supervision_properties (void)
   properties[PROP_WORKER_PID] = g_param_spec_int ("worker-pid", "Worker pid",
       "Process id of the running worker (0 = none)", 0, G_MAXINT, 0, ro);
   /**
+   * GstSandboxBin:spare-pid:
+   *
+   * The process id of the spare worker, ready and idle (0 when none; see
+   * #GstSandboxBin:spare).
+   *
+   * Since: 0.2
+   */
+  properties[PROP_SPARE_PID] = g_param_spec_int ("spare-pid", "Spare pid",
+      "Process id of the spare worker, ready and idle (0 = none)", 0,
+      G_MAXINT, 0, ro);
+  /**
    * GstSandboxBin:restarts:
    *
    * Workers started to replace one that crashed, since NULL -> READY.
@@ -3592,6 +4070,7 @@ gst_sandbox_bin_init (GstSandboxBin * self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->crash_times);
+  g_queue_init (&self->spare_failures);
   /* One element from outside: what it is comes from the description, not
    * from the sinks and sources inside. */
   gst_bin_set_suppressed_flags (GST_BIN (self), GST_ELEMENT_FLAG_SOURCE |
