@@ -301,6 +301,96 @@ GST_START_TEST (test_fd_budget_100000_buffers_with_32_fds)
 
 GST_END_TEST;
 
+/* ---- copies ----------------------------------------------------------- */
+
+/* A buffer of the pool mapped for reading and writing by someone who also
+ * keeps a reference, as avdec keeps the frames libav still decodes from:
+ * making it writable must copy its memory. */
+static GstBuffer *
+copy_of_mapped_buffer (GstBuffer * buf, GstMapInfo * held)
+{
+  fail_unless (gst_buffer_map (buf, held, GST_MAP_READWRITE));
+  memset (held->data, 0xa5, held->size);
+  return gst_buffer_make_writable (gst_buffer_ref (buf));
+}
+
+GST_START_TEST (test_copy_of_pool_memory_stays_in_the_arena)
+{
+  GstBufferPool *pool = configured_pool (NULL, 4096, 1, 3, FALSE);
+  PxArena *arena = gst_px_arena_pool_get_arena (pool), *owner;
+  GstBufferPoolAcquireParams dontwait = {.flags =
+        GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
+  GstBuffer *buf, *copy, *more[2];
+  guint32 slot, copy_slot;
+  GstMapInfo held, map;
+
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buf, NULL),
+      GST_FLOW_OK);
+  copy = copy_of_mapped_buffer (buf, &held);
+  fail_if (copy == buf);
+  fail_unless (gst_px_arena_memory_get_slot (gst_buffer_peek_memory (buf, 0),
+          NULL, &slot, NULL));
+  fail_unless (gst_px_arena_memory_get_slot (gst_buffer_peek_memory (copy,
+              0), &owner, &copy_slot, NULL));
+  fail_unless (owner == arena);
+  fail_if (copy_slot == slot);
+  fail_unless_equals_int (gst_buffer_get_size (copy), 4096);
+  /* A copy is the caller's to write. */
+  fail_unless (gst_buffer_map (copy, &map, GST_MAP_WRITE));
+  fail_unless_equals_int (map.data[0], 0xa5);
+  fail_unless_equals_int (map.data[4095], 0xa5);
+  map.data[0] = 0;
+  gst_buffer_unmap (copy, &map);
+  fail_unless_equals_int (held.data[0], 0xa5);
+
+  /* The copy holds one of the pool's buffers: one is left. */
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &more[0],
+          &dontwait), GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &more[1],
+          &dontwait), GST_FLOW_EOS);
+  /* Freeing the copy gives it back. */
+  gst_buffer_unref (copy);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &more[1],
+          &dontwait), GST_FLOW_OK);
+
+  gst_buffer_unmap (buf, &held);
+  gst_buffer_unref (buf);
+  gst_buffer_unref (more[0]);
+  gst_buffer_unref (more[1]);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  fail_unless_equals_int (px_arena_slots_in_use (arena), 0);
+  gst_object_unref (pool);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_copy_without_a_spare_buffer_goes_to_system_memory)
+{
+  GstBufferPool *pool = configured_pool (NULL, 4096, 1, 1, FALSE);
+  GstBuffer *buf, *copy;
+  GstMapInfo held, map;
+
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buf, NULL),
+      GST_FLOW_OK);
+  /* The only buffer is out: the copy cannot wait for it. */
+  copy = copy_of_mapped_buffer (buf, &held);
+  fail_if (gst_is_px_arena_memory (gst_buffer_peek_memory (copy, 0)));
+  fail_unless (gst_buffer_map (copy, &map, GST_MAP_READ));
+  fail_unless_equals_int (map.size, 4096);
+  fail_unless_equals_int (map.data[4095], 0xa5);
+  gst_buffer_unmap (copy, &map);
+  gst_buffer_unref (copy);
+  gst_buffer_unmap (buf, &held);
+  gst_buffer_unref (buf);
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+}
+
+GST_END_TEST;
+
 static Suite *
 arena_pool_suite (void)
 {
@@ -313,6 +403,8 @@ arena_pool_suite (void)
   tcase_add_test (tc, test_unlimited_config_gets_a_maximum);
   tcase_add_test (tc, test_video_meta_option);
   tcase_add_test (tc, test_bad_configuration_is_refused);
+  tcase_add_test (tc, test_copy_of_pool_memory_stays_in_the_arena);
+  tcase_add_test (tc, test_copy_without_a_spare_buffer_goes_to_system_memory);
   tcase_add_test (tc, test_fd_budget_100000_buffers_with_32_fds);
   return s;
 }

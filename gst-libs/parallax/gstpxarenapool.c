@@ -23,6 +23,12 @@
  * The pool always allocates from its own arena allocator; an allocator set
  * in the configuration is replaced by it (the configuration then names the
  * arena allocator), allocation params are honoured.
+ *
+ * A copy of the memory of a pool buffer (gst_memory_copy(), which GstBuffer
+ * makes when it must make writable a buffer whose memory someone else has
+ * mapped for writing) takes one of the pool's buffers when one is free,
+ * without waiting, and so stays in the arena; the buffer comes back when
+ * the copy is freed. Otherwise the copy is in system memory.
  */
 
 #include "gstpxarenapool.h"
@@ -123,6 +129,7 @@ gst_px_arena_pool_set_config (GstBufferPool * pool, GstStructure * config)
   }
   g_clear_object (&self->allocator);
   self->allocator = gst_px_arena_allocator_new (arena);
+  gst_px_arena_allocator_set_pool (self->allocator, pool);
   px_arena_unref (arena);
 
   self->params = params;
