@@ -86,9 +86,10 @@ gst_px_arena_allocator_alloc (GstAllocator * allocator, gsize size,
   guint32 slot;
   int ret;
 
-  /* Slots start on page boundaries, so an alignment below the page size
-   * holds once the prefix is rounded up to it. */
-  if (align >= px_arena_slot_stride (self->arena) ||
+  /* Slots start on page boundaries in the fd and in every mapping, so an
+   * alignment up to the page size holds once the prefix is rounded up to
+   * it; a larger one would hold for some slots only. */
+  if (align >= px_arena_slot_alignment () ||
       !gst_px_params_layout (size, params, &offset, &needed) ||
       needed > px_arena_slot_size (self->arena)) {
     GST_WARNING_OBJECT (self, "%" G_GSIZE_FORMAT " bytes (prefix %"
