@@ -471,6 +471,61 @@ GST_START_TEST (test_fd_budget_100000_buffers_with_32_fds)
 
 GST_END_TEST;
 
+/* Arenas as a peer grants them: counted. */
+static int
+granted_arena (gsize slot_size, guint slot_count, PxArena ** out,
+    gpointer user_data)
+{
+  guint *grants = user_data;
+
+  (*grants)++;
+  return px_arena_new ("test-granted", slot_size, slot_count, out);
+}
+
+GST_START_TEST (test_peer_arena_is_not_traded_for_padding)
+{
+  GstCaps *caps = video_caps (320, 180);
+  GstBufferPool *pool = gst_px_arena_pool_new ();
+  GstStructure *config;
+  GstVideoAlignment align;
+  GstVideoInfo info;
+  guint grants = 0;
+
+  gst_video_info_from_caps (&info, caps);
+  gst_px_arena_pool_set_arena_func (pool, granted_arena, &grants, NULL);
+  config = gst_buffer_pool_get_config (pool);
+  /* Room for a few more rows than the frame has. */
+  gst_buffer_pool_config_set_params (config, caps, info.size + 4096, 1, 4);
+  gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+  fail_unless (gst_buffer_pool_set_config (pool, config));
+  fail_unless_equals_int (grants, 1);
+
+  /* Padded frames that need larger slots would cost a second arena of the
+   * peer's budget: refused, the granted arena kept. */
+  decoder_alignment (&align);
+  fail_if (set_aligned_config (pool, caps, &align, 0));
+  fail_unless_equals_int (grants, 1);
+  fail_unless (gst_px_arena_pool_get_arena (pool) != NULL);
+  /* Padding that fits the granted slots is taken. */
+  gst_video_alignment_reset (&align);
+  align.padding_bottom = 2;
+  fail_unless (set_aligned_config (pool, caps, &align, 0));
+  fail_unless_equals_int (grants, 1);
+  gst_object_unref (pool);
+
+  /* A pool's first arena may be padded. */
+  grants = 0;
+  pool = gst_px_arena_pool_new ();
+  gst_px_arena_pool_set_arena_func (pool, granted_arena, &grants, NULL);
+  decoder_alignment (&align);
+  fail_unless (set_aligned_config (pool, caps, &align, 0));
+  fail_unless_equals_int (grants, 1);
+  gst_object_unref (pool);
+  gst_caps_unref (caps);
+}
+
+GST_END_TEST;
+
 /* ---- copies ----------------------------------------------------------- */
 
 /* A buffer of the pool mapped for reading and writing by someone who also
@@ -744,6 +799,7 @@ arena_pool_suite (void)
   tcase_add_test (tc, test_video_alignment_option_is_applied_to_the_config);
   tcase_add_test (tc, test_aligned_buffers_carry_the_padded_layout);
   tcase_add_test (tc, test_alignment_beyond_a_page_is_refused);
+  tcase_add_test (tc, test_peer_arena_is_not_traded_for_padding);
   tcase_add_test (tc, test_copy_of_pool_memory_stays_in_the_arena);
   tcase_add_test (tc, test_copy_without_a_spare_buffer_goes_to_system_memory);
   tcase_add_test (tc, test_bad_configuration_is_refused);

@@ -22,7 +22,10 @@
  * and the strides' alignment, one for every plane, also applies to the
  * memory. gst_buffer_pool_get_config() shows the alignment, size and
  * allocation params that result. Slots start on page boundaries: an
- * alignment above the page size is refused.
+ * alignment above the page size is refused. A pool whose arenas come from
+ * a peer (gst_px_arena_pool_set_arena_func()) refuses an aligned
+ * configuration that would need a new arena once it has one: each arena a
+ * peer grants counts against its budget for the whole session.
  *
  * An arena cannot grow, so a configuration without a maximum
  * (max_buffers = 0) is given one: max(min_buffers,
@@ -160,19 +163,30 @@ configure_video (GstPxArenaPool * self, GstStructure * config,
   return TRUE;
 }
 
-/* The arena of a new configuration. The current one when it has the same
- * layout (set_config runs only with every buffer back, so no slot is in
- * use): upstream often sets a proposed pool's config again, and an arena
+/* The current arena if a configuration of @slots slots of @slot_size bytes
+ * can keep it (set_config runs only with every buffer back, so no slot is
+ * in use): upstream often sets a proposed pool's config again, and an arena
  * that comes from a peer costs a round trip and part of a budget. */
-static int
-make_arena (GstPxArenaPool * self, gsize slot_size, guint slots, PxArena ** out)
+static PxArena *
+reusable_arena (GstPxArenaPool * self, gsize slot_size, guint slots)
 {
   PxArena *current = self->allocator ?
       gst_px_arena_allocator_get_arena (self->allocator) : NULL;
 
   if (current != NULL && px_arena_slot_size (current) >= slot_size &&
       px_arena_slot_count (current) == slots &&
-      px_arena_slots_in_use (current) == 0) {
+      px_arena_slots_in_use (current) == 0)
+    return current;
+  return NULL;
+}
+
+/* The arena of a new configuration: the current one if it fits. */
+static int
+make_arena (GstPxArenaPool * self, gsize slot_size, guint slots, PxArena ** out)
+{
+  PxArena *current = reusable_arena (self, slot_size, slots);
+
+  if (current != NULL) {
     *out = px_arena_ref (current);
     return 0;
   }
@@ -216,6 +230,16 @@ gst_px_arena_pool_set_config (GstBufferPool * pool, GstStructure * config)
     return FALSE;
   }
 
+  /* A peer counts each arena it grants against its budget for the whole
+   * session: padding is not worth a second one. The element falls back to
+   * a pool of its own (avdec_h264 then copies each frame into this one,
+   * which costs what a copy out of a direct-rendered frame costs). */
+  if (video.aligned && self->arena_func != NULL && self->allocator != NULL &&
+      reusable_arena (self, slot_size, max) == NULL) {
+    GST_INFO_OBJECT (self, "padded frames of %u bytes do not fit the arena "
+        "a peer granted: not asking for another", size);
+    return FALSE;
+  }
   ret = make_arena (self, slot_size, max, &arena);
   if (ret < 0) {
     GST_ERROR_OBJECT (self, "cannot create an arena of %u x %" G_GSIZE_FORMAT
