@@ -19,6 +19,17 @@
  *                       (the unref returns the buffer to its pool)
  *   + write 1st byte    the same, with a write map of the buffer and one byte
  *                       written in between, so that mapping costs show
+ *   + copy while mapped the buffer mapped for reading and writing and a
+ *                       second reference held while it is made writable
+ *                       (gst_buffer_make_writable ()), which copies its
+ *                       memory: what GstVideoDecoder does to each frame a
+ *                       direct-rendering decoder still references. The
+ *                       arena pool's copy goes into one of its buffers,
+ *                       the others' into system memory (memfd alloc: the
+ *                       memory itself is copied, gst_memory_copy ()). The
+ *                       last COPIES_IN_FLIGHT copies are kept, as frames
+ *                       downstream are: a copy freed at once would let
+ *                       malloc hand the next one the same, cache-hot block
  *
  * Cases are calibrated to last about --seconds each, then measured --runs
  * times, interleaved (run 1 of every case, then run 2, ...) so that a busy
@@ -41,6 +52,7 @@
 
 #define POOL_MIN_BUFFERS 4
 #define POOL_MAX_BUFFERS 16
+#define COPIES_IN_FLIGHT 4
 #define MAX_RUNS 101
 /* The project's target: the arena pool costs at most this many times what
  * the default pool costs per buffer. */
@@ -59,11 +71,16 @@ typedef enum
 {
   LOOP_ACQUIRE_RELEASE,
   LOOP_WRITE_FIRST_BYTE,
+  LOOP_COPY_MAPPED,
   N_LOOPS
 } BenchLoop;
 
 static const gchar *path_names[N_PATHS] = {
   "arena pool", "default pool", "memfd pool", "memfd alloc"
+};
+
+static const gchar *loop_names[N_LOOPS] = {
+  "acquire + release", "+ write first byte", "+ copy while mapped"
 };
 
 static const gsize sizes[] = { 4096, 8 * 1024 * 1024 };
@@ -109,45 +126,114 @@ write_first_byte (GstBuffer * buffer, guint8 value)
   return TRUE;
 }
 
-static gboolean
-loop_pool (GstBufferPool * pool, guint64 iterations, gboolean write)
+/* The copies kept while the loop runs (buffers or memories). */
+typedef struct
 {
-  for (guint64 i = 0; i < iterations; i++) {
-    GstBuffer *buffer;
+  GstMiniObject *copies[COPIES_IN_FLIGHT];
+  guint next;
+} InFlight;
 
-    if (gst_buffer_pool_acquire_buffer (pool, &buffer, NULL) != GST_FLOW_OK)
-      return FALSE;
-    if (write && !write_first_byte (buffer, (guint8) i)) {
-      gst_buffer_unref (buffer);
-      return FALSE;
-    }
-    gst_buffer_unref (buffer);
+static void
+in_flight_push (InFlight * in_flight, GstMiniObject * copy)
+{
+  GstMiniObject **place = &in_flight->copies[in_flight->next];
+
+  if (*place != NULL)
+    gst_mini_object_unref (*place);
+  *place = copy;
+  in_flight->next = (in_flight->next + 1) % COPIES_IN_FLIGHT;
+}
+
+static void
+in_flight_clear (InFlight * in_flight)
+{
+  for (guint i = 0; i < COPIES_IN_FLIGHT; i++)
+    if (in_flight->copies[i] != NULL)
+      gst_mini_object_unref (in_flight->copies[i]);
+}
+
+/* Makes @buffer writable while it is mapped and referenced elsewhere: the
+ * copy GstBuffer then makes of its memory, or NULL. */
+static GstBuffer *
+copy_while_mapped (GstBuffer * buffer)
+{
+  GstBuffer *copy;
+  GstMapInfo map;
+
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READWRITE))
+    return NULL;
+  copy = gst_buffer_make_writable (gst_buffer_ref (buffer));
+  gst_buffer_unmap (buffer, &map);
+  if (copy == buffer) {
+    gst_buffer_unref (copy);
+    return NULL;
   }
-  return TRUE;
+  return copy;
 }
 
 static gboolean
-loop_alloc (BenchTarget * target, guint64 iterations, gboolean write)
+loop_pool (GstBufferPool * pool, guint64 iterations, BenchLoop loop)
 {
-  for (guint64 i = 0; i < iterations; i++) {
-    GstMemory *mem;
+  InFlight in_flight = { {NULL,}, 0 };
+  gboolean ok = TRUE;
+
+  for (guint64 i = 0; i < iterations && ok; i++) {
+    GstBuffer *buffer, *copy;
+
+    if (gst_buffer_pool_acquire_buffer (pool, &buffer, NULL) != GST_FLOW_OK) {
+      ok = FALSE;
+      break;
+    }
+    if (loop == LOOP_WRITE_FIRST_BYTE) {
+      ok = write_first_byte (buffer, (guint8) i);
+    } else if (loop == LOOP_COPY_MAPPED) {
+      copy = copy_while_mapped (buffer);
+      ok = copy != NULL;
+      if (ok)
+        in_flight_push (&in_flight, GST_MINI_OBJECT_CAST (copy));
+    }
+    gst_buffer_unref (buffer);
+  }
+  in_flight_clear (&in_flight);
+  return ok;
+}
+
+static gboolean
+loop_alloc (BenchTarget * target, guint64 iterations, BenchLoop loop)
+{
+  InFlight in_flight = { {NULL,}, 0 };
+  gboolean ok = TRUE;
+
+  for (guint64 i = 0; i < iterations && ok; i++) {
+    GstMemory *mem, *copy;
     GstMapInfo map;
 
     mem = gst_allocator_alloc (target->allocator, target->size,
         &target->params);
-    if (mem == NULL)
-      return FALSE;
-    if (write) {
-      if (!gst_memory_map (mem, &map, GST_MAP_WRITE)) {
+    if (mem == NULL) {
+      ok = FALSE;
+      break;
+    }
+    if (loop != LOOP_ACQUIRE_RELEASE) {
+      if (!gst_memory_map (mem, &map, GST_MAP_READWRITE)) {
         gst_memory_unref (mem);
-        return FALSE;
+        ok = FALSE;
+        break;
       }
-      map.data[0] = (guint8) i;
+      if (loop == LOOP_WRITE_FIRST_BYTE) {
+        map.data[0] = (guint8) i;
+      } else {
+        copy = gst_memory_copy (mem, 0, -1);
+        ok = copy != NULL;
+        if (ok)
+          in_flight_push (&in_flight, GST_MINI_OBJECT_CAST (copy));
+      }
       gst_memory_unmap (mem, &map);
     }
     gst_memory_unref (mem);
   }
-  return TRUE;
+  in_flight_clear (&in_flight);
+  return ok;
 }
 
 /* Runs @iterations of the case's loop; returns the elapsed nanoseconds, or
@@ -156,14 +242,13 @@ static gint64
 run_case (BenchCase * bench_case, guint64 iterations)
 {
   BenchTarget *target = bench_case->target;
-  gboolean write = bench_case->loop == LOOP_WRITE_FIRST_BYTE;
   gint64 start = bench_now_ns ();
   gboolean ok;
 
   if (target->pool != NULL)
-    ok = loop_pool (target->pool, iterations, write);
+    ok = loop_pool (target->pool, iterations, bench_case->loop);
   else
-    ok = loop_alloc (target, iterations, write);
+    ok = loop_alloc (target, iterations, bench_case->loop);
   return ok ? bench_now_ns () - start : -1;
 }
 
@@ -231,6 +316,21 @@ memory_is_expected (BenchPath path, GstMemory * mem, GstAllocator * memfd)
   }
 }
 
+/* The copy loop's claim: the arena pool's copies stay in the arena, the
+ * other pools' go to system memory. */
+static gboolean
+copy_lands_as_said (BenchPath path, GstBuffer * buffer)
+{
+  GstBuffer *copy = copy_while_mapped (buffer);
+  gboolean in_arena;
+
+  if (copy == NULL)
+    return FALSE;
+  in_arena = gst_is_px_arena_memory (gst_buffer_peek_memory (copy, 0));
+  gst_buffer_unref (copy);
+  return in_arena == (path == PATH_ARENA_POOL);
+}
+
 static gboolean
 check_target (BenchPath path, BenchTarget * target, GstAllocator * memfd)
 {
@@ -248,7 +348,8 @@ check_target (BenchPath path, BenchTarget * target, GstAllocator * memfd)
     ok = gst_buffer_pool_acquire_buffer (target->pool, &buffer, NULL) ==
         GST_FLOW_OK && gst_buffer_n_memory (buffer) == 1 &&
         gst_buffer_get_size (buffer) == target->size &&
-        memory_is_expected (path, gst_buffer_peek_memory (buffer, 0), memfd);
+        memory_is_expected (path, gst_buffer_peek_memory (buffer, 0), memfd) &&
+        copy_lands_as_said (path, buffer);
     if (buffer)
       gst_buffer_unref (buffer);
   }
@@ -379,12 +480,13 @@ print_text_row (gsize size, BenchPath path, BenchCase * loops,
 static void
 print_text (BenchTable cases, const BenchOptions * options)
 {
-  g_print ("Buffer acquire + release, median of %d runs of ~%.2f s each\n"
-      "(x default: cost per buffer relative to the default pool; "
+  g_print ("Buffer acquire + release (and write, copy), median of %d runs "
+      "of ~%.2f s each\n(x default: cost per buffer relative to the default pool; "
       "spread: (max - min) / median)\n\n", options->runs, options->seconds);
-  g_print ("%-8s %-13s | %-41s | %-41s\n", "", "", "acquire + release",
-      "+ write first byte");
-  g_print ("%-8s %-13s", "size", "path");
+  g_print ("%-8s %-13s", "", "");
+  for (gint l = 0; l < N_LOOPS; l++)
+    g_print (" | %-41s", loop_names[l]);
+  g_print ("\n%-8s %-13s", "size", "path");
   for (gint l = 0; l < N_LOOPS; l++)
     g_print (" | %13s %10s %9s %6s", "buffers/s", "ns/buffer", "x default",
         "spread");
@@ -415,8 +517,9 @@ print_markdown (BenchTable cases, const BenchOptions * options)
   gdouble worst = 0;
 
   g_print ("| Size | Path | buffers/s | ns/buffer | x default "
-      "| buffers/s (+write) | ns/buffer (+write) | x default (+write) |\n"
-      "|---|---|---:|---:|---:|---:|---:|---:|\n");
+      "| buffers/s (+write) | ns/buffer (+write) | x default (+write) "
+      "| buffers/s (+copy) | ns/buffer (+copy) | x default (+copy) |\n"
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (guint s = 0; s < N_SIZES; s++)
     for (gint p = 0; p < N_PATHS; p++) {
       print_markdown_row (sizes[s], p, cases[s][p],

@@ -416,6 +416,12 @@ px_arena_slot_size (const PxArena * arena)
 }
 
 size_t
+px_arena_slot_alignment (void)
+{
+  return page_size ();
+}
+
+size_t
 px_arena_slot_stride (const PxArena * arena)
 {
   return arena->slot_stride;

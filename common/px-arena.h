@@ -116,6 +116,12 @@ extern "C"
   uint8_t *px_arena_slot_data (const PxArena * arena, uint32_t slot);
   uint64_t px_arena_slot_offset (const PxArena * arena, uint32_t slot);
 
+/* What the start of every slot of every arena is a multiple of, as an fd
+ * offset and as an address in any process's mapping: the page size. Data
+ * placed at an offset inside a slot that is a multiple of an alignment up
+ * to this one has that alignment. */
+  size_t px_arena_slot_alignment (void);
+
 /* A fresh random id, never 0, unique across processes for all practical
  * purposes (64 bits from getrandom). */
   uint64_t px_arena_new_id (void);

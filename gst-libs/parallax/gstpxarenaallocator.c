@@ -20,10 +20,20 @@
  * therefore "end of its slot", which never changes (gst_memory_resize() keeps
  * it), so the slot is (maxsize - slot size) / slot stride, and resizing can
  * never grow a memory into the next slot.
+ *
+ * Copies (gst_memory_copy()) of an owner's memory stay in the arena when the
+ * allocator belongs to a pool with a buffer to spare: the copy borrows the
+ * slot of a buffer taken from the pool, which goes back to the pool when
+ * the copy is freed. GstBuffer copies memory that another holder has mapped
+ * for writing: GstVideoDecoder's finish_frame does it for every frame a
+ * direct-rendering decoder (avdec_h264) still references, and a copy in
+ * system memory would be copied again by whoever shares the frame.
  */
 
 #include "gstpxarenaallocator.h"
 #include "gstpxparams.h"
+
+#include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_px_arena_allocator_debug);
 #define GST_CAT_DEFAULT gst_px_arena_allocator_debug
@@ -33,7 +43,16 @@ struct _GstPxArenaAllocator
   GstFdAllocator parent;
 
   PxArena *arena;
+  /* The pool whose buffers copies borrow (see above). */
+  GWeakRef pool;
+  GstMemoryCopyFunction fallback_copy;
 };
+
+/* A memory over a slot that a pool buffer holds: freeing it gives the
+ * buffer back (qdata), not the slot. */
+#define MEMORY_FLAG_BORROWED GST_MEMORY_FLAG_LAST
+
+static GQuark borrowed_buffer_quark;
 
 G_DEFINE_TYPE_WITH_CODE (GstPxArenaAllocator, gst_px_arena_allocator,
     GST_TYPE_FD_ALLOCATOR,
@@ -67,9 +86,10 @@ gst_px_arena_allocator_alloc (GstAllocator * allocator, gsize size,
   guint32 slot;
   int ret;
 
-  /* Slots start on page boundaries, so an alignment below the page size
-   * holds once the prefix is rounded up to it. */
-  if (align >= px_arena_slot_stride (self->arena) ||
+  /* Slots start on page boundaries in the fd and in every mapping, so an
+   * alignment up to the page size holds once the prefix is rounded up to
+   * it; a larger one would hold for some slots only. */
+  if (align >= px_arena_slot_alignment () ||
       !gst_px_params_layout (size, params, &offset, &needed) ||
       needed > px_arena_slot_size (self->arena)) {
     GST_WARNING_OBJECT (self, "%" G_GSIZE_FORMAT " bytes (prefix %"
@@ -101,7 +121,8 @@ gst_px_arena_allocator_free (GstAllocator * allocator, GstMemory * mem)
 
   /* Only owners hand out slots; an imported slot is given back by whoever
    * lent it, when told. */
-  if (mem->parent == NULL && px_arena_is_owner (self->arena)) {
+  if (mem->parent == NULL && px_arena_is_owner (self->arena) &&
+      !GST_MEMORY_FLAG_IS_SET (mem, MEMORY_FLAG_BORROWED)) {
     guint32 slot = slot_of_root_memory (self, mem);
     int ret = px_arena_release (self->arena, slot);
 
@@ -132,12 +153,80 @@ gst_px_arena_allocator_mem_unmap (GstMemory * mem)
 {
 }
 
+/* A copy of @size bytes of @mem from @offset in the slot of a buffer of
+ * @pool, or NULL if the pool has none to spare (never waits). */
+static GstMemory *
+copy_into_pool_buffer (GstPxArenaAllocator * self, GstBufferPool * pool,
+    GstMemory * mem, gsize offset, gsize size)
+{
+  GstBufferPoolAcquireParams params = {
+    .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
+  GstMemory *target, *copy;
+  GstMapInfo from, to;
+  GstBuffer *buf;
+  PxArena *arena;
+  guint32 slot;
+  gsize in_slot;
+
+  if (gst_buffer_pool_acquire_buffer (pool, &buf, &params) != GST_FLOW_OK)
+    return NULL;
+  target = gst_buffer_peek_memory (buf, 0);
+  if (gst_buffer_n_memory (buf) != 1 || target->allocator == NULL ||
+      !GST_IS_PX_ARENA_ALLOCATOR (target->allocator) || target->size < size ||
+      !gst_px_arena_memory_get_slot (target, &arena, &slot, &in_slot) ||
+      !px_arena_is_owner (arena)) {
+    gst_buffer_unref (buf);
+    return NULL;
+  }
+  if (!gst_memory_map (mem, &from, GST_MAP_READ)) {
+    gst_buffer_unref (buf);
+    return NULL;
+  }
+  if (!gst_memory_map (target, &to, GST_MAP_WRITE)) {
+    gst_memory_unmap (mem, &from);
+    gst_buffer_unref (buf);
+    return NULL;
+  }
+  memcpy (to.data, from.data + offset, size);
+  gst_memory_unmap (target, &to);
+  gst_memory_unmap (mem, &from);
+
+  copy = gst_px_arena_allocator_wrap_range (GST_PX_ARENA_ALLOCATOR
+      (target->allocator), slot, in_slot, size);
+  GST_MINI_OBJECT_FLAG_SET (copy, MEMORY_FLAG_BORROWED);
+  gst_mini_object_set_qdata (GST_MINI_OBJECT_CAST (copy),
+      borrowed_buffer_quark, buf, (GDestroyNotify) gst_buffer_unref);
+  GST_LOG_OBJECT (self, "copied %" G_GSIZE_FORMAT " bytes into slot %u",
+      size, slot);
+  return copy;
+}
+
+static GstMemory *
+gst_px_arena_allocator_mem_copy (GstMemory * mem, gssize offset, gssize size)
+{
+  GstPxArenaAllocator *self = GST_PX_ARENA_ALLOCATOR (mem->allocator);
+  GstBufferPool *pool = g_weak_ref_get (&self->pool);
+  GstMemory *copy = NULL;
+  gsize end;
+
+  if (size == -1)
+    size = (gssize) mem->size > offset ? (gssize) mem->size - offset : 0;
+  if (pool != NULL && offset >= 0 && size > 0 &&
+      g_size_checked_add (&end, offset, size) && end <= mem->size)
+    copy = copy_into_pool_buffer (self, pool, mem, offset, size);
+  if (pool != NULL)
+    gst_object_unref (pool);
+  return copy != NULL ? copy : self->fallback_copy (mem, offset, size);
+}
+
 static void
 gst_px_arena_allocator_finalize (GObject * object)
 {
   GstPxArenaAllocator *self = GST_PX_ARENA_ALLOCATOR (object);
 
   px_arena_unref (self->arena);
+  g_weak_ref_clear (&self->pool);
   G_OBJECT_CLASS (gst_px_arena_allocator_parent_class)->finalize (object);
 }
 
@@ -150,6 +239,8 @@ gst_px_arena_allocator_class_init (GstPxArenaAllocatorClass * klass)
   gobject_class->finalize = gst_px_arena_allocator_finalize;
   allocator_class->alloc = gst_px_arena_allocator_alloc;
   allocator_class->free = gst_px_arena_allocator_free;
+  borrowed_buffer_quark =
+      g_quark_from_static_string ("gst-px-arena-borrowed-buffer");
 }
 
 static void
@@ -160,6 +251,9 @@ gst_px_arena_allocator_init (GstPxArenaAllocator * self)
   allocator->mem_type = GST_PX_ARENA_MEMORY_TYPE;
   allocator->mem_map = gst_px_arena_allocator_mem_map;
   allocator->mem_unmap = gst_px_arena_allocator_mem_unmap;
+  self->fallback_copy = allocator->mem_copy;
+  allocator->mem_copy = gst_px_arena_allocator_mem_copy;
+  g_weak_ref_init (&self->pool, NULL);
   /* mem_share stays GstFdAllocator's: a sub-memory keeps the fd and a
    * parent, and maps through the parent, i.e. through the function above. */
 }
@@ -175,6 +269,13 @@ gst_px_arena_allocator_new (PxArena * arena)
   gst_object_ref_sink (self);
   self->arena = px_arena_ref (arena);
   return GST_ALLOCATOR_CAST (self);
+}
+
+void
+gst_px_arena_allocator_set_pool (GstAllocator * allocator, GstBufferPool * pool)
+{
+  g_return_if_fail (GST_IS_PX_ARENA_ALLOCATOR (allocator));
+  g_weak_ref_set (&GST_PX_ARENA_ALLOCATOR (allocator)->pool, pool);
 }
 
 PxArena *

@@ -34,6 +34,14 @@ GST_PX_API GstAllocator *gst_px_arena_allocator_new (PxArena * arena);
 GST_PX_API
     PxArena * gst_px_arena_allocator_get_arena (GstAllocator * allocator);
 
+/* The pool whose buffers copies of this allocator's memory borrow, so that
+ * they stay in the arena (a weak reference; NULL: copies go to system
+ * memory). A GstPxArenaPool sets itself on the allocator of each of its
+ * configurations. */
+GST_PX_API
+    void gst_px_arena_allocator_set_pool (GstAllocator * allocator,
+    GstBufferPool * pool);
+
 /* Wraps [offset, offset + size) of @slot as memory, for a slot the caller
  * already holds (typically one a peer lent us). Memory of an imported arena
  * is read-only (GST_MEMORY_FLAG_READONLY, write maps fail). Returns NULL if

@@ -9,9 +9,23 @@
  * @short_description: a buffer pool over one memfd arena
  *
  * Configured like any #GstBufferPool (caps, size, min/max buffers, allocation
- * params, %GST_BUFFER_POOL_OPTION_VIDEO_META). gst_buffer_pool_set_config()
+ * params, %GST_BUFFER_POOL_OPTION_VIDEO_META,
+ * %GST_BUFFER_POOL_OPTION_VIDEO_ALIGNMENT). gst_buffer_pool_set_config()
  * creates one arena with one slot per buffer: the whole pool costs one fd
  * however many buffers flow through it.
+ *
+ * Video is laid out as #GstVideoBufferPool lays it out, so that elements
+ * that need padded frames can decode into the arena: with both video
+ * options and raw video caps, the configuration's #GstVideoAlignment pads
+ * the frame (gst_video_info_align()), the buffers and their slots are sized
+ * for the padded frame, their #GstVideoMeta gives its offsets and strides,
+ * and the strides' alignment, one for every plane, also applies to the
+ * memory. gst_buffer_pool_get_config() shows the alignment, size and
+ * allocation params that result. Slots start on page boundaries: an
+ * alignment above the page size is refused. A pool whose arenas come from
+ * a peer (gst_px_arena_pool_set_arena_func()) refuses an aligned
+ * configuration that would need a new arena once it has one: each arena a
+ * peer grants counts against its budget for the whole session.
  *
  * An arena cannot grow, so a configuration without a maximum
  * (max_buffers = 0) is given one: max(min_buffers,
@@ -23,6 +37,12 @@
  * The pool always allocates from its own arena allocator; an allocator set
  * in the configuration is replaced by it (the configuration then names the
  * arena allocator), allocation params are honoured.
+ *
+ * A copy of the memory of a pool buffer (gst_memory_copy(), which GstBuffer
+ * makes when it must make writable a buffer whose memory someone else has
+ * mapped for writing) takes one of the pool's buffers when one is free,
+ * without waiting, and so stays in the arena; the buffer comes back when
+ * the copy is freed. Otherwise the copy is in system memory.
  */
 
 #include "gstpxarenapool.h"
@@ -33,6 +53,16 @@
 
 GST_DEBUG_CATEGORY_STATIC (gst_px_arena_pool_debug);
 #define GST_CAT_DEFAULT gst_px_arena_pool_debug
+
+/* How the buffers of a configuration lay out video. */
+typedef struct
+{
+  gboolean add_meta;
+  /* The layout the meta gives: the caps' frame, or the padded one. */
+  GstVideoInfo info;
+  gboolean aligned;
+  GstVideoAlignment align;
+} VideoLayout;
 
 struct _GstPxArenaPool
 {
@@ -45,8 +75,7 @@ struct _GstPxArenaPool
    * and the slot size the arena was created with. */
   gsize data_offset;
   gsize slot_size;
-  gboolean add_video_meta;
-  GstVideoInfo video_info;
+  VideoLayout video;
   /* Where arenas come from (NULL: px_arena_new ()); see
    * gst_px_arena_pool_set_arena_func(). */
   GstPxArenaFunc arena_func;
@@ -62,24 +91,102 @@ G_DEFINE_TYPE_WITH_CODE (GstPxArenaPool, gst_px_arena_pool,
 static const gchar **
 gst_px_arena_pool_get_options (GstBufferPool * pool)
 {
-  static const gchar *options[] = { GST_BUFFER_POOL_OPTION_VIDEO_META, NULL };
+  static const gchar *options[] = { GST_BUFFER_POOL_OPTION_VIDEO_META,
+    GST_BUFFER_POOL_OPTION_VIDEO_ALIGNMENT, NULL
+  };
   return options;
 }
 
+/* Whether memory of arena slots can keep @align (a mask): slots start on
+ * page boundaries. */
+static gboolean
+alignment_fits (gsize align)
+{
+  return (align | gst_memory_alignment) < px_arena_slot_alignment ();
+}
 
-/* The arena of a new configuration. The current one when it has the same
- * layout (set_config runs only with every buffer back, so no slot is in
- * use): upstream often sets a proposed pool's config again, and an arena
+/* The video layout of @config, into @video: with
+ * %GST_BUFFER_POOL_OPTION_VIDEO_META and raw video @caps, the caps' frame;
+ * with %GST_BUFFER_POOL_OPTION_VIDEO_ALIGNMENT as well, the frame padded by
+ * the configuration's alignment, whose stride alignment (the largest one
+ * asked, for every plane) also applies to the memory. Raises *@size to the
+ * padded frame's size and @params->align to the strides'. */
+static gboolean
+configure_video (GstPxArenaPool * self, GstStructure * config,
+    GstCaps * caps, guint * size, GstAllocationParams * params,
+    VideoLayout * video)
+{
+  GstVideoInfo *info = &video->info;
+  GstVideoAlignment *align = &video->align;
+  guint64 padded_width, padded_height;
+  gsize max_align = params->align;
+
+  video->add_meta = caps != NULL &&
+      gst_buffer_pool_config_has_option (config,
+      GST_BUFFER_POOL_OPTION_VIDEO_META) &&
+      gst_video_info_from_caps (info, caps);
+  video->aligned = video->add_meta &&
+      gst_buffer_pool_config_has_option (config,
+      GST_BUFFER_POOL_OPTION_VIDEO_ALIGNMENT);
+  if (video->add_meta && *size < info->size) {
+    GST_ERROR_OBJECT (self, "buffers of %u bytes cannot hold a frame of %"
+        G_GSIZE_FORMAT, *size, info->size);
+    return FALSE;
+  }
+  if (!video->aligned)
+    return TRUE;
+
+  if (!gst_buffer_pool_config_get_video_alignment (config, align))
+    gst_video_alignment_reset (align);
+  for (guint n = 0; n < GST_VIDEO_MAX_PLANES; n++)
+    max_align |= align->stride_align[n];
+  padded_width = (guint64) GST_VIDEO_INFO_WIDTH (info) + align->padding_left +
+      align->padding_right;
+  padded_height = (guint64) GST_VIDEO_INFO_HEIGHT (info) + align->padding_top
+      + align->padding_bottom;
+  if (!alignment_fits (max_align) || padded_width > G_MAXINT ||
+      padded_height > G_MAXINT) {
+    GST_ERROR_OBJECT (self, "cannot pad %dx%d frames to %" G_GUINT64_FORMAT
+        "x%" G_GUINT64_FORMAT " with strides aligned to %" G_GSIZE_FORMAT
+        " bytes", GST_VIDEO_INFO_WIDTH (info), GST_VIDEO_INFO_HEIGHT (info),
+        padded_width, padded_height, max_align + 1);
+    return FALSE;
+  }
+  for (guint n = 0; n < GST_VIDEO_MAX_PLANES; n++)
+    align->stride_align[n] = max_align;
+  if (!gst_video_info_align (info, align) || info->size > G_MAXUINT) {
+    GST_ERROR_OBJECT (self, "cannot align %" GST_PTR_FORMAT, caps);
+    return FALSE;
+  }
+  params->align = max_align;
+  *size = MAX (*size, (guint) info->size);
+  return TRUE;
+}
+
+/* The current arena if a configuration of @slots slots of @slot_size bytes
+ * can keep it (set_config runs only with every buffer back, so no slot is
+ * in use): upstream often sets a proposed pool's config again, and an arena
  * that comes from a peer costs a round trip and part of a budget. */
-static int
-make_arena (GstPxArenaPool * self, gsize slot_size, guint slots, PxArena ** out)
+static PxArena *
+reusable_arena (GstPxArenaPool * self, gsize slot_size, guint slots)
 {
   PxArena *current = self->allocator ?
       gst_px_arena_allocator_get_arena (self->allocator) : NULL;
 
   if (current != NULL && px_arena_slot_size (current) >= slot_size &&
       px_arena_slot_count (current) == slots &&
-      px_arena_slots_in_use (current) == 0) {
+      px_arena_slots_in_use (current) == 0)
+    return current;
+  return NULL;
+}
+
+/* The arena of a new configuration: the current one if it fits. */
+static int
+make_arena (GstPxArenaPool * self, gsize slot_size, guint slots, PxArena ** out)
+{
+  PxArena *current = reusable_arena (self, slot_size, slots);
+
+  if (current != NULL) {
     *out = px_arena_ref (current);
     return 0;
   }
@@ -96,6 +203,7 @@ gst_px_arena_pool_set_config (GstBufferPool * pool, GstStructure * config)
   GstCaps *caps;
   guint size, min, max;
   gsize data_offset, slot_size;
+  VideoLayout video;
   PxArena *arena;
   int ret;
 
@@ -105,6 +213,13 @@ gst_px_arena_pool_set_config (GstBufferPool * pool, GstStructure * config)
   }
   if (!gst_buffer_pool_config_get_allocator (config, NULL, &params))
     gst_allocation_params_init (&params);
+  if (!alignment_fits (params.align)) {
+    GST_ERROR_OBJECT (self, "cannot align memory to %" G_GSIZE_FORMAT
+        " bytes: arena slots start on page boundaries", params.align + 1);
+    return FALSE;
+  }
+  if (!configure_video (self, config, caps, &size, &params, &video))
+    return FALSE;
 
   if (max == 0)
     max = MAX (min, GST_PX_ARENA_POOL_DEFAULT_SLOTS);
@@ -115,6 +230,16 @@ gst_px_arena_pool_set_config (GstBufferPool * pool, GstStructure * config)
     return FALSE;
   }
 
+  /* A peer counts each arena it grants against its budget for the whole
+   * session: padding is not worth a second one. The element falls back to
+   * a pool of its own (avdec_h264 then copies each frame into this one,
+   * which costs what a copy out of a direct-rendered frame costs). */
+  if (video.aligned && self->arena_func != NULL && self->allocator != NULL &&
+      reusable_arena (self, slot_size, max) == NULL) {
+    GST_INFO_OBJECT (self, "padded frames of %u bytes do not fit the arena "
+        "a peer granted: not asking for another", size);
+    return FALSE;
+  }
   ret = make_arena (self, slot_size, max, &arena);
   if (ret < 0) {
     GST_ERROR_OBJECT (self, "cannot create an arena of %u x %" G_GSIZE_FORMAT
@@ -123,25 +248,25 @@ gst_px_arena_pool_set_config (GstBufferPool * pool, GstStructure * config)
   }
   g_clear_object (&self->allocator);
   self->allocator = gst_px_arena_allocator_new (arena);
+  gst_px_arena_allocator_set_pool (self->allocator, pool);
   px_arena_unref (arena);
 
   self->params = params;
   self->size = size;
   self->data_offset = data_offset;
   self->slot_size = slot_size;
-  self->add_video_meta = caps != NULL &&
-      gst_buffer_pool_config_has_option (config,
-      GST_BUFFER_POOL_OPTION_VIDEO_META) &&
-      gst_video_info_from_caps (&self->video_info, caps);
+  self->video = video;
 
   GST_DEBUG_OBJECT (self, "arena %016" G_GINT64_MODIFIER "x: %u slots of %"
-      G_GSIZE_FORMAT " bytes, video meta %d", px_arena_id (arena), max,
-      slot_size, self->add_video_meta);
+      G_GSIZE_FORMAT " bytes, video meta %d, aligned %d", px_arena_id (arena),
+      max, slot_size, video.add_meta, video.aligned);
 
   /* Write back what the pool really does, then let the base class take its
    * copy of the limits. */
   gst_buffer_pool_config_set_params (config, caps, size, min, max);
   gst_buffer_pool_config_set_allocator (config, self->allocator, &params);
+  if (video.aligned)
+    gst_buffer_pool_config_set_video_alignment (config, &video.align);
   return GST_BUFFER_POOL_CLASS (gst_px_arena_pool_parent_class)->set_config
       (pool, config);
 }
@@ -164,13 +289,18 @@ gst_px_arena_pool_alloc_buffer (GstBufferPool * pool, GstBuffer ** buffer,
   buf = gst_buffer_new ();
   gst_buffer_append_memory (buf, mem);
 
-  if (self->add_video_meta) {
-    GstVideoInfo *info = &self->video_info;
+  if (self->video.add_meta) {
+    GstVideoInfo *info = &self->video.info;
+    GstVideoMeta *meta;
 
-    gst_buffer_add_video_meta_full (buf, GST_VIDEO_FRAME_FLAG_NONE,
+    meta = gst_buffer_add_video_meta_full (buf, GST_VIDEO_FRAME_FLAG_NONE,
         GST_VIDEO_INFO_FORMAT (info), GST_VIDEO_INFO_WIDTH (info),
         GST_VIDEO_INFO_HEIGHT (info), GST_VIDEO_INFO_N_PLANES (info),
         info->offset, info->stride);
+    /* Tells downstream where the padding is; the layout is the one
+     * gst_video_info_align() made, so it holds. */
+    if (self->video.aligned)
+      gst_video_meta_set_alignment (meta, self->video.align);
   }
   *buffer = buf;
   return GST_FLOW_OK;
