@@ -12,7 +12,9 @@
  *   arguments and thread id queued on the listener, until the supervisor
  *   reads them and kills the worker: a wedged worker, or one that blocks
  *   SIGSYS, is reported all the same, and no message the worker sends can
- *   forge a violation.
+ *   forge a violation. The W^X calls take the same way, and the
+ *   supervisor answers them with EACCES instead (within a budget): the
+ *   host learns of them from the kernel, and the worker goes on.
  * - Posture: /proc tells, for every thread, whether it runs under the
  *   filter, with no_new_privs and no capabilities, and which namespaces
  *   and root the worker has.
@@ -39,6 +41,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LISTENER_LINK "anon_inode:seccomp notify"
@@ -167,12 +170,79 @@ read_string (pid_t tid, uint64_t address, char *buf, size_t size)
 
 static int string_argument (int32_t nr, uint32_t arch);
 
+/* The calls the filter stops that the worker survives: mmap, mprotect and
+ * pkey_mprotect of the native ABI asking for PROT_EXEC (the filter's W^X
+ * rules, px-seccomp.c). The prot argument is an int: its lower 32 bits, as
+ * the filter and the kernel read it. Any other call that reaches the
+ * listener is one the worker is killed for. Returns the call's bit in
+ * PxSandboxChild.refused_kinds, or 0. */
+static unsigned
+refused_kind (const PxSandboxViolation * v)
+{
+  static const char *const calls[] = { "mmap", "mprotect", "pkey_mprotect" };
+
+  if (v->arch != seccomp_arch_native () ||
+      ((uint32_t) v->args[2] & PROT_EXEC) == 0)
+    return 0;
+  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+    if (seccomp_syscall_resolve_name (calls[i]) == v->nr)
+      return 1u << i;
+  }
+  return 0;
+}
+
+static uint64_t
+monotonic_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* Takes one refusal from the budget: PX_SANDBOX_REFUSAL_BURST, of which
+ * PX_SANDBOX_REFUSALS_PER_SECOND come back each second. False when it is
+ * spent. */
+static bool
+take_refusal (PxSandboxChild * child)
+{
+  uint64_t now = monotonic_ns ();
+  uint64_t seconds, regained;
+
+  if (child->refusals_clock == 0)
+    child->refusals_clock = now;
+  seconds = (now - child->refusals_clock) / 1000000000u;
+  child->refusals_clock += seconds * 1000000000u;
+  regained = seconds * PX_SANDBOX_REFUSALS_PER_SECOND;
+  child->refusals_spent = regained >= child->refusals_spent ? 0 :
+      child->refusals_spent - (unsigned) regained;
+  if (child->refusals_spent >= PX_SANDBOX_REFUSAL_BURST)
+    return false;
+  child->refusals_spent++;
+  return true;
+}
+
+/* Answers a W^X call with EACCES: the thread's call returns it, as when a
+ * security module refuses the mapping. The thread may be gone meanwhile
+ * (-ENOENT); nothing ran either way. */
+static void
+refuse (PxSandboxChild * child, struct seccomp_notif *request,
+    struct seccomp_notif_resp *response)
+{
+  response->id = request->id;
+  response->val = 0;
+  response->error = -EACCES;
+  response->flags = 0;
+  seccomp_notify_respond (child->listener_fd, response);
+}
+
 static int
 receive_violation (PxSandboxChild * child, PxSandboxViolation * violation)
 {
   struct seccomp_notif *request = NULL;
   struct seccomp_notif_resp *response = NULL;
   PxSandboxViolation v;
+  unsigned kind;
   int ret, text_arg;
 
   ret = seccomp_notify_alloc (&request, &response);
@@ -196,9 +266,22 @@ receive_violation (PxSandboxChild * child, PxSandboxViolation * violation)
   /* the thread still waits: the tid and the memory read were its own */
   if (seccomp_notify_id_valid (child->listener_fd, request->id) < 0)
     v.text[0] = '\0';
+  kind = refused_kind (&v);
+  v.verdict = PX_SANDBOX_VERDICT_KILLED;
+  if (kind != 0)
+    v.verdict = take_refusal (child) ? PX_SANDBOX_VERDICT_REFUSED :
+        PX_SANDBOX_VERDICT_FLOODED;
+  if (v.verdict == PX_SANDBOX_VERDICT_REFUSED) {
+    refuse (child, request, response);
+    child->refused_calls++;
+    v.first_of_its_kind = !(child->refused_kinds & kind);
+    child->refused_kinds |= kind;
+  } else {
+    /* no answer: the thread waits until SIGKILL takes the whole worker */
+    px_sandbox_child_kill (child);
+  }
   seccomp_notify_free (request, response);
-  /* no answer: the thread waits until SIGKILL takes the whole worker */
-  px_sandbox_child_kill (child);
+  v.refused_calls = child->refused_calls;
   *violation = v;
   return 1;
 }
@@ -238,7 +321,7 @@ typedef struct
   ArgKind kind;
 } Arg;
 
-/* The calls the policies kill, with their arguments (man 2). */
+/* The calls the policies kill or refuse, with their arguments (man 2). */
 static const struct
 {
   const char *name;
@@ -272,6 +355,8 @@ static const struct
           {"flags", ARG_MAP_FLAGS}, {"fd", ARG_INT}, {"offset", ARG_HEX}}},
   {"mprotect", {{"addr", ARG_POINTER}, {"len", ARG_SIZE},
           {"prot", ARG_PROT}}},
+  {"pkey_mprotect", {{"addr", ARG_POINTER}, {"len", ARG_SIZE},
+          {"prot", ARG_PROT}, {"pkey", ARG_INT}}},
   {"socket", {{"domain", ARG_FAMILY}, {"type", ARG_SOCKET_TYPE},
           {"protocol", ARG_INT}}},
   {"mount", {{"source", ARG_POINTER}, {"target", ARG_STRING},

@@ -15,7 +15,9 @@
  *   system root, no capabilities, no_new_privs, seccomp on every thread.
  *   The filter's listener goes to the host on the supervisor socket.
  * - The host supervises: px_sandbox_child_service() takes the listener and
- *   then reads, from the kernel, every call the filter kills;
+ *   then reads, from the kernel, every call the filter stops: it kills the
+ *   worker for most, and answers the W^X ones (executable memory) with
+ *   EACCES;
  *   px_sandbox_child_check_posture() reads the worker's posture from /proc
  *   before anything else trusts it.
  *
@@ -197,12 +199,45 @@ extern "C"
     int supervisor_fd;          /* until the listener came, or closed */
     int listener_fd;            /* the worker's seccomp listener */
     bool listener_taken;
+    unsigned refused_calls;     /* W^X calls answered EACCES, in all */
+    unsigned refused_kinds;     /* which syscalls of them, as bits */
+    unsigned refusals_spent;    /* of the burst (see below) */
+    uint64_t refusals_clock;    /* ns, CLOCK_MONOTONIC; 0 before the first */
   } PxSandboxChild;
 
-/* A call the seccomp filter killed, as the kernel reported it to the
- * supervisor (struct seccomp_notif). */
+/* The W^X calls the supervisor answers with EACCES (so that a library
+ * probing for JIT memory falls back) before it kills the worker instead:
+ * a burst of PX_SANDBOX_REFUSAL_BURST, then PX_SANDBOX_REFUSALS_PER_SECOND.
+ * Each costs the host a round trip on the listener; libraries give up
+ * after the first refusal, a worker that keeps asking is not probing. */
+#define PX_SANDBOX_REFUSAL_BURST 64u
+#define PX_SANDBOX_REFUSALS_PER_SECOND 1u
+
+/* What the supervisor did with a call the filter stopped. */
+  typedef enum
+  {
+    /* A call of the kill list (exec, ptrace, a process clone, ...): the
+     * worker is being killed. */
+    PX_SANDBOX_VERDICT_KILLED,
+    /* A W^X call (mmap, mprotect or pkey_mprotect asking for PROT_EXEC):
+     * answered with EACCES, as a security module refuses such a mapping;
+     * the worker goes on. */
+    PX_SANDBOX_VERDICT_REFUSED,
+    /* A W^X call past PX_SANDBOX_REFUSAL_BURST: the worker is being
+     * killed. */
+    PX_SANDBOX_VERDICT_FLOODED,
+  } PxSandboxVerdict;
+
+/* A call the seccomp filter stopped, as the kernel reported it to the
+ * supervisor (struct seccomp_notif), and what the supervisor did. */
   typedef struct
   {
+    PxSandboxVerdict verdict;
+    /* The worker's W^X calls refused so far (this one included when it
+     * was refused). */
+    unsigned refused_calls;
+    /* Refused, and the first refusal of this syscall for this worker. */
+    bool first_of_its_kind;
     pid_t tid;                  /* the calling thread, in the host's view */
     int32_t nr;
     uint32_t arch;              /* AUDIT_ARCH_* */
@@ -281,11 +316,16 @@ extern "C"
 
 /* Call when px_sandbox_child_watch_fd() is readable (or hung up). Takes the
  * listener the worker hands over at lockdown (returns 0), or reads one
- * killed call, kills the worker and fills @violation (returns 1). Returns
- * 0 too for a call that vanished before it could be read, and when the
- * worker closed its supervisor socket without a listener (watch_fd is -1
- * then). -EPROTO: the worker handed over something that is not a seccomp
- * listener, or more than one fd; it is killed. Never blocks. */
+ * stopped call, fills @violation and returns 1: a W^X call (mmap, mprotect
+ * or pkey_mprotect of the native ABI with PROT_EXEC in its prot argument,
+ * the only calls the filter sends here that the worker survives) is
+ * answered with -EACCES (PX_SANDBOX_VERDICT_REFUSED) while the budget of
+ * PX_SANDBOX_REFUSAL_BURST lasts; anything else, or a W^X call past the
+ * budget, kills the worker (KILLED, FLOODED). Returns 0 too for a call
+ * that vanished before it could be read, and when the worker closed its
+ * supervisor socket without a listener (watch_fd is -1 then). -EPROTO:
+ * the worker handed over something that is not a seccomp listener, or
+ * more than one fd; it is killed. Never blocks. */
   int px_sandbox_child_service (PxSandboxChild * child,
       PxSandboxViolation * violation);
 
@@ -294,8 +334,9 @@ extern "C"
 
 /* "execve (pathname=\"/bin/sh\", argv=0x7ffc..., envp=0x0)" in @buf: the
  * syscall's name (px_sandbox_violation_name()) and its arguments, decoded
- * for the calls the policies kill (flags, signals, address families by
- * name), as hexadecimal otherwise. Returns the length or -ENOSPC. */
+ * for the calls the policies kill or refuse (flags, protections, signals,
+ * address families by name), as hexadecimal otherwise. Returns the length
+ * or -ENOSPC. */
   int px_sandbox_violation_describe (const PxSandboxViolation * violation,
       char *buf, size_t size);
 

@@ -270,14 +270,17 @@ static const char *const filesystem_allowed[] = {
   "getcwd",                     /* GIO resolving relative paths */
 };
 
-/* W^X: no mapping both writable and executable (kill), and no new code at
- * all after lockdown (EACCES): an executable-only mapping of a memfd the
- * worker wrote would otherwise be a writable+executable pair. */
+/* W^X: no mapping both writable and executable, and no new code at all
+ * after lockdown: an executable-only mapping of a memfd the worker wrote
+ * would otherwise be a writable+executable pair. Such a call goes to the
+ * supervisor (ACT_KILL), which answers it with EACCES rather than killing
+ * (px_sandbox_child_service()): a JIT probing for memory (GLib's PCRE2,
+ * ORC) falls back to its interpreter, and the host still learns of it
+ * from the kernel. */
 static int
 add_memory_rules (RuleSet * set)
 {
   static const char *const calls[] = { "mmap", "mprotect" };
-  const uint64_t wx = PROT_WRITE | PROT_EXEC;
   int ret = 0;
 
   for (size_t i = 0; i < N_ELEMENTS (calls) && ret == 0; i++) {
@@ -285,15 +288,15 @@ add_memory_rules (RuleSet * set)
     ret = RULE (set, calls[i], SCMP_ACT_ALLOW,
         SCMP_A2 (SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
     if (ret == 0)
-      ret = RULE (set, calls[i], SCMP_ACT_ERRNO (EACCES),
-          SCMP_A2 (SCMP_CMP_MASKED_EQ, wx, PROT_EXEC));
-    if (ret == 0)
       ret = RULE (set, calls[i], ACT_KILL,
-          SCMP_A2 (SCMP_CMP_MASKED_EQ, wx, wx));
+          SCMP_A2 (SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
   }
-  /* pkey_mprotect: nobody needs memory protection keys, and it would be a
-   * way around these rules; it keeps the default (EPERM) and is protected
-   * from rules files. */
+  /* pkey_mprotect: nobody needs memory protection keys; without PROT_EXEC
+   * it keeps the default (EPERM), with it it is the W^X call it would be
+   * through mprotect. Protected from rules files. */
+  if (ret == 0)
+    ret = RULE (set, "pkey_mprotect", ACT_KILL,
+        SCMP_A2 (SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
   return ret;
 }
 

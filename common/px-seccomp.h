@@ -11,10 +11,14 @@
  * - path-based calls (open, stat, access, readlink, ...): EACCES, so that a
  *   lazy load fails like a missing file would;
  * - the kill list (exec, ptrace, mount, namespaces, bpf, ...), process
- *   clones, writable+executable mappings, signals to other processes,
- *   foreign ABIs: SECCOMP_RET_USER_NOTIF, i.e. the calling thread waits in
- *   the kernel while the supervisor, which holds the filter's listener,
- *   reads the call and kills the worker;
+ *   clones, signals to other processes, foreign ABIs:
+ *   SECCOMP_RET_USER_NOTIF, i.e. the calling thread waits in the kernel
+ *   while the supervisor, which holds the filter's listener, reads the
+ *   call and kills the worker;
+ * - W^X: mmap, mprotect and pkey_mprotect with PROT_EXEC (writable and
+ *   executable, or executable after lockdown): SECCOMP_RET_USER_NOTIF too,
+ *   and the supervisor answers EACCES instead of killing (within a
+ *   budget, px_sandbox_child_service());
  * - clone3: ENOSYS (glibc then falls back to clone, which is checked);
  * - everything else: EPERM.
  */

@@ -300,11 +300,12 @@ map_wx (bool with_mprotect, int second_prot)
       PROT_READ | PROT_WRITE | PROT_EXEC;
   void *p = mmap (NULL, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-  if (p == MAP_FAILED || !with_mprotect) {
+  if (p == MAP_FAILED || !with_mprotect)
     report (p == MAP_FAILED ? -1 : 0);
-    return;
-  }
-  report (mprotect (p, 4096, second_prot));
+  else
+    report (mprotect (p, 4096, second_prot));
+  /* alive while the host reads its mappings */
+  wait_for_host ();
 }
 
 static void
@@ -412,6 +413,55 @@ protect_executable (const char *arg)
 }
 
 static void
+map_executable (const char *arg)
+{
+  void *p = mmap (NULL, 4096, PROT_READ | PROT_EXEC,
+      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  report (p == MAP_FAILED ? -1 : 0);
+  wait_for_host ();
+}
+
+/* pkey_mprotect with pkey -1 is mprotect; ARG "rx" asks for PROT_EXEC,
+ * anything else for PROT_READ. */
+static void
+protect_with_key (const char *arg)
+{
+  int prot = arg && strcmp (arg, "rx") == 0 ? PROT_READ | PROT_EXEC : PROT_READ;
+  void *p = mmap (NULL, 4096, PROT_READ | PROT_WRITE,
+      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+  report (p == MAP_FAILED ? -1 : syscall (SYS_pkey_mprotect, p, 4096, prot,
+          -1));
+  wait_for_host ();
+}
+
+/* ARG (default 1000) writable + executable mmaps in a row: "result errno
+ * E after N" with the errno of the last and how many failed with it,
+ * unless the jail kills the probe first. */
+static void
+map_writable_executable_repeatedly (const char *arg)
+{
+  long n = arg ? strtol (arg, NULL, 10) : 1000, refused = 0;
+  int last = 0;
+
+  for (long i = 0; i < n; i++) {
+    void *p = mmap (NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p != MAP_FAILED) {
+      say ("result ok");
+      return;
+    }
+    if (errno != last)
+      refused = 0;
+    last = errno;
+    refused++;
+  }
+  say ("result errno %d after %ld", last, refused);
+}
+
+static void
 new_user_namespace (const char *arg)
 {
   report (unshare (CLONE_NEWUSER));
@@ -503,6 +553,9 @@ static const struct
   {"wx-mmap", map_writable_executable},
   {"wx-mprotect", protect_writable_executable},
   {"exec-mprotect", protect_executable},
+  {"exec-mmap", map_executable},
+  {"pkey-mprotect", protect_with_key},
+  {"wx-repeat", map_writable_executable_repeatedly},
   {"clone3", call_clone3},
   {"unshare", new_user_namespace},
   {"mount", mount_tmpfs},

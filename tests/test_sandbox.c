@@ -59,6 +59,11 @@ typedef struct
   char lockdown_failed[1024];
   char violation[128];
   int n_violations;
+  PxSandboxVerdict verdict;     /* of the violation */
+  unsigned refused_calls;       /* as the violation counts them */
+  char refused[128];            /* the last call refused with EACCES */
+  int n_refused;
+  int n_first_refusals;         /* refusals first of their syscall */
   int code;                     /* CLD_EXITED, CLD_KILLED, CLD_DUMPED */
   int status;
   unsigned n_cgroups;
@@ -105,8 +110,9 @@ handle_message (PxWireMessage * msg, Outcome * o)
   }
 }
 
-/* The supervisor's part: takes the listener, reads a killed call (the
- * probe is then killed). */
+/* The supervisor's part: takes the listener, reads a stopped call: a
+ * killed one (the probe is then killed) or a refused one (answered with
+ * EACCES, the probe goes on). */
 static void
 service (Outcome * o)
 {
@@ -114,12 +120,22 @@ service (Outcome * o)
   int ret = px_sandbox_child_service (&o->child, &v);
 
   fail_unless (ret >= 0, "px_sandbox_child_service: %s", g_strerror (-ret));
-  if (ret == 1) {
-    fail_unless (px_sandbox_violation_name (v.nr, v.arch, o->violation,
-            sizeof o->violation) > 0);
-    fail_unless (v.tid > 0);
-    o->n_violations++;
+  if (ret != 1)
+    return;
+  fail_unless (v.tid > 0);
+  if (v.verdict == PX_SANDBOX_VERDICT_REFUSED) {
+    fail_unless (px_sandbox_violation_name (v.nr, v.arch, o->refused,
+            sizeof o->refused) > 0);
+    o->n_refused++;
+    o->n_first_refusals += v.first_of_its_kind;
+    fail_unless_equals_int (v.refused_calls, o->n_refused);
+    return;
   }
+  fail_unless (px_sandbox_violation_name (v.nr, v.arch, o->violation,
+          sizeof o->violation) > 0);
+  o->verdict = v.verdict;
+  o->refused_calls = v.refused_calls;
+  o->n_violations++;
 }
 
 /* Reads the probe's messages until it closes the socket, serving its
@@ -247,6 +263,7 @@ expect_errno (const char *misdeed, const char *arg, int e)
       "expected \"%s\"", misdeed, o.result, expected);
   fail_unless_equals_int (o.code, CLD_EXITED);
   fail_unless_equals_int (o.n_violations, 0);
+  fail_unless_equals_int (o.n_refused, 0);
   outcome_clear (&o);
 }
 
@@ -263,7 +280,59 @@ expect_violation (const char *misdeed, const char *name)
   fail_unless_equals_int (o.code, CLD_KILLED);
   fail_unless_equals_int (o.status, SIGKILL);
   fail_unless_equals_int (o.n_violations, 1);
+  fail_unless_equals_int (o.verdict, PX_SANDBOX_VERDICT_KILLED);
   fail_unless_equals_string (o.violation, name);
+  outcome_clear (&o);
+}
+
+/* Inspect: no memory of the probe is executable but the files it runs
+ * (its executable, its libraries) and the vDSO; none is writable and
+ * executable. */
+static void
+assert_no_code_of_its_own (Outcome * o, void *data)
+{
+  gchar *path = g_strdup_printf ("/proc/%d/maps", (int) o->child.pid);
+  gchar *contents = NULL, **lines;
+
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  lines = g_strsplit (contents, "\n", -1);
+  for (gchar ** l = lines; *l && **l; l++) {
+    const gchar *perms = strchr (*l, ' ') + 1;
+    const gchar *name = strrchr (*l, ' ') + 1;
+
+    fail_if (perms[1] == 'w' && perms[2] == 'x', "%s", *l);
+    fail_unless (perms[2] != 'x' || (name[0] == '/' &&
+            strstr (*l, "/memfd:") == NULL) || g_str_equal (name, "[vdso]")
+        || g_str_equal (name, "[vsyscall]"), "executable memory: %s", *l);
+  }
+  g_strfreev (lines);
+  g_free (contents);
+  g_free (path);
+}
+
+/* The kernel reported @name on the listener, the host answered it with
+ * EACCES, which the probe got, and the probe went on (and exited): it
+ * has no executable memory of its own. */
+static void
+expect_refused (const char *misdeed, const char *arg, const char *name)
+{
+  PxSandboxConfig config;
+  Outcome o;
+  char expected[64];
+
+  px_sandbox_config_init (&config);
+  run_probe (&config, misdeed, arg, &o, assert_no_code_of_its_own, NULL);
+  fail_unless_equals_int (o.spawn_ret, 0);
+  fail_unless (o.ready, "no ready report (lockdown: %s)", o.lockdown_failed);
+  g_snprintf (expected, sizeof expected, "errno %d", EACCES);
+  fail_unless (g_str_has_prefix (o.result, expected), "%s: got \"%s\", "
+      "expected \"%s\"", misdeed, o.result, expected);
+  fail_unless_equals_int (o.code, CLD_EXITED);
+  fail_unless_equals_int (o.status, 0);
+  fail_unless_equals_int (o.n_violations, 0);
+  fail_unless_equals_int (o.n_refused, 1);
+  fail_unless_equals_int (o.n_first_refusals, 1);
+  fail_unless_equals_string (o.refused, name);
   outcome_clear (&o);
 }
 
@@ -520,6 +589,15 @@ GST_START_TEST (test_violation_descriptions)
   v.args[1] = SIGKILL;
   fail_unless (px_sandbox_violation_describe (&v, buf, sizeof buf) > 0);
   fail_unless_equals_string (buf, "kill (pid=1, sig=SIGKILL)");
+
+  v.nr = SCMP_SYS (pkey_mprotect);
+  v.args[0] = 0x7f0000002000;
+  v.args[1] = 4096;
+  v.args[2] = PROT_READ | PROT_EXEC;
+  v.args[3] = (uint64_t) - 1;
+  fail_unless (px_sandbox_violation_describe (&v, buf, sizeof buf) > 0);
+  fail_unless_equals_string (buf, "pkey_mprotect (addr=0x7f0000002000, "
+      "len=4096, prot=PROT_READ|PROT_EXEC, pkey=-1)");
 
   /* a foreign ABI: no signature, its own numbering */
   memset (v.args, 0, sizeof v.args);
@@ -887,16 +965,65 @@ body_kill_parent_kills (void)
 
 SANDBOX_TEST (kill_parent_kills);
 
+/* W^X: memory asked writable and executable, or made executable after
+ * the lockdown (no new code at all), is refused with EACCES, as a
+ * security module refuses it: a JIT falls back instead of dying. The
+ * host learns of each from the kernel. */
 static void
-body_writable_executable_mapping_kills (void)
+body_executable_memory_refused (void)
 {
-  expect_violation ("wx-mmap", "mmap");
-  expect_violation ("wx-mprotect", "mprotect");
-  /* executable without writable is no new code either: refused */
-  expect_errno ("exec-mprotect", NULL, EACCES);
+  expect_refused ("wx-mmap", NULL, "mmap");
+  expect_refused ("wx-mprotect", NULL, "mprotect");
+  expect_refused ("exec-mmap", NULL, "mmap");
+  expect_refused ("exec-mprotect", NULL, "mprotect");
+  expect_refused ("pkey-mprotect", "rx", "pkey_mprotect");
+  /* without PROT_EXEC, pkey_mprotect keeps the filter's default */
+  expect_errno ("pkey-mprotect", "r", EPERM);
 }
 
-SANDBOX_TEST (writable_executable_mapping_kills);
+SANDBOX_TEST (executable_memory_refused);
+
+/* Every W^X call is answered, as often as a JIT asks, within the budget. */
+static void
+body_repeated_refusals_answered (void)
+{
+  Outcome o;
+  char expected[64];
+
+  run_misdeed ("wx-repeat", "16", &o);
+  g_snprintf (expected, sizeof expected, "errno %d after 16", EACCES);
+  fail_unless_equals_string (o.result, expected);
+  fail_unless_equals_int (o.code, CLD_EXITED);
+  fail_unless_equals_int (o.n_refused, 16);
+  fail_unless_equals_int (o.n_first_refusals, 1);
+  fail_unless_equals_int (o.n_violations, 0);
+  outcome_clear (&o);
+}
+
+SANDBOX_TEST (repeated_refusals_answered);
+
+/* A worker that keeps asking is not probing: past the budget (a burst,
+ * then one a second) the W^X call kills it, and the host handled no more
+ * than that. */
+static void
+body_refusal_flood_kills (void)
+{
+  Outcome o;
+
+  run_misdeed ("wx-repeat", "100000", &o);
+  fail_unless (o.result[0] == '\0', "the flood ended: %s", o.result);
+  fail_unless_equals_int (o.code, CLD_KILLED);
+  fail_unless_equals_int (o.status, SIGKILL);
+  fail_unless_equals_int (o.n_violations, 1);
+  fail_unless_equals_int (o.verdict, PX_SANDBOX_VERDICT_FLOODED);
+  fail_unless_equals_string (o.violation, "mmap");
+  fail_unless (o.n_refused >= (int) PX_SANDBOX_REFUSAL_BURST &&
+      o.n_refused < 100000, "%d refused", o.n_refused);
+  fail_unless_equals_int (o.refused_calls, o.n_refused);
+  outcome_clear (&o);
+}
+
+SANDBOX_TEST (refusal_flood_kills);
 
 static void
 body_clone3_answers_enosys (void)
@@ -1723,7 +1850,9 @@ sandbox_suite (void)
   ADD_SANDBOX_TEST (tc, fork_kills);
   ADD_SANDBOX_TEST (tc, ptrace_kills);
   ADD_SANDBOX_TEST (tc, kill_parent_kills);
-  ADD_SANDBOX_TEST (tc, writable_executable_mapping_kills);
+  ADD_SANDBOX_TEST (tc, executable_memory_refused);
+  ADD_SANDBOX_TEST (tc, repeated_refusals_answered);
+  ADD_SANDBOX_TEST (tc, refusal_flood_kills);
   ADD_SANDBOX_TEST (tc, clone3_answers_enosys);
   ADD_SANDBOX_TEST (tc, own_threads_scheduling_allowed);
   ADD_SANDBOX_TEST (tc, unshare_and_mount_kill);

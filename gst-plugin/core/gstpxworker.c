@@ -25,7 +25,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_px_worker_debug);
 #define WORKER_MAX_FDS 3
 
 /* liborc's own JIT (videoconvert, audioconvert, videoscale, ...) needs a
- * writable + executable mapping, which the lockdown kills a worker for:
+ * writable + executable mapping, which the lockdown refuses, and liborc
+ * before 0.4.34 aborts the process when it cannot have one:
  * ORC_CODE=backup keeps it from trying, unless the caller names ORC_CODE
  * itself. The worker's programs are compiled all the same, by the jailed
  * compiler its orc_program_compile() asks (docs/security.md, "W^X and
@@ -97,9 +98,12 @@ struct _GstPxWorker
   /* what the supervisor found, set before WORKER_READY */
   gchar *layers;
   guint layer_mask;
-  /* what the kernel reported: the refused call's name and description */
+  /* what the kernel reported: the refused call's name and description,
+   * and, when it was a W^X call past the budget, the W^X calls refused
+   * before it */
   gchar *violation;
   gchar *violation_description;
+  guint violation_refused;
   /* why the host killed the worker, if it did */
   gchar *kill_reason;
   siginfo_t exit_info;          /* valid once status is WORKER_EXITED */
@@ -931,7 +935,11 @@ exit_reason (GstPxWorker * worker, const siginfo_t * info)
   gchar *reason;
 
   g_mutex_lock (&worker->lock);
-  if (worker->violation_description != NULL)
+  if (worker->violation_description != NULL && worker->violation_refused)
+    reason = g_strdup_printf ("killed by the sandbox for calling %s after "
+        "%u refused W^X calls", worker->violation_description,
+        worker->violation_refused);
+  else if (worker->violation_description != NULL)
     reason = g_strdup_printf ("killed by the sandbox for calling %s",
         worker->violation_description);
   else if (worker->hung_up && info->si_code == CLD_KILLED &&
@@ -987,25 +995,25 @@ worker_argv (GstPxWorker * worker, GError ** error)
   return (gchar **) g_ptr_array_free (argv, FALSE);
 }
 
-/* Supervisor thread: the kernel reported a call the filter kills; the
- * worker is already being killed. */
+/* Supervisor thread: the kernel reported a call the filter kills (or a
+ * W^X call past the budget); the worker is already being killed. */
 static void
-record_violation (GstPxWorker * worker, const PxSandboxViolation * v)
+record_violation (GstPxWorker * worker, const PxSandboxViolation * v,
+    const gchar * name, const gchar * description)
 {
-  char name[64], description[512];
   GstStructure *s;
   gboolean first;
 
-  px_sandbox_violation_name (v->nr, v->arch, name, sizeof name);
-  if (px_sandbox_violation_describe (v, description, sizeof description) < 0)
-    g_strlcpy (description, name, sizeof description);
-  GST_WARNING_OBJECT (worker->owner, "the sandbox refused %s on thread %d",
-      description, (int) v->tid);
+  GST_WARNING_OBJECT (worker->owner, "the sandbox refused %s on thread %d%s",
+      description, (int) v->tid, v->verdict == PX_SANDBOX_VERDICT_FLOODED ?
+      ", one W^X call too many: killing the worker" : "");
   g_mutex_lock (&worker->lock);
   first = worker->violation == NULL;
   if (first) {
     worker->violation = g_strdup (name);
     worker->violation_description = g_strdup (description);
+    if (v->verdict == PX_SANDBOX_VERDICT_FLOODED)
+      worker->violation_refused = v->refused_calls;
   }
   g_mutex_unlock (&worker->lock);
   set_status (worker, WORKER_FAILED, description);
@@ -1014,9 +1022,48 @@ record_violation (GstPxWorker * worker, const PxSandboxViolation * v)
   s = gst_structure_new (GST_PX_WORKER_VIOLATION, "syscall", G_TYPE_STRING,
       name, "number", G_TYPE_INT, (gint) v->nr, "arch", G_TYPE_UINT,
       (guint) v->arch, "call", G_TYPE_STRING, description, "thread",
-      G_TYPE_INT, (gint) v->tid, NULL);
+      G_TYPE_INT, (gint) v->tid, "refused-calls", G_TYPE_UINT,
+      v->refused_calls, NULL);
   worker->callbacks.message (worker, gst_message_new_element (worker->owner,
           s), worker->user_data);
+}
+
+/* Supervisor thread: the sandbox answered a W^X call with EACCES and the
+ * worker goes on. The owner hears of the first of each syscall (a JIT
+ * may ask again and again); the log hears of every one. */
+static void
+record_refusal (GstPxWorker * worker, const PxSandboxViolation * v,
+    const gchar * name, const gchar * description)
+{
+  GstStructure *details;
+  GError *error;
+  gchar *debug;
+
+  GST_INFO_OBJECT (worker->owner, "the sandbox refused %s on thread %d with "
+      "EACCES (%u refused so far)", description, (int) v->tid,
+      v->refused_calls);
+  if (!v->first_of_its_kind)
+    return;
+  GST_WARNING_OBJECT (worker->owner, "the sandbox refused %s on thread %d: "
+      "no executable memory in the worker", description, (int) v->tid);
+  if (worker->callbacks.message == NULL)
+    return;
+  error = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
+      "The sandbox refused the worker executable memory: %s", description);
+  debug = g_strdup_printf ("W^X: the call failed with EACCES on the "
+      "worker's thread %d, which goes on (a JIT falls back to its "
+      "interpreter); further %s calls refused to this worker are only "
+      "logged", (int) v->tid, name);
+  details = gst_structure_new (GST_PX_WORKER_REFUSED, "syscall",
+      G_TYPE_STRING, name, "number", G_TYPE_INT, (gint) v->nr, "arch",
+      G_TYPE_UINT, (guint) v->arch, "call", G_TYPE_STRING, description,
+      "thread", G_TYPE_INT, (gint) v->tid, "refused-calls", G_TYPE_UINT,
+      v->refused_calls, NULL);
+  worker->callbacks.message (worker,
+      gst_message_new_warning_with_details (worker->owner, error, debug,
+          details), worker->user_data);
+  g_free (debug);
+  g_error_free (error);
 }
 
 /* Kills a worker whose posture does not match and says so on the bus. */
@@ -1073,18 +1120,28 @@ check_ready (GstPxWorker * worker)
   set_status (worker, WORKER_READY, NULL);
 }
 
-/* Supervisor thread: the listener came, or a call was killed. */
+/* Supervisor thread: the listener came, or the filter stopped a call. */
 static void
 service_listener (GstPxWorker * worker)
 {
-  PxSandboxViolation violation;
-  int ret = px_sandbox_child_service (&worker->child, &violation);
+  PxSandboxViolation v;
+  char name[64], description[512];
+  int ret = px_sandbox_child_service (&worker->child, &v);
 
-  if (ret == 1)
-    record_violation (worker, &violation);
-  else if (ret < 0)
+  if (ret < 0) {
     kill_worker (worker, "the worker handed over something else than its "
         "seccomp listener");
+    return;
+  }
+  if (ret != 1)
+    return;
+  px_sandbox_violation_name (v.nr, v.arch, name, sizeof name);
+  if (px_sandbox_violation_describe (&v, description, sizeof description) < 0)
+    g_strlcpy (description, name, sizeof description);
+  if (v.verdict == PX_SANDBOX_VERDICT_REFUSED)
+    record_refusal (worker, &v, name, description);
+  else
+    record_violation (worker, &v, name, description);
 }
 
 /* One line of the worker's stderr into the log, control characters

@@ -7,8 +7,9 @@
  * parent-death signal is tied to that thread): it waits for the worker to
  * report itself locked down and checks that from /proc before accepting
  * it, relays its bus messages, holds the seccomp listener through which
- * the kernel reports every call the jail kills (the worker cannot forge
- * or hide one), kills the worker for it, and reaps it.
+ * the kernel reports every call the jail stops (the worker cannot forge
+ * or hide one), kills the worker for it (or, for a W^X call, lets the
+ * call fail and warns: GST_PX_WORKER_REFUSED), and reaps it.
  *
  * Buffers go in through an ipcsink whose fd is gst_px_worker_get_input_fd()
  * and come out of an ipcsrc on gst_px_worker_get_output_fd(); the worker
@@ -44,8 +45,17 @@ G_BEGIN_DECLS
 /* Element message of the host (never of the worker): a call the sandbox
  * killed the worker for, as the kernel reported it. Fields: "syscall"
  * (name), "number", "arch" (AUDIT_ARCH_*), "call" (name and decoded
- * arguments), "thread" (the caller's tid, in the host's view). */
+ * arguments), "thread" (the caller's tid, in the host's view),
+ * "refused-calls" (the W^X calls refused before it: see below). */
 #define GST_PX_WORKER_VIOLATION "parallax-worker-violation"
+/* The details of the warning the host posts (GST_RESOURCE_ERROR,
+ * NOT_AUTHORIZED) when the sandbox refused the worker executable memory:
+ * a W^X call (mmap, mprotect, pkey_mprotect with PROT_EXEC) that failed
+ * with EACCES, after which the worker goes on. Once per worker and
+ * syscall; the same fields as GST_PX_WORKER_VIOLATION, "refused-calls"
+ * counting this one. Past PX_SANDBOX_REFUSAL_BURST such calls (one more
+ * a second) the worker is killed instead, as for a violation. */
+#define GST_PX_WORKER_REFUSED "parallax-worker-refused"
 #define GST_PX_WORKER_INPUT "parallax-input"
 #define GST_PX_WORKER_OUTPUT "parallax-output"
 /* The input buffers the host's ipcsink lends a worker at once
@@ -152,7 +162,8 @@ typedef struct
       gpointer user_data);
   /* The worker ended; @reason says how ("exited with status 1", "killed by
    * the sandbox for calling execve (pathname=\"/bin/sh\", ...)", "killed
-   * by the host: ...", ...). Supervisor thread. */
+   * by the sandbox for calling mmap (...) after 64 refused W^X calls",
+   * "killed by the host: ...", ...). Supervisor thread. */
   void (*exited) (GstPxWorker * worker, const gchar * reason,
       gpointer user_data);
 } GstPxWorkerCallbacks;

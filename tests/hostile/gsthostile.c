@@ -313,6 +313,60 @@ protect_executable (GstHostile * self, GstBuffer * buffer)
   return mprotect (p, 4096, PROT_READ | PROT_EXEC);
 }
 
+/* What a JIT that will not take no for an answer does: writable +
+ * executable mappings, again and again. */
+static int
+map_writable_executable_repeatedly (GstHostile * self, GstBuffer * buffer)
+{
+  for (guint i = 0; i < 100000; i++) {
+    if (map_writable_executable (self, buffer) == 0)
+      return 0;
+  }
+  return -1;
+}
+
+/* Three writable + executable mappings, then three mprotects to
+ * executable: a JIT trying each way it knows. -1 with the last errno. */
+static int
+map_and_protect_executable (GstHostile * self, GstBuffer * buffer)
+{
+  for (guint i = 0; i < 3; i++) {
+    if (map_writable_executable (self, buffer) == 0)
+      return 0;
+  }
+  for (guint i = 0; i < 3; i++) {
+    if (protect_executable (self, buffer) == 0)
+      return 0;
+  }
+  return -1;
+}
+
+/* A regular expression GLib compiles with PCRE2's JIT (G_REGEX_OPTIMIZE),
+ * as subparse's type finder does with every stream it is shown; PCRE2
+ * interprets it when the JIT gets no executable memory. 0 when it
+ * matches. */
+static int
+match_optimized_regex (GstHostile * self, GstBuffer * buffer)
+{
+  GError *error = NULL;
+  GRegex *regex = g_regex_new ("^([0-9]+):([0-9]+) --> (a|b)+$",
+      G_REGEX_OPTIMIZE, 0, &error);
+  gboolean matched;
+
+  if (regex == NULL) {
+    self->detail = g_strdup (error->message);
+    g_error_free (error);
+    errno = EINVAL;
+    return -1;
+  }
+  matched = g_regex_match (regex, "12:34 --> abba", 0, NULL) &&
+      !g_regex_match (regex, "12:34 --> abc", 0, NULL);
+  g_regex_unref (regex);
+  if (!matched)
+    errno = ENOENT;
+  return matched ? 0 : -1;
+}
+
 /* Code of a program compiled as every ORC user compiles (in the worker:
  * by its compiler), kept for the process's life. */
 static guint8 *
@@ -564,6 +618,9 @@ static const struct
   {"wx-mmap", map_writable_executable},
   {"exec-mmap", map_executable},
   {"exec-mprotect", protect_executable},
+  {"wx-flood", map_writable_executable_repeatedly},
+  {"wx-mixed", map_and_protect_executable},
+  {"regex", match_optimized_regex},
   {"orc-write-code", write_orc_code},
   {"orc-remap-code", remap_orc_code},
   {"orc-malformed", send_malformed_programs},
