@@ -148,6 +148,16 @@ typedef void (*GstPxConnectionWaitFunc) (GstPxConnection * conn,
 gboolean gst_px_connection_event (GstPxConnection * conn, GstEvent * event,
     GstClockTime timeout, GstPxConnectionWaitFunc func, gpointer user_data);
 
+/* Any thread but the connection's readers: waits, at most @timeout, until
+ * every message that has arrived so far was handed to the owner (or
+ * handled here) and the reader found the socket empty. What the peer sends
+ * later is not waited for: a peer that sent nothing yet costs no wait. For
+ * an owner that must know whether the peer already said something (its
+ * HELLO) before it answers without it. FALSE on timeout, once closed, or
+ * on a reader thread. */
+gboolean gst_px_connection_wait_read (GstPxConnection * conn,
+    GstClockTime timeout);
+
 /* Any thread: the threads waiting in gst_px_connection_event() call their
  * GstPxConnectionWaitFunc again. */
 void gst_px_connection_wake (GstPxConnection * conn);

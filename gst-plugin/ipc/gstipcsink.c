@@ -1614,10 +1614,26 @@ peer_greeting_locked (GstIpcSink * self)
       !((Client *) self->clients->data)->ready;
 }
 
+/* Whether the sink is, or is going, PAUSED or PLAYING: upstream may
+ * negotiate. */
+static gboolean
+streaming (GstIpcSink * self)
+{
+  gboolean target;
+
+  GST_OBJECT_LOCK (self);
+  target = GST_STATE_TARGET (self) >= GST_STATE_PAUSED;
+  GST_OBJECT_UNLOCK (self);
+  return target;
+}
+
 /* fd mode: the connection to the one peer, once it said hello. Its answers
- * are part of negotiation, so a query that comes before its HELLO (upstream
- * negotiates as soon as we are PAUSED) waits for it, for a while, instead
- * of falling back to our template. */
+ * are part of negotiation, so a query that comes before its HELLO while
+ * upstream may negotiate (as soon as we are PAUSED) waits for it, for a
+ * while, instead of falling back to our template. In READY nothing waits
+ * for a peer that has not spoken: a peer that is READY greeted us already
+ * (ipcsrc does at NULL -> READY), and its HELLO, if it came, is taken
+ * first; one that did not is not there yet, and our template answers. */
 static GstPxConnection *
 single_peer (GstIpcSink * self)
 {
@@ -1625,8 +1641,18 @@ single_peer (GstIpcSink * self)
       GST_PX_CONNECTION_REPLY_TIMEOUT / GST_USECOND;
   GstPxConnection *conn = NULL;
 
+  if (!streaming (self)) {
+    g_mutex_lock (&self->lock);
+    if (peer_greeting_locked (self))
+      conn = gst_px_connection_ref (((Client *) self->clients->data)->conn);
+    g_mutex_unlock (&self->lock);
+    if (conn != NULL)
+      gst_px_connection_wait_read (conn, GST_PX_CONNECTION_REPLY_TIMEOUT);
+    g_clear_pointer (&conn, gst_px_connection_unref);
+    deadline = 0;
+  }
   g_mutex_lock (&self->lock);
-  while (peer_greeting_locked (self) && !self->flushing &&
+  while (deadline > 0 && peer_greeting_locked (self) && !self->flushing &&
       g_cond_wait_until (&self->cond, &self->lock, deadline));
   if (self->upstream_allowed && self->clients &&
       ((Client *) self->clients->data)->ready)
