@@ -1084,6 +1084,220 @@ GST_START_TEST (test_properties_documented_with_their_defaults)
 
 GST_END_TEST;
 
+/* ---- tests: a consumer on an fd, scripted here -------------------------- */
+
+/* The consumer's end of an fd pair, spoken to with the wire protocol:
+ * what it was lent, and what the producer said. */
+typedef struct
+{
+  int fd;
+  GArray *held;                 /* buffer ids not returned yet */
+  guint buffers;                /* BUFFER messages received */
+  gboolean eos;
+} RawConsumer;
+
+/* Reads the producer's HELLO on @fd and answers it, accepting arenas of
+ * up to @arena_total bytes in all. */
+static void
+raw_consumer_init (RawConsumer * c, int fd, guint64 arena_total)
+{
+  PxWireMessage *msg = g_new0 (PxWireMessage, 1);
+  PxWireHello hello = {.role = PX_WIRE_ROLE_CONSUMER,
+    .max_arena_size = MIN (arena_total, PX_WIRE_DEFAULT_ARENA_SIZE),
+    .max_arena_total = arena_total
+  };
+
+  c->fd = fd;
+  c->held = g_array_new (FALSE, FALSE, sizeof (guint64));
+  c->buffers = 0;
+  c->eos = FALSE;
+  fail_unless (wait_readable (fd, WAIT_MS), "no HELLO from the sink");
+  fail_unless (px_wire_recv (fd, msg, MSG_DONTWAIT) >= 0);
+  fail_unless_equals_int (msg->header.type, PX_WIRE_HELLO);
+  px_wire_message_clear (msg);
+  g_free (msg);
+  fail_unless_equals_int (px_wire_send_hello (fd, &hello), 0);
+}
+
+static void
+raw_consumer_clear (RawConsumer * c)
+{
+  g_array_unref (c->held);
+  close (c->fd);
+}
+
+/* Returns every buffer held. */
+static void
+raw_consumer_release (RawConsumer * c)
+{
+  for (guint i = 0; i < c->held->len; i += PX_WIRE_MAX_DONE)
+    fail_unless_equals_int (px_wire_send_buffer_done (c->fd,
+            &g_array_index (c->held, guint64, i), MIN (c->held->len - i,
+                PX_WIRE_MAX_DONE)), 0);
+  g_array_set_size (c->held, 0);
+}
+
+/* Reads one message within @timeout_ms (FALSE if none came): a BUFFER is
+ * held, or with @give_back returned at once; a QUERY is answered "not
+ * answered"; EOS is noted. */
+static gboolean
+raw_consumer_read (RawConsumer * c, gboolean give_back, guint timeout_ms)
+{
+  PxWireMessage *msg = g_new0 (PxWireMessage, 1);
+  PxWireBuffer wire;
+  PxWireBlob blob;
+
+  if (!wait_readable (c->fd, timeout_ms)) {
+    g_free (msg);
+    return FALSE;
+  }
+  fail_unless (px_wire_recv (c->fd, msg, MSG_DONTWAIT) >= 0);
+  if (msg->header.type == PX_WIRE_BUFFER) {
+    fail_unless_equals_int (px_wire_decode_buffer (msg, &wire), 0);
+    c->buffers++;
+    g_array_append_val (c->held, wire.buffer_id);
+    if (give_back)
+      raw_consumer_release (c);
+  } else if (msg->header.type == PX_WIRE_EVENT) {
+    fail_unless_equals_int (px_wire_decode_blob (msg, &blob), 0);
+    c->eos |= blob.kind == GST_EVENT_EOS;
+  } else if (msg->header.type == PX_WIRE_QUERY) {
+    /* Not answered: the sink answers from its template. */
+    fail_unless_equals_int (px_wire_decode_blob (msg, &blob), 0);
+    blob.result = 0;
+    blob.body = "";
+    blob.body_size = 1;
+    fail_unless_equals_int (px_wire_send_blob (c->fd, PX_WIRE_QUERY_REPLY,
+            0, msg->header.request_id, &blob), 0);
+  }
+  px_wire_message_clear (msg);
+  g_free (msg);
+  return TRUE;
+}
+
+/* Holds what comes until it holds @n buffers. */
+static void
+raw_consumer_hold (RawConsumer * c, guint n)
+{
+  while (c->held->len < n)
+    fail_unless (raw_consumer_read (c, FALSE, WAIT_MS),
+        "held %u buffers, waiting for %u", c->held->len, n);
+}
+
+/* Returns what it holds, then every buffer as it comes, until EOS. */
+static void
+raw_consumer_drain (RawConsumer * c)
+{
+  raw_consumer_release (c);
+  while (!c->eos)
+    fail_unless (raw_consumer_read (c, TRUE, WAIT_MS), "no EOS after "
+        "%u buffers", c->buffers);
+}
+
+/* Changes @pipeline's state and waits until it is done (a live pipeline
+ * is PAUSED without preroll). */
+static void
+change_state_now (GstElement * pipeline, GstState state)
+{
+  GstStateChangeReturn ret;
+
+  fail_if (gst_element_set_state (pipeline, state) == GST_STATE_CHANGE_FAILURE);
+  ret = gst_element_get_state (pipeline, NULL, NULL, WAIT_MS * GST_MSECOND);
+  fail_unless (ret == GST_STATE_CHANGE_SUCCESS ||
+      ret == GST_STATE_CHANGE_NO_PREROLL, "%s",
+      gst_element_state_change_return_get_name (ret));
+}
+
+#define PAUSE_BUFFERS 30
+
+/* The sink waits for room (its consumer holds max-in-flight buffers) when
+ * its pipeline pauses: that unlock is no flush, so the sink prerolls on
+ * the buffer it holds and waits again once PLAYING, and the source goes
+ * on. Before, the sink told upstream FLUSHING and the source stopped for
+ * good. */
+GST_START_TEST (test_pause_while_waiting_for_room_resumes)
+{
+  GstElement *pipeline;
+  RawConsumer consumer;
+  int fds[2];
+
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+          fds) == 0);
+  pipeline = pipeline_newf ("videotestsrc num-buffers=%u ! "
+      "video/x-raw,format=GRAY8,width=16,height=16 ! ipcsink name=sink "
+      "fd=%d max-in-flight=4 slow-client-timeout=0", PAUSE_BUFFERS, fds[0]);
+  change_state_now (pipeline, GST_STATE_READY);
+  close (fds[0]);               /* the sink has its own */
+  raw_consumer_init (&consumer, fds[1], PX_WIRE_DEFAULT_ARENA_TOTAL);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  raw_consumer_hold (&consumer, 4);
+
+  for (guint i = 0; i < 3; i++) {
+    change_state_now (pipeline, GST_STATE_PAUSED);
+    change_state_now (pipeline, GST_STATE_PLAYING);
+  }
+  raw_consumer_drain (&consumer);
+  fail_unless_equals_int (consumer.buffers, PAUSE_BUFFERS);
+  wait_eos (pipeline, WAIT_MS);
+
+  stop (pipeline);
+  gst_object_unref (pipeline);
+  raw_consumer_clear (&consumer);
+}
+
+GST_END_TEST;
+
+static GstPadProbeReturn
+note_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  g_atomic_int_set ((gint *) user_data, 1);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Likewise while it waits for its peer (wait-for-connection, the input of
+ * a sandboxbin): the buffer it holds goes out once the peer greets, and
+ * the rest after it. */
+GST_START_TEST (test_pause_while_waiting_for_the_peer_resumes)
+{
+  GstElement *pipeline;
+  RawConsumer consumer;
+  gint arrived = 0;
+  GstPad *pad;
+  int fds[2];
+
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+          fds) == 0);
+  /* Live: its first buffer comes in PLAYING, to render. Without caps: a
+   * CAPS query in PLAYING would wait for the peer. */
+  pipeline = pipeline_newf ("fakesrc is-live=true num-buffers=%u "
+      "sizetype=fixed sizemax=64 ! ipcsink name=sink fd=%d async=false "
+      "wait-for-connection=true", PAUSE_BUFFERS, fds[0]);
+  pad = gst_element_get_static_pad (by_name (pipeline, "sink"), "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, note_buffer, &arrived,
+      NULL);
+  gst_object_unref (pad);
+  change_state_now (pipeline, GST_STATE_PLAYING);
+  close (fds[0]);               /* the sink has its own */
+  while (!g_atomic_int_get (&arrived))
+    g_usleep (1000);
+
+  for (guint i = 0; i < 3; i++) {
+    change_state_now (pipeline, GST_STATE_PAUSED);
+    change_state_now (pipeline, GST_STATE_PLAYING);
+  }
+  raw_consumer_init (&consumer, fds[1], PX_WIRE_DEFAULT_ARENA_TOTAL);
+  raw_consumer_drain (&consumer);
+  fail_unless_equals_int (consumer.buffers, PAUSE_BUFFERS);
+  wait_eos (pipeline, WAIT_MS);
+
+  stop (pipeline);
+  gst_object_unref (pipeline);
+  raw_consumer_clear (&consumer);
+}
+
+GST_END_TEST;
+
 static Suite *
 ipcsink_suite (void)
 {
@@ -1116,6 +1330,8 @@ ipcsink_suite (void)
   tcase_add_test (slow, test_frozen_consumer_dropped_after_slow_client_timeout);
   tcase_add_test (slow, test_frozen_consumer_waited_for_with_a_warning);
   tcase_add_test (slow, test_properties_readable_from_a_sync_handler_on_a_drop);
+  tcase_add_test (slow, test_pause_while_waiting_for_room_resumes);
+  tcase_add_test (slow, test_pause_while_waiting_for_the_peer_resumes);
 
   suite_add_tcase (s, properties);
   tcase_add_test (properties, test_properties_documented_with_their_defaults);

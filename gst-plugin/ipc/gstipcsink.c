@@ -157,7 +157,9 @@ typedef struct
 } Client;
 
 /* Locks, in the order they are taken:
- *   1. GstBaseSink's preroll lock (held around preroll, render, event);
+ *   1. GstBaseSink's preroll lock (held around preroll, render, event;
+ *      render releases it while it waits for a client, for room or for a
+ *      slot, as basesink does around its clock waits);
  *   2. lock;
  *   3. a connection's own lock (gstpxconnection.c), or an object lock
  *      (this element's, its pad's, a pool's).
@@ -192,7 +194,10 @@ struct _GstIpcSink
   guint releasing;              /* clients out of the list, not yet freed */
   guint next_client_id;
   guint64 next_buffer_id;
-  gboolean flushing;
+  /* Between unlock() and unlock_stop(): a flush, or a state change
+   * (PLAYING -> PAUSED), wants the streaming thread out of its waits. */
+  gboolean unlocked;
+  guint flushes;                /* FLUSH_START events so far */
   guint room_waiters;           /* streaming threads in wait_for_room_locked */
   GstEvent *latency_event;      /* last one sent, for late clients */
   guint64 buffers_sent, buffers_copied, buffers_dropped;
@@ -221,6 +226,9 @@ struct _GstIpcSink
   /* Streaming thread only (and stop(), once it ended). */
   gsize copy_pool_size;         /* copy_pool's buffer size */
   GstBuffer *prerolled;         /* sent at preroll: not sent again by render */
+  /* A buffer that did not reach every client in preroll() (it waits for
+   * nothing): render() goes on with it. */
+  struct _Delivery *unfinished;
 };
 
 #define gst_ipc_sink_parent_class parent_class
@@ -1175,9 +1183,72 @@ announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
 typedef enum
 {
   ROOM,                         /* send it */
-  SKIP,                         /* not to this client (drop policy, flushing) */
+  SKIP,                         /* not to this client (drop policy) */
   GONE,                         /* the client is gone (and freed) */
+  LATER,                        /* not now: see the wait's flow */
 } Room;
+
+/* Why a wait ended early. Preroll waits for nothing: a client or a slot
+ * it would wait for makes it FLOW_LATER (render goes on, once PLAYING).
+ * Render's waits end with GST_FLOW_FLUSHING (a flush, or stopping) or
+ * FLOW_PAUSED: the sink went back to PAUSED, and render prerolls on the
+ * buffer it holds (see gst_ipc_sink_render()). */
+#define FLOW_LATER GST_FLOW_CUSTOM_SUCCESS
+#define FLOW_PAUSED GST_FLOW_CUSTOM_SUCCESS_1
+
+/* What render's waits need: the flushes there were when it began, and
+ * why the last wait ended. Preroll passes none (NULL). */
+typedef struct
+{
+  guint flushes;
+  GstFlowReturn ret;
+} RenderWait;
+
+/* A flush, or the pad's deactivation (stopping), is on. */
+static gboolean
+pad_flushing (GstIpcSink * self)
+{
+  GstPad *pad = GST_BASE_SINK_PAD (self);
+  gboolean flushing;
+
+  GST_OBJECT_LOCK (pad);
+  flushing = GST_PAD_IS_FLUSHING (pad);
+  GST_OBJECT_UNLOCK (pad);
+  return flushing;
+}
+
+/* Render, with lock and basesink's preroll lock: what ends its waits. */
+static GstFlowReturn
+render_check_locked (GstIpcSink * self, RenderWait * wait)
+{
+  if (self->flushes != wait->flushes || pad_flushing (self))
+    return GST_FLOW_FLUSHING;
+  if (GST_BASE_SINK (self)->need_preroll)
+    return FLOW_PAUSED;
+  return GST_FLOW_OK;
+}
+
+/* Render, with lock and basesink's preroll lock: waits on cond (until
+ * @deadline, monotonic us; 0: none) with the preroll lock released, as
+ * basesink releases it around its clock waits: a state change does not
+ * wait for a consumer. GST_FLOW_OK: look again. */
+static GstFlowReturn
+render_wait_locked (GstIpcSink * self, RenderWait * wait, gint64 deadline)
+{
+  GstBaseSink *sink = GST_BASE_SINK (self);
+
+  GST_BASE_SINK_PREROLL_UNLOCK (sink);
+  if (deadline > 0)
+    g_cond_wait_until (&self->cond, &self->lock, deadline);
+  else
+    g_cond_wait (&self->cond, &self->lock);
+  /* in the order of the hierarchy */
+  g_mutex_unlock (&self->lock);
+  GST_BASE_SINK_PREROLL_LOCK (sink);
+  g_mutex_lock (&self->lock);
+  wait->ret = render_check_locked (self, wait);
+  return wait->ret;
+}
 
 /* With lock, released meanwhile: says on the bus, once, that the stream
  * waits for @client (slow-client-timeout=0: as long as it takes). */
@@ -1197,18 +1268,22 @@ warn_stall_locked (GstIpcSink * self, Client * client, gint64 waited_us)
   g_mutex_lock (&self->lock);
 }
 
-/* With lock: waits until @client may take one more buffer. A client that
- * makes the stream wait slow-client-timeout is dropped (and freed). */
+/* With lock: waits until @client may take one more buffer (render: @wait;
+ * preroll, NULL: LATER instead). A client that makes the stream wait
+ * slow-client-timeout is dropped (and freed); the time render spends
+ * PAUSED does not count. */
 static Room
-wait_for_room_locked (GstIpcSink * self, Client * client)
+wait_for_room_locked (GstIpcSink * self, Client * client, RenderWait * wait)
 {
   gint64 since = 0;
 
   while (client->in_flight->len >= self->max_in_flight) {
     gint64 now = g_get_monotonic_time (), bound, deadline;
 
-    if (self->policy == GST_IPC_SINK_SLOW_CLIENT_DROP || self->flushing)
+    if (self->policy == GST_IPC_SINK_SLOW_CLIENT_DROP)
       return SKIP;
+    if (wait == NULL)
+      return LATER;
     if (since == 0) {
       since = now;
       GST_DEBUG_OBJECT (self, "%s holds %u buffers: waiting for it",
@@ -1239,13 +1314,12 @@ wait_for_room_locked (GstIpcSink * self, Client * client)
     else
       deadline = 0;
     self->room_waiters++;
-    if (deadline > 0)
-      g_cond_wait_until (&self->cond, &self->lock, deadline);
-    else
-      g_cond_wait (&self->cond, &self->lock);
+    render_wait_locked (self, wait, deadline);
     self->room_waiters--;
     if (!still_connected_locked (self, client))
       return GONE;
+    if (wait->ret != GST_FLOW_OK)
+      return LATER;
   }
   return ROOM;
 }
@@ -1265,50 +1339,92 @@ ready_clients_locked (GstIpcSink * self)
   return ready;
 }
 
-/* With lock: sends @wire to every ready client. */
-static void
-send_to_clients_locked (GstIpcSink * self, GstBuffer * buffer,
-    PxArena * arena, PxWireBuffer * wire)
+/* A buffer on its way to the clients. Streaming thread only. */
+typedef struct _Delivery
 {
-  GPtrArray *clients = ready_clients_locked (self);
+  GstBuffer *buffer;            /* as upstream gave it */
+  GstBuffer *held;              /* its data in an arena slot: itself or a copy */
+  PxArena *arena;               /* held's */
+  PxWireBuffer wire;
+  GPtrArray *clients;           /* the ready clients when it was prepared */
+  guint next;                   /* the first of them it has not reached */
+} Delivery;
 
-  for (guint i = 0; i < clients->len; i++) {
-    Client *client = g_ptr_array_index (clients, i);
-    InFlight entry;
+static void
+delivery_free (Delivery * d)
+{
+  if (d == NULL)
+    return;
+  gst_buffer_unref (d->buffer);
+  gst_buffer_unref (d->held);
+  g_ptr_array_unref (d->clients);
+  g_free (d);
+}
+
+/* With lock: sends @d's buffer to @client, which has room. */
+static void
+send_to_client_locked (GstIpcSink * self, Client * client, Delivery * d)
+{
+  InFlight entry;
+  int ret;
+
+  ret = announce_arena_locked (self, client, d->arena);
+  if (ret == 0)
+    ret = gst_px_connection_send_buffer (client->conn, &d->wire, SEND_TIMEOUT);
+  if (peer_gone (ret))
+    return;                     /* its reader saw why, and removes it */
+  if (ret < 0) {
+    drop_client_locked (self, client, ret == -EFBIG ? "its arenas would "
+        "be larger than it accepts" : g_strerror (-ret));
+    return;
+  }
+  GST_LOG_OBJECT (self, "buffer %" G_GUINT64_FORMAT " to %s",
+      d->wire.buffer_id, client->label);
+  entry.id = d->wire.buffer_id;
+  entry.buffer = gst_buffer_ref (d->held);
+  g_array_append_val (client->in_flight, entry);
+  self->buffers_sent++;
+}
+
+/* Sends @d's buffer to the clients it has not reached. Render (@wait)
+ * waits for room; preroll waits for nothing: the buffer is the one the
+ * sink prerolls on, whether or not it went out (a client that would make
+ * it wait holds buffers already), and a wait there would hold the state
+ * change back. FLOW_LATER (preroll) and FLOW_PAUSED (render) leave @d
+ * for render to go on with. */
+static GstFlowReturn
+deliver (GstIpcSink * self, Delivery * d, RenderWait * wait)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  g_mutex_lock (&self->lock);
+  while (d->next < d->clients->len && ret == GST_FLOW_OK) {
+    Client *client = g_ptr_array_index (d->clients, d->next);
     Room room;
-    int ret;
 
-    if (!still_connected_locked (self, client))
+    if (!still_connected_locked (self, client)) {
+      d->next++;
       continue;
+    }
     if (client->needs_sticky)
       send_sticky_locked (self, client);
-    room = wait_for_room_locked (self, client);
-    if (room == SKIP && !self->flushing) {
+    room = wait_for_room_locked (self, client, wait);
+    if (room == LATER) {
+      ret = wait ? wait->ret : FLOW_LATER;
+      continue;
+    }
+    if (room == SKIP) {
       GST_DEBUG_OBJECT (self, "%s holds %u buffers: skipping buffer %"
           G_GUINT64_FORMAT " for it", client->label, client->in_flight->len,
-          wire->buffer_id);
+          d->wire.buffer_id);
       self->buffers_dropped++;
+    } else if (room == ROOM) {
+      send_to_client_locked (self, client, d);
     }
-    if (room != ROOM)
-      continue;
-    ret = announce_arena_locked (self, client, arena);
-    if (ret == 0)
-      ret = gst_px_connection_send_buffer (client->conn, wire, SEND_TIMEOUT);
-    if (peer_gone (ret))
-      continue;                 /* its reader saw why, and removes it */
-    if (ret < 0) {
-      drop_client_locked (self, client, ret == -EFBIG ? "its arenas would "
-          "be larger than it accepts" : g_strerror (-ret));
-      continue;
-    }
-    GST_LOG_OBJECT (self, "buffer %" G_GUINT64_FORMAT " to %s",
-        wire->buffer_id, client->label);
-    entry.id = wire->buffer_id;
-    entry.buffer = gst_buffer_ref (buffer);
-    g_array_append_val (client->in_flight, entry);
-    self->buffers_sent++;
+    d->next++;
   }
-  g_ptr_array_unref (clients);
+  g_mutex_unlock (&self->lock);
+  return ret;
 }
 
 /* Streaming thread: a copy pool whose buffers hold @size bytes (at least
@@ -1319,7 +1435,7 @@ ensure_copy_pool (GstIpcSink * self, gsize size)
   GstBufferPool *pool, *old;
   GstStructure *config;
   guint max_in_flight;
-  gboolean flushing;
+  gboolean unlocked;
 
   /* Grown, never shrunk: a stream of varying sizes settles on its largest. */
   if (self->copy_pool != NULL && self->copy_pool_size >= size)
@@ -1345,10 +1461,10 @@ ensure_copy_pool (GstIpcSink * self, gsize size)
   g_mutex_lock (&self->lock);
   old = self->copy_pool;
   self->copy_pool = pool;
-  flushing = self->flushing;
+  unlocked = self->unlocked;
   g_mutex_unlock (&self->lock);
   self->copy_pool_size = size;
-  if (flushing)
+  if (unlocked)
     gst_buffer_pool_set_flushing (pool, TRUE);
   if (old != NULL) {
     gst_buffer_pool_set_active (old, FALSE);
@@ -1359,10 +1475,52 @@ ensure_copy_pool (GstIpcSink * self, gsize size)
   return GST_FLOW_OK;
 }
 
+/* Render: an unlock() set the copy pool flushing. Waits for the state
+ * change or flush it belongs to (its unlock_stop()), then says why. */
+static GstFlowReturn
+render_interrupted (GstIpcSink * self, RenderWait * wait)
+{
+  g_mutex_lock (&self->lock);
+  wait->ret = render_check_locked (self, wait);
+  while (wait->ret == GST_FLOW_OK && self->unlocked)
+    render_wait_locked (self, wait, 0);
+  g_mutex_unlock (&self->lock);
+  return wait->ret;
+}
+
+/* Streaming thread: a slot of the copy pool. Render (@wait) waits for one
+ * with basesink's preroll lock released; preroll takes one only if one
+ * is free (FLOW_LATER). */
+static GstFlowReturn
+acquire_copy_slot (GstIpcSink * self, RenderWait * wait, GstBuffer ** copy)
+{
+  GstBufferPoolAcquireParams params = {.flags = wait ? 0 :
+        GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
+  GstFlowReturn ret;
+
+  for (;;) {
+    if (wait != NULL)
+      GST_BASE_SINK_PREROLL_UNLOCK (GST_BASE_SINK (self));
+    ret = gst_buffer_pool_acquire_buffer (self->copy_pool, copy, &params);
+    if (wait != NULL)
+      GST_BASE_SINK_PREROLL_LOCK (GST_BASE_SINK (self));
+    if (wait == NULL && (ret == GST_FLOW_EOS || ret == GST_FLOW_FLUSHING))
+      return FLOW_LATER;
+    /* unlock() set the pool flushing */
+    if (ret != GST_FLOW_FLUSHING || wait == NULL)
+      return ret;
+    ret = render_interrupted (self, wait);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+}
+
 /* Streaming thread: copies @buffer into a slot of the sink's own arena
  * pool, into *@copy. */
 static GstFlowReturn
-copy_into_arena (GstIpcSink * self, GstBuffer * buffer, GstBuffer ** copy)
+copy_into_arena (GstIpcSink * self, GstBuffer * buffer, RenderWait * wait,
+    GstBuffer ** copy)
 {
   gsize size = gst_buffer_get_size (buffer);
   GstFlowReturn ret;
@@ -1377,8 +1535,8 @@ copy_into_arena (GstIpcSink * self, GstBuffer * buffer, GstBuffer ** copy)
   ret = ensure_copy_pool (self, MAX (size, 1));
   if (ret != GST_FLOW_OK)
     return ret;
-  ret = gst_buffer_pool_acquire_buffer (self->copy_pool, copy, NULL);
-  if (ret == GST_FLOW_FLUSHING)
+  ret = acquire_copy_slot (self, wait, copy);
+  if (ret == GST_FLOW_FLUSHING || ret == FLOW_LATER || ret == FLOW_PAUSED)
     return ret;
   if (ret != GST_FLOW_OK) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
@@ -1433,43 +1591,53 @@ monotonic_base_time (GstIpcSink * self)
   return base;
 }
 
-static gboolean
-wait_for_client_locked (GstIpcSink * self)
+/* With lock: GST_FLOW_OK with whether a client is there in *@found
+ * (wait-for-connection: render, @wait, waits for one; preroll answers
+ * FLOW_LATER). */
+static GstFlowReturn
+wait_for_client_locked (GstIpcSink * self, RenderWait * wait, gboolean * found)
 {
   for (;;) {
-    if (count_clients_locked (self, TRUE) > 0)
-      return TRUE;
-    if (!self->wait_for_connection || self->flushing)
-      return FALSE;
-    g_cond_wait (&self->cond, &self->lock);
+    *found = count_clients_locked (self, TRUE) > 0;
+    if (*found || !self->wait_for_connection)
+      return GST_FLOW_OK;
+    if (wait == NULL)
+      return FLOW_LATER;
+    if (render_wait_locked (self, wait, 0) != GST_FLOW_OK)
+      return wait->ret;
   }
 }
 
+/* Streaming thread: @buffer in an arena slot, described for the wire, for
+ * the ready clients, into *@out; NULL (and GST_FLOW_OK) when there are
+ * none. Waits as wait_for_client_locked() says. */
 static GstFlowReturn
-send_buffer (GstIpcSink * self, GstBuffer * buffer)
+prepare_delivery (GstIpcSink * self, GstBuffer * buffer, RenderWait * wait,
+    Delivery ** out)
 {
-  PxWireBuffer wire = { 0, };
+  Delivery *d;
   GstBuffer *held = NULL;
   GstFlowReturn ret;
   PxArena *arena;
   guint32 slot;
   gsize offset;
+  gboolean found;
 
+  *out = NULL;
   g_mutex_lock (&self->lock);
-  if (!wait_for_client_locked (self)) {
-    ret = self->flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
-    g_mutex_unlock (&self->lock);
-    GST_LOG_OBJECT (self, "no client: buffer %" GST_PTR_FORMAT " not sent",
-        buffer);
+  ret = wait_for_client_locked (self, wait, &found);
+  g_mutex_unlock (&self->lock);
+  if (ret != GST_FLOW_OK || !found) {
+    GST_LOG_OBJECT (self, "no client: buffer %" GST_PTR_FORMAT " not sent%s",
+        buffer, ret == GST_FLOW_OK ? "" : " yet");
     return ret;
   }
-  g_mutex_unlock (&self->lock);
 
   arena = buffer_slot (buffer, &slot, &offset);
   if (arena != NULL) {
     held = gst_buffer_ref (buffer);
   } else {
-    ret = copy_into_arena (self, buffer, &held);
+    ret = copy_into_arena (self, buffer, wait, &held);
     if (ret != GST_FLOW_OK)
       return ret;
     arena = buffer_slot (held, &slot, &offset);
@@ -1480,24 +1648,50 @@ send_buffer (GstIpcSink * self, GstBuffer * buffer)
     g_mutex_unlock (&self->lock);
   }
 
-  gst_px_buffer_to_wire (buffer, &wire);
-  wire.arena_id = px_arena_id (arena);
-  wire.slot = slot;
-  wire.offset = offset;
-  wire.size = gst_buffer_get_size (held);
-  wire.base_time = monotonic_base_time (self);
+  d = g_new0 (Delivery, 1);
+  d->buffer = gst_buffer_ref (buffer);
+  d->held = held;
+  d->arena = arena;
+  gst_px_buffer_to_wire (buffer, &d->wire);
+  d->wire.arena_id = px_arena_id (arena);
+  d->wire.slot = slot;
+  d->wire.offset = offset;
+  d->wire.size = gst_buffer_get_size (held);
+  d->wire.base_time = monotonic_base_time (self);
 
   g_mutex_lock (&self->lock);
-  wire.buffer_id = ++self->next_buffer_id;
+  d->wire.buffer_id = ++self->next_buffer_id;
+  d->clients = ready_clients_locked (self);
+  g_mutex_unlock (&self->lock);
   GST_LOG_OBJECT (self, "buffer %" G_GUINT64_FORMAT ": arena %016"
       G_GINT64_MODIFIER "x slot %u, %" G_GUINT64_FORMAT " bytes at %"
-      G_GUINT64_FORMAT ", pts %" GST_TIME_FORMAT, wire.buffer_id,
-      wire.arena_id, slot, wire.size, wire.offset,
+      G_GUINT64_FORMAT ", pts %" GST_TIME_FORMAT, d->wire.buffer_id,
+      d->wire.arena_id, slot, d->wire.size, d->wire.offset,
       GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
-  send_to_clients_locked (self, held, arena, &wire);
-  ret = self->flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
-  g_mutex_unlock (&self->lock);
-  gst_buffer_unref (held);
+  *out = d;
+  return GST_FLOW_OK;
+}
+
+/* Streaming thread, with basesink's preroll lock: sends @buffer to every
+ * ready client, going on with what an earlier preroll() left of it. With
+ * @wait (render) waiting for what it needs; without (preroll), FLOW_LATER
+ * leaves the rest in unfinished. */
+static GstFlowReturn
+send_buffer (GstIpcSink * self, GstBuffer * buffer, RenderWait * wait)
+{
+  Delivery *d = g_steal_pointer (&self->unfinished);
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  /* What preroll left of another buffer was flushed. */
+  if (d != NULL && d->buffer != buffer)
+    g_clear_pointer (&d, delivery_free);
+  if (d == NULL)
+    ret = prepare_delivery (self, buffer, wait, &d);
+  if (d != NULL)
+    ret = deliver (self, d, wait);
+  if (d != NULL && (ret == FLOW_LATER || ret == FLOW_PAUSED))
+    self->unfinished = g_steal_pointer (&d);
+  delivery_free (d);
   return ret;
 }
 
@@ -1505,26 +1699,52 @@ static GstFlowReturn
 gst_ipc_sink_preroll (GstBaseSink * sink, GstBuffer * buffer)
 {
   GstIpcSink *self = GST_IPC_SINK (sink);
-  GstFlowReturn ret = send_buffer (self, buffer);
+  GstFlowReturn ret = send_buffer (self, buffer, NULL);
 
   /* A consumer that prerolls needs this buffer now; render() gets the
-   * same buffer once PLAYING and must not send it twice. */
+   * same buffer once PLAYING and must not send it twice, or sends it on
+   * to the clients that would have made preroll wait. */
   if (ret == GST_FLOW_OK)
     gst_buffer_replace (&self->prerolled, buffer);
-  return ret;
+  return ret == FLOW_LATER ? GST_FLOW_OK : ret;
 }
 
+/* An unlock() that is no flush (PLAYING -> PAUSED) does not end render:
+ * as basesink does when one cuts its clock wait short, the sink prerolls
+ * on the buffer it holds (preroll() sends it on to the clients that have
+ * room), waits for PLAYING, and goes on waiting for the rest. Only a
+ * flush returns GST_FLOW_FLUSHING: anything else would stop upstream for
+ * good. */
 static GstFlowReturn
 gst_ipc_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 {
   GstIpcSink *self = GST_IPC_SINK (sink);
+  RenderWait wait = { 0, GST_FLOW_OK };
+  GstFlowReturn ret;
 
   if (self->prerolled == buffer) {
     gst_buffer_replace (&self->prerolled, NULL);
     return GST_FLOW_OK;
   }
   gst_buffer_replace (&self->prerolled, NULL);
-  return send_buffer (self, buffer);
+  g_mutex_lock (&self->lock);
+  wait.flushes = self->flushes;
+  g_mutex_unlock (&self->lock);
+  while ((ret = send_buffer (self, buffer, &wait)) == FLOW_PAUSED) {
+    GST_DEBUG_OBJECT (self, "PAUSED while waiting: prerolling on %"
+        GST_PTR_FORMAT, buffer);
+    ret = gst_base_sink_do_preroll (sink, GST_MINI_OBJECT_CAST (buffer));
+    if (self->prerolled == buffer) {
+      /* preroll() sent it to every client */
+      gst_buffer_replace (&self->prerolled, NULL);
+      break;
+    }
+    if (ret != GST_FLOW_OK)
+      break;
+  }
+  if (ret != GST_FLOW_OK)
+    g_clear_pointer (&self->unfinished, delivery_free);
+  return ret;
 }
 
 /* ---- events and queries ------------------------------------------------ */
@@ -1599,6 +1819,12 @@ gst_ipc_sink_event (GstBaseSink * sink, GstEvent * event)
   GstIpcSink *self = GST_IPC_SINK (sink);
   gboolean is_caps = GST_EVENT_TYPE (event) == GST_EVENT_CAPS;
 
+  /* Before basesink's unlock(): the buffer render holds is flushed. */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START) {
+    g_mutex_lock (&self->lock);
+    self->flushes++;
+    g_mutex_unlock (&self->lock);
+  }
   broadcast_event (self, event);
   if (!GST_BASE_SINK_CLASS (parent_class)->event (sink, event))
     return FALSE;
@@ -1652,7 +1878,7 @@ single_peer (GstIpcSink * self)
     deadline = 0;
   }
   g_mutex_lock (&self->lock);
-  while (deadline > 0 && peer_greeting_locked (self) && !self->flushing &&
+  while (deadline > 0 && peer_greeting_locked (self) && !self->unlocked &&
       g_cond_wait_until (&self->cond, &self->lock, deadline));
   if (self->upstream_allowed && self->clients &&
       ((Client *) self->clients->data)->ready)
@@ -1771,7 +1997,7 @@ gst_ipc_sink_start (GstBaseSink * sink)
   GST_OBJECT_UNLOCK (self);
 
   g_mutex_lock (&self->lock);
-  self->flushing = FALSE;
+  self->unlocked = FALSE;
   self->buffers_sent = self->buffers_copied = self->buffers_dropped = 0;
   g_mutex_unlock (&self->lock);
   if ((fd < 0) == (path == NULL)) {
@@ -1813,6 +2039,7 @@ gst_ipc_sink_stop (GstBaseSink * sink)
     g_cond_wait (&self->cond, &self->lock);
   g_mutex_unlock (&self->lock);
   gst_buffer_replace (&self->prerolled, NULL);
+  g_clear_pointer (&self->unfinished, delivery_free);
   if (self->copy_pool) {
     gst_buffer_pool_set_active (self->copy_pool, FALSE);
     gst_clear_object (&self->copy_pool);
@@ -1821,20 +2048,20 @@ gst_ipc_sink_stop (GstBaseSink * sink)
   return TRUE;
 }
 
-/* Sets flushing and wakes the streaming thread wherever it waits: for a
+/* Sets unlocked and wakes the streaming thread wherever it waits: for a
  * client, for room, for a slot of the copy pool. */
 static void
-set_flushing (GstIpcSink * self, gboolean flushing)
+set_unlocked (GstIpcSink * self, gboolean unlocked)
 {
   GstBufferPool *pool;
 
   g_mutex_lock (&self->lock);
-  self->flushing = flushing;
+  self->unlocked = unlocked;
   g_cond_broadcast (&self->cond);
   pool = self->copy_pool ? gst_object_ref (self->copy_pool) : NULL;
   g_mutex_unlock (&self->lock);
   if (pool != NULL) {
-    gst_buffer_pool_set_flushing (pool, flushing);
+    gst_buffer_pool_set_flushing (pool, unlocked);
     gst_object_unref (pool);
   }
 }
@@ -1842,14 +2069,14 @@ set_flushing (GstIpcSink * self, gboolean flushing)
 static gboolean
 gst_ipc_sink_unlock (GstBaseSink * sink)
 {
-  set_flushing (GST_IPC_SINK (sink), TRUE);
+  set_unlocked (GST_IPC_SINK (sink), TRUE);
   return TRUE;
 }
 
 static gboolean
 gst_ipc_sink_unlock_stop (GstBaseSink * sink)
 {
-  set_flushing (GST_IPC_SINK (sink), FALSE);
+  set_unlocked (GST_IPC_SINK (sink), FALSE);
   return TRUE;
 }
 
