@@ -649,6 +649,43 @@ GST_START_TEST (test_closed_client_released_at_once)
 
 GST_END_TEST;
 
+/* A client that leaves as the sink stops: whichever releases it, the sink
+ * or the client's own reader, its fds are closed once the sink is in
+ * NULL. A reader that released its own client closes them as it ends, a
+ * moment after: stop() waits for that. A race, which this catches only
+ * when the reader loses its CPU in that moment (a reader slowed there
+ * by hand fails it every time). */
+GST_START_TEST (test_client_leaving_as_the_sink_stops_takes_its_fds)
+{
+  gchar *path = test_path ("sock");
+
+  for (guint i = 0; i < 50; i++) {
+    GstElement *pipeline = pipeline_newf ("fakesrc is-live=true ! ipcsink "
+        "name=sink socket-path=%s", path);
+    int fds = px_test_count_fds (), peers[8];
+
+    fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
+        GST_STATE_CHANGE_FAILURE);
+    wait_listening (path);
+    for (guint j = 0; j < G_N_ELEMENTS (peers); j++)
+      peers[j] = connect_and_greet (path);
+    fail_unless (wait_clients (by_name (pipeline, "sink"),
+            G_N_ELEMENTS (peers), WAIT_MS));
+    for (guint j = 0; j < G_N_ELEMENTS (peers); j++)
+      close (peers[j]);
+    /* Some went, the others are going. */
+    while (clients (by_name (pipeline, "sink")) == G_N_ELEMENTS (peers))
+      g_thread_yield ();
+    stop (pipeline);
+    fail_unless_equals_int (px_test_count_fds (), fds);
+    gst_object_unref (pipeline);
+  }
+  g_free (path);
+  cleanup ();
+}
+
+GST_END_TEST;
+
 /* ---- tests: the socket file -------------------------------------------- */
 
 static void
@@ -1318,6 +1355,8 @@ ipcsink_suite (void)
   tcase_add_test (connections,
       test_silent_connection_closed_after_handshake_timeout);
   tcase_add_loop_test (connections, test_closed_client_released_at_once, 0, 2);
+  tcase_add_test (connections,
+      test_client_leaving_as_the_sink_stops_takes_its_fds);
 
   suite_add_tcase (s, socket_file);
   tcase_add_test (socket_file, test_second_sink_on_a_live_path_is_busy);

@@ -34,6 +34,8 @@ struct _GstPxConnection
   gchar *name;
   GstPxConnectionFuncs funcs;
   gpointer user_data;
+  GDestroyNotify free_notify;   /* once freed */
+  gpointer free_data;
   GThread *readers[2];
   /* The new names the peer's text may still introduce (its own atomics). */
   GstPxPeerBudget budget;
@@ -147,8 +149,13 @@ gst_px_connection_ref (GstPxConnection * conn)
 void
 gst_px_connection_unref (GstPxConnection * conn)
 {
+  GDestroyNotify notify;
+  gpointer data;
+
   if (conn == NULL || !g_atomic_int_dec_and_test (&conn->refcount))
     return;
+  notify = conn->free_notify;
+  data = conn->free_data;
   g_assert (conn->readers[0] == NULL && conn->readers[1] == NULL);
   px_close_fd (&conn->fd);
   px_close_fd (&conn->wake_fd);
@@ -160,6 +167,16 @@ gst_px_connection_unref (GstPxConnection * conn)
   g_cond_clear (&conn->turn_cond);
   g_free (conn->name);
   g_free (conn);
+  if (notify != NULL)
+    notify (data);
+}
+
+void
+gst_px_connection_set_free_notify (GstPxConnection * conn,
+    GDestroyNotify notify, gpointer data)
+{
+  conn->free_notify = notify;
+  conn->free_data = data;
 }
 
 void

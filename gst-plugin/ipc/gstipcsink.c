@@ -192,6 +192,9 @@ struct _GstIpcSink
   gboolean request_arenas;
   GList *clients;               /* of Client, greeting or ready */
   guint releasing;              /* clients out of the list, not yet freed */
+  /* Client connections not freed yet: their reader threads and fds may
+   * outlive the client's release by a moment (connection_freed()). */
+  guint connections;
   guint next_client_id;
   guint64 next_buffer_id;
   /* Between unlock() and unlock_stop(): a flush, or a state change
@@ -304,6 +307,19 @@ peer_credentials (int fd)
   return g_strdup_printf ("pid %d, uid %u", (int) cred.pid, (guint) cred.uid);
 }
 
+/* Any thread, without lock: a client's connection is gone, its threads
+ * ended and its fds closed. */
+static void
+connection_freed (gpointer data)
+{
+  GstIpcSink *self = data;
+
+  g_mutex_lock (&self->lock);
+  self->connections--;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
 /* Takes @fd. Adds a client that has @handshake_timeout to say HELLO (0:
  * forever) and sends it our HELLO. Called with lock. */
 static Client *
@@ -340,6 +356,10 @@ add_client_locked (GstIpcSink * self, int fd, GstClockTime handshake_timeout,
     client_free (client);
     return NULL;
   }
+  /* Not before: freed on the way out (with lock), it would count itself
+   * off under our lock. From here on, no reference goes with lock held. */
+  self->connections++;
+  gst_px_connection_set_free_notify (client->conn, connection_freed, self);
   self->clients = g_list_append (self->clients, client);
   GST_INFO_OBJECT (self, "%s connected, waiting for its HELLO", client->label);
   return client;
@@ -2033,9 +2053,10 @@ gst_ipc_sink_stop (GstBaseSink * sink)
     release_client (self, l->data, NULL, FALSE);
   g_list_free (clients);
   /* Clients that left or were dropped meanwhile: their releases end
-   * before we do. */
+   * before we do, and so do their connections' threads and fds, which a
+   * reader that released its own client holds until it ends. */
   g_mutex_lock (&self->lock);
-  while (self->releasing > 0)
+  while (self->releasing > 0 || self->connections > 0)
     g_cond_wait (&self->cond, &self->lock);
   g_mutex_unlock (&self->lock);
   gst_buffer_replace (&self->prerolled, NULL);
