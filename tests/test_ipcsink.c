@@ -1123,12 +1123,27 @@ GST_END_TEST;
 
 /* ---- tests: a consumer on an fd, scripted here -------------------------- */
 
+/* An arena as a consumer counts it (ipcsrc's rule, docs/protocol.md):
+ * from its ARENA_ADD until it is removed and the last buffer lent from it
+ * is returned. */
+typedef struct
+{
+  guint64 id, size;
+  guint lent;
+  gboolean removed;
+} RawArena;
+
 /* The consumer's end of an fd pair, spoken to with the wire protocol:
- * what it was lent, and what the producer said. */
+ * what it was lent, what the producer said, and the arenas it counts. */
 typedef struct
 {
   int fd;
   GArray *held;                 /* buffer ids not returned yet */
+  GPtrArray *held_from;         /* their arenas, RawArena */
+  GPtrArray *arenas;            /* RawArena, counted */
+  guint64 arena_total;          /* what our HELLO accepts */
+  guint64 arena_bytes;          /* counted now */
+  guint arenas_added;
   guint buffers;                /* BUFFER messages received */
   gboolean eos;
 } RawConsumer;
@@ -1144,10 +1159,12 @@ raw_consumer_init (RawConsumer * c, int fd, guint64 arena_total)
     .max_arena_total = arena_total
   };
 
+  memset (c, 0, sizeof *c);
   c->fd = fd;
   c->held = g_array_new (FALSE, FALSE, sizeof (guint64));
-  c->buffers = 0;
-  c->eos = FALSE;
+  c->held_from = g_ptr_array_new ();
+  c->arenas = g_ptr_array_new_with_free_func (g_free);
+  c->arena_total = arena_total;
   fail_unless (wait_readable (fd, WAIT_MS), "no HELLO from the sink");
   fail_unless (px_wire_recv (fd, msg, MSG_DONTWAIT) >= 0);
   fail_unless_equals_int (msg->header.type, PX_WIRE_HELLO);
@@ -1160,13 +1177,46 @@ static void
 raw_consumer_clear (RawConsumer * c)
 {
   g_array_unref (c->held);
+  g_ptr_array_unref (c->held_from);
+  g_ptr_array_unref (c->arenas);
   close (c->fd);
 }
 
-/* Returns every buffer held. */
+/* @arena no longer counts once removed and lent nothing. */
+static void
+raw_arena_settle (RawConsumer * c, RawArena * arena)
+{
+  if (arena->removed && arena->lent == 0) {
+    c->arena_bytes -= arena->size;
+    g_ptr_array_remove (c->arenas, arena);
+  }
+}
+
+/* The arena of that id that is announced (not removed), or NULL. */
+static RawArena *
+raw_arena_find (RawConsumer * c, guint64 id)
+{
+  for (guint i = 0; i < c->arenas->len; i++) {
+    RawArena *arena = g_ptr_array_index (c->arenas, i);
+
+    if (arena->id == id && !arena->removed)
+      return arena;
+  }
+  return NULL;
+}
+
+/* Returns every buffer held; as ipcsrc, counts an arena back before the
+ * BUFFER_DONE of its last buffer. */
 static void
 raw_consumer_release (RawConsumer * c)
 {
+  for (guint i = 0; i < c->held_from->len; i++) {
+    RawArena *arena = g_ptr_array_index (c->held_from, i);
+
+    arena->lent--;
+    raw_arena_settle (c, arena);
+  }
+  g_ptr_array_set_size (c->held_from, 0);
   for (guint i = 0; i < c->held->len; i += PX_WIRE_MAX_DONE)
     fail_unless_equals_int (px_wire_send_buffer_done (c->fd,
             &g_array_index (c->held, guint64, i), MIN (c->held->len - i,
@@ -1174,14 +1224,58 @@ raw_consumer_release (RawConsumer * c)
   g_array_set_size (c->held, 0);
 }
 
+/* What ipcsrc does with an ARENA_ADD, REMOVE and BUFFER, as far as
+ * counting goes: an arena over the limit is refused, here a failure. */
+static void
+raw_consumer_count (RawConsumer * c, const PxWireMessage * msg)
+{
+  PxWireArenaAdd add;
+  PxWireArenaRemove remove;
+  PxWireBuffer wire;
+  RawArena *arena;
+
+  switch (msg->header.type) {
+    case PX_WIRE_ARENA_ADD:
+      fail_unless_equals_int (px_wire_decode_arena_add (msg, &add), 0);
+      fail_unless (add.size <= c->arena_total - c->arena_bytes, "an honest "
+          "consumer refuses arena %u of %" G_GUINT64_FORMAT " bytes: %"
+          G_GUINT64_FORMAT " of its %" G_GUINT64_FORMAT " are in use",
+          c->arenas_added + 1, add.size, c->arena_bytes, c->arena_total);
+      arena = g_new0 (RawArena, 1);
+      arena->id = add.arena_id;
+      arena->size = add.size;
+      g_ptr_array_add (c->arenas, arena);
+      c->arena_bytes += add.size;
+      c->arenas_added++;
+      break;
+    case PX_WIRE_ARENA_REMOVE:
+      fail_unless_equals_int (px_wire_decode_arena_remove (msg, &remove), 0);
+      arena = raw_arena_find (c, remove.arena_id);
+      fail_unless (arena != NULL);
+      arena->removed = TRUE;
+      raw_arena_settle (c, arena);
+      break;
+    case PX_WIRE_BUFFER:
+      fail_unless_equals_int (px_wire_decode_buffer (msg, &wire), 0);
+      arena = raw_arena_find (c, wire.arena_id);
+      fail_unless (arena != NULL, "a buffer in an unknown arena");
+      arena->lent++;
+      c->buffers++;
+      g_array_append_val (c->held, wire.buffer_id);
+      g_ptr_array_add (c->held_from, arena);
+      break;
+    default:
+      break;
+  }
+}
+
 /* Reads one message within @timeout_ms (FALSE if none came): a BUFFER is
- * held, or with @give_back returned at once; a QUERY is answered "not
- * answered"; EOS is noted. */
+ * held, or with @give_back returned at once; arenas are counted; a QUERY
+ * is answered "not answered"; EOS is noted. */
 static gboolean
 raw_consumer_read (RawConsumer * c, gboolean give_back, guint timeout_ms)
 {
   PxWireMessage *msg = g_new0 (PxWireMessage, 1);
-  PxWireBuffer wire;
   PxWireBlob blob;
 
   if (!wait_readable (c->fd, timeout_ms)) {
@@ -1189,12 +1283,9 @@ raw_consumer_read (RawConsumer * c, gboolean give_back, guint timeout_ms)
     return FALSE;
   }
   fail_unless (px_wire_recv (c->fd, msg, MSG_DONTWAIT) >= 0);
-  if (msg->header.type == PX_WIRE_BUFFER) {
-    fail_unless_equals_int (px_wire_decode_buffer (msg, &wire), 0);
-    c->buffers++;
-    g_array_append_val (c->held, wire.buffer_id);
-    if (give_back)
-      raw_consumer_release (c);
+  raw_consumer_count (c, msg);
+  if (msg->header.type == PX_WIRE_BUFFER && give_back) {
+    raw_consumer_release (c);
   } else if (msg->header.type == PX_WIRE_EVENT) {
     fail_unless_equals_int (px_wire_decode_blob (msg, &blob), 0);
     c->eos |= blob.kind == GST_EVENT_EOS;
@@ -1335,6 +1426,70 @@ GST_START_TEST (test_pause_while_waiting_for_the_peer_resumes)
 
 GST_END_TEST;
 
+static void
+push_bytes (GstElement * src, gsize size)
+{
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, size, NULL);
+  GstFlowReturn ret;
+
+  gst_buffer_memset (buffer, 0, 0x5a, size);
+  g_signal_emit_by_name (src, "push-buffer", buffer, &ret);
+  gst_buffer_unref (buffer);
+  fail_unless_equals_int (ret, GST_FLOW_OK);
+}
+
+/* 12 slots (2 x max-in-flight + 4) of 1 and of 3 pages: the second arena
+ * alone fits the consumer's limit, not with the first. */
+#define SMALL_BUFFER 4096
+#define LARGE_BUFFER (3 * 4096)
+#define ARENA_LIMIT (160 * 1024)
+
+/* The stream's buffers grow (new caps) while the consumer holds buffers
+ * of the old arena, and it accepts arenas of 160 KiB in all: the old one
+ * (48 KiB) counts until its buffers are back, the new one (144 KiB) does
+ * not fit beside it, so the sink waits for them rather than announce an
+ * arena the consumer would refuse. The consumer gives its buffers back
+ * once the sink has nothing more to send. */
+GST_START_TEST (test_removed_arena_counts_until_its_buffers_are_back)
+{
+  GstElement *pipeline, *src;
+  RawConsumer consumer;
+  GstFlowReturn ret;
+  int fds[2];
+
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+          fds) == 0);
+  pipeline = pipeline_newf ("appsrc name=src format=bytes ! ipcsink "
+      "name=sink fd=%d max-in-flight=4 slow-client-timeout=0", fds[0]);
+  src = by_name (pipeline, "src");
+  change_state_now (pipeline, GST_STATE_READY);
+  close (fds[0]);               /* the sink has its own */
+  raw_consumer_init (&consumer, fds[1], ARENA_LIMIT);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  for (guint i = 0; i < 3; i++)
+    push_bytes (src, SMALL_BUFFER);
+  for (guint i = 0; i < 3; i++)
+    push_bytes (src, LARGE_BUFFER);
+  g_signal_emit_by_name (src, "end-of-stream", &ret);
+  fail_unless_equals_int (ret, GST_FLOW_OK);
+
+  raw_consumer_hold (&consumer, 3);
+  fail_unless_equals_int (consumer.arenas_added, 1);
+  /* Holding them, until the sink has nothing more to say. */
+  while (raw_consumer_read (&consumer, FALSE, 500));
+  raw_consumer_drain (&consumer);
+  fail_unless_equals_int (consumer.buffers, 6);
+  fail_unless_equals_int (consumer.arenas_added, 2);
+  wait_eos (pipeline, WAIT_MS);
+
+  stop (pipeline);
+  gst_object_unref (pipeline);
+  raw_consumer_clear (&consumer);
+}
+
+GST_END_TEST;
+
 static Suite *
 ipcsink_suite (void)
 {
@@ -1371,6 +1526,7 @@ ipcsink_suite (void)
   tcase_add_test (slow, test_properties_readable_from_a_sync_handler_on_a_drop);
   tcase_add_test (slow, test_pause_while_waiting_for_room_resumes);
   tcase_add_test (slow, test_pause_while_waiting_for_the_peer_resumes);
+  tcase_add_test (slow, test_removed_arena_counts_until_its_buffers_are_back);
 
   suite_add_tcase (s, properties);
   tcase_add_test (properties, test_properties_documented_with_their_defaults);

@@ -124,10 +124,22 @@ enum
 
 static guint signals[N_SIGNALS];
 
+/* An arena announced to one client, as the client counts it against its
+ * max_arena_total (docs/protocol.md, HELLO): from its ARENA_ADD until it
+ * was removed and every buffer sent from it came back. */
+typedef struct
+{
+  guint64 id;
+  guint64 size;
+  guint lent;                   /* buffers sent from it, not yet back */
+  gboolean removed;             /* ARENA_REMOVE sent */
+} Announced;
+
 typedef struct
 {
   guint64 id;
   GstBuffer *buffer;
+  Announced *from;
 } InFlight;
 
 typedef struct
@@ -149,9 +161,12 @@ typedef struct
   guint64 answering;
   guint32 answering_seqnum;
   GArray *in_flight;            /* of InFlight */
-  guint64 arenas[MAX_ARENAS_PER_CLIENT];        /* oldest first */
-  guint64 arena_sizes[MAX_ARENAS_PER_CLIENT];
-  guint n_arenas;
+  /* Of Announced: the arenas it may use (at most MAX_ARENAS_PER_CLIENT,
+   * least recently used first), then the removed ones that lent buffers
+   * it still holds; arena_bytes, the bytes of both. */
+  GPtrArray *arenas;
+  GPtrArray *removed;
+  guint64 arena_bytes;
   /* What its HELLO accepts, bounded by what ours announced. */
   guint64 max_arena_size, max_arena_total;
 } Client;
@@ -287,6 +302,8 @@ client_free (Client * client)
   for (guint i = 0; i < client->in_flight->len; i++)
     gst_buffer_unref (g_array_index (client->in_flight, InFlight, i).buffer);
   g_array_unref (client->in_flight);
+  g_ptr_array_unref (client->arenas);
+  g_ptr_array_unref (client->removed);
   gst_px_connection_unref (client->conn);
   g_free (client->label);
   g_free (client);
@@ -336,6 +353,8 @@ add_client_locked (GstIpcSink * self, int fd, GstClockTime handshake_timeout,
   client->label = g_strdup_printf ("client %u (%s)", client->id, credentials);
   g_free (credentials);
   client->in_flight = g_array_new (FALSE, FALSE, sizeof (InFlight));
+  client->arenas = g_ptr_array_new_with_free_func (g_free);
+  client->removed = g_ptr_array_new_with_free_func (g_free);
   client->conn = gst_px_connection_new (fd, GST_OBJECT (self), &client_funcs,
       client);
   gst_px_connection_set_name (client->conn, client->label);
@@ -506,6 +525,17 @@ client_hello (Client * client, PxWireMessage * msg, GError ** error)
   return TRUE;
 }
 
+/* With lock: a buffer sent from @arena came back. A removed arena counts
+ * no more once its last one did: the client counted it back first. */
+static void
+arena_returned_locked (Client * client, Announced * arena)
+{
+  if (--arena->lent > 0 || !arena->removed)
+    return;
+  client->arena_bytes -= arena->size;
+  g_ptr_array_remove (client->removed, arena);
+}
+
 /* Releases the buffers the client says it no longer uses. An id it does not
  * hold is a protocol error: it must not make us release someone else's. */
 static gboolean
@@ -539,6 +569,7 @@ client_buffer_done (Client * client, PxWireMessage * msg, GError ** error)
       break;
     }
     g_ptr_array_add (released, g_array_index (flight, InFlight, j).buffer);
+    arena_returned_locked (client, g_array_index (flight, InFlight, j).from);
     g_array_remove_index_fast (flight, j);
   }
   /* Only a streaming thread waiting for room cares; a broadcast costs a
@@ -1140,52 +1171,115 @@ send_sticky_locked (GstIpcSink * self, Client * client)
   g_ptr_array_unref (events);
 }
 
-/* With lock: announces @arena to @client unless it knows it, keeping at most
- * MAX_ARENAS_PER_CLIENT announced. */
-static int
-announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
+/* With lock: the announcement of @arena to @client, or NULL; its index
+ * in client->arenas in *@index. */
+static Announced *
+announced_locked (Client * client, PxArena * arena, guint * index)
 {
-  guint64 id = px_arena_id (arena), size = px_arena_size (arena), total = 0;
-  PxWireArenaAdd add = { 0, };
+  guint64 id = px_arena_id (arena);
+
+  for (guint i = 0; i < client->arenas->len; i++) {
+    Announced *a = g_ptr_array_index (client->arenas, i);
+
+    if (a->id == id) {
+      *index = i;
+      return a;
+    }
+  }
+  return NULL;
+}
+
+/* With lock: whether @client can take @arena now: it knows it, or it fits
+ * beside what it cannot stop counting (arenas that lent buffers it holds;
+ * the others we can remove). One that never fits is for
+ * announce_arena_locked() to refuse. */
+static gboolean
+arena_fits_locked (Client * client, PxArena * arena)
+{
+  guint64 size = px_arena_size (arena), pinned = 0;
+  guint index;
+
+  if (announced_locked (client, arena, &index) != NULL ||
+      size > client->max_arena_size || size > client->max_arena_total)
+    return TRUE;
+  for (guint i = 0; i < client->arenas->len; i++) {
+    Announced *a = g_ptr_array_index (client->arenas, i);
+
+    if (a->lent > 0)
+      pinned += a->size;
+  }
+  for (guint i = 0; i < client->removed->len; i++)
+    pinned += ((Announced *) g_ptr_array_index (client->removed, i))->size;
+  return size <= client->max_arena_total - pinned;
+}
+
+/* With lock: sends ARENA_REMOVE for the arena @client used least recently.
+ * It counts on while it lent buffers the client holds. */
+static int
+remove_oldest_arena_locked (GstIpcSink * self, Client * client)
+{
+  Announced *oldest = g_ptr_array_steal_index (client->arenas, 0);
   int ret;
 
-  for (guint i = 0; i < client->n_arenas; i++) {
-    if (client->arenas[i] == id) {
-      /* most recently used goes last */
-      memmove (&client->arenas[i], &client->arenas[i + 1],
-          (client->n_arenas - i - 1) * sizeof (guint64));
-      memmove (&client->arena_sizes[i], &client->arena_sizes[i + 1],
-          (client->n_arenas - i - 1) * sizeof (guint64));
-      client->arenas[client->n_arenas - 1] = id;
-      client->arena_sizes[client->n_arenas - 1] = size;
-      return 0;
-    }
-    total += client->arena_sizes[i];
+  GST_DEBUG_OBJECT (self, "%s: removing arena %016" G_GINT64_MODIFIER "x (%u "
+      "buffers of it out)", client->label, oldest->id, oldest->lent);
+  ret = gst_px_connection_send_arena_remove (client->conn, oldest->id,
+      SEND_TIMEOUT);
+  if (ret < 0) {
+    /* not removed: the connection is over anyway */
+    g_ptr_array_insert (client->arenas, 0, oldest);
+    return ret;
+  }
+  oldest->removed = TRUE;
+  if (oldest->lent > 0) {
+    g_ptr_array_add (client->removed, oldest);
+  } else {
+    client->arena_bytes -= oldest->size;
+    g_free (oldest);
+  }
+  return 0;
+}
+
+/* With lock: announces @arena to @client unless it knows it (*@out: its
+ * announcement), keeping at most MAX_ARENAS_PER_CLIENT announced and all
+ * it counts within its max_arena_total: the caller waited until it fits
+ * (arena_fits_locked()). */
+static int
+announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena,
+    Announced ** out)
+{
+  guint64 id = px_arena_id (arena), size = px_arena_size (arena);
+  PxWireArenaAdd add = { 0, };
+  guint index;
+  Announced *a = announced_locked (client, arena, &index);
+  int ret;
+
+  if (a != NULL) {
+    /* most recently used goes last */
+    g_ptr_array_add (client->arenas, g_ptr_array_steal_index (client->arenas,
+            index));
+    *out = a;
+    return 0;
   }
   /* The limits both HELLOs agreed on (PxWireHello): the client would
    * refuse more. */
-  if (size > client->max_arena_size)
+  if (size > client->max_arena_size || size > client->max_arena_total)
     return -EFBIG;
-  while (client->n_arenas == MAX_ARENAS_PER_CLIENT ||
-      (client->n_arenas > 0 && total + size > client->max_arena_total)) {
-    GST_DEBUG_OBJECT (self, "%s: removing arena %016" G_GINT64_MODIFIER "x",
-        client->label, client->arenas[0]);
-    ret = gst_px_connection_send_arena_remove (client->conn,
-        client->arenas[0], SEND_TIMEOUT);
+  while (client->arenas->len > 0 &&
+      (client->arenas->len == MAX_ARENAS_PER_CLIENT ||
+          size > client->max_arena_total - client->arena_bytes)) {
+    ret = remove_oldest_arena_locked (self, client);
     if (ret < 0)
       return ret;
-    total -= client->arena_sizes[0];
-    memmove (&client->arenas[0], &client->arenas[1],
-        (client->n_arenas - 1) * sizeof (guint64));
-    memmove (&client->arena_sizes[0], &client->arena_sizes[1],
-        (--client->n_arenas) * sizeof (guint64));
   }
+  if (size > client->max_arena_total - client->arena_bytes)
+    return -EAGAIN;
   /* No client may ever write what we share. */
   ret = px_arena_seal_for_readers (arena);
   if (ret < 0)
     return ret;
   add.arena_id = id;
-  add.size = px_arena_size (arena);
+  add.size = size;
   add.slot_stride = px_arena_slot_stride (arena);
   add.slot_count = px_arena_slot_count (arena);
   GST_DEBUG_OBJECT (self, "%s: announcing arena %016" G_GINT64_MODIFIER "x, "
@@ -1193,11 +1287,15 @@ announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
       add.slot_count, (gsize) add.slot_stride);
   ret = gst_px_connection_send_arena_add (client->conn, &add,
       px_arena_fd (arena), SEND_TIMEOUT);
-  if (ret == 0) {
-    client->arena_sizes[client->n_arenas] = size;
-    client->arenas[client->n_arenas++] = id;
-  }
-  return ret;
+  if (ret < 0)
+    return ret;
+  a = g_new0 (Announced, 1);
+  a->id = id;
+  a->size = size;
+  g_ptr_array_add (client->arenas, a);
+  client->arena_bytes += size;
+  *out = a;
+  return 0;
 }
 
 typedef enum
@@ -1273,7 +1371,8 @@ render_wait_locked (GstIpcSink * self, RenderWait * wait, gint64 deadline)
 /* With lock, released meanwhile: says on the bus, once, that the stream
  * waits for @client (slow-client-timeout=0: as long as it takes). */
 static void
-warn_stall_locked (GstIpcSink * self, Client * client, gint64 waited_us)
+warn_stall_locked (GstIpcSink * self, Client * client, const gchar * what,
+    gint64 waited_us)
 {
   gchar *label = g_strdup (client->label);
   guint held = client->in_flight->len;
@@ -1281,23 +1380,39 @@ warn_stall_locked (GstIpcSink * self, Client * client, gint64 waited_us)
   client->stall_warned = TRUE;
   g_mutex_unlock (&self->lock);
   GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-      ("The stream has waited %" GST_TIME_FORMAT " for %s, which holds all "
-          "its %u buffers", GST_TIME_ARGS (waited_us * GST_USECOND), label,
-          held), ("slow-client-timeout=0: waiting as long as it takes"));
+      ("The stream has waited %" GST_TIME_FORMAT " for %s, which holds %s "
+          "(%u buffers)", GST_TIME_ARGS (waited_us * GST_USECOND), label,
+          what, held), ("slow-client-timeout=0: waiting as long as it "
+          "takes"));
   g_free (label);
   g_mutex_lock (&self->lock);
 }
 
-/* With lock: waits until @client may take one more buffer (render: @wait;
- * preroll, NULL: LATER instead). A client that makes the stream wait
- * slow-client-timeout is dropped (and freed); the time render spends
- * PAUSED does not count. */
-static Room
-wait_for_room_locked (GstIpcSink * self, Client * client, RenderWait * wait)
+/* With lock: what @client holds that keeps it from taking a buffer of
+ * @arena now, or NULL if it can. */
+static const gchar *
+no_room_locked (GstIpcSink * self, Client * client, PxArena * arena)
 {
+  if (client->in_flight->len >= self->max_in_flight)
+    return "all the buffers it may hold";
+  if (!arena_fits_locked (client, arena))
+    return "buffers of an arena that must go for the next one to fit in "
+        "what it accepts";
+  return NULL;
+}
+
+/* With lock: waits until @client may take one more buffer, of @arena
+ * (render: @wait; preroll, NULL: LATER instead). A client that makes the
+ * stream wait slow-client-timeout is dropped (and freed); the time render
+ * spends PAUSED does not count. */
+static Room
+wait_for_room_locked (GstIpcSink * self, Client * client, PxArena * arena,
+    RenderWait * wait)
+{
+  const gchar *what;
   gint64 since = 0;
 
-  while (client->in_flight->len >= self->max_in_flight) {
+  while ((what = no_room_locked (self, client, arena)) != NULL) {
     gint64 now = g_get_monotonic_time (), bound, deadline;
 
     if (self->policy == GST_IPC_SINK_SLOW_CLIENT_DROP)
@@ -1306,15 +1421,15 @@ wait_for_room_locked (GstIpcSink * self, Client * client, RenderWait * wait)
       return LATER;
     if (since == 0) {
       since = now;
-      GST_DEBUG_OBJECT (self, "%s holds %u buffers: waiting for it",
-          client->label, client->in_flight->len);
+      GST_DEBUG_OBJECT (self, "%s holds %s (%u buffers): waiting for it",
+          client->label, what, client->in_flight->len);
     }
     bound = (gint64) MIN (self->slow_client_timeout / GST_USECOND,
         G_MAXINT64 / 2);
     if (bound > 0 && now - since >= bound) {
-      gchar *why = g_strdup_printf ("it held all its %u buffers for %"
-          GST_TIME_FORMAT " (slow-client-timeout)", client->in_flight->len,
-          GST_TIME_ARGS ((now - since) * GST_USECOND));
+      gchar *why = g_strdup_printf ("it held %s (%u buffers) for %"
+          GST_TIME_FORMAT " (slow-client-timeout)", what,
+          client->in_flight->len, GST_TIME_ARGS ((now - since) * GST_USECOND));
 
       drop_client_locked (self, client, why);
       g_free (why);
@@ -1322,7 +1437,7 @@ wait_for_room_locked (GstIpcSink * self, Client * client, RenderWait * wait)
     }
     if (bound == 0 && !client->stall_warned &&
         now - since >= (gint64) (STALL_WARNING_DELAY / GST_USECOND)) {
-      warn_stall_locked (self, client, now - since);
+      warn_stall_locked (self, client, what, now - since);
       if (!still_connected_locked (self, client))
         return GONE;
       continue;
@@ -1385,10 +1500,11 @@ delivery_free (Delivery * d)
 static void
 send_to_client_locked (GstIpcSink * self, Client * client, Delivery * d)
 {
+  Announced *from = NULL;
   InFlight entry;
   int ret;
 
-  ret = announce_arena_locked (self, client, d->arena);
+  ret = announce_arena_locked (self, client, d->arena, &from);
   if (ret == 0)
     ret = gst_px_connection_send_buffer (client->conn, &d->wire, SEND_TIMEOUT);
   if (peer_gone (ret))
@@ -1402,6 +1518,8 @@ send_to_client_locked (GstIpcSink * self, Client * client, Delivery * d)
       d->wire.buffer_id, client->label);
   entry.id = d->wire.buffer_id;
   entry.buffer = gst_buffer_ref (d->held);
+  entry.from = from;
+  from->lent++;
   g_array_append_val (client->in_flight, entry);
   self->buffers_sent++;
 }
@@ -1428,7 +1546,7 @@ deliver (GstIpcSink * self, Delivery * d, RenderWait * wait)
     }
     if (client->needs_sticky)
       send_sticky_locked (self, client);
-    room = wait_for_room_locked (self, client, wait);
+    room = wait_for_room_locked (self, client, d->arena, wait);
     if (room == LATER) {
       ret = wait ? wait->ret : FLOW_LATER;
       continue;
