@@ -2728,6 +2728,217 @@ GST_START_TEST (test_fd_nested_round_trips_do_not_deadlock)
 
 GST_END_TEST;
 
+/* ---- tests: caps queries in READY over an fd --------------------------- */
+
+static void
+ready (GstElement * pipeline)
+{
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+}
+
+/* @caps (taken) is within @wanted, and not the ANY of a peer left out. */
+static void
+assert_caps_within (GstCaps * caps, const gchar * wanted)
+{
+  GstCaps *allowed = gst_caps_from_string (wanted);
+
+  fail_if (gst_caps_is_empty (caps) || gst_caps_is_any (caps), "%s",
+      caps_text (caps));
+  fail_unless (gst_caps_is_subset (caps, allowed), "%s", caps_text (caps));
+  gst_caps_unref (caps);
+  gst_caps_unref (allowed);
+}
+
+/* How long ipcsink waits for an answer (GST_PX_CONNECTION_REPLY_TIMEOUT). */
+#define REPLY_TIMEOUT_US (5 * G_USEC_PER_SEC)
+#define READY_CONSUMER_CAPS "video/x-raw,format=GRAY8,width=40,height=30"
+#define READY_PRODUCER_CAPS "video/x-raw,framerate=50/1"
+
+/* Each end of one fd pair in its pipeline, READY (the consumer first when
+ * @consumer_first: its HELLO waits in the socket when the producer
+ * starts; otherwise it comes while the producer is READY already). */
+static void
+ready_fd_pair (gboolean consumer_first, GstElement ** producer,
+    GstElement ** consumer, int fds[2])
+{
+  socket_pair (fds);
+  *producer = pipeline_newf ("videotestsrc ! capsfilter caps="
+      READY_PRODUCER_CAPS " ! ipcsink name=sink fd=%d", fds[0]);
+  *consumer = pipeline_newf ("ipcsrc name=src fd=%d is-live=false ! "
+      "capsfilter caps=" READY_CONSUMER_CAPS " ! fakesink name=sink", fds[1]);
+  ready (consumer_first ? *consumer : *producer);
+  ready (consumer_first ? *producer : *consumer);
+}
+
+static void
+free_fd_pair (GstElement * producer, GstElement * consumer, int fds[2])
+{
+  free_pipeline (producer);
+  free_pipeline (consumer);
+  close (fds[0]);
+  close (fds[1]);
+}
+
+/* What the caps solver asks before anything streams: in READY, ipcsink's
+ * CAPS query is answered by the consumer's pipeline, as an element's in
+ * one pipeline is by its peers. */
+GST_START_TEST (test_fd_caps_query_in_ready_answered_by_the_consumer)
+{
+  for (guint order = 0; order < 2; order++) {
+    GstElement *producer, *consumer;
+    GstPad *pad;
+    int fds[2];
+
+    ready_fd_pair (order == 0, &producer, &consumer, fds);
+    pad = gst_element_get_static_pad (by_name (producer, "sink"), "sink");
+    assert_caps_within (gst_pad_query_caps (pad, NULL), READY_CONSUMER_CAPS);
+    gst_object_unref (pad);
+    free_fd_pair (producer, consumer, fds);
+  }
+  cleanup ();
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_fd_caps_query_in_ready_answered_by_the_producer)
+{
+  for (guint order = 0; order < 2; order++) {
+    GstElement *producer, *consumer;
+    GstPad *pad;
+    int fds[2];
+
+    ready_fd_pair (order == 0, &producer, &consumer, fds);
+    pad = gst_element_get_static_pad (by_name (consumer, "src"), "src");
+    assert_caps_within (gst_pad_query_caps (pad, NULL), READY_PRODUCER_CAPS);
+    gst_object_unref (pad);
+    free_fd_pair (producer, consumer, fds);
+  }
+  cleanup ();
+}
+
+GST_END_TEST;
+
+/* A sandboxbin's layout, READY: a query at A crosses B, a pipeline between
+ * two connections, into C, and back; each started after the one before,
+ * as a host starts after its worker. */
+GST_START_TEST (test_fd_caps_query_in_ready_crosses_a_middle_pipeline)
+{
+  int ab[2], bc[2];
+  GstElement *a, *b, *c;
+  GstPad *pad;
+
+  socket_pair (ab);
+  socket_pair (bc);
+  a = pipeline_newf ("videotestsrc ! capsfilter caps=" READY_PRODUCER_CAPS
+      " ! ipcsink name=sink fd=%d", ab[0]);
+  b = pipeline_newf ("ipcsrc fd=%d is-live=false ! identity ! "
+      "ipcsink fd=%d", ab[1], bc[0]);
+  c = pipeline_newf ("ipcsrc fd=%d is-live=false ! capsfilter caps="
+      READY_CONSUMER_CAPS " ! fakesink name=sink", bc[1]);
+  ready (b);
+  ready (c);
+  ready (a);
+
+  pad = gst_element_get_static_pad (by_name (a, "sink"), "sink");
+  assert_caps_within (gst_pad_query_caps (pad, NULL), READY_CONSUMER_CAPS);
+  gst_object_unref (pad);
+  pad = gst_element_get_static_pad (by_name (c, "sink"), "sink");
+  assert_caps_within (gst_pad_peer_query_caps (pad, NULL), READY_PRODUCER_CAPS);
+  gst_object_unref (pad);
+
+  free_pipeline (a);
+  free_pipeline (b);
+  free_pipeline (c);
+  for (guint i = 0; i < 2; i++) {
+    close (ab[i]);
+    close (bc[i]);
+  }
+  cleanup ();
+}
+
+GST_END_TEST;
+
+/* A peer that has not greeted us in READY (its pipeline is not READY yet)
+ * cannot answer: the sink's template does, at once, not after the reply
+ * timeout; and once the peer is READY, it answers. */
+GST_START_TEST (test_fd_caps_query_in_ready_without_the_peer_answers_at_once)
+{
+  GstElement *producer, *consumer;
+  GstPad *pad;
+  GstCaps *caps;
+  gint64 start;
+  int fds[2];
+
+  socket_pair (fds);
+  producer = pipeline_newf ("videotestsrc ! ipcsink name=sink fd=%d", fds[0]);
+  consumer = pipeline_newf ("ipcsrc fd=%d is-live=false ! capsfilter caps="
+      READY_CONSUMER_CAPS " ! fakesink", fds[1]);
+  ready (producer);
+  pad = gst_element_get_static_pad (by_name (producer, "sink"), "sink");
+
+  start = g_get_monotonic_time ();
+  caps = gst_pad_query_caps (pad, NULL);
+  /* Not a matter of speed: the wait it replaces was the whole timeout. */
+  fail_unless (g_get_monotonic_time () - start < REPLY_TIMEOUT_US);
+  fail_unless (gst_caps_is_any (caps), "%s", caps_text (caps));
+  gst_caps_unref (caps);
+
+  ready (consumer);
+  fail_unless (wait_clients (by_name (producer, "sink"), 1, WAIT_MS));
+  assert_caps_within (gst_pad_query_caps (pad, NULL), READY_CONSUMER_CAPS);
+  gst_object_unref (pad);
+  free_fd_pair (producer, consumer, fds);
+  cleanup ();
+}
+
+GST_END_TEST;
+
+/* The consumer's pipeline goes back to READY and plays again: the fd's
+ * connection stays (it is opened at NULL -> READY), and the stream goes on
+ * with its sticky events sent again, as the pad forgot them in READY. */
+GST_START_TEST (test_fd_consumer_streams_again_after_ready)
+{
+  GstElement *producer, *consumer;
+  gchar **lines;
+  GPtrArray *found;
+  GstMessage *msg;
+  Recorder *rec;
+  guint seen;
+  int fds[2];
+
+  socket_pair (fds);
+  producer = pipeline_newf ("videotestsrc ! video/x-raw,format=GRAY8,"
+      "width=16,height=16 ! ipcsink fd=%d slow-client-timeout=0", fds[0]);
+  consumer = pipeline_newf ("ipcsrc fd=%d is-live=false ! fakesink "
+      "name=sink", fds[1]);
+  rec = recorder_attach (by_name (consumer, "sink"), FALSE);
+  play (consumer);
+  play (producer);
+  fail_unless (recorder_wait_buffers (rec, 5, WAIT_MS));
+
+  ready (consumer);
+  seen = recorder_n_buffers (rec);
+  play (consumer);
+  fail_unless (recorder_wait_buffers (rec, seen + 5, WAIT_MS));
+  msg = pop_message (consumer, GST_MESSAGE_ERROR, 0);
+  fail_if (msg != NULL, "%s", msg ? message_text (msg) : "");
+
+  lines = recorder_lines (rec);
+  found = grep (lines, "E stream-start");
+  fail_unless_equals_int (found->len, 2);
+  g_ptr_array_unref (found);
+  found = grep (lines, "E segment");
+  fail_unless_equals_int (found->len, 2);
+  g_ptr_array_unref (found);
+  g_strfreev (lines);
+  free_fd_pair (producer, consumer, fds);
+  recorder_free (rec);
+  cleanup ();
+}
+
+GST_END_TEST;
+
 /* ---- tests: processes that die ----------------------------------------- */
 
 GST_START_TEST (test_producer_killed_consumer_posts_an_error)
@@ -3141,6 +3352,12 @@ ipc_suite (void)
   tcase_add_test (fd, test_fd_producer_negotiates_with_the_consumer);
   tcase_add_test (fd, test_fd_producer_accept_caps_answered_by_the_consumer);
   tcase_add_test (fd, test_fd_nested_round_trips_do_not_deadlock);
+  tcase_add_test (fd, test_fd_caps_query_in_ready_answered_by_the_consumer);
+  tcase_add_test (fd, test_fd_caps_query_in_ready_answered_by_the_producer);
+  tcase_add_test (fd, test_fd_caps_query_in_ready_crosses_a_middle_pipeline);
+  tcase_add_test (fd,
+      test_fd_caps_query_in_ready_without_the_peer_answers_at_once);
+  tcase_add_test (fd, test_fd_consumer_streams_again_after_ready);
 
   suite_add_tcase (s, faults);
   tcase_set_timeout (faults, 120);

@@ -649,6 +649,43 @@ GST_START_TEST (test_closed_client_released_at_once)
 
 GST_END_TEST;
 
+/* A client that leaves as the sink stops: whichever releases it, the sink
+ * or the client's own reader, its fds are closed once the sink is in
+ * NULL. A reader that released its own client closes them as it ends, a
+ * moment after: stop() waits for that. A race, which this catches only
+ * when the reader loses its CPU in that moment (a reader slowed there
+ * by hand fails it every time). */
+GST_START_TEST (test_client_leaving_as_the_sink_stops_takes_its_fds)
+{
+  gchar *path = test_path ("sock");
+
+  for (guint i = 0; i < 50; i++) {
+    GstElement *pipeline = pipeline_newf ("fakesrc is-live=true ! ipcsink "
+        "name=sink socket-path=%s", path);
+    int fds = px_test_count_fds (), peers[8];
+
+    fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
+        GST_STATE_CHANGE_FAILURE);
+    wait_listening (path);
+    for (guint j = 0; j < G_N_ELEMENTS (peers); j++)
+      peers[j] = connect_and_greet (path);
+    fail_unless (wait_clients (by_name (pipeline, "sink"),
+            G_N_ELEMENTS (peers), WAIT_MS));
+    for (guint j = 0; j < G_N_ELEMENTS (peers); j++)
+      close (peers[j]);
+    /* Some went, the others are going. */
+    while (clients (by_name (pipeline, "sink")) == G_N_ELEMENTS (peers))
+      g_thread_yield ();
+    stop (pipeline);
+    fail_unless_equals_int (px_test_count_fds (), fds);
+    gst_object_unref (pipeline);
+  }
+  g_free (path);
+  cleanup ();
+}
+
+GST_END_TEST;
+
 /* ---- tests: the socket file -------------------------------------------- */
 
 static void
@@ -1084,6 +1121,375 @@ GST_START_TEST (test_properties_documented_with_their_defaults)
 
 GST_END_TEST;
 
+/* ---- tests: a consumer on an fd, scripted here -------------------------- */
+
+/* An arena as a consumer counts it (ipcsrc's rule, docs/protocol.md):
+ * from its ARENA_ADD until it is removed and the last buffer lent from it
+ * is returned. */
+typedef struct
+{
+  guint64 id, size;
+  guint lent;
+  gboolean removed;
+} RawArena;
+
+/* The consumer's end of an fd pair, spoken to with the wire protocol:
+ * what it was lent, what the producer said, and the arenas it counts. */
+typedef struct
+{
+  int fd;
+  GArray *held;                 /* buffer ids not returned yet */
+  GPtrArray *held_from;         /* their arenas, RawArena */
+  GPtrArray *arenas;            /* RawArena, counted */
+  guint64 arena_total;          /* what our HELLO accepts */
+  guint64 arena_bytes;          /* counted now */
+  guint arenas_added;
+  guint buffers;                /* BUFFER messages received */
+  gboolean eos;
+} RawConsumer;
+
+/* Reads the producer's HELLO on @fd and answers it, accepting arenas of
+ * up to @arena_total bytes in all. */
+static void
+raw_consumer_init (RawConsumer * c, int fd, guint64 arena_total)
+{
+  PxWireMessage *msg = g_new0 (PxWireMessage, 1);
+  PxWireHello hello = {.role = PX_WIRE_ROLE_CONSUMER,
+    .max_arena_size = MIN (arena_total, PX_WIRE_DEFAULT_ARENA_SIZE),
+    .max_arena_total = arena_total
+  };
+
+  memset (c, 0, sizeof *c);
+  c->fd = fd;
+  c->held = g_array_new (FALSE, FALSE, sizeof (guint64));
+  c->held_from = g_ptr_array_new ();
+  c->arenas = g_ptr_array_new_with_free_func (g_free);
+  c->arena_total = arena_total;
+  fail_unless (wait_readable (fd, WAIT_MS), "no HELLO from the sink");
+  fail_unless (px_wire_recv (fd, msg, MSG_DONTWAIT) >= 0);
+  fail_unless_equals_int (msg->header.type, PX_WIRE_HELLO);
+  px_wire_message_clear (msg);
+  g_free (msg);
+  fail_unless_equals_int (px_wire_send_hello (fd, &hello), 0);
+}
+
+static void
+raw_consumer_clear (RawConsumer * c)
+{
+  g_array_unref (c->held);
+  g_ptr_array_unref (c->held_from);
+  g_ptr_array_unref (c->arenas);
+  close (c->fd);
+}
+
+/* @arena no longer counts once removed and lent nothing. */
+static void
+raw_arena_settle (RawConsumer * c, RawArena * arena)
+{
+  if (arena->removed && arena->lent == 0) {
+    c->arena_bytes -= arena->size;
+    g_ptr_array_remove (c->arenas, arena);
+  }
+}
+
+/* The arena of that id that is announced (not removed), or NULL. */
+static RawArena *
+raw_arena_find (RawConsumer * c, guint64 id)
+{
+  for (guint i = 0; i < c->arenas->len; i++) {
+    RawArena *arena = g_ptr_array_index (c->arenas, i);
+
+    if (arena->id == id && !arena->removed)
+      return arena;
+  }
+  return NULL;
+}
+
+/* Returns every buffer held; as ipcsrc, counts an arena back before the
+ * BUFFER_DONE of its last buffer. */
+static void
+raw_consumer_release (RawConsumer * c)
+{
+  for (guint i = 0; i < c->held_from->len; i++) {
+    RawArena *arena = g_ptr_array_index (c->held_from, i);
+
+    arena->lent--;
+    raw_arena_settle (c, arena);
+  }
+  g_ptr_array_set_size (c->held_from, 0);
+  for (guint i = 0; i < c->held->len; i += PX_WIRE_MAX_DONE)
+    fail_unless_equals_int (px_wire_send_buffer_done (c->fd,
+            &g_array_index (c->held, guint64, i), MIN (c->held->len - i,
+                PX_WIRE_MAX_DONE)), 0);
+  g_array_set_size (c->held, 0);
+}
+
+/* What ipcsrc does with an ARENA_ADD, REMOVE and BUFFER, as far as
+ * counting goes: an arena over the limit is refused, here a failure. */
+static void
+raw_consumer_count (RawConsumer * c, const PxWireMessage * msg)
+{
+  PxWireArenaAdd add;
+  PxWireArenaRemove remove;
+  PxWireBuffer wire;
+  RawArena *arena;
+
+  switch (msg->header.type) {
+    case PX_WIRE_ARENA_ADD:
+      fail_unless_equals_int (px_wire_decode_arena_add (msg, &add), 0);
+      fail_unless (add.size <= c->arena_total - c->arena_bytes, "an honest "
+          "consumer refuses arena %u of %" G_GUINT64_FORMAT " bytes: %"
+          G_GUINT64_FORMAT " of its %" G_GUINT64_FORMAT " are in use",
+          c->arenas_added + 1, add.size, c->arena_bytes, c->arena_total);
+      arena = g_new0 (RawArena, 1);
+      arena->id = add.arena_id;
+      arena->size = add.size;
+      g_ptr_array_add (c->arenas, arena);
+      c->arena_bytes += add.size;
+      c->arenas_added++;
+      break;
+    case PX_WIRE_ARENA_REMOVE:
+      fail_unless_equals_int (px_wire_decode_arena_remove (msg, &remove), 0);
+      arena = raw_arena_find (c, remove.arena_id);
+      fail_unless (arena != NULL);
+      arena->removed = TRUE;
+      raw_arena_settle (c, arena);
+      break;
+    case PX_WIRE_BUFFER:
+      fail_unless_equals_int (px_wire_decode_buffer (msg, &wire), 0);
+      arena = raw_arena_find (c, wire.arena_id);
+      fail_unless (arena != NULL, "a buffer in an unknown arena");
+      arena->lent++;
+      c->buffers++;
+      g_array_append_val (c->held, wire.buffer_id);
+      g_ptr_array_add (c->held_from, arena);
+      break;
+    default:
+      break;
+  }
+}
+
+/* Reads one message within @timeout_ms (FALSE if none came): a BUFFER is
+ * held, or with @give_back returned at once; arenas are counted; a QUERY
+ * is answered "not answered"; EOS is noted. */
+static gboolean
+raw_consumer_read (RawConsumer * c, gboolean give_back, guint timeout_ms)
+{
+  PxWireMessage *msg = g_new0 (PxWireMessage, 1);
+  PxWireBlob blob;
+
+  if (!wait_readable (c->fd, timeout_ms)) {
+    g_free (msg);
+    return FALSE;
+  }
+  fail_unless (px_wire_recv (c->fd, msg, MSG_DONTWAIT) >= 0);
+  raw_consumer_count (c, msg);
+  if (msg->header.type == PX_WIRE_BUFFER && give_back) {
+    raw_consumer_release (c);
+  } else if (msg->header.type == PX_WIRE_EVENT) {
+    fail_unless_equals_int (px_wire_decode_blob (msg, &blob), 0);
+    c->eos |= blob.kind == GST_EVENT_EOS;
+  } else if (msg->header.type == PX_WIRE_QUERY) {
+    /* Not answered: the sink answers from its template. */
+    fail_unless_equals_int (px_wire_decode_blob (msg, &blob), 0);
+    blob.result = 0;
+    blob.body = "";
+    blob.body_size = 1;
+    fail_unless_equals_int (px_wire_send_blob (c->fd, PX_WIRE_QUERY_REPLY,
+            0, msg->header.request_id, &blob), 0);
+  }
+  px_wire_message_clear (msg);
+  g_free (msg);
+  return TRUE;
+}
+
+/* Holds what comes until it holds @n buffers. */
+static void
+raw_consumer_hold (RawConsumer * c, guint n)
+{
+  while (c->held->len < n)
+    fail_unless (raw_consumer_read (c, FALSE, WAIT_MS),
+        "held %u buffers, waiting for %u", c->held->len, n);
+}
+
+/* Returns what it holds, then every buffer as it comes, until EOS. */
+static void
+raw_consumer_drain (RawConsumer * c)
+{
+  raw_consumer_release (c);
+  while (!c->eos)
+    fail_unless (raw_consumer_read (c, TRUE, WAIT_MS), "no EOS after "
+        "%u buffers", c->buffers);
+}
+
+/* Changes @pipeline's state and waits until it is done (a live pipeline
+ * is PAUSED without preroll). */
+static void
+change_state_now (GstElement * pipeline, GstState state)
+{
+  GstStateChangeReturn ret;
+
+  fail_if (gst_element_set_state (pipeline, state) == GST_STATE_CHANGE_FAILURE);
+  ret = gst_element_get_state (pipeline, NULL, NULL, WAIT_MS * GST_MSECOND);
+  fail_unless (ret == GST_STATE_CHANGE_SUCCESS ||
+      ret == GST_STATE_CHANGE_NO_PREROLL, "%s",
+      gst_element_state_change_return_get_name (ret));
+}
+
+#define PAUSE_BUFFERS 30
+
+/* The sink waits for room (its consumer holds max-in-flight buffers) when
+ * its pipeline pauses: that unlock is no flush, so the sink prerolls on
+ * the buffer it holds and waits again once PLAYING, and the source goes
+ * on. Before, the sink told upstream FLUSHING and the source stopped for
+ * good. */
+GST_START_TEST (test_pause_while_waiting_for_room_resumes)
+{
+  GstElement *pipeline;
+  RawConsumer consumer;
+  int fds[2];
+
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+          fds) == 0);
+  pipeline = pipeline_newf ("videotestsrc num-buffers=%u ! "
+      "video/x-raw,format=GRAY8,width=16,height=16 ! ipcsink name=sink "
+      "fd=%d max-in-flight=4 slow-client-timeout=0", PAUSE_BUFFERS, fds[0]);
+  change_state_now (pipeline, GST_STATE_READY);
+  close (fds[0]);               /* the sink has its own */
+  raw_consumer_init (&consumer, fds[1], PX_WIRE_DEFAULT_ARENA_TOTAL);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  raw_consumer_hold (&consumer, 4);
+
+  for (guint i = 0; i < 3; i++) {
+    change_state_now (pipeline, GST_STATE_PAUSED);
+    change_state_now (pipeline, GST_STATE_PLAYING);
+  }
+  raw_consumer_drain (&consumer);
+  fail_unless_equals_int (consumer.buffers, PAUSE_BUFFERS);
+  wait_eos (pipeline, WAIT_MS);
+
+  stop (pipeline);
+  gst_object_unref (pipeline);
+  raw_consumer_clear (&consumer);
+}
+
+GST_END_TEST;
+
+static GstPadProbeReturn
+note_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  g_atomic_int_set ((gint *) user_data, 1);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Likewise while it waits for its peer (wait-for-connection, the input of
+ * a sandboxbin): the buffer it holds goes out once the peer greets, and
+ * the rest after it. */
+GST_START_TEST (test_pause_while_waiting_for_the_peer_resumes)
+{
+  GstElement *pipeline;
+  RawConsumer consumer;
+  gint arrived = 0;
+  GstPad *pad;
+  int fds[2];
+
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+          fds) == 0);
+  /* Live: its first buffer comes in PLAYING, to render. Without caps: a
+   * CAPS query in PLAYING would wait for the peer. */
+  pipeline = pipeline_newf ("fakesrc is-live=true num-buffers=%u "
+      "sizetype=fixed sizemax=64 ! ipcsink name=sink fd=%d async=false "
+      "wait-for-connection=true", PAUSE_BUFFERS, fds[0]);
+  pad = gst_element_get_static_pad (by_name (pipeline, "sink"), "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, note_buffer, &arrived,
+      NULL);
+  gst_object_unref (pad);
+  change_state_now (pipeline, GST_STATE_PLAYING);
+  close (fds[0]);               /* the sink has its own */
+  while (!g_atomic_int_get (&arrived))
+    g_usleep (1000);
+
+  for (guint i = 0; i < 3; i++) {
+    change_state_now (pipeline, GST_STATE_PAUSED);
+    change_state_now (pipeline, GST_STATE_PLAYING);
+  }
+  raw_consumer_init (&consumer, fds[1], PX_WIRE_DEFAULT_ARENA_TOTAL);
+  raw_consumer_drain (&consumer);
+  fail_unless_equals_int (consumer.buffers, PAUSE_BUFFERS);
+  wait_eos (pipeline, WAIT_MS);
+
+  stop (pipeline);
+  gst_object_unref (pipeline);
+  raw_consumer_clear (&consumer);
+}
+
+GST_END_TEST;
+
+static void
+push_bytes (GstElement * src, gsize size)
+{
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, size, NULL);
+  GstFlowReturn ret;
+
+  gst_buffer_memset (buffer, 0, 0x5a, size);
+  g_signal_emit_by_name (src, "push-buffer", buffer, &ret);
+  gst_buffer_unref (buffer);
+  fail_unless_equals_int (ret, GST_FLOW_OK);
+}
+
+/* 12 slots (2 x max-in-flight + 4) of 1 and of 3 pages: the second arena
+ * alone fits the consumer's limit, not with the first. */
+#define SMALL_BUFFER 4096
+#define LARGE_BUFFER (3 * 4096)
+#define ARENA_LIMIT (160 * 1024)
+
+/* The stream's buffers grow (new caps) while the consumer holds buffers
+ * of the old arena, and it accepts arenas of 160 KiB in all: the old one
+ * (48 KiB) counts until its buffers are back, the new one (144 KiB) does
+ * not fit beside it, so the sink waits for them rather than announce an
+ * arena the consumer would refuse. The consumer gives its buffers back
+ * once the sink has nothing more to send. */
+GST_START_TEST (test_removed_arena_counts_until_its_buffers_are_back)
+{
+  GstElement *pipeline, *src;
+  RawConsumer consumer;
+  GstFlowReturn ret;
+  int fds[2];
+
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+          fds) == 0);
+  pipeline = pipeline_newf ("appsrc name=src format=bytes ! ipcsink "
+      "name=sink fd=%d max-in-flight=4 slow-client-timeout=0", fds[0]);
+  src = by_name (pipeline, "src");
+  change_state_now (pipeline, GST_STATE_READY);
+  close (fds[0]);               /* the sink has its own */
+  raw_consumer_init (&consumer, fds[1], ARENA_LIMIT);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  for (guint i = 0; i < 3; i++)
+    push_bytes (src, SMALL_BUFFER);
+  for (guint i = 0; i < 3; i++)
+    push_bytes (src, LARGE_BUFFER);
+  g_signal_emit_by_name (src, "end-of-stream", &ret);
+  fail_unless_equals_int (ret, GST_FLOW_OK);
+
+  raw_consumer_hold (&consumer, 3);
+  fail_unless_equals_int (consumer.arenas_added, 1);
+  /* Holding them, until the sink has nothing more to say. */
+  while (raw_consumer_read (&consumer, FALSE, 500));
+  raw_consumer_drain (&consumer);
+  fail_unless_equals_int (consumer.buffers, 6);
+  fail_unless_equals_int (consumer.arenas_added, 2);
+  wait_eos (pipeline, WAIT_MS);
+
+  stop (pipeline);
+  gst_object_unref (pipeline);
+  raw_consumer_clear (&consumer);
+}
+
+GST_END_TEST;
+
 static Suite *
 ipcsink_suite (void)
 {
@@ -1104,6 +1510,8 @@ ipcsink_suite (void)
   tcase_add_test (connections,
       test_silent_connection_closed_after_handshake_timeout);
   tcase_add_loop_test (connections, test_closed_client_released_at_once, 0, 2);
+  tcase_add_test (connections,
+      test_client_leaving_as_the_sink_stops_takes_its_fds);
 
   suite_add_tcase (s, socket_file);
   tcase_add_test (socket_file, test_second_sink_on_a_live_path_is_busy);
@@ -1116,6 +1524,9 @@ ipcsink_suite (void)
   tcase_add_test (slow, test_frozen_consumer_dropped_after_slow_client_timeout);
   tcase_add_test (slow, test_frozen_consumer_waited_for_with_a_warning);
   tcase_add_test (slow, test_properties_readable_from_a_sync_handler_on_a_drop);
+  tcase_add_test (slow, test_pause_while_waiting_for_room_resumes);
+  tcase_add_test (slow, test_pause_while_waiting_for_the_peer_resumes);
+  tcase_add_test (slow, test_removed_arena_counts_until_its_buffers_are_back);
 
   suite_add_tcase (s, properties);
   tcase_add_test (properties, test_properties_documented_with_their_defaults);

@@ -34,6 +34,8 @@ struct _GstPxConnection
   gchar *name;
   GstPxConnectionFuncs funcs;
   gpointer user_data;
+  GDestroyNotify free_notify;   /* once freed */
+  gpointer free_data;
   GThread *readers[2];
   /* The new names the peer's text may still introduce (its own atomics). */
   GstPxPeerBudget budget;
@@ -48,6 +50,7 @@ struct _GstPxConnection
   GArray *done_ids;             /* guint64, waiting for BUFFER_DONE */
   gboolean sending_done;        /* a thread is sending done_ids */
   gboolean reader_idle;         /* the reader waits in poll() */
+  guint idle_waiters;           /* threads in gst_px_connection_wait_read() */
   gint queries_served;          /* the peer's queries on pool threads now */
 
   /* Reading roles (lock), see "Two readers" below. */
@@ -146,8 +149,13 @@ gst_px_connection_ref (GstPxConnection * conn)
 void
 gst_px_connection_unref (GstPxConnection * conn)
 {
+  GDestroyNotify notify;
+  gpointer data;
+
   if (conn == NULL || !g_atomic_int_dec_and_test (&conn->refcount))
     return;
+  notify = conn->free_notify;
+  data = conn->free_data;
   g_assert (conn->readers[0] == NULL && conn->readers[1] == NULL);
   px_close_fd (&conn->fd);
   px_close_fd (&conn->wake_fd);
@@ -159,6 +167,16 @@ gst_px_connection_unref (GstPxConnection * conn)
   g_cond_clear (&conn->turn_cond);
   g_free (conn->name);
   g_free (conn);
+  if (notify != NULL)
+    notify (data);
+}
+
+void
+gst_px_connection_set_free_notify (GstPxConnection * conn,
+    GDestroyNotify notify, gpointer data)
+{
+  conn->free_notify = notify;
+  conn->free_data = data;
 }
 
 void
@@ -630,6 +648,51 @@ gst_px_connection_event (GstPxConnection * conn, GstEvent * event,
   return ok;
 }
 
+/* With lock: whether a message waits in the socket. */
+static gboolean
+socket_readable_locked (GstPxConnection * conn)
+{
+  struct pollfd pfd = {.fd = conn->fd,.events = POLLIN };
+  int ret;
+
+  do {
+    ret = poll (&pfd, 1, 0);
+  } while (ret < 0 && errno == EINTR);
+  return ret != 0;
+}
+
+gboolean
+gst_px_connection_wait_read (GstPxConnection * conn, GstClockTime timeout)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout / GST_USECOND;
+  gboolean read = FALSE;
+
+  g_mutex_lock (&conn->lock);
+  /* A reader would wait for itself. */
+  if (conn->readers[0] == g_thread_self () ||
+      conn->readers[1] == g_thread_self ()) {
+    g_mutex_unlock (&conn->lock);
+    return FALSE;
+  }
+  /* The reader marks itself idle, under the lock, only once it found the
+   * socket empty, and busy again before it receives: idle with an empty
+   * socket, it has handed on all that came. */
+  while (!conn->closed) {
+    if (conn->reader_idle && !socket_readable_locked (conn)) {
+      read = TRUE;
+      break;
+    }
+    conn->idle_waiters++;
+    if (!g_cond_wait_until (&conn->cond, &conn->lock, deadline)) {
+      conn->idle_waiters--;
+      break;
+    }
+    conn->idle_waiters--;
+  }
+  g_mutex_unlock (&conn->lock);
+  return read;
+}
+
 void
 gst_px_connection_wake (GstPxConnection * conn)
 {
@@ -1075,6 +1138,8 @@ lead (GstPxConnection * conn, PxWireMessage * msg, GError ** error)
     g_mutex_lock (&conn->lock);
     pending = conn->done_ids->len > 0 && !conn->sending_done;
     conn->reader_idle = !pending;
+    if (conn->reader_idle && conn->idle_waiters > 0)
+      g_cond_broadcast (&conn->cond);
     g_mutex_unlock (&conn->lock);
     if (pending && send_done_now (conn))
       continue;

@@ -71,6 +71,16 @@ GstPxConnection *gst_px_connection_new (int fd, GstObject * owner,
 GstPxConnection *gst_px_connection_ref (GstPxConnection * conn);
 void gst_px_connection_unref (GstPxConnection * conn);
 
+/* Calls @notify (@data) once the connection is freed and its fds closed:
+ * when its last reference goes, on whichever thread drops it (a reader
+ * ending after it closed the connection from a callback, a pool thread
+ * that answered a query, the owner), without any lock of the
+ * connection's. gst_px_connection_close() does not wait for that: a
+ * reader that closes from a callback still holds its reference then. Set
+ * it once, while the caller holds a reference of its own. */
+void gst_px_connection_set_free_notify (GstPxConnection * conn,
+    GDestroyNotify notify, gpointer data);
+
 /* Starts the reader threads. On failure the caller still closes. */
 gboolean gst_px_connection_start (GstPxConnection * conn, GError ** error);
 
@@ -147,6 +157,16 @@ typedef void (*GstPxConnectionWaitFunc) (GstPxConnection * conn,
  * happens before the seek returns). @func may be NULL. */
 gboolean gst_px_connection_event (GstPxConnection * conn, GstEvent * event,
     GstClockTime timeout, GstPxConnectionWaitFunc func, gpointer user_data);
+
+/* Any thread but the connection's readers: waits, at most @timeout, until
+ * every message that has arrived so far was handed to the owner (or
+ * handled here) and the reader found the socket empty. What the peer sends
+ * later is not waited for: a peer that sent nothing yet costs no wait. For
+ * an owner that must know whether the peer already said something (its
+ * HELLO) before it answers without it. FALSE on timeout, once closed, or
+ * on a reader thread. */
+gboolean gst_px_connection_wait_read (GstPxConnection * conn,
+    GstClockTime timeout);
 
 /* Any thread: the threads waiting in gst_px_connection_event() call their
  * GstPxConnectionWaitFunc again. */

@@ -124,10 +124,22 @@ enum
 
 static guint signals[N_SIGNALS];
 
+/* An arena announced to one client, as the client counts it against its
+ * max_arena_total (docs/protocol.md, HELLO): from its ARENA_ADD until it
+ * was removed and every buffer sent from it came back. */
+typedef struct
+{
+  guint64 id;
+  guint64 size;
+  guint lent;                   /* buffers sent from it, not yet back */
+  gboolean removed;             /* ARENA_REMOVE sent */
+} Announced;
+
 typedef struct
 {
   guint64 id;
   GstBuffer *buffer;
+  Announced *from;
 } InFlight;
 
 typedef struct
@@ -149,15 +161,20 @@ typedef struct
   guint64 answering;
   guint32 answering_seqnum;
   GArray *in_flight;            /* of InFlight */
-  guint64 arenas[MAX_ARENAS_PER_CLIENT];        /* oldest first */
-  guint64 arena_sizes[MAX_ARENAS_PER_CLIENT];
-  guint n_arenas;
+  /* Of Announced: the arenas it may use (at most MAX_ARENAS_PER_CLIENT,
+   * least recently used first), then the removed ones that lent buffers
+   * it still holds; arena_bytes, the bytes of both. */
+  GPtrArray *arenas;
+  GPtrArray *removed;
+  guint64 arena_bytes;
   /* What its HELLO accepts, bounded by what ours announced. */
   guint64 max_arena_size, max_arena_total;
 } Client;
 
 /* Locks, in the order they are taken:
- *   1. GstBaseSink's preroll lock (held around preroll, render, event);
+ *   1. GstBaseSink's preroll lock (held around preroll, render, event;
+ *      render releases it while it waits for a client, for room or for a
+ *      slot, as basesink does around its clock waits);
  *   2. lock;
  *   3. a connection's own lock (gstpxconnection.c), or an object lock
  *      (this element's, its pad's, a pool's).
@@ -190,9 +207,15 @@ struct _GstIpcSink
   gboolean request_arenas;
   GList *clients;               /* of Client, greeting or ready */
   guint releasing;              /* clients out of the list, not yet freed */
+  /* Client connections not freed yet: their reader threads and fds may
+   * outlive the client's release by a moment (connection_freed()). */
+  guint connections;
   guint next_client_id;
   guint64 next_buffer_id;
-  gboolean flushing;
+  /* Between unlock() and unlock_stop(): a flush, or a state change
+   * (PLAYING -> PAUSED), wants the streaming thread out of its waits. */
+  gboolean unlocked;
+  guint flushes;                /* FLUSH_START events so far */
   guint room_waiters;           /* streaming threads in wait_for_room_locked */
   GstEvent *latency_event;      /* last one sent, for late clients */
   guint64 buffers_sent, buffers_copied, buffers_dropped;
@@ -221,6 +244,9 @@ struct _GstIpcSink
   /* Streaming thread only (and stop(), once it ended). */
   gsize copy_pool_size;         /* copy_pool's buffer size */
   GstBuffer *prerolled;         /* sent at preroll: not sent again by render */
+  /* A buffer that did not reach every client in preroll() (it waits for
+   * nothing): render() goes on with it. */
+  struct _Delivery *unfinished;
 };
 
 #define gst_ipc_sink_parent_class parent_class
@@ -276,6 +302,8 @@ client_free (Client * client)
   for (guint i = 0; i < client->in_flight->len; i++)
     gst_buffer_unref (g_array_index (client->in_flight, InFlight, i).buffer);
   g_array_unref (client->in_flight);
+  g_ptr_array_unref (client->arenas);
+  g_ptr_array_unref (client->removed);
   gst_px_connection_unref (client->conn);
   g_free (client->label);
   g_free (client);
@@ -296,6 +324,19 @@ peer_credentials (int fd)
   return g_strdup_printf ("pid %d, uid %u", (int) cred.pid, (guint) cred.uid);
 }
 
+/* Any thread, without lock: a client's connection is gone, its threads
+ * ended and its fds closed. */
+static void
+connection_freed (gpointer data)
+{
+  GstIpcSink *self = data;
+
+  g_mutex_lock (&self->lock);
+  self->connections--;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
 /* Takes @fd. Adds a client that has @handshake_timeout to say HELLO (0:
  * forever) and sends it our HELLO. Called with lock. */
 static Client *
@@ -312,6 +353,8 @@ add_client_locked (GstIpcSink * self, int fd, GstClockTime handshake_timeout,
   client->label = g_strdup_printf ("client %u (%s)", client->id, credentials);
   g_free (credentials);
   client->in_flight = g_array_new (FALSE, FALSE, sizeof (InFlight));
+  client->arenas = g_ptr_array_new_with_free_func (g_free);
+  client->removed = g_ptr_array_new_with_free_func (g_free);
   client->conn = gst_px_connection_new (fd, GST_OBJECT (self), &client_funcs,
       client);
   gst_px_connection_set_name (client->conn, client->label);
@@ -332,6 +375,10 @@ add_client_locked (GstIpcSink * self, int fd, GstClockTime handshake_timeout,
     client_free (client);
     return NULL;
   }
+  /* Not before: freed on the way out (with lock), it would count itself
+   * off under our lock. From here on, no reference goes with lock held. */
+  self->connections++;
+  gst_px_connection_set_free_notify (client->conn, connection_freed, self);
   self->clients = g_list_append (self->clients, client);
   GST_INFO_OBJECT (self, "%s connected, waiting for its HELLO", client->label);
   return client;
@@ -478,6 +525,17 @@ client_hello (Client * client, PxWireMessage * msg, GError ** error)
   return TRUE;
 }
 
+/* With lock: a buffer sent from @arena came back. A removed arena counts
+ * no more once its last one did: the client counted it back first. */
+static void
+arena_returned_locked (Client * client, Announced * arena)
+{
+  if (--arena->lent > 0 || !arena->removed)
+    return;
+  client->arena_bytes -= arena->size;
+  g_ptr_array_remove (client->removed, arena);
+}
+
 /* Releases the buffers the client says it no longer uses. An id it does not
  * hold is a protocol error: it must not make us release someone else's. */
 static gboolean
@@ -511,6 +569,7 @@ client_buffer_done (Client * client, PxWireMessage * msg, GError ** error)
       break;
     }
     g_ptr_array_add (released, g_array_index (flight, InFlight, j).buffer);
+    arena_returned_locked (client, g_array_index (flight, InFlight, j).from);
     g_array_remove_index_fast (flight, j);
   }
   /* Only a streaming thread waiting for room cares; a broadcast costs a
@@ -1112,52 +1171,115 @@ send_sticky_locked (GstIpcSink * self, Client * client)
   g_ptr_array_unref (events);
 }
 
-/* With lock: announces @arena to @client unless it knows it, keeping at most
- * MAX_ARENAS_PER_CLIENT announced. */
-static int
-announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
+/* With lock: the announcement of @arena to @client, or NULL; its index
+ * in client->arenas in *@index. */
+static Announced *
+announced_locked (Client * client, PxArena * arena, guint * index)
 {
-  guint64 id = px_arena_id (arena), size = px_arena_size (arena), total = 0;
-  PxWireArenaAdd add = { 0, };
+  guint64 id = px_arena_id (arena);
+
+  for (guint i = 0; i < client->arenas->len; i++) {
+    Announced *a = g_ptr_array_index (client->arenas, i);
+
+    if (a->id == id) {
+      *index = i;
+      return a;
+    }
+  }
+  return NULL;
+}
+
+/* With lock: whether @client can take @arena now: it knows it, or it fits
+ * beside what it cannot stop counting (arenas that lent buffers it holds;
+ * the others we can remove). One that never fits is for
+ * announce_arena_locked() to refuse. */
+static gboolean
+arena_fits_locked (Client * client, PxArena * arena)
+{
+  guint64 size = px_arena_size (arena), pinned = 0;
+  guint index;
+
+  if (announced_locked (client, arena, &index) != NULL ||
+      size > client->max_arena_size || size > client->max_arena_total)
+    return TRUE;
+  for (guint i = 0; i < client->arenas->len; i++) {
+    Announced *a = g_ptr_array_index (client->arenas, i);
+
+    if (a->lent > 0)
+      pinned += a->size;
+  }
+  for (guint i = 0; i < client->removed->len; i++)
+    pinned += ((Announced *) g_ptr_array_index (client->removed, i))->size;
+  return size <= client->max_arena_total - pinned;
+}
+
+/* With lock: sends ARENA_REMOVE for the arena @client used least recently.
+ * It counts on while it lent buffers the client holds. */
+static int
+remove_oldest_arena_locked (GstIpcSink * self, Client * client)
+{
+  Announced *oldest = g_ptr_array_steal_index (client->arenas, 0);
   int ret;
 
-  for (guint i = 0; i < client->n_arenas; i++) {
-    if (client->arenas[i] == id) {
-      /* most recently used goes last */
-      memmove (&client->arenas[i], &client->arenas[i + 1],
-          (client->n_arenas - i - 1) * sizeof (guint64));
-      memmove (&client->arena_sizes[i], &client->arena_sizes[i + 1],
-          (client->n_arenas - i - 1) * sizeof (guint64));
-      client->arenas[client->n_arenas - 1] = id;
-      client->arena_sizes[client->n_arenas - 1] = size;
-      return 0;
-    }
-    total += client->arena_sizes[i];
+  GST_DEBUG_OBJECT (self, "%s: removing arena %016" G_GINT64_MODIFIER "x (%u "
+      "buffers of it out)", client->label, oldest->id, oldest->lent);
+  ret = gst_px_connection_send_arena_remove (client->conn, oldest->id,
+      SEND_TIMEOUT);
+  if (ret < 0) {
+    /* not removed: the connection is over anyway */
+    g_ptr_array_insert (client->arenas, 0, oldest);
+    return ret;
+  }
+  oldest->removed = TRUE;
+  if (oldest->lent > 0) {
+    g_ptr_array_add (client->removed, oldest);
+  } else {
+    client->arena_bytes -= oldest->size;
+    g_free (oldest);
+  }
+  return 0;
+}
+
+/* With lock: announces @arena to @client unless it knows it (*@out: its
+ * announcement), keeping at most MAX_ARENAS_PER_CLIENT announced and all
+ * it counts within its max_arena_total: the caller waited until it fits
+ * (arena_fits_locked()). */
+static int
+announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena,
+    Announced ** out)
+{
+  guint64 id = px_arena_id (arena), size = px_arena_size (arena);
+  PxWireArenaAdd add = { 0, };
+  guint index;
+  Announced *a = announced_locked (client, arena, &index);
+  int ret;
+
+  if (a != NULL) {
+    /* most recently used goes last */
+    g_ptr_array_add (client->arenas, g_ptr_array_steal_index (client->arenas,
+            index));
+    *out = a;
+    return 0;
   }
   /* The limits both HELLOs agreed on (PxWireHello): the client would
    * refuse more. */
-  if (size > client->max_arena_size)
+  if (size > client->max_arena_size || size > client->max_arena_total)
     return -EFBIG;
-  while (client->n_arenas == MAX_ARENAS_PER_CLIENT ||
-      (client->n_arenas > 0 && total + size > client->max_arena_total)) {
-    GST_DEBUG_OBJECT (self, "%s: removing arena %016" G_GINT64_MODIFIER "x",
-        client->label, client->arenas[0]);
-    ret = gst_px_connection_send_arena_remove (client->conn,
-        client->arenas[0], SEND_TIMEOUT);
+  while (client->arenas->len > 0 &&
+      (client->arenas->len == MAX_ARENAS_PER_CLIENT ||
+          size > client->max_arena_total - client->arena_bytes)) {
+    ret = remove_oldest_arena_locked (self, client);
     if (ret < 0)
       return ret;
-    total -= client->arena_sizes[0];
-    memmove (&client->arenas[0], &client->arenas[1],
-        (client->n_arenas - 1) * sizeof (guint64));
-    memmove (&client->arena_sizes[0], &client->arena_sizes[1],
-        (--client->n_arenas) * sizeof (guint64));
   }
+  if (size > client->max_arena_total - client->arena_bytes)
+    return -EAGAIN;
   /* No client may ever write what we share. */
   ret = px_arena_seal_for_readers (arena);
   if (ret < 0)
     return ret;
   add.arena_id = id;
-  add.size = px_arena_size (arena);
+  add.size = size;
   add.slot_stride = px_arena_slot_stride (arena);
   add.slot_count = px_arena_slot_count (arena);
   GST_DEBUG_OBJECT (self, "%s: announcing arena %016" G_GINT64_MODIFIER "x, "
@@ -1165,24 +1287,92 @@ announce_arena_locked (GstIpcSink * self, Client * client, PxArena * arena)
       add.slot_count, (gsize) add.slot_stride);
   ret = gst_px_connection_send_arena_add (client->conn, &add,
       px_arena_fd (arena), SEND_TIMEOUT);
-  if (ret == 0) {
-    client->arena_sizes[client->n_arenas] = size;
-    client->arenas[client->n_arenas++] = id;
-  }
-  return ret;
+  if (ret < 0)
+    return ret;
+  a = g_new0 (Announced, 1);
+  a->id = id;
+  a->size = size;
+  g_ptr_array_add (client->arenas, a);
+  client->arena_bytes += size;
+  *out = a;
+  return 0;
 }
 
 typedef enum
 {
   ROOM,                         /* send it */
-  SKIP,                         /* not to this client (drop policy, flushing) */
+  SKIP,                         /* not to this client (drop policy) */
   GONE,                         /* the client is gone (and freed) */
+  LATER,                        /* not now: see the wait's flow */
 } Room;
+
+/* Why a wait ended early. Preroll waits for nothing: a client or a slot
+ * it would wait for makes it FLOW_LATER (render goes on, once PLAYING).
+ * Render's waits end with GST_FLOW_FLUSHING (a flush, or stopping) or
+ * FLOW_PAUSED: the sink went back to PAUSED, and render prerolls on the
+ * buffer it holds (see gst_ipc_sink_render()). */
+#define FLOW_LATER GST_FLOW_CUSTOM_SUCCESS
+#define FLOW_PAUSED GST_FLOW_CUSTOM_SUCCESS_1
+
+/* What render's waits need: the flushes there were when it began, and
+ * why the last wait ended. Preroll passes none (NULL). */
+typedef struct
+{
+  guint flushes;
+  GstFlowReturn ret;
+} RenderWait;
+
+/* A flush, or the pad's deactivation (stopping), is on. */
+static gboolean
+pad_flushing (GstIpcSink * self)
+{
+  GstPad *pad = GST_BASE_SINK_PAD (self);
+  gboolean flushing;
+
+  GST_OBJECT_LOCK (pad);
+  flushing = GST_PAD_IS_FLUSHING (pad);
+  GST_OBJECT_UNLOCK (pad);
+  return flushing;
+}
+
+/* Render, with lock and basesink's preroll lock: what ends its waits. */
+static GstFlowReturn
+render_check_locked (GstIpcSink * self, RenderWait * wait)
+{
+  if (self->flushes != wait->flushes || pad_flushing (self))
+    return GST_FLOW_FLUSHING;
+  if (GST_BASE_SINK (self)->need_preroll)
+    return FLOW_PAUSED;
+  return GST_FLOW_OK;
+}
+
+/* Render, with lock and basesink's preroll lock: waits on cond (until
+ * @deadline, monotonic us; 0: none) with the preroll lock released, as
+ * basesink releases it around its clock waits: a state change does not
+ * wait for a consumer. GST_FLOW_OK: look again. */
+static GstFlowReturn
+render_wait_locked (GstIpcSink * self, RenderWait * wait, gint64 deadline)
+{
+  GstBaseSink *sink = GST_BASE_SINK (self);
+
+  GST_BASE_SINK_PREROLL_UNLOCK (sink);
+  if (deadline > 0)
+    g_cond_wait_until (&self->cond, &self->lock, deadline);
+  else
+    g_cond_wait (&self->cond, &self->lock);
+  /* in the order of the hierarchy */
+  g_mutex_unlock (&self->lock);
+  GST_BASE_SINK_PREROLL_LOCK (sink);
+  g_mutex_lock (&self->lock);
+  wait->ret = render_check_locked (self, wait);
+  return wait->ret;
+}
 
 /* With lock, released meanwhile: says on the bus, once, that the stream
  * waits for @client (slow-client-timeout=0: as long as it takes). */
 static void
-warn_stall_locked (GstIpcSink * self, Client * client, gint64 waited_us)
+warn_stall_locked (GstIpcSink * self, Client * client, const gchar * what,
+    gint64 waited_us)
 {
   gchar *label = g_strdup (client->label);
   guint held = client->in_flight->len;
@@ -1190,36 +1380,56 @@ warn_stall_locked (GstIpcSink * self, Client * client, gint64 waited_us)
   client->stall_warned = TRUE;
   g_mutex_unlock (&self->lock);
   GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-      ("The stream has waited %" GST_TIME_FORMAT " for %s, which holds all "
-          "its %u buffers", GST_TIME_ARGS (waited_us * GST_USECOND), label,
-          held), ("slow-client-timeout=0: waiting as long as it takes"));
+      ("The stream has waited %" GST_TIME_FORMAT " for %s, which holds %s "
+          "(%u buffers)", GST_TIME_ARGS (waited_us * GST_USECOND), label,
+          what, held), ("slow-client-timeout=0: waiting as long as it "
+          "takes"));
   g_free (label);
   g_mutex_lock (&self->lock);
 }
 
-/* With lock: waits until @client may take one more buffer. A client that
- * makes the stream wait slow-client-timeout is dropped (and freed). */
-static Room
-wait_for_room_locked (GstIpcSink * self, Client * client)
+/* With lock: what @client holds that keeps it from taking a buffer of
+ * @arena now, or NULL if it can. */
+static const gchar *
+no_room_locked (GstIpcSink * self, Client * client, PxArena * arena)
 {
+  if (client->in_flight->len >= self->max_in_flight)
+    return "all the buffers it may hold";
+  if (!arena_fits_locked (client, arena))
+    return "buffers of an arena that must go for the next one to fit in "
+        "what it accepts";
+  return NULL;
+}
+
+/* With lock: waits until @client may take one more buffer, of @arena
+ * (render: @wait; preroll, NULL: LATER instead). A client that makes the
+ * stream wait slow-client-timeout is dropped (and freed); the time render
+ * spends PAUSED does not count. */
+static Room
+wait_for_room_locked (GstIpcSink * self, Client * client, PxArena * arena,
+    RenderWait * wait)
+{
+  const gchar *what;
   gint64 since = 0;
 
-  while (client->in_flight->len >= self->max_in_flight) {
+  while ((what = no_room_locked (self, client, arena)) != NULL) {
     gint64 now = g_get_monotonic_time (), bound, deadline;
 
-    if (self->policy == GST_IPC_SINK_SLOW_CLIENT_DROP || self->flushing)
+    if (self->policy == GST_IPC_SINK_SLOW_CLIENT_DROP)
       return SKIP;
+    if (wait == NULL)
+      return LATER;
     if (since == 0) {
       since = now;
-      GST_DEBUG_OBJECT (self, "%s holds %u buffers: waiting for it",
-          client->label, client->in_flight->len);
+      GST_DEBUG_OBJECT (self, "%s holds %s (%u buffers): waiting for it",
+          client->label, what, client->in_flight->len);
     }
     bound = (gint64) MIN (self->slow_client_timeout / GST_USECOND,
         G_MAXINT64 / 2);
     if (bound > 0 && now - since >= bound) {
-      gchar *why = g_strdup_printf ("it held all its %u buffers for %"
-          GST_TIME_FORMAT " (slow-client-timeout)", client->in_flight->len,
-          GST_TIME_ARGS ((now - since) * GST_USECOND));
+      gchar *why = g_strdup_printf ("it held %s (%u buffers) for %"
+          GST_TIME_FORMAT " (slow-client-timeout)", what,
+          client->in_flight->len, GST_TIME_ARGS ((now - since) * GST_USECOND));
 
       drop_client_locked (self, client, why);
       g_free (why);
@@ -1227,7 +1437,7 @@ wait_for_room_locked (GstIpcSink * self, Client * client)
     }
     if (bound == 0 && !client->stall_warned &&
         now - since >= (gint64) (STALL_WARNING_DELAY / GST_USECOND)) {
-      warn_stall_locked (self, client, now - since);
+      warn_stall_locked (self, client, what, now - since);
       if (!still_connected_locked (self, client))
         return GONE;
       continue;
@@ -1239,13 +1449,12 @@ wait_for_room_locked (GstIpcSink * self, Client * client)
     else
       deadline = 0;
     self->room_waiters++;
-    if (deadline > 0)
-      g_cond_wait_until (&self->cond, &self->lock, deadline);
-    else
-      g_cond_wait (&self->cond, &self->lock);
+    render_wait_locked (self, wait, deadline);
     self->room_waiters--;
     if (!still_connected_locked (self, client))
       return GONE;
+    if (wait->ret != GST_FLOW_OK)
+      return LATER;
   }
   return ROOM;
 }
@@ -1265,50 +1474,95 @@ ready_clients_locked (GstIpcSink * self)
   return ready;
 }
 
-/* With lock: sends @wire to every ready client. */
-static void
-send_to_clients_locked (GstIpcSink * self, GstBuffer * buffer,
-    PxArena * arena, PxWireBuffer * wire)
+/* A buffer on its way to the clients. Streaming thread only. */
+typedef struct _Delivery
 {
-  GPtrArray *clients = ready_clients_locked (self);
+  GstBuffer *buffer;            /* as upstream gave it */
+  GstBuffer *held;              /* its data in an arena slot: itself or a copy */
+  PxArena *arena;               /* held's */
+  PxWireBuffer wire;
+  GPtrArray *clients;           /* the ready clients when it was prepared */
+  guint next;                   /* the first of them it has not reached */
+} Delivery;
 
-  for (guint i = 0; i < clients->len; i++) {
-    Client *client = g_ptr_array_index (clients, i);
-    InFlight entry;
+static void
+delivery_free (Delivery * d)
+{
+  if (d == NULL)
+    return;
+  gst_buffer_unref (d->buffer);
+  gst_buffer_unref (d->held);
+  g_ptr_array_unref (d->clients);
+  g_free (d);
+}
+
+/* With lock: sends @d's buffer to @client, which has room. */
+static void
+send_to_client_locked (GstIpcSink * self, Client * client, Delivery * d)
+{
+  Announced *from = NULL;
+  InFlight entry;
+  int ret;
+
+  ret = announce_arena_locked (self, client, d->arena, &from);
+  if (ret == 0)
+    ret = gst_px_connection_send_buffer (client->conn, &d->wire, SEND_TIMEOUT);
+  if (peer_gone (ret))
+    return;                     /* its reader saw why, and removes it */
+  if (ret < 0) {
+    drop_client_locked (self, client, ret == -EFBIG ? "its arenas would "
+        "be larger than it accepts" : g_strerror (-ret));
+    return;
+  }
+  GST_LOG_OBJECT (self, "buffer %" G_GUINT64_FORMAT " to %s",
+      d->wire.buffer_id, client->label);
+  entry.id = d->wire.buffer_id;
+  entry.buffer = gst_buffer_ref (d->held);
+  entry.from = from;
+  from->lent++;
+  g_array_append_val (client->in_flight, entry);
+  self->buffers_sent++;
+}
+
+/* Sends @d's buffer to the clients it has not reached. Render (@wait)
+ * waits for room; preroll waits for nothing: the buffer is the one the
+ * sink prerolls on, whether or not it went out (a client that would make
+ * it wait holds buffers already), and a wait there would hold the state
+ * change back. FLOW_LATER (preroll) and FLOW_PAUSED (render) leave @d
+ * for render to go on with. */
+static GstFlowReturn
+deliver (GstIpcSink * self, Delivery * d, RenderWait * wait)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  g_mutex_lock (&self->lock);
+  while (d->next < d->clients->len && ret == GST_FLOW_OK) {
+    Client *client = g_ptr_array_index (d->clients, d->next);
     Room room;
-    int ret;
 
-    if (!still_connected_locked (self, client))
+    if (!still_connected_locked (self, client)) {
+      d->next++;
       continue;
+    }
     if (client->needs_sticky)
       send_sticky_locked (self, client);
-    room = wait_for_room_locked (self, client);
-    if (room == SKIP && !self->flushing) {
+    room = wait_for_room_locked (self, client, d->arena, wait);
+    if (room == LATER) {
+      ret = wait ? wait->ret : FLOW_LATER;
+      continue;
+    }
+    if (room == SKIP) {
       GST_DEBUG_OBJECT (self, "%s holds %u buffers: skipping buffer %"
           G_GUINT64_FORMAT " for it", client->label, client->in_flight->len,
-          wire->buffer_id);
+          d->wire.buffer_id);
       self->buffers_dropped++;
+    } else if (room == ROOM) {
+      send_to_client_locked (self, client, d);
     }
-    if (room != ROOM)
-      continue;
-    ret = announce_arena_locked (self, client, arena);
-    if (ret == 0)
-      ret = gst_px_connection_send_buffer (client->conn, wire, SEND_TIMEOUT);
-    if (peer_gone (ret))
-      continue;                 /* its reader saw why, and removes it */
-    if (ret < 0) {
-      drop_client_locked (self, client, ret == -EFBIG ? "its arenas would "
-          "be larger than it accepts" : g_strerror (-ret));
-      continue;
-    }
-    GST_LOG_OBJECT (self, "buffer %" G_GUINT64_FORMAT " to %s",
-        wire->buffer_id, client->label);
-    entry.id = wire->buffer_id;
-    entry.buffer = gst_buffer_ref (buffer);
-    g_array_append_val (client->in_flight, entry);
-    self->buffers_sent++;
+    d->next++;
   }
-  g_ptr_array_unref (clients);
+  g_mutex_unlock (&self->lock);
+  return ret;
 }
 
 /* Streaming thread: a copy pool whose buffers hold @size bytes (at least
@@ -1319,7 +1573,7 @@ ensure_copy_pool (GstIpcSink * self, gsize size)
   GstBufferPool *pool, *old;
   GstStructure *config;
   guint max_in_flight;
-  gboolean flushing;
+  gboolean unlocked;
 
   /* Grown, never shrunk: a stream of varying sizes settles on its largest. */
   if (self->copy_pool != NULL && self->copy_pool_size >= size)
@@ -1345,10 +1599,10 @@ ensure_copy_pool (GstIpcSink * self, gsize size)
   g_mutex_lock (&self->lock);
   old = self->copy_pool;
   self->copy_pool = pool;
-  flushing = self->flushing;
+  unlocked = self->unlocked;
   g_mutex_unlock (&self->lock);
   self->copy_pool_size = size;
-  if (flushing)
+  if (unlocked)
     gst_buffer_pool_set_flushing (pool, TRUE);
   if (old != NULL) {
     gst_buffer_pool_set_active (old, FALSE);
@@ -1359,10 +1613,52 @@ ensure_copy_pool (GstIpcSink * self, gsize size)
   return GST_FLOW_OK;
 }
 
+/* Render: an unlock() set the copy pool flushing. Waits for the state
+ * change or flush it belongs to (its unlock_stop()), then says why. */
+static GstFlowReturn
+render_interrupted (GstIpcSink * self, RenderWait * wait)
+{
+  g_mutex_lock (&self->lock);
+  wait->ret = render_check_locked (self, wait);
+  while (wait->ret == GST_FLOW_OK && self->unlocked)
+    render_wait_locked (self, wait, 0);
+  g_mutex_unlock (&self->lock);
+  return wait->ret;
+}
+
+/* Streaming thread: a slot of the copy pool. Render (@wait) waits for one
+ * with basesink's preroll lock released; preroll takes one only if one
+ * is free (FLOW_LATER). */
+static GstFlowReturn
+acquire_copy_slot (GstIpcSink * self, RenderWait * wait, GstBuffer ** copy)
+{
+  GstBufferPoolAcquireParams params = {.flags = wait ? 0 :
+        GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
+  GstFlowReturn ret;
+
+  for (;;) {
+    if (wait != NULL)
+      GST_BASE_SINK_PREROLL_UNLOCK (GST_BASE_SINK (self));
+    ret = gst_buffer_pool_acquire_buffer (self->copy_pool, copy, &params);
+    if (wait != NULL)
+      GST_BASE_SINK_PREROLL_LOCK (GST_BASE_SINK (self));
+    if (wait == NULL && (ret == GST_FLOW_EOS || ret == GST_FLOW_FLUSHING))
+      return FLOW_LATER;
+    /* unlock() set the pool flushing */
+    if (ret != GST_FLOW_FLUSHING || wait == NULL)
+      return ret;
+    ret = render_interrupted (self, wait);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+}
+
 /* Streaming thread: copies @buffer into a slot of the sink's own arena
  * pool, into *@copy. */
 static GstFlowReturn
-copy_into_arena (GstIpcSink * self, GstBuffer * buffer, GstBuffer ** copy)
+copy_into_arena (GstIpcSink * self, GstBuffer * buffer, RenderWait * wait,
+    GstBuffer ** copy)
 {
   gsize size = gst_buffer_get_size (buffer);
   GstFlowReturn ret;
@@ -1377,8 +1673,8 @@ copy_into_arena (GstIpcSink * self, GstBuffer * buffer, GstBuffer ** copy)
   ret = ensure_copy_pool (self, MAX (size, 1));
   if (ret != GST_FLOW_OK)
     return ret;
-  ret = gst_buffer_pool_acquire_buffer (self->copy_pool, copy, NULL);
-  if (ret == GST_FLOW_FLUSHING)
+  ret = acquire_copy_slot (self, wait, copy);
+  if (ret == GST_FLOW_FLUSHING || ret == FLOW_LATER || ret == FLOW_PAUSED)
     return ret;
   if (ret != GST_FLOW_OK) {
     GST_ELEMENT_ERROR (self, RESOURCE, NO_SPACE_LEFT,
@@ -1433,43 +1729,53 @@ monotonic_base_time (GstIpcSink * self)
   return base;
 }
 
-static gboolean
-wait_for_client_locked (GstIpcSink * self)
+/* With lock: GST_FLOW_OK with whether a client is there in *@found
+ * (wait-for-connection: render, @wait, waits for one; preroll answers
+ * FLOW_LATER). */
+static GstFlowReturn
+wait_for_client_locked (GstIpcSink * self, RenderWait * wait, gboolean * found)
 {
   for (;;) {
-    if (count_clients_locked (self, TRUE) > 0)
-      return TRUE;
-    if (!self->wait_for_connection || self->flushing)
-      return FALSE;
-    g_cond_wait (&self->cond, &self->lock);
+    *found = count_clients_locked (self, TRUE) > 0;
+    if (*found || !self->wait_for_connection)
+      return GST_FLOW_OK;
+    if (wait == NULL)
+      return FLOW_LATER;
+    if (render_wait_locked (self, wait, 0) != GST_FLOW_OK)
+      return wait->ret;
   }
 }
 
+/* Streaming thread: @buffer in an arena slot, described for the wire, for
+ * the ready clients, into *@out; NULL (and GST_FLOW_OK) when there are
+ * none. Waits as wait_for_client_locked() says. */
 static GstFlowReturn
-send_buffer (GstIpcSink * self, GstBuffer * buffer)
+prepare_delivery (GstIpcSink * self, GstBuffer * buffer, RenderWait * wait,
+    Delivery ** out)
 {
-  PxWireBuffer wire = { 0, };
+  Delivery *d;
   GstBuffer *held = NULL;
   GstFlowReturn ret;
   PxArena *arena;
   guint32 slot;
   gsize offset;
+  gboolean found;
 
+  *out = NULL;
   g_mutex_lock (&self->lock);
-  if (!wait_for_client_locked (self)) {
-    ret = self->flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
-    g_mutex_unlock (&self->lock);
-    GST_LOG_OBJECT (self, "no client: buffer %" GST_PTR_FORMAT " not sent",
-        buffer);
+  ret = wait_for_client_locked (self, wait, &found);
+  g_mutex_unlock (&self->lock);
+  if (ret != GST_FLOW_OK || !found) {
+    GST_LOG_OBJECT (self, "no client: buffer %" GST_PTR_FORMAT " not sent%s",
+        buffer, ret == GST_FLOW_OK ? "" : " yet");
     return ret;
   }
-  g_mutex_unlock (&self->lock);
 
   arena = buffer_slot (buffer, &slot, &offset);
   if (arena != NULL) {
     held = gst_buffer_ref (buffer);
   } else {
-    ret = copy_into_arena (self, buffer, &held);
+    ret = copy_into_arena (self, buffer, wait, &held);
     if (ret != GST_FLOW_OK)
       return ret;
     arena = buffer_slot (held, &slot, &offset);
@@ -1480,24 +1786,50 @@ send_buffer (GstIpcSink * self, GstBuffer * buffer)
     g_mutex_unlock (&self->lock);
   }
 
-  gst_px_buffer_to_wire (buffer, &wire);
-  wire.arena_id = px_arena_id (arena);
-  wire.slot = slot;
-  wire.offset = offset;
-  wire.size = gst_buffer_get_size (held);
-  wire.base_time = monotonic_base_time (self);
+  d = g_new0 (Delivery, 1);
+  d->buffer = gst_buffer_ref (buffer);
+  d->held = held;
+  d->arena = arena;
+  gst_px_buffer_to_wire (buffer, &d->wire);
+  d->wire.arena_id = px_arena_id (arena);
+  d->wire.slot = slot;
+  d->wire.offset = offset;
+  d->wire.size = gst_buffer_get_size (held);
+  d->wire.base_time = monotonic_base_time (self);
 
   g_mutex_lock (&self->lock);
-  wire.buffer_id = ++self->next_buffer_id;
+  d->wire.buffer_id = ++self->next_buffer_id;
+  d->clients = ready_clients_locked (self);
+  g_mutex_unlock (&self->lock);
   GST_LOG_OBJECT (self, "buffer %" G_GUINT64_FORMAT ": arena %016"
       G_GINT64_MODIFIER "x slot %u, %" G_GUINT64_FORMAT " bytes at %"
-      G_GUINT64_FORMAT ", pts %" GST_TIME_FORMAT, wire.buffer_id,
-      wire.arena_id, slot, wire.size, wire.offset,
+      G_GUINT64_FORMAT ", pts %" GST_TIME_FORMAT, d->wire.buffer_id,
+      d->wire.arena_id, slot, d->wire.size, d->wire.offset,
       GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
-  send_to_clients_locked (self, held, arena, &wire);
-  ret = self->flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
-  g_mutex_unlock (&self->lock);
-  gst_buffer_unref (held);
+  *out = d;
+  return GST_FLOW_OK;
+}
+
+/* Streaming thread, with basesink's preroll lock: sends @buffer to every
+ * ready client, going on with what an earlier preroll() left of it. With
+ * @wait (render) waiting for what it needs; without (preroll), FLOW_LATER
+ * leaves the rest in unfinished. */
+static GstFlowReturn
+send_buffer (GstIpcSink * self, GstBuffer * buffer, RenderWait * wait)
+{
+  Delivery *d = g_steal_pointer (&self->unfinished);
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  /* What preroll left of another buffer was flushed. */
+  if (d != NULL && d->buffer != buffer)
+    g_clear_pointer (&d, delivery_free);
+  if (d == NULL)
+    ret = prepare_delivery (self, buffer, wait, &d);
+  if (d != NULL)
+    ret = deliver (self, d, wait);
+  if (d != NULL && (ret == FLOW_LATER || ret == FLOW_PAUSED))
+    self->unfinished = g_steal_pointer (&d);
+  delivery_free (d);
   return ret;
 }
 
@@ -1505,26 +1837,52 @@ static GstFlowReturn
 gst_ipc_sink_preroll (GstBaseSink * sink, GstBuffer * buffer)
 {
   GstIpcSink *self = GST_IPC_SINK (sink);
-  GstFlowReturn ret = send_buffer (self, buffer);
+  GstFlowReturn ret = send_buffer (self, buffer, NULL);
 
   /* A consumer that prerolls needs this buffer now; render() gets the
-   * same buffer once PLAYING and must not send it twice. */
+   * same buffer once PLAYING and must not send it twice, or sends it on
+   * to the clients that would have made preroll wait. */
   if (ret == GST_FLOW_OK)
     gst_buffer_replace (&self->prerolled, buffer);
-  return ret;
+  return ret == FLOW_LATER ? GST_FLOW_OK : ret;
 }
 
+/* An unlock() that is no flush (PLAYING -> PAUSED) does not end render:
+ * as basesink does when one cuts its clock wait short, the sink prerolls
+ * on the buffer it holds (preroll() sends it on to the clients that have
+ * room), waits for PLAYING, and goes on waiting for the rest. Only a
+ * flush returns GST_FLOW_FLUSHING: anything else would stop upstream for
+ * good. */
 static GstFlowReturn
 gst_ipc_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 {
   GstIpcSink *self = GST_IPC_SINK (sink);
+  RenderWait wait = { 0, GST_FLOW_OK };
+  GstFlowReturn ret;
 
   if (self->prerolled == buffer) {
     gst_buffer_replace (&self->prerolled, NULL);
     return GST_FLOW_OK;
   }
   gst_buffer_replace (&self->prerolled, NULL);
-  return send_buffer (self, buffer);
+  g_mutex_lock (&self->lock);
+  wait.flushes = self->flushes;
+  g_mutex_unlock (&self->lock);
+  while ((ret = send_buffer (self, buffer, &wait)) == FLOW_PAUSED) {
+    GST_DEBUG_OBJECT (self, "PAUSED while waiting: prerolling on %"
+        GST_PTR_FORMAT, buffer);
+    ret = gst_base_sink_do_preroll (sink, GST_MINI_OBJECT_CAST (buffer));
+    if (self->prerolled == buffer) {
+      /* preroll() sent it to every client */
+      gst_buffer_replace (&self->prerolled, NULL);
+      break;
+    }
+    if (ret != GST_FLOW_OK)
+      break;
+  }
+  if (ret != GST_FLOW_OK)
+    g_clear_pointer (&self->unfinished, delivery_free);
+  return ret;
 }
 
 /* ---- events and queries ------------------------------------------------ */
@@ -1599,6 +1957,12 @@ gst_ipc_sink_event (GstBaseSink * sink, GstEvent * event)
   GstIpcSink *self = GST_IPC_SINK (sink);
   gboolean is_caps = GST_EVENT_TYPE (event) == GST_EVENT_CAPS;
 
+  /* Before basesink's unlock(): the buffer render holds is flushed. */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START) {
+    g_mutex_lock (&self->lock);
+    self->flushes++;
+    g_mutex_unlock (&self->lock);
+  }
   broadcast_event (self, event);
   if (!GST_BASE_SINK_CLASS (parent_class)->event (sink, event))
     return FALSE;
@@ -1614,10 +1978,26 @@ peer_greeting_locked (GstIpcSink * self)
       !((Client *) self->clients->data)->ready;
 }
 
+/* Whether the sink is, or is going, PAUSED or PLAYING: upstream may
+ * negotiate. */
+static gboolean
+streaming (GstIpcSink * self)
+{
+  gboolean target;
+
+  GST_OBJECT_LOCK (self);
+  target = GST_STATE_TARGET (self) >= GST_STATE_PAUSED;
+  GST_OBJECT_UNLOCK (self);
+  return target;
+}
+
 /* fd mode: the connection to the one peer, once it said hello. Its answers
- * are part of negotiation, so a query that comes before its HELLO (upstream
- * negotiates as soon as we are PAUSED) waits for it, for a while, instead
- * of falling back to our template. */
+ * are part of negotiation, so a query that comes before its HELLO while
+ * upstream may negotiate (as soon as we are PAUSED) waits for it, for a
+ * while, instead of falling back to our template. In READY nothing waits
+ * for a peer that has not spoken: a peer that is READY greeted us already
+ * (ipcsrc does at NULL -> READY), and its HELLO, if it came, is taken
+ * first; one that did not is not there yet, and our template answers. */
 static GstPxConnection *
 single_peer (GstIpcSink * self)
 {
@@ -1625,8 +2005,18 @@ single_peer (GstIpcSink * self)
       GST_PX_CONNECTION_REPLY_TIMEOUT / GST_USECOND;
   GstPxConnection *conn = NULL;
 
+  if (!streaming (self)) {
+    g_mutex_lock (&self->lock);
+    if (peer_greeting_locked (self))
+      conn = gst_px_connection_ref (((Client *) self->clients->data)->conn);
+    g_mutex_unlock (&self->lock);
+    if (conn != NULL)
+      gst_px_connection_wait_read (conn, GST_PX_CONNECTION_REPLY_TIMEOUT);
+    g_clear_pointer (&conn, gst_px_connection_unref);
+    deadline = 0;
+  }
   g_mutex_lock (&self->lock);
-  while (peer_greeting_locked (self) && !self->flushing &&
+  while (deadline > 0 && peer_greeting_locked (self) && !self->unlocked &&
       g_cond_wait_until (&self->cond, &self->lock, deadline));
   if (self->upstream_allowed && self->clients &&
       ((Client *) self->clients->data)->ready)
@@ -1745,7 +2135,7 @@ gst_ipc_sink_start (GstBaseSink * sink)
   GST_OBJECT_UNLOCK (self);
 
   g_mutex_lock (&self->lock);
-  self->flushing = FALSE;
+  self->unlocked = FALSE;
   self->buffers_sent = self->buffers_copied = self->buffers_dropped = 0;
   g_mutex_unlock (&self->lock);
   if ((fd < 0) == (path == NULL)) {
@@ -1781,12 +2171,14 @@ gst_ipc_sink_stop (GstBaseSink * sink)
     release_client (self, l->data, NULL, FALSE);
   g_list_free (clients);
   /* Clients that left or were dropped meanwhile: their releases end
-   * before we do. */
+   * before we do, and so do their connections' threads and fds, which a
+   * reader that released its own client holds until it ends. */
   g_mutex_lock (&self->lock);
-  while (self->releasing > 0)
+  while (self->releasing > 0 || self->connections > 0)
     g_cond_wait (&self->cond, &self->lock);
   g_mutex_unlock (&self->lock);
   gst_buffer_replace (&self->prerolled, NULL);
+  g_clear_pointer (&self->unfinished, delivery_free);
   if (self->copy_pool) {
     gst_buffer_pool_set_active (self->copy_pool, FALSE);
     gst_clear_object (&self->copy_pool);
@@ -1795,20 +2187,20 @@ gst_ipc_sink_stop (GstBaseSink * sink)
   return TRUE;
 }
 
-/* Sets flushing and wakes the streaming thread wherever it waits: for a
+/* Sets unlocked and wakes the streaming thread wherever it waits: for a
  * client, for room, for a slot of the copy pool. */
 static void
-set_flushing (GstIpcSink * self, gboolean flushing)
+set_unlocked (GstIpcSink * self, gboolean unlocked)
 {
   GstBufferPool *pool;
 
   g_mutex_lock (&self->lock);
-  self->flushing = flushing;
+  self->unlocked = unlocked;
   g_cond_broadcast (&self->cond);
   pool = self->copy_pool ? gst_object_ref (self->copy_pool) : NULL;
   g_mutex_unlock (&self->lock);
   if (pool != NULL) {
-    gst_buffer_pool_set_flushing (pool, flushing);
+    gst_buffer_pool_set_flushing (pool, unlocked);
     gst_object_unref (pool);
   }
 }
@@ -1816,14 +2208,14 @@ set_flushing (GstIpcSink * self, gboolean flushing)
 static gboolean
 gst_ipc_sink_unlock (GstBaseSink * sink)
 {
-  set_flushing (GST_IPC_SINK (sink), TRUE);
+  set_unlocked (GST_IPC_SINK (sink), TRUE);
   return TRUE;
 }
 
 static gboolean
 gst_ipc_sink_unlock_stop (GstBaseSink * sink)
 {
-  set_flushing (GST_IPC_SINK (sink), FALSE);
+  set_unlocked (GST_IPC_SINK (sink), FALSE);
   return TRUE;
 }
 

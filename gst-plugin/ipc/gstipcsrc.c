@@ -27,6 +27,8 @@
  * QoS, navigation, reconfigure) and queries (caps, accept-caps, latency,
  * position, duration, seeking) travel to the producer's pipeline, and the
  * producer's CAPS / ACCEPT_CAPS queries are answered by this pipeline.
+ * Such a connection is open from READY on, as ipcsink's: in READY the two
+ * pipelines already answer each other's caps queries.
  * A producer that may create no shared memory (a sandboxed worker's
  * ipcsink) asks for its arenas instead: ipcsrc creates them, within
  * #GstIpcSrc:arena-budget bytes in total, and hands them over writable to
@@ -190,6 +192,10 @@ struct _GstIpcSrc
   gboolean pending_from_buffer; /* ... pushing a buffer */
   gboolean flushing;            /* stopping, or flushed from downstream */
   gboolean disconnected;        /* the session ended */
+  gboolean streaming;           /* between start() and stop() */
+  /* fd mode: why the producer left while we were not streaming, posted
+   * when the stream would start (NULL: it did not, or left after EOS). */
+  GError *closed_early;
   gboolean discont;             /* mark the next buffer DISCONT */
   GstClockTime latency_min, latency_max;
   guint64 buffers_received, buffers_copied;
@@ -947,36 +953,31 @@ post_message (GstIpcSrc * self, gboolean warning, GQuark domain, gint code,
 }
 
 /* Why the producer's connection broke (@error from the connection or a
- * handler), on the bus: its own fault (a protocol violation, arenas
- * beyond what it announced) or ours (the socket could not be read). */
-static void
-post_broken (GstIpcSrc * self, const GError * error, gboolean reconnect)
+ * handler), in GStreamer's domains: its own fault (a protocol violation,
+ * arenas beyond what it announced) or ours (the socket could not be
+ * read). */
+static GError *
+broken_error (const GError * error, const gchar * then)
 {
-  const gchar *then = reconnect ? ", reconnecting" : "";
-
   if (error->domain == GST_PX_ERROR && error->code == GST_PX_ERROR_PROTOCOL)
-    post_message (self, reconnect, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
-        g_strdup_printf ("Invalid data from the producer%s: %s", then,
-            error->message), NULL);
-  else if (error->domain == GST_PX_ERROR && error->code == GST_PX_ERROR_REFUSED)
-    post_message (self, reconnect, GST_RESOURCE_ERROR,
-        GST_RESOURCE_ERROR_NO_SPACE_LEFT,
-        g_strdup_printf ("The producer wants more shared memory than it "
-            "announced or this consumer accepts%s: %s", then,
-            error->message), NULL);
-  else
-    post_message (self, reconnect, GST_RESOURCE_ERROR,
-        gst_px_error_to_resource_error (error),
-        g_strdup_printf ("Cannot read from the producer%s: %s", then,
-            error->message), NULL);
+    return g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "Invalid data from the producer%s: %s", then, error->message);
+  if (error->domain == GST_PX_ERROR && error->code == GST_PX_ERROR_REFUSED)
+    return g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT,
+        "The producer wants more shared memory than it announced or this "
+        "consumer accepts%s: %s", then, error->message);
+  return g_error_new (GST_RESOURCE_ERROR,
+      gst_px_error_to_resource_error (error), "Cannot read from the "
+      "producer%s: %s", then, error->message);
 }
 
-static void
-session_closed (GstPxConnection * conn, const GError * error,
-    gpointer user_data)
+/* Why the connection ended (@error: from the connection or a handler, or
+ * NULL: the producer closed it), or NULL when that is no error; a warning
+ * (*@warning) when we reconnect. */
+static GError *
+closed_error (GstIpcSrc * self, Session * session, const GError * error,
+    gboolean * warning)
 {
-  Session *session = user_data;
-  GstIpcSrc *self = session->src;
   gboolean reconnect, hello, got_eos, ended;
 
   g_mutex_lock (&session->lock);
@@ -990,23 +991,48 @@ session_closed (GstPxConnection * conn, const GError * error,
   reconnect = self->reconnect && self->socket_path != NULL;
   GST_OBJECT_UNLOCK (self);
 
-  if (ended)
+  *warning = reconnect;
+  if (ended) {
     GST_INFO_OBJECT (self, "the producer left after num-buffers ended the "
         "stream");
-  else if (error != NULL)
-    post_broken (self, error, reconnect);
-  else if (!hello && !reconnect)
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("The producer closed the connection without greeting us"),
-        ("it serves no more clients (max-clients), or is shutting down"));
-  else if (!got_eos && !reconnect)
-    GST_ELEMENT_ERROR (self, RESOURCE, READ,
-        ("The producer went away before the end of the stream"), (NULL));
-  else if (!got_eos)
-    GST_ELEMENT_WARNING (self, RESOURCE, READ,
-        ("The producer went away, reconnecting"), (NULL));
-  else
-    GST_INFO_OBJECT (self, "the producer closed the connection after EOS");
+    return NULL;
+  }
+  if (error != NULL)
+    return broken_error (error, reconnect ? ", reconnecting" : "");
+  if (!hello && !reconnect)
+    return g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+        "The producer closed the connection without greeting us: it serves "
+        "no more clients (max-clients), or is shutting down");
+  if (!got_eos)
+    return g_error_new_literal (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+        reconnect ? "The producer went away, reconnecting" :
+        "The producer went away before the end of the stream");
+  GST_INFO_OBJECT (self, "the producer closed the connection after EOS");
+  return NULL;
+}
+
+/* Posted at once while streaming; otherwise (an fd connection, open from
+ * READY on) when the stream would start, which then fails. */
+static void
+session_closed (GstPxConnection * conn, const GError * error,
+    gpointer user_data)
+{
+  Session *session = user_data;
+  GstIpcSrc *self = session->src;
+  gboolean warning, streaming;
+  GError *why = closed_error (self, session, error, &warning);
+
+  g_mutex_lock (&self->lock);
+  streaming = self->streaming;
+  if (!streaming && why != NULL && self->closed_early == NULL)
+    self->closed_early = g_steal_pointer (&why);
+  g_mutex_unlock (&self->lock);
+  if (why != NULL && streaming)
+    post_message (self, warning, why->domain, why->code,
+        g_strdup (why->message), NULL);
+  else if (why != NULL)
+    GST_INFO_OBJECT (self, "not streaming: %s", why->message);
+  g_clear_error (&why);
 
   g_mutex_lock (&self->lock);
   self->disconnected = TRUE;
@@ -1598,15 +1624,30 @@ gst_ipc_src_loop (GstIpcSrc * self)
 
 /* ---- pad functions ----------------------------------------------------- */
 
+/* The producer's connection, if it takes events and queries upstream
+ * (fd mode). A producer whose HELLO came but was not handled yet (we are
+ * READY a moment after it) is waited for that long, not for a HELLO still
+ * to come: it greets once it is READY itself. */
 static GstPxConnection *
 upstream_peer (GstIpcSrc * self)
 {
-  GstPxConnection *conn = NULL;
+  GstPxConnection *conn = NULL, *greeting = NULL;
 
   g_mutex_lock (&self->lock);
   if (self->session && self->session->upstream)
     conn = gst_px_connection_ref (self->session->conn);
+  else if (self->session && !self->session->hello)
+    greeting = gst_px_connection_ref (self->session->conn);
   g_mutex_unlock (&self->lock);
+  if (greeting == NULL)
+    return conn;
+  gst_px_connection_wait_read (greeting, GST_PX_CONNECTION_REPLY_TIMEOUT);
+  g_mutex_lock (&self->lock);
+  if (self->session && self->session->conn == greeting &&
+      self->session->upstream)
+    conn = gst_px_connection_ref (greeting);
+  g_mutex_unlock (&self->lock);
+  gst_px_connection_unref (greeting);
   return conn;
 }
 
@@ -1747,11 +1788,76 @@ gst_ipc_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
 
 /* ---- state ------------------------------------------------------------- */
 
+/* fd mode: the one producer on an fd is ours from NULL -> READY to READY ->
+ * NULL, as for ipcsink: we greet it, and answer its queries, in READY
+ * already. A socket-path connection lives from READY -> PAUSED to PAUSED ->
+ * READY (each stream connects anew). */
+static gboolean
+on_fd (GstIpcSrc * self)
+{
+  gboolean fd_mode;
+
+  GST_OBJECT_LOCK (self);
+  fd_mode = self->socket_path == NULL && self->fd >= 0;
+  GST_OBJECT_UNLOCK (self);
+  return fd_mode;
+}
+
+/* NULL -> READY. */
+static gboolean
+open_fd (GstIpcSrc * self)
+{
+  GError *error = NULL;
+
+  g_mutex_lock (&self->lock);
+  g_clear_error (&self->closed_early);
+  g_mutex_unlock (&self->lock);
+  if (!on_fd (self) || connect_to_producer (self, &error))
+    return TRUE;
+  post_message (self, FALSE, error->domain, error->code,
+      g_strdup (error->message), NULL);
+  g_clear_error (&error);
+  return FALSE;
+}
+
+/* READY -> NULL. */
+static void
+close_fd (GstIpcSrc * self)
+{
+  end_session (self);
+  g_mutex_lock (&self->lock);
+  g_clear_error (&self->closed_early);
+  g_mutex_unlock (&self->lock);
+}
+
+/* READY -> PAUSED: the connection made at NULL -> READY, if there is one.
+ * FALSE, with the error posted, if its producer left before this without
+ * ending its stream. */
+static gboolean
+start_on_open_session (GstIpcSrc * self, gboolean * open)
+{
+  GError *early;
+
+  g_mutex_lock (&self->lock);
+  *open = self->session != NULL;
+  early = g_steal_pointer (&self->closed_early);
+  g_mutex_unlock (&self->lock);
+  /* Without one, what is left is the end of a connection gone since. */
+  if (!*open)
+    g_clear_error (&early);
+  if (early == NULL)
+    return TRUE;
+  post_message (self, FALSE, early->domain, early->code,
+      g_strdup (early->message), NULL);
+  g_error_free (early);
+  return FALSE;
+}
+
 static gboolean
 start (GstIpcSrc * self)
 {
   GError *error = NULL;
-  gboolean live, stamp, reconnecting;
+  gboolean live, stamp, reconnecting, open;
   gint num_buffers;
 
   GST_OBJECT_LOCK (self);
@@ -1766,7 +1872,7 @@ start (GstIpcSrc * self)
   g_mutex_unlock (&self->push_lock);
   g_mutex_lock (&self->lock);
   self->flushing = FALSE;
-  self->disconnected = FALSE;
+  self->streaming = TRUE;
   self->pending_flow = GST_FLOW_OK;
   self->buffers_received = 0;
   self->buffers_copied = 0;
@@ -1776,10 +1882,18 @@ start (GstIpcSrc * self)
   self->stamp = stamp;
   self->buffers_left = num_buffers;
   self->ended = FALSE;
+  self->discont = TRUE;
   g_mutex_unlock (&self->lock);
   self->reconnect_attempts = 0;
   gst_pad_set_offset (self->srcpad, 0);
 
+  if (!start_on_open_session (self, &open))
+    return FALSE;
+  if (open)
+    return TRUE;
+  g_mutex_lock (&self->lock);
+  self->disconnected = FALSE;
+  g_mutex_unlock (&self->lock);
   if (connect_to_producer (self, &error))
     return TRUE;
   if (reconnecting) {
@@ -1797,23 +1911,66 @@ start (GstIpcSrc * self)
   return FALSE;
 }
 
+static gboolean
+collect_sticky_event (GstPad * pad, GstEvent ** event, gpointer user_data)
+{
+  Item *item = g_new (Item, 1);
+
+  item->object = GST_MINI_OBJECT_CAST (gst_event_ref (*event));
+  item->base_time = 0;
+  g_queue_push_tail (user_data, item);
+  return TRUE;
+}
+
+/* PAUSED -> READY on an fd, whose connection stays: the stream's sticky
+ * events (stream-start, caps, segment, ...), which the pad forgets as it
+ * stops, go out again before what comes next once we are PAUSED again;
+ * what was queued goes but for its sticky events, which are newer. */
+static void
+keep_sticky_events (GstIpcSrc * self, GQueue * items)
+{
+  GQueue kept = G_QUEUE_INIT;
+  Item *item;
+
+  gst_pad_sticky_events_foreach (self->srcpad, collect_sticky_event, &kept);
+  while ((item = g_queue_pop_head (items)) != NULL) {
+    if (GST_IS_EVENT (item->object) &&
+        GST_EVENT_IS_STICKY (GST_EVENT_CAST (item->object))) {
+      g_queue_push_tail (&kept, item);
+      continue;
+    }
+    gst_mini_object_unref (item->object);
+    g_free (item);
+  }
+  g_mutex_lock (&self->lock);
+  self->queued_events += kept.length;
+  while ((item = g_queue_pop_tail (&kept)) != NULL)
+    g_queue_push_head (&self->items, item);
+  g_mutex_unlock (&self->lock);
+}
+
 static void
 stop (GstIpcSrc * self)
 {
+  gboolean keep = on_fd (self);
   GQueue items;
 
   g_mutex_lock (&self->lock);
   self->flushing = TRUE;
+  self->streaming = FALSE;
   wake_task (self);
   g_mutex_unlock (&self->lock);
   gst_pad_stop_task (self->srcpad);
-  end_session (self);
+  if (!keep)
+    end_session (self);
   g_mutex_lock (&self->lock);
   items = take_items_locked (self);
   /* what a seek from inside our push left, if the connection ended before
    * it could push it */
   gst_clear_event (&self->push_seek_flush_stop);
   g_mutex_unlock (&self->lock);
+  if (keep)
+    keep_sticky_events (self, &items);
   free_items (&items);
 }
 
@@ -1852,6 +2009,10 @@ gst_ipc_src_change_state (GstElement * element, GstStateChange transition)
   GST_OBJECT_UNLOCK (self);
 
   switch (transition) {
+    case GST_STATE_CHANGE_NULL_TO_READY:
+      if (!open_fd (self))
+        return GST_STATE_CHANGE_FAILURE;
+      break;
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       if (!start (self))
         return GST_STATE_CHANGE_FAILURE;
@@ -1875,8 +2036,12 @@ gst_ipc_src_change_state (GstElement * element, GstStateChange transition)
   if (ret == GST_STATE_CHANGE_FAILURE) {
     if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
       stop (self);
+    if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+      close_fd (self);
     return ret;
   }
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    close_fd (self);
   /* Not before the pad is active (the parent class activates it): what
    * is pushed on an inactive pad is lost, the stream-start first. A live
    * source produces in PLAYING only. */
@@ -1995,6 +2160,7 @@ gst_ipc_src_finalize (GObject * object)
   GstIpcSrc *self = GST_IPC_SRC (object);
 
   g_free (self->socket_path);
+  g_clear_error (&self->closed_early);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->push_lock);
   g_cond_clear (&self->cond);
@@ -2024,7 +2190,10 @@ install_properties (GObjectClass * gobject_class)
    * An already-connected SOCK_SEQPACKET socket to one ipcsink (the element
    * uses a duplicate, the caller keeps its own). Events and queries then
    * travel upstream too, and the producer may ask for its arenas
-   * (#GstIpcSrc:arena-budget). -1: use #GstIpcSrc:socket-path.
+   * (#GstIpcSrc:arena-budget). The connection is opened at NULL -> READY
+   * and closed at READY -> NULL, as ipcsink does: queries cross in READY.
+   * A change in READY takes effect at the next NULL -> READY. -1: use
+   * #GstIpcSrc:socket-path.
    */
   properties[PROP_FD] = g_param_spec_int ("fd", "File descriptor",
       "An already-connected SOCK_SEQPACKET socket to an ipcsink (the "
