@@ -326,9 +326,10 @@ GST_END_TEST;
 
 /* Worker 1 passes 10 buffers and crashes on the 11th; its successor gets
  * the input its predecessor had not answered (the 11th, and any before it
- * whose output had not come out yet) and what is left, fewer than 10 in
- * all, and the stream ends normally. Every buffer arrives or is counted
- * lost. */
+ * whose output had not come out yet) and what is left, and the stream ends
+ * normally. Under load that can be 11 buffers again, and a second crash:
+ * each crash is followed by a worker, and every buffer arrives or is
+ * counted lost. */
 GST_START_TEST (test_crash_restarts_and_reaches_eos)
 {
   GstElement *pipeline, *bin;
@@ -346,11 +347,11 @@ GST_START_TEST (test_crash_restarts_and_reaches_eos)
   px_check_assert_eos ("crash", &run);
   bin = gst_bin_get_by_name (GST_BIN (pipeline), "bin");
   g_object_get (bin, "restarts", &restarts, "buffers-lost", &lost, NULL);
-  fail_unless_equals_int (restarts, 1);
+  fail_unless (restarts >= 1);
   fail_unless_equals_int (px_check_count_elements (&run,
-          "sandboxbin-worker-crashed"), 1);
+          "sandboxbin-worker-crashed"), restarts);
   fail_unless_equals_int (px_check_count_elements (&run,
-          "sandboxbin-worker-started"), 2);
+          "sandboxbin-worker-started"), restarts + 1);
   crashed = px_check_find_element (&run, "sandboxbin-worker-crashed");
   fail_unless (gst_structure_get_int (crashed, "signal", &sig));
   fail_unless (gst_structure_get_int (crashed, "exit-status", &status));
