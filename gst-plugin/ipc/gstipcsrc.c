@@ -316,7 +316,10 @@ wake_task (GstIpcSrc * self)
  * thread switch per buffer; otherwise the task gets it. TRUE if the caller
  * pushes @object: it then holds push_lock and fills @claimed. Called in
  * the message's turn, so that what the readers hand on keeps its order.
- * Once num-buffers ended the stream, @object is let go at once. */
+ * Once num-buffers ended the stream, @object is let go at once; so is
+ * all but a sticky event while we are not streaming (an fd's connection
+ * open in READY): nothing would push it, and a buffer kept would hold the
+ * producer's slot until we play again, or for ever. */
 static gboolean
 queue_or_claim (GstIpcSrc * self, GstMiniObject * object, guint64 base_time,
     Item * claimed)
@@ -328,6 +331,13 @@ queue_or_claim (GstIpcSrc * self, GstMiniObject * object, guint64 base_time,
     g_mutex_unlock (&self->lock);
     GST_LOG_OBJECT (self, "stream ended (num-buffers): dropping %"
         GST_PTR_FORMAT, object);
+    gst_mini_object_unref (object);
+    return FALSE;
+  }
+  if (!self->streaming && !(GST_IS_EVENT (object) &&
+          GST_EVENT_IS_STICKY (GST_EVENT_CAST (object)))) {
+    g_mutex_unlock (&self->lock);
+    GST_LOG_OBJECT (self, "not streaming: dropping %" GST_PTR_FORMAT, object);
     gst_mini_object_unref (object);
     return FALSE;
   }
@@ -1911,15 +1921,47 @@ start (GstIpcSrc * self)
   return FALSE;
 }
 
+typedef struct
+{
+  GQueue items;
+  gboolean producer_ended;
+} StickyEvents;
+
+/* An EOS the pad holds goes out again only if the producer ended its
+ * stream: otherwise it is the one we sent when downstream answered EOS,
+ * as a sink going to READY answers a push it no longer takes. */
 static gboolean
 collect_sticky_event (GstPad * pad, GstEvent ** event, gpointer user_data)
 {
-  Item *item = g_new (Item, 1);
+  StickyEvents *sticky = user_data;
+  Item *item;
 
+  if (GST_EVENT_TYPE (*event) == GST_EVENT_EOS && !sticky->producer_ended)
+    return TRUE;
+  item = g_new (Item, 1);
   item->object = GST_MINI_OBJECT_CAST (gst_event_ref (*event));
   item->base_time = 0;
-  g_queue_push_tail (user_data, item);
+  g_queue_push_tail (&sticky->items, item);
   return TRUE;
+}
+
+static gboolean
+producer_ended (GstIpcSrc * self)
+{
+  Session *session = NULL;
+  gboolean ended = FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (self->session)
+    session = session_ref (self->session);
+  g_mutex_unlock (&self->lock);
+  if (session == NULL)
+    return FALSE;
+  g_mutex_lock (&session->lock);
+  ended = session->got_eos;
+  g_mutex_unlock (&session->lock);
+  session_unref (session);
+  return ended;
 }
 
 /* PAUSED -> READY on an fd, whose connection stays: the stream's sticky
@@ -1929,10 +1971,12 @@ collect_sticky_event (GstPad * pad, GstEvent ** event, gpointer user_data)
 static void
 keep_sticky_events (GstIpcSrc * self, GQueue * items)
 {
-  GQueue kept = G_QUEUE_INIT;
+  StickyEvents sticky = { G_QUEUE_INIT, producer_ended (self) };
+  GQueue kept;
   Item *item;
 
-  gst_pad_sticky_events_foreach (self->srcpad, collect_sticky_event, &kept);
+  gst_pad_sticky_events_foreach (self->srcpad, collect_sticky_event, &sticky);
+  kept = sticky.items;
   while ((item = g_queue_pop_head (items)) != NULL) {
     if (GST_IS_EVENT (item->object) &&
         GST_EVENT_IS_STICKY (GST_EVENT_CAST (item->object))) {
