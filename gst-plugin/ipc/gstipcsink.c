@@ -88,6 +88,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_ipc_sink_debug);
 #define MAX_ARENAS_PER_CLIENT 8
 /* A client whose socket stays full this long is gone. */
 #define SEND_TIMEOUT (5 * GST_SECOND)
+/* How often render looks whether an unlock() ended in a flush. */
+#define UNLOCK_POLL (10 * G_TIME_SPAN_MILLISECOND)
 /* Out of fds or memory, accept() fails while the connection waits in the
  * backlog: try again after this long rather than spin. */
 #define ACCEPT_RETRY_MS 100
@@ -1360,6 +1362,17 @@ render_wait_locked (GstIpcSink * self, RenderWait * wait, gint64 deadline)
     g_cond_wait_until (&self->cond, &self->lock, deadline);
   else
     g_cond_wait (&self->cond, &self->lock);
+  /* Woken by unlock(): basesink calls it before it takes the preroll lock
+   * for PLAYING -> PAUSED and sets need_preroll, and unlock_stop() after.
+   * Looked at in between, need_preroll is not set yet, and the sink would
+   * go on waiting for room while the state change waits for its preroll.
+   * So wait for unlock_stop(), or for the flush or the pad's deactivation
+   * that follows an unlock() instead, which do not wake us: hence the
+   * short timed waits, only while an unlock is on. */
+  while (self->unlocked && self->flushes == wait->flushes &&
+      !pad_flushing (self))
+    g_cond_wait_until (&self->cond, &self->lock, g_get_monotonic_time () +
+        UNLOCK_POLL);
   /* in the order of the hierarchy */
   g_mutex_unlock (&self->lock);
   GST_BASE_SINK_PREROLL_LOCK (sink);
