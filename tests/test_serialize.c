@@ -175,6 +175,28 @@ GST_START_TEST (test_event_direction_checked)
 
 GST_END_TEST;
 
+/* Flags are read as a number whatever its bits, and a bit the type does
+ * not have cannot be written back (a GStreamer critical, when the event
+ * is passed on): such a body is refused. */
+GST_START_TEST (test_unknown_flag_bits_refused)
+{
+  GError *error = NULL;
+  GstEvent *event;
+
+  fail_unless (gst_px_event_deserialize (GST_EVENT_STREAM_START,
+          "GstEventStreamStart, stream-id=(string)a/video, "
+          "flags=(GstStreamFlags)8;", FALSE, &budget, &error) == NULL);
+  fail_unless (error != NULL && error->domain == GST_PX_ERROR);
+  g_clear_error (&error);
+  event = gst_px_event_deserialize (GST_EVENT_STREAM_START,
+      "GstEventStreamStart, stream-id=(string)a/video, "
+      "flags=(GstStreamFlags)2;", FALSE, &budget, &error);
+  fail_unless (event != NULL, "%s", error ? error->message : "?");
+  gst_event_unref (event);
+}
+
+GST_END_TEST;
+
 /* serialize -> deserialize a query, answer the copy, carry the answer
  * back into the original. */
 static GstQuery *
@@ -829,6 +851,7 @@ serialize_suite (void)
   tcase_add_test (round, test_event_round_trips);
   tcase_add_test (round, test_tag_samples_stay_local);
   tcase_add_test (round, test_event_direction_checked);
+  tcase_add_test (round, test_unknown_flag_bits_refused);
   tcase_add_test (round, test_query_round_trips);
   tcase_add_test (round, test_query_type_not_crossing_is_refused);
   tcase_add_test (round, test_message_structure_round_trip);

@@ -390,10 +390,19 @@ check_plain (CheckContext * ctx, GType type, const gchar * text, gsize len)
   copy = g_strndup (text, len);
   g_value_init (&value, type);
   ok = gst_value_deserialize (&value, copy);
-  if (ok)
-    g_value_unset (&value);
   g_free (copy);
-  return ok || refuse (ctx, "not a valid %s", g_type_name (type));
+  if (!ok)
+    return refuse (ctx, "not a valid %s", g_type_name (type));
+  /* GStreamer reads flags as a number whatever bits it has, then cannot
+   * write them back (a critical): only the bits of the type. */
+  if (G_VALUE_HOLDS_FLAGS (&value)) {
+    GFlagsClass *klass = g_type_class_ref (type);
+
+    ok = (g_value_get_flags (&value) & ~klass->mask) == 0;
+    g_type_class_unref (klass);
+  }
+  g_value_unset (&value);
+  return ok || refuse (ctx, "flags a %s does not have", g_type_name (type));
 }
 
 static gboolean check_structures (CheckContext * ctx, Cursor * c,
