@@ -50,6 +50,10 @@ typedef struct
  * @fd and returns 0. */
 int px_sandbox_split_reaper (int fd);
 
+/* 1 if thread @tid of @pid has begun to exit (PF_EXITING: it runs no user
+ * code again), 0 if not, a negative errno if /proc does not tell. */
+int px_sandbox_task_exiting (pid_t pid, pid_t tid);
+
 /* Reads a text file of at most @max_size bytes into a NUL-terminated
  * allocated buffer. */
 int px_sandbox_read_file (const char *path, size_t max_size, char **out);

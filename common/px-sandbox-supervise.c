@@ -731,6 +731,42 @@ check_field (Findings * f, unsigned layer, const char *status, pid_t tid,
         value, expected);
 }
 
+/* PF_EXITING of include/linux/sched.h: set at the start of do_exit(),
+ * before the thread's memory and credentials go; proc(5) shows it in
+ * field 9 of /proc/PID/task/TID/stat. */
+#define PX_PF_EXITING 0x00000004u
+
+int
+px_sandbox_task_exiting (pid_t pid, pid_t tid)
+{
+  char path[64], *stat = NULL;
+  const char *p;
+  unsigned long flags;
+  int ret;
+
+  snprintf (path, sizeof path, "/proc/%d/task/%d/stat", (int) pid, (int) tid);
+  ret = px_sandbox_read_file (path, STATUS_MAX_SIZE, &stat);
+  if (ret < 0)
+    return ret;
+  /* "tid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm may
+   * hold anything, ')' included, so the fields start after the last ')' */
+  p = strrchr (stat, ')');
+  for (int field = 3; p != NULL && field <= 9; field++) {
+    p = strchr (p + 1, ' ');
+    if (p != NULL && field == 9) {
+      char *end;
+
+      errno = 0;
+      flags = strtoul (p + 1, &end, 10);
+      ret = errno == 0 && end != p + 1 ? ! !(flags & PX_PF_EXITING) : -EIO;
+      free (stat);
+      return ret;
+    }
+  }
+  free (stat);
+  return -EIO;
+}
+
 static void
 check_thread (Findings * f, pid_t pid, pid_t tid, long host_filters)
 {
@@ -740,6 +776,14 @@ check_thread (Findings * f, pid_t pid, pid_t tid, long host_filters)
   /* a thread that ended meanwhile; those started later inherit it all */
   if (px_sandbox_read_file (path, STATUS_MAX_SIZE, &status) < 0)
     return;
+  /* A thread on its way out (the lockdown's helper, whose pthread_join
+   * returns once the kernel has cleared its tid, before /proc lets it go)
+   * never runs user code again: what it still holds cannot be used. The
+   * kernel's seccomp TSYNC skips such threads too. */
+  if (px_sandbox_task_exiting (pid, tid) == 1) {
+    free (status);
+    return;
+  }
   check_field (f, PX_SANDBOX_LAYER_SECCOMP, status, tid, "Seccomp", "2");
   if (host_filters >= 0) {
     snprintf (count, sizeof count, "%ld", host_filters + 1);

@@ -23,6 +23,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@
 
 #include "px-limits.h"
 #include "px-sandbox.h"
+#include "px-sandbox-private.h"
 #include "px-seccomp.h"
 #include "px-wire.h"
 #include "px-test-util.h"
@@ -1826,6 +1828,57 @@ body_worker_dies_with_its_supervisor (void)
 SANDBOX_TEST (worker_dies_with_its_supervisor);
 
 
+static void *
+sleep_forever (void *data)
+{
+  for (;;)
+    pause ();
+  return NULL;
+}
+
+/* The posture check leaves out a thread that has begun to exit: the kernel
+ * says so (PF_EXITING), not the process. A thread group leader that called
+ * pthread_exit() stays listed, exiting, while another thread lives. */
+GST_START_TEST (test_exiting_thread_is_told_from_the_kernel)
+{
+  char path[64];
+  pid_t pid, other = 0;
+  struct dirent *entry;
+  int status, exiting = 0;
+  DIR *dir;
+
+  pid = fork ();
+  fail_unless (pid >= 0);
+  if (pid == 0) {
+    pthread_t thread;
+
+    if (pthread_create (&thread, NULL, sleep_forever, NULL) != 0)
+      _exit (1);
+    pthread_exit (NULL);
+  }
+  for (int i = 0; i < TIMEOUT_MS / 10 && exiting != 1; i++) {
+    exiting = px_sandbox_task_exiting (pid, pid);
+    if (exiting != 1)
+      g_usleep (10 * 1000);
+  }
+  fail_unless_equals_int (exiting, 1);
+  snprintf (path, sizeof path, "/proc/%d/task", (int) pid);
+  dir = opendir (path);
+  fail_unless (dir != NULL);
+  while ((entry = readdir (dir)) != NULL)
+    if (entry->d_name[0] != '.' && atoi (entry->d_name) != pid)
+      other = atoi (entry->d_name);
+  closedir (dir);
+  fail_unless (other > 0, "the second thread is not listed");
+  fail_unless_equals_int (px_sandbox_task_exiting (pid, other), 0);
+  fail_unless_equals_int (px_sandbox_task_exiting (pid, 0x7ffffff0),
+      -ENOENT);
+  kill (pid, SIGKILL);
+  fail_unless (waitpid (pid, &status, 0) == pid);
+}
+
+GST_END_TEST;
+
 static Suite *
 sandbox_suite (void)
 {
@@ -1839,6 +1892,7 @@ sandbox_suite (void)
   tcase_add_test (tc, test_rules_file_is_read);
   tcase_add_test (tc, test_violation_names);
   tcase_add_test (tc, test_violation_descriptions);
+  tcase_add_test (tc, test_exiting_thread_is_told_from_the_kernel);
   ADD_SANDBOX_TEST (tc, posture);
   ADD_SANDBOX_TEST (tc, extra_fds_are_handed_over);
   ADD_SANDBOX_TEST (tc, memory_held_counts_unmapped_memfds);
