@@ -758,7 +758,7 @@ px_sandbox_task_exiting (pid_t pid, pid_t tid)
 
       errno = 0;
       flags = strtoul (p + 1, &end, 10);
-      ret = errno == 0 && end != p + 1 ? ! !(flags & PX_PF_EXITING) : -EIO;
+      ret = errno == 0 && end != p + 1 ? (flags & PX_PF_EXITING) != 0 : -EIO;
       free (stat);
       return ret;
     }

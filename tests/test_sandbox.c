@@ -1871,8 +1871,7 @@ GST_START_TEST (test_exiting_thread_is_told_from_the_kernel)
   closedir (dir);
   fail_unless (other > 0, "the second thread is not listed");
   fail_unless_equals_int (px_sandbox_task_exiting (pid, other), 0);
-  fail_unless_equals_int (px_sandbox_task_exiting (pid, 0x7ffffff0),
-      -ENOENT);
+  fail_unless_equals_int (px_sandbox_task_exiting (pid, 0x7ffffff0), -ENOENT);
   kill (pid, SIGKILL);
   fail_unless (waitpid (pid, &status, 0) == pid);
 }
