@@ -324,6 +324,15 @@ make_mp4 (Clip * clip)
       "filesink location=@PATH@ audiotestsrc num-buffers=15 ! avenc_aac ! mux.");
 }
 
+/* Theora video and Vorbis audio. */
+static void
+make_ogg (Clip * clip)
+{
+  make_clip (clip, "clip.ogg", "videotestsrc num-buffers=15 ! "
+      SMALL_VIDEO " ! theoraenc ! oggmux name=mux ! "
+      "filesink location=@PATH@ audiotestsrc num-buffers=15 ! vorbisenc ! mux.");
+}
+
 static gchar *
 file_head (Clip * clip)
 {
@@ -355,6 +364,40 @@ GST_START_TEST (test_qtdemux_streams_bit_exact)
   head = file_head (&clip);
   assert_bit_exact (head, "qtdemux", "", 2);
   g_free (head);
+  clip_clear (&clip);
+}
+
+GST_END_TEST;
+
+/* oggdemux takes data pushed from the host, so it measures the duration
+ * itself: it seeks to the end of the file upstream, across the process
+ * border, then back, and drops data until the segment of each seek (known
+ * by its seqnum) arrives. The streams are those it gives in one process
+ * pulling from the file. (In push mode oggdemux says no-more-pads twice,
+ * and headers it pushed before its seek's flush may or may not get
+ * through, as the flush finds them: in one process too.) */
+GST_START_TEST (test_oggdemux_streams_bit_exact)
+{
+  Clip clip;
+  gchar *in_process, *isolated;
+  Run expected, got;
+
+  make_ogg (&clip);
+  in_process = g_strdup_printf ("filesrc location=%s ! sandboxbin name=bin "
+      "mode=in-process description=oggdemux", clip.path);
+  isolated = g_strdup_printf ("filesrc location=%s ! sandboxbin name=bin "
+      "description=oggdemux", clip.path);
+  run_init (&expected);
+  run_init (&got);
+  play_to_end (in_process, &expected);
+  play_to_end (isolated, &got);
+  assert_same_output (&expected, &got, 2);
+  fail_unless_equals_int (got.pads_added, expected.pads_added);
+  fail_unless (got.no_more_pads >= 1);
+  run_clear (&expected);
+  run_clear (&got);
+  g_free (in_process);
+  g_free (isolated);
   clip_clear (&clip);
 }
 
@@ -650,6 +693,7 @@ sandboxbin_pads_suite (void)
   tcase_set_timeout (streams, 120);
   tcase_add_test (streams, test_matroskademux_streams_bit_exact);
   tcase_add_test (streams, test_qtdemux_streams_bit_exact);
+  tcase_add_test (streams, test_oggdemux_streams_bit_exact);
   tcase_add_test (streams, test_decodebin_streams_bit_exact);
   tcase_add_test (streams, test_stream_pads_removed_at_null);
   tcase_add_test (streams, test_streams_beyond_the_limit_left_out);

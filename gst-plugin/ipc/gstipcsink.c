@@ -157,9 +157,10 @@ typedef struct
   gint64 handshake_deadline;    /* monotonic us until then; 0: none */
   gboolean needs_sticky;        /* send the sticky events before anything */
   gboolean stall_warned;        /* named on the bus for making us wait */
-  /* The upstream event of the client's that we push for its result, and
-   * its seqnum here: the flush it causes goes back under its request id
-   * (0: none). */
+  /* The last upstream event of the client's that we pushed for its
+   * result, and its seqnum here: what it causes downstream (the flush, the
+   * segment after it, an EOS), which carries that seqnum, goes back under
+   * its request id (0: none yet). */
   guint64 answering;
   guint32 answering_seqnum;
   GArray *in_flight;            /* of InFlight */
@@ -611,10 +612,12 @@ client_upstream_event (Client * client, PxWireMessage * msg, GError ** error)
 
 /* Pool thread: an upstream event (a seek) whose result the consumer waits
  * for. The flush it causes upstream comes back through us before the push
- * returns (basesrc flushes on the seeking thread), with the seek's seqnum:
- * broadcast_event() sends it under @request_id, so that the consumer
- * knows it for the flush of its seek (a demuxer in push mode drops the
- * flush of its own seeks, and must have it before its seek returns). */
+ * returns (basesrc flushes on the seeking thread), and the new segment
+ * after it, all with the seek's seqnum: broadcast_event() sends them under
+ * @request_id, so that the consumer gives them the seqnum of its own seek
+ * (a demuxer in push mode drops the flush of its own seeks, must have it
+ * before its seek returns, and drops data until the segment of its seek).
+ * The mark stays after the push, until the client's next such event. */
 static gboolean
 client_event (GstPxConnection * conn, GstEvent * event, guint64 request_id,
     gpointer user_data)
@@ -634,9 +637,6 @@ client_event (GstPxConnection * conn, GstEvent * event, guint64 request_id,
   client->answering_seqnum = gst_event_get_seqnum (event);
   g_mutex_unlock (&self->lock);
   handled = gst_pad_push_event (GST_BASE_SINK_PAD (self), event);
-  g_mutex_lock (&self->lock);
-  client->answering = 0;
-  g_mutex_unlock (&self->lock);
   return handled;
 }
 
@@ -1900,16 +1900,13 @@ gst_ipc_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 
 /* ---- events and queries ------------------------------------------------ */
 
-/* The request id of the client's upstream event that @event (a flush)
- * answers, or 0. */
+/* The request id of the client's upstream event that caused @event (it
+ * carries that event's seqnum), or 0. */
 static guint64
 event_cause_locked (Client * client, GstEvent * event)
 {
-  GstEventType type = GST_EVENT_TYPE (event);
-
-  if (client->answering == 0 || gst_event_get_seqnum (event) !=
-      client->answering_seqnum || (type != GST_EVENT_FLUSH_START &&
-          type != GST_EVENT_FLUSH_STOP))
+  if (client->answering == 0 ||
+      gst_event_get_seqnum (event) != client->answering_seqnum)
     return 0;
   return client->answering;
 }

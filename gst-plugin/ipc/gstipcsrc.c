@@ -200,8 +200,9 @@ struct _GstIpcSrc
   GstClockTime latency_min, latency_max;
   guint64 buffers_received, buffers_copied;
   /* The last seek sent upstream for its result (0: none yet) and its
-   * seqnum: the flush the producer sends because of it comes under that
-   * request id and leaves with that seqnum, as in one process. */
+   * seqnum: what the producer sends because of it (the flush, the segment
+   * after it) comes under that request id and leaves with that seqnum, as
+   * in one process. */
   guint64 seek_request;
   guint32 seek_seqnum;
   /* A seek asked from inside our push (a demuxer in push mode jumping to
@@ -687,9 +688,10 @@ flush_items (GstIpcSrc * self, GstEvent * flush_start)
   drop_items (self, &items);
 }
 
-/* A flush the producer sent because of our seek @request_id (ipcsink's
+/* An event the producer sent because of our seek @request_id (ipcsink's
  * client_event()) leaves with the seek's seqnum, as in one process: a
- * demuxer knows the flush of its own seeks by it, and drops it. The
+ * demuxer knows the flush of its own seeks by it, and drops it, and in
+ * push mode drops data until the segment of its seek (oggdemux). The
  * FLUSH_STOP of a seek waiting inside our push is handed to that seek
  * (TRUE), which pushes it before it returns, as basesrc pushes it on the
  * seeking thread; what came between the FLUSH_START and it (a buffer the
@@ -703,8 +705,7 @@ seek_flush (GstIpcSrc * self, GstEvent * event, guint64 request_id,
   GstEventType type = GST_EVENT_TYPE (event);
   gboolean hand = FALSE;
 
-  if (request_id == 0 || (type != GST_EVENT_FLUSH_START &&
-          type != GST_EVENT_FLUSH_STOP))
+  if (request_id == 0)
     return FALSE;
   g_mutex_lock (&self->lock);
   if (request_id == self->push_seek_request) {
