@@ -10,6 +10,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/video/video.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -160,6 +161,13 @@ build (const gchar * description, Run * run)
   run->pipeline = gst_parse_launch (description, &error);
   fail_unless (run->pipeline != NULL, "%s: %s", description,
       error ? error->message : "?");
+  /* the bin alone: gst_parse_launch() gives it, not a pipeline */
+  if (!GST_IS_PIPELINE (run->pipeline)) {
+    GstElement *only = run->pipeline;
+
+    run->pipeline = gst_pipeline_new (NULL);
+    gst_bin_add (GST_BIN (run->pipeline), only);
+  }
   bin = gst_bin_get_by_name (GST_BIN (run->pipeline), "bin");
   fail_unless (bin != NULL);
   g_signal_connect (bin, "pad-added", G_CALLBACK (bin_pad_added), run);
@@ -414,6 +422,120 @@ GST_START_TEST (test_decodebin_streams_bit_exact)
   head = file_head (&clip);
   assert_bit_exact (head, "decodebin", "", 2);
   g_free (head);
+  clip_clear (&clip);
+}
+
+GST_END_TEST;
+
+/* ---- a web server on the loopback ------------------------------------- */
+
+/* Serves one file to every request, whole (HTTP/1.0, no ranges), from a
+ * thread of its own, until stopped. */
+typedef struct
+{
+  GSocketListener *listener;
+  GCancellable *cancel;
+  GThread *thread;
+  gchar *contents;
+  gsize length;
+  guint16 port;
+  guint requests;               /* (atomic) */
+} WebServer;
+
+static void
+serve_one (WebServer * web, GSocketConnection * connection)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  GString *request = g_string_new (NULL);
+  gchar *head;
+  gchar c;
+
+  /* the request's head, to its empty line (at most 8 KiB) */
+  while (request->len < 8192 && !g_str_has_suffix (request->str, "\r\n\r\n")
+      && g_input_stream_read (in, &c, 1, web->cancel, NULL) == 1)
+    g_string_append_c (request, c);
+  head = g_strdup_printf ("HTTP/1.0 200 OK\r\nContent-Type: "
+      "application/octet-stream\r\nContent-Length: %" G_GSIZE_FORMAT
+      "\r\nConnection: close\r\n\r\n", web->length);
+  if (g_str_has_prefix (request->str, "GET ") &&
+      g_output_stream_write_all (out, head, strlen (head), NULL, web->cancel,
+          NULL))
+    g_output_stream_write_all (out, web->contents, web->length, NULL,
+        web->cancel, NULL);
+  g_atomic_int_inc (&web->requests);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  g_free (head);
+  g_string_free (request, TRUE);
+}
+
+static gpointer
+web_server_main (gpointer data)
+{
+  WebServer *web = data;
+  GSocketConnection *connection;
+
+  while ((connection = g_socket_listener_accept (web->listener, NULL,
+              web->cancel, NULL)) != NULL) {
+    serve_one (web, connection);
+    g_object_unref (connection);
+  }
+  return NULL;
+}
+
+static void
+web_server_start (WebServer * web, const gchar * path)
+{
+  GInetAddress *loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *address = g_inet_socket_address_new (loopback, 0);
+  GSocketAddress *bound = NULL;
+  GError *error = NULL;
+
+  memset (web, 0, sizeof *web);
+  fail_unless (g_file_get_contents (path, &web->contents, &web->length,
+          &error), "%s", error ? error->message : "?");
+  web->listener = g_socket_listener_new ();
+  web->cancel = g_cancellable_new ();
+  fail_unless (g_socket_listener_add_address (web->listener, address,
+          G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error),
+      "%s", error ? error->message : "?");
+  web->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  web->thread = g_thread_new ("web-server", web_server_main, web);
+  g_object_unref (bound);
+  g_object_unref (address);
+  g_object_unref (loopback);
+}
+
+static void
+web_server_stop (WebServer * web)
+{
+  g_cancellable_cancel (web->cancel);
+  g_thread_join (web->thread);
+  g_socket_listener_close (web->listener);
+  g_object_unref (web->listener);
+  g_object_unref (web->cancel);
+  g_free (web->contents);
+}
+
+/* uridecodebin with an http:// URI: the worker, allowed the network, has
+ * the sources that open the protocol loaded before it locked down, besides
+ * what decodebin plugs. */
+GST_START_TEST (test_uridecodebin_over_http_bit_exact)
+{
+  WebServer web;
+  Clip clip;
+  gchar *description;
+
+  make_matroska (&clip);
+  web_server_start (&web, clip.path);
+  description =
+      g_strdup_printf ("uridecodebin uri=http://127.0.0.1:%u/clip.mkv",
+      web.port);
+  assert_bit_exact ("", description, "policy=with-network", 2);
+  fail_unless (g_atomic_int_get (&web.requests) >= 2, "%u requests",
+      g_atomic_int_get (&web.requests));
+  web_server_stop (&web);
+  g_free (description);
   clip_clear (&clip);
 }
 
@@ -695,6 +817,7 @@ sandboxbin_pads_suite (void)
   tcase_add_test (streams, test_qtdemux_streams_bit_exact);
   tcase_add_test (streams, test_oggdemux_streams_bit_exact);
   tcase_add_test (streams, test_decodebin_streams_bit_exact);
+  tcase_add_test (streams, test_uridecodebin_over_http_bit_exact);
   tcase_add_test (streams, test_stream_pads_removed_at_null);
   tcase_add_test (streams, test_streams_beyond_the_limit_left_out);
   suite_add_tcase (s, streams);

@@ -415,9 +415,45 @@ is_autoplugger (GstElement * element)
       strstr (klass, "Bin") != NULL && klass_names (klass, autoplugged_klass);
 }
 
+/* What the autoplugging bins of a description need: whether there is one,
+ * and the protocols of the URIs they open (uridecodebin, urisourcebin;
+ * "*" when one has no URI yet). */
+typedef struct
+{
+  gboolean autoplugs;
+  GPtrArray *protocols;
+} Autoplug;
+
+static void
+add_protocol (Autoplug * a, const gchar * protocol)
+{
+  for (guint i = 0; i < a->protocols->len; i++) {
+    if (g_str_equal (g_ptr_array_index (a->protocols, i), protocol))
+      return;
+  }
+  g_ptr_array_add (a->protocols, g_strdup (protocol));
+}
+
+static void
+add_uri_protocol (Autoplug * a, GstElement * element)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS
+      (element), "uri");
+  gchar *uri = NULL, *protocol;
+
+  if (pspec == NULL || pspec->value_type != G_TYPE_STRING ||
+      !(pspec->flags & G_PARAM_READABLE))
+    return;
+  g_object_get (element, "uri", &uri, NULL);
+  protocol = uri ? gst_uri_get_protocol (uri) : NULL;
+  add_protocol (a, protocol ? protocol : "*");
+  g_free (protocol);
+  g_free (uri);
+}
+
 static gboolean
 description_autoplugs (const gchar * description,
-    const GstPxLayout * layout, GError ** error, gboolean * autoplugs)
+    const GstPxLayout * layout, GError ** error, Autoplug * a)
 {
   GstElement *bin = parse_full_description (description, layout, error);
   GstIterator *it;
@@ -425,10 +461,14 @@ description_autoplugs (const gchar * description,
 
   if (bin == NULL)
     return FALSE;
-  *autoplugs = FALSE;
   it = gst_bin_iterate_recurse (GST_BIN (bin));
-  while (!*autoplugs && gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
-    *autoplugs = is_autoplugger (g_value_get_object (&item));
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK) {
+    GstElement *element = g_value_get_object (&item);
+
+    if (is_autoplugger (element)) {
+      a->autoplugs = TRUE;
+      add_uri_protocol (a, element);
+    }
     g_value_reset (&item);
   }
   g_value_unset (&item);
@@ -458,22 +498,65 @@ add_feature_plugins (GPtrArray * files, GType type, gboolean autoplugged_only)
   gst_plugin_feature_list_free (features);
 }
 
+static gboolean
+opens_protocol (GstElementFactory * factory, const gchar * protocol)
+{
+  const gchar *const *protocols =
+      gst_element_factory_get_uri_protocols (factory);
+
+  if (g_str_equal (protocol, "*"))
+    return TRUE;
+  for (guint i = 0; protocols && protocols[i]; i++) {
+    if (g_ascii_strcasecmp (protocols[i], protocol) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The source elements that may open a URI of @protocol ("*": any), as
+ * gst_element_make_from_uri() chooses among them by rank. */
+static void
+add_uri_source_plugins (GPtrArray * files, const gchar * protocol)
+{
+  GList *features = gst_registry_get_feature_list (gst_registry_get (),
+      GST_TYPE_ELEMENT_FACTORY);
+
+  for (GList * l = features; l; l = l->next) {
+    GstElementFactory *factory = l->data;
+    GstPlugin *plugin;
+
+    if (gst_element_factory_get_uri_type (factory) != GST_URI_SRC ||
+        gst_plugin_feature_get_rank (GST_PLUGIN_FEATURE (factory)) <
+        GST_RANK_MARGINAL || !opens_protocol (factory, protocol))
+      continue;
+    plugin = gst_plugin_feature_get_plugin (GST_PLUGIN_FEATURE (factory));
+    add_plugin_file (files, plugin);
+    gst_clear_object (&plugin);
+  }
+  gst_plugin_feature_list_free (features);
+}
+
 gchar **
 gst_px_worker_autoplug_plugin_files (const gchar * description,
     const GstPxLayout * layout, GError ** error)
 {
+  Autoplug a = { FALSE, g_ptr_array_new_with_free_func (g_free) };
   GPtrArray *files;
-  gboolean autoplugs;
 
-  if (!description_autoplugs (description, layout, error, &autoplugs))
+  if (!description_autoplugs (description, layout, error, &a)) {
+    g_ptr_array_unref (a.protocols);
     return NULL;
+  }
   files = g_ptr_array_new ();
-  if (autoplugs) {
+  if (a.autoplugs) {
     /* what decodebin and parsebin plug between the elements they find */
     add_factory_plugin (files, "multiqueue");
     add_feature_plugins (files, GST_TYPE_TYPE_FIND_FACTORY, FALSE);
     add_feature_plugins (files, GST_TYPE_ELEMENT_FACTORY, TRUE);
   }
+  for (guint i = 0; i < a.protocols->len; i++)
+    add_uri_source_plugins (files, g_ptr_array_index (a.protocols, i));
+  g_ptr_array_unref (a.protocols);
   g_ptr_array_add (files, NULL);
   return (gchar **) g_ptr_array_free (files, FALSE);
 }

@@ -144,12 +144,14 @@ gchar **gst_px_worker_plugin_files (const gchar * description,
     const GstPxLayout * layout, GError ** error);
 
 /* The plugins an autoplugging bin in @description (decodebin, parsebin,
- * decodebin3: a bin whose class is a decoder, demuxer or parser) may
- * plug, which the worker cannot load once locked down: those of every
- * type finder and of every element factory of rank marginal or more whose
- * class names a demuxer, decoder, parser or depayloader, and the core
- * elements. NULL-terminated, empty when nothing in @description
- * autoplugs. */
+ * decodebin3, uridecodebin: a bin whose class is a decoder, demuxer or
+ * parser) may plug, which the worker cannot load once locked down: those
+ * of every type finder and of every element factory of rank marginal or
+ * more whose class names a demuxer, decoder, parser or depayloader, and
+ * the core elements; for one with a "uri" property (uridecodebin,
+ * uridecodebin3), those of the sources of rank marginal or more that open
+ * its URI's protocol (any protocol when it has no URI). NULL-terminated,
+ * empty when nothing in @description autoplugs. */
 gchar **gst_px_worker_autoplug_plugin_files (const gchar * description,
     const GstPxLayout * layout, GError ** error);
 
