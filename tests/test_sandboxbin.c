@@ -322,6 +322,73 @@ GST_START_TEST (test_worker_error_keeps_domain_and_code)
 
 GST_END_TEST;
 
+/* The processes whose parent is this one, zombies included. */
+static GArray *
+list_children (void)
+{
+  GDir *dir = g_dir_open ("/proc", 0, NULL);
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (gint));
+  const gchar *name;
+
+  while ((name = g_dir_read_name (dir)) != NULL) {
+    gchar *path, *stat = NULL, *end;
+
+    if (!g_ascii_isdigit (name[0]))
+      continue;
+    path = g_build_filename ("/proc", name, "stat", NULL);
+    /* "pid (comm) state ppid ...": comm may hold anything but ')'. */
+    if (g_file_get_contents (path, &stat, NULL, NULL) &&
+        (end = strrchr (stat, ')')) != NULL) {
+      gchar state;
+      gint ppid, pid = atoi (name);
+
+      if (sscanf (end + 1, " %c %d", &state, &ppid) == 2 &&
+          ppid == (gint) getpid ())
+        g_array_append_val (pids, pid);
+    }
+    g_free (stat);
+    g_free (path);
+  }
+  g_dir_close (dir);
+  return pids;
+}
+
+static guint
+count_children (void)
+{
+  GArray *pids = list_children ();
+  guint n = pids->len;
+
+  g_array_unref (pids);
+  return n;
+}
+
+static gint
+parent_of (gint pid)
+{
+  gchar *path = g_strdup_printf ("/proc/%d/stat", pid), *stat = NULL, *end;
+  gint ppid = -1;
+  gchar state;
+
+  if (g_file_get_contents (path, &stat, NULL, NULL) &&
+      (end = strrchr (stat, ')')) != NULL &&
+      sscanf (end + 1, " %c %d", &state, &ppid) != 2)
+    ppid = -1;
+  g_free (stat);
+  g_free (path);
+  return ppid;
+}
+
+static gboolean
+has_pid (GArray * pids, gint pid)
+{
+  for (guint i = 0; i < pids->len; i++) {
+    if (g_array_index (pids, gint, i) == pid)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* ---- supervision ------------------------------------------------------- */
 
 /* Worker 1 passes 10 buffers and crashes on the 11th; its successor gets
@@ -364,6 +431,86 @@ GST_START_TEST (test_crash_restarts_and_reaches_eos)
   fail_unless_equals_int (run.checksums->len + lost, 15);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bin);
+  gst_object_unref (pipeline);
+  px_check_run_clear (&run);
+}
+
+GST_END_TEST;
+
+/* Without a spare, the successor of a crashed worker is spawned as the
+ * restart delay begins and waits in the jail, idle, until the delay is
+ * over: a restart costs the longer of the two, not their sum. The new
+ * process is there long before the delay ends, and takes over only after
+ * it. */
+GST_START_TEST (test_successor_spawned_during_restart_delay)
+{
+  const gint64 delay = 3 * G_USEC_PER_SEC;
+  GstElement *pipeline;
+  GstBus *bus;
+  GArray *before = NULL;
+  gint64 crashed_at = 0, seen_at = 0, started_at = 0;
+  gint seen = 0, started = 0, started_parent = -1;
+  gboolean eos = FALSE;
+  PxCheckRun run;
+
+  px_check_run_init (&run);
+  pipeline = px_check_build ("videotestsrc num-buffers=15 ! " SMALL_VIDEO
+      " ! sandboxbin name=bin restart-delay=3000 description=\"hostile "
+      "misdeed=crash after-buffers=10\" ! fakesink name=sink", &run);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  while (!eos) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 5 * GST_MSECOND,
+        GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    const GstStructure *st = msg ? gst_message_get_structure (msg) : NULL;
+    gint64 now = g_get_monotonic_time ();
+
+    fail_unless (crashed_at == 0 || now < crashed_at + 4 * delay,
+        "no EOS after the crash");
+    if (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+      fail ("error: %" GST_PTR_FORMAT, msg);
+    eos = msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS;
+    if (st && gst_structure_has_name (st, "sandboxbin-worker-crashed") &&
+        crashed_at == 0) {
+      crashed_at = now;
+      before = list_children ();
+    } else if (st && gst_structure_has_name (st, "sandboxbin-worker-started")
+        && crashed_at != 0 && started_at == 0) {
+      started_at = now;
+      fail_unless (gst_structure_get_int (st, "pid", &started));
+      started_parent = parent_of (started);
+    }
+    if (before != NULL && seen == 0) {
+      GArray *now_children = list_children ();
+
+      for (guint i = 0; i < now_children->len && seen == 0; i++) {
+        gint pid = g_array_index (now_children, gint, i);
+
+        if (!has_pid (before, pid)) {
+          seen = pid;
+          seen_at = now;
+        }
+      }
+      g_array_unref (now_children);
+    }
+    if (msg)
+      gst_message_unref (msg);
+  }
+  fail_unless (crashed_at != 0 && started_at != 0);
+  fail_unless (seen != 0, "no new process after the crash");
+  /* the new child, or (with a PID namespace) the namespace's reaper,
+   * whose child the worker is */
+  fail_unless (seen == started || started_parent == seen,
+      "new process %d, worker %d (parent %d)", seen, started, started_parent);
+  fail_unless (seen_at < crashed_at + delay, "the successor was spawned "
+      "%" G_GINT64_FORMAT " ms after the crash, after the delay",
+      (seen_at - crashed_at) / 1000);
+  fail_unless (started_at >= crashed_at + delay - 50 * G_TIME_SPAN_MILLISECOND,
+      "the successor took over %" G_GINT64_FORMAT " ms after the crash, "
+      "before the delay ended", (started_at - crashed_at) / 1000);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  g_array_unref (before);
+  gst_object_unref (bus);
   gst_object_unref (pipeline);
   px_check_run_clear (&run);
 }
@@ -567,36 +714,6 @@ count_threads (void)
   return n;
 }
 
-/* Processes whose parent is this one, zombies included. */
-static guint
-count_children (void)
-{
-  GDir *dir = g_dir_open ("/proc", 0, NULL);
-  const gchar *name;
-  guint n = 0;
-
-  while ((name = g_dir_read_name (dir)) != NULL) {
-    gchar *path, *stat = NULL, *end;
-
-    if (!g_ascii_isdigit (name[0]))
-      continue;
-    path = g_build_filename ("/proc", name, "stat", NULL);
-    /* "pid (comm) state ppid ...": comm may hold anything but ')'. */
-    if (g_file_get_contents (path, &stat, NULL, NULL) &&
-        (end = strrchr (stat, ')')) != NULL) {
-      gchar state;
-      gint ppid;
-
-      if (sscanf (end + 1, " %c %d", &state, &ppid) == 2 &&
-          ppid == (gint) getpid ())
-        n++;
-    }
-    g_free (stat);
-    g_free (path);
-  }
-  g_dir_close (dir);
-  return n;
-}
 
 /* "name, name, ..." of this process's threads, for failure messages. */
 static gchar *
@@ -785,6 +902,7 @@ sandboxbin_suite (void)
   suite_add_tcase (s, supervision);
   tcase_set_timeout (supervision, 120);
   tcase_add_test (supervision, test_crash_restarts_and_reaches_eos);
+  tcase_add_test (supervision, test_successor_spawned_during_restart_delay);
   tcase_add_test (supervision, test_restarts_exhausted_is_an_error);
   tcase_add_test (supervision, test_crash_while_paused);
   tcase_add_test (supervision, test_violation_reported);

@@ -2164,10 +2164,10 @@ restart_delay (GstSandboxBin * self, guint crashes)
 }
 
 /* Supervisor: waits @ms unless the bin stops meanwhile. */
+/* Until @deadline (monotonic us), or the bin stops: FALSE then. */
 static gboolean
-wait_restart_delay (GstSandboxBin * self, guint ms)
+wait_restart_delay (GstSandboxBin * self, gint64 deadline)
 {
-  gint64 deadline = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
   gboolean go_on;
 
   g_mutex_lock (&self->lock);
@@ -2372,17 +2372,20 @@ bring_up_or_drop (GstSandboxBin * self, SandboxWorker * worker,
 static SandboxWorker *take_spare (GstSandboxBin * self);
 static void release_spare (GstSandboxBin * self, SandboxWorker * in_service);
 
-/* Supervisor, transition_lock held: the spare brought to @state, or a new
- * worker if there is none, or it cannot take over. */
+/* Supervisor, transition_lock held: @early (a worker spawned during the
+ * restart delay; taken) or the spare brought to @state, or a new worker if
+ * there is none, or it cannot take over. */
 static SandboxWorker *
-successor (GstSandboxBin * self, GstState state, GError ** error)
+successor (GstSandboxBin * self, GstState state, SandboxWorker * early,
+    GError ** error)
 {
-  SandboxWorker *worker = take_spare (self);
+  SandboxWorker *worker = early ? early : take_spare (self);
   GError *spare_error = NULL;
 
   if (worker != NULL && !bring_up_or_drop (self, worker, state, &spare_error)) {
-    GST_WARNING_OBJECT (self, "the spare cannot take over (%s): starting "
-        "a new worker", spare_error->message);
+    GST_WARNING_OBJECT (self, "the %s cannot take over (%s): starting "
+        "a new worker", early ? "worker spawned during the restart delay" :
+        "spare", spare_error->message);
     g_clear_error (&spare_error);
     worker = NULL;
   }
@@ -2395,12 +2398,12 @@ successor (GstSandboxBin * self, GstState state, GError ** error)
 }
 
 /* Supervisor, transition_lock held, after the restart delay: a new worker
- * takes the old one's place. FALSE if it could not. A new spare starts
- * once this one is in service. */
+ * (@early, if not NULL: taken) takes the old one's place. FALSE if it
+ * could not. A new spare starts once this one is in service. */
 static gboolean
-replace_worker (GstSandboxBin * self, GError ** error)
+replace_worker (GstSandboxBin * self, SandboxWorker * early, GError ** error)
 {
-  SandboxWorker *worker = successor (self, GST_STATE (self), error);
+  SandboxWorker *worker = successor (self, GST_STATE (self), early, error);
   SandboxWorker *old;
 
   if (worker == NULL) {
@@ -2459,16 +2462,56 @@ worker_is_lost (GstSandboxBin * self, SandboxWorker * worker)
   return lost;
 }
 
+/* A worker that never went into service, stopped. */
+static void
+drop_worker (GstSandboxBin * self, SandboxWorker * worker)
+{
+  GST_DEBUG_OBJECT (self, "worker %d not needed: stopping it",
+      (int) gst_px_worker_get_pid (worker->px));
+  g_atomic_int_set (&worker->retired, 1);
+  gst_px_worker_stop (worker->px, 0);
+  sandbox_worker_unref (worker);
+}
+
+/* Supervisor, without transition_lock, as the restart delay begins: with
+ * no spare kept, the successor is spawned now and waits, locked down and
+ * idle, for the delay to end. A restart then costs the longer of the delay
+ * and the spawn, not both, and a crash storm is held back as much: the
+ * new worker takes no input before the delay is over. NULL if the spawn
+ * failed (the restart spawns again, and reports why) or a spare is kept
+ * (it takes over). */
+static SandboxWorker *
+spawn_during_delay (GstSandboxBin * self)
+{
+  SandboxWorker *worker;
+  GError *error = NULL;
+  gboolean spare;
+
+  g_mutex_lock (&self->lock);
+  spare = self->keep_spare;
+  g_mutex_unlock (&self->lock);
+  if (spare)
+    return NULL;
+  worker = spawn_worker (self, FALSE, &error);
+  if (worker == NULL) {
+    GST_INFO_OBJECT (self, "no successor during the restart delay: %s",
+        error->message);
+    g_clear_error (&error);
+  }
+  return worker;
+}
+
 /* Supervisor: the current worker died or was given up on; or (already
  * retired) the last attempt to replace it failed. */
 static void
 handle_crash (GstSandboxBin * self)
 {
-  SandboxWorker *old = current_worker (self);
+  SandboxWorker *old = current_worker (self), *early;
   gchar *reason = NULL;
   GError *error = NULL;
   guint generation, crashes = 0;
   gboolean allowed;
+  gint64 deadline;
 
   if (old == NULL)
     return;
@@ -2496,10 +2539,19 @@ handle_crash (GstSandboxBin * self)
     return;
 
   /* Without transition_lock: the bin may change state meanwhile. */
-  if (!wait_restart_delay (self, restart_delay (self, crashes)))
+  deadline = g_get_monotonic_time () +
+      restart_delay (self, crashes) * G_TIME_SPAN_MILLISECOND;
+  early = spawn_during_delay (self);
+  if (!wait_restart_delay (self, deadline)) {
+    if (early != NULL)
+      drop_worker (self, early);
     return;
+  }
   g_mutex_lock (&self->transition_lock);
-  if (restart_still_wanted (self, generation) && !replace_worker (self, &error)) {
+  if (!restart_still_wanted (self, generation)) {
+    if (early != NULL)
+      drop_worker (self, early);
+  } else if (!replace_worker (self, early, &error)) {
     GST_ELEMENT_WARNING (self, RESOURCE, FAILED,
         ("Cannot restart the sandboxed worker: %s", error->message), (NULL));
     g_clear_error (&error);
@@ -3910,15 +3962,19 @@ install_supervision_properties (void)
   /**
    * GstSandboxBin:restart-delay:
    *
-   * Milliseconds to wait before starting a new worker after a crash; with
+   * Milliseconds after a crash before a new worker takes over; with
    * backoff=exponential, doubled for each earlier crash in the window (at
-   * most 30 s, or restart-delay if longer).
+   * most 30 s, or restart-delay if longer). Without #GstSandboxBin:spare
+   * the new worker is spawned as the delay begins and waits, locked down
+   * and idle, for it to end: a restart costs the longer of the delay and
+   * the spawn.
    *
    * Since: 0.1
    */
   properties[PROP_RESTART_DELAY] = g_param_spec_uint ("restart-delay",
-      "Restart delay", "Milliseconds before a new worker starts after a "
-      "crash", 0, G_MAXUINT, DEFAULT_RESTART_DELAY, rw);
+      "Restart delay", "Milliseconds after a crash before a new worker "
+      "takes over (it is spawned meanwhile)", 0, G_MAXUINT,
+      DEFAULT_RESTART_DELAY, rw);
   /**
    * GstSandboxBin:backoff:
    *
