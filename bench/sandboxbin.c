@@ -33,7 +33,9 @@
  *    of the new one, with restart-delay at its default (100 ms). Isolated
  *    only. Needs the build's test plugin (--test-plugins). The same two
  *    with spare=true: the spare is ready (the run waits for it in READY)
- *    and takes over, without the restart-delay of a first crash.
+ *    and takes over, without the restart-delay of a first crash. Frames
+ *    lost: those of the input that never came out (the crash's cost
+ *    besides time; replay should make it 0).
  * 5. start: 16 branches videotestsrc ! sandboxbin description=videoconvert
  *    ! fakesink in one pipeline, from NULL until the state change to
  *    PLAYING has completed (every sink prerolled).
@@ -41,8 +43,9 @@
  * Sinks do not sync. Runs are interleaved (run 1 of every case, then run
  * 2, ...; isolated and in-process in alternating order) after one warm-up
  * run of each that is not counted; medians over --runs runs. Every run is
- * checked: the stream ended, every frame came out, the crash happened
- * once and the stream resumed.
+ * checked: the stream ended, every frame came out (but in the crash
+ * cases, which count what was lost), the crash happened once and the
+ * stream resumed.
  */
 
 #include "bench-util.h"
@@ -275,6 +278,7 @@ typedef struct
   gdouble value[N_MODES][MAX_RUNS];     /* ms, or buffers/s for audio */
   gdouble ready_ms[MAX_RUNS];   /* isolated NULL -> READY (decode cases) */
   gdouble detect_ms[MAX_RUNS], restart_ms[MAX_RUNS], first_ms[MAX_RUNS];
+  gdouble lost[MAX_RUNS];       /* frames of the input that never came out */
   gint n;
   gboolean skipped;
 } Case;
@@ -335,6 +339,7 @@ run_crash (const BenchOptions * o, gboolean decoder, gboolean spare,
   /* past two thirds: what the next worker is given again and what is left
    * of the clip are fewer frames, so it does not crash again */
   guint after = decoder ? o->frames * 2 / 3 + 4 : CRASH_AFTER_TEST_PATTERN;
+  guint64 frames = decoder ? (guint64) o->frames : after * 3 / 2;
   const gchar *bin = spare ? "sandboxbin name=bin spare=true" :
       "sandboxbin name=bin";
   g_autofree gchar *line = decoder ?
@@ -344,7 +349,7 @@ run_crash (const BenchOptions * o, gboolean decoder, gboolean spare,
       after) :
       g_strdup_printf ("videotestsrc num-buffers=%u ! " SMALL_VIDEO " ! "
       "%s description=\"hostile misdeed=crash after-buffers=%u\" ! "
-      "fakesink name=sink sync=false", after * 3 / 2, bin, after);
+      "fakesink name=sink sync=false", (guint) frames, bin, after);
   Observed seen;
   gboolean ok = time_to_eos (line, &seen, 0, NULL, spare) > 0 &&
       seen.crashed == 1 && seen.started == 2 && seen.resumed > 0 &&
@@ -360,6 +365,7 @@ run_crash (const BenchOptions * o, gboolean decoder, gboolean spare,
   c->detect_ms[run] = (seen.crash_reported - seen.last_before_crash) / 1e6;
   c->restart_ms[run] = (seen.restarted - seen.crash_reported) / 1e6;
   c->first_ms[run] = (seen.resumed - seen.restarted) / 1e6;
+  c->lost[run] = seen.buffers < frames ? (gdouble) (frames - seen.buffers) : 0;
   return TRUE;
 }
 
@@ -612,21 +618,33 @@ print_main_table (const BenchOptions * o, const Case * cases)
       "modes' (largest: %.0f%%).\n", cases[CASE_DECODE].n, worst * 100);
 }
 
+static gdouble
+most_of (const gdouble * values, gint n)
+{
+  gdouble most = 0;
+
+  for (gint i = 0; i < n; i++)
+    most = MAX (most, values[i]);
+  return most;
+}
+
 static void
 print_details (const BenchOptions * o, const Case * cases)
 {
   if (o->markdown)
     g_print ("\n| Case | NULL to READY ms | crash reported ms | new worker "
-        "ms | first buffer ms |\n|---|---:|---:|---:|---:|\n");
+        "ms | first buffer ms | frames lost (most) |\n"
+        "|---|---:|---:|---:|---:|---:|\n");
   else
-    g_print ("\n%-52s %9s %9s %9s %9s\n", "isolated, medians", "to READY",
-        "reported", "new wkr", "1st buf");
+    g_print ("\n%-52s %9s %9s %9s %9s %9s\n", "isolated, medians",
+        "to READY", "reported", "new wkr", "1st buf", "lost");
   for (gint id = 0; id < N_CASES; id++) {
     const Case *c = &cases[id];
     gboolean decode = id == CASE_DECODE || id == CASE_CHAIN;
     g_autofree gchar *ready = decode ? g_strdup_printf ("%.1f",
         median_of (c->ready_ms, c->n, NULL)) : g_strdup ("-");
     g_autofree gchar *detect = NULL, *restart = NULL, *first = NULL;
+    g_autofree gchar *lost = NULL;
 
     if (c->skipped || !(decode || is_crash (id)))
       continue;
@@ -636,12 +654,15 @@ print_details (const BenchOptions * o, const Case * cases)
         median_of (c->restart_ms, c->n, NULL)) : g_strdup ("-");
     first = is_crash (id) ? g_strdup_printf ("%.1f", median_of (c->first_ms,
             c->n, NULL)) : g_strdup ("-");
+    lost = is_crash (id) ? g_strdup_printf ("%.0f (%.0f)",
+        median_of (c->lost, c->n, NULL), most_of (c->lost, c->n)) :
+        g_strdup ("-");
     if (o->markdown)
-      g_print ("| %s | %s | %s | %s | %s |\n", case_names[id], ready, detect,
-          restart, first);
+      g_print ("| %s | %s | %s | %s | %s | %s |\n", case_names[id], ready,
+          detect, restart, first, lost);
     else
-      g_print ("%-52s %9s %9s %9s %9s\n", case_names[id], ready, detect,
-          restart, first);
+      g_print ("%-52s %9s %9s %9s %9s %9s\n", case_names[id], ready, detect,
+          restart, first, lost);
   }
 }
 
