@@ -41,6 +41,9 @@
 #define HELPER_LIFETIME_S 100
 /* How long a test waits for something that should happen at once. */
 #define WAIT_MS 5000
+/* For a process the test starts (gst-launch-1.0, under a sanitizer on a
+ * loaded machine) to connect: a bound, not a measure. */
+#define SPAWN_WAIT_MS 30000
 
 /* ---- what passes a pad, as text ---------------------------------------- */
 
@@ -2082,7 +2085,7 @@ GST_START_TEST (test_client_signals_and_count)
   wait_listening (path);
   fail_unless_equals_int (uint_property (sink, "clients"), 0);
   pid = spawn_launch ("consumer", consumer);
-  fail_unless (wait_clients (sink, 1, WAIT_MS));
+  fail_unless (wait_clients (sink, 1, SPAWN_WAIT_MS));
   fail_unless_equals_int (g_atomic_int_get (&connected), 1);
   /* It leaves after 10 buffers. */
   fail_unless_equals_int (wait_child (pid, WAIT_MS), 0);
@@ -2113,7 +2116,7 @@ GST_START_TEST (test_max_clients_refuses_the_extra_client)
   wait_listening (path);
   spawn_launch ("consumer1", consumer);
   spawn_launch ("consumer2", consumer);
-  fail_unless (wait_clients (sink, 2, WAIT_MS));
+  fail_unless (wait_clients (sink, 2, SPAWN_WAIT_MS));
   /* (A helper, not gst-launch-1.0, which ignores an error that comes while
    * a live pipeline starts.) */
   result = spawn_run ("consumer3", consumer, NULL, &extra);
@@ -2163,7 +2166,7 @@ run_three_consumers (GstElement * pipeline, const gchar * path,
   files[0] = spawn_run ("fast1", fast, env, &pids[0]);
   files[1] = spawn_run ("fast2", fast, env, &pids[1]);
   files[2] = spawn_run ("slow", slow, env, &pids[2]);
-  fail_unless (wait_clients (sink, 3, WAIT_MS));
+  fail_unless (wait_clients (sink, 3, SPAWN_WAIT_MS));
   play (pipeline);
   wait_eos (pipeline, 30000);
   for (guint i = 0; i < 3; i++) {
@@ -3046,9 +3049,9 @@ GST_START_TEST (test_consumer_killed_producer_goes_on)
   wait_listening (path);
   files[0] = spawn_run ("consumer1", consumer, NULL, &pids[0]);
   files[1] = spawn_run ("consumer2", consumer, NULL, &pids[1]);
-  fail_unless (wait_clients (sink, 2, WAIT_MS));
+  fail_unless (wait_clients (sink, 2, SPAWN_WAIT_MS));
   victim_pid = spawn_launch ("victim", victim); /* client 3 */
-  fail_unless (wait_clients (sink, 3, WAIT_MS));
+  fail_unless (wait_clients (sink, 3, SPAWN_WAIT_MS));
   play (pipeline);
 
   /* The slow victim sets the pace, and holds slots, until it dies. */
@@ -3268,7 +3271,7 @@ GST_START_TEST (test_hostile_consumer)
   play (pipeline);
   wait_listening (path);
   good_pid = spawn_launch ("good", good);
-  fail_unless (wait_clients (sink, 1, WAIT_MS));
+  fail_unless (wait_clients (sink, 1, SPAWN_WAIT_MS));
   hostile = spawn_hostile ("consumer", path, fault->fault);
   warning = wait_message_from (pipeline, GST_MESSAGE_WARNING, "ipcsink",
       WAIT_MS);
