@@ -771,6 +771,7 @@ static void
 check_thread (Findings * f, pid_t pid, pid_t tid, long host_filters)
 {
   char path[64], *status = NULL, count[32];
+  int exiting;
 
   snprintf (path, sizeof path, "/proc/%d/task/%d/status", (int) pid, (int) tid);
   /* a thread that ended meanwhile; those started later inherit it all */
@@ -780,8 +781,9 @@ check_thread (Findings * f, pid_t pid, pid_t tid, long host_filters)
    * returns once the kernel has cleared its tid, before /proc lets it go)
    * never runs user code again: what it still holds cannot be used. The
    * kernel's seccomp TSYNC skips such threads too. */
-  if (px_sandbox_task_exiting (pid, tid) == 1) {
-    free (status);
+  exiting = px_sandbox_task_exiting (pid, tid);
+  if (exiting == 1 || exiting == -ENOENT || exiting == -ESRCH) {
+    free (status);              /* or gone since its status was read */
     return;
   }
   check_field (f, PX_SANDBOX_LAYER_SECCOMP, status, tid, "Seccomp", "2");
