@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "gstpxarenabudget.h"
 #include "px-test-util.h"
 
 #define WAIT_US (10 * G_TIME_SPAN_SECOND)
@@ -176,16 +177,78 @@ GST_START_TEST (test_request_over_budget_refused)
 
 GST_END_TEST;
 
+/* ---- the budget on its own --------------------------------------------- */
+
+GST_START_TEST (test_budget_reserves_up_to_its_limit)
+{
+  GstPxArenaBudget *budget = gst_px_arena_budget_new (100);
+  guint64 in_use = 0;
+
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_limit (budget), 100);
+  fail_unless (gst_px_arena_budget_reserve (budget, 60, &in_use));
+  fail_unless_equals_uint64 (in_use, 0);
+  fail_if (gst_px_arena_budget_reserve (budget, 41, &in_use));
+  fail_unless_equals_uint64 (in_use, 60);
+  fail_unless (gst_px_arena_budget_reserve (budget, 40, NULL));
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (budget), 100);
+  fail_if (gst_px_arena_budget_reserve (budget, 1, NULL));
+  fail_unless (gst_px_arena_budget_reserve (budget, 0, NULL));
+
+  /* what is given back is room again */
+  gst_px_arena_budget_release (budget, 60);
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (budget), 40);
+  fail_unless (gst_px_arena_budget_reserve (budget, 60, NULL));
+  fail_if (gst_px_arena_budget_reserve (budget, 1, NULL));
+  gst_px_arena_budget_release (budget, 100);
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (budget), 0);
+
+  fail_unless (gst_px_arena_budget_ref (budget) == budget);
+  gst_px_arena_budget_unref (budget);
+  gst_px_arena_budget_unref (budget);
+}
+
+GST_END_TEST;
+
+/* A peer's size may be anything: none that would wrap the sum around
+ * fits. */
+GST_START_TEST (test_budget_refuses_huge_sizes)
+{
+  GstPxArenaBudget *budget = gst_px_arena_budget_new (100);
+  GstPxArenaBudget *unlimited = gst_px_arena_budget_new (G_MAXUINT64);
+
+  fail_unless (gst_px_arena_budget_reserve (budget, 10, NULL));
+  fail_if (gst_px_arena_budget_reserve (budget, G_MAXUINT64, NULL));
+  /* 10 + this is 4, modulo 2^64 */
+  fail_if (gst_px_arena_budget_reserve (budget, G_MAXUINT64 - 5, NULL));
+  fail_if (gst_px_arena_budget_reserve (budget, G_MAXUINT64 - 9, NULL));
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (budget), 10);
+
+  fail_unless (gst_px_arena_budget_reserve (unlimited, G_MAXUINT64 - 1, NULL));
+  fail_if (gst_px_arena_budget_reserve (unlimited, 2, NULL));
+  fail_if (gst_px_arena_budget_reserve (unlimited, G_MAXUINT64, NULL));
+  fail_unless (gst_px_arena_budget_reserve (unlimited, 1, NULL));
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (unlimited),
+      G_MAXUINT64);
+  gst_px_arena_budget_unref (unlimited);
+  gst_px_arena_budget_unref (budget);
+}
+
+GST_END_TEST;
+
 static Suite *
 arena_request_suite (void)
 {
   Suite *s = suite_create ("arena_request");
   TCase *tc = tcase_create ("general");
+  TCase *budget = tcase_create ("budget");
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_requested_arenas_carry_the_stream);
   tcase_add_test (tc, test_copies_go_to_requested_arenas);
   tcase_add_test (tc, test_request_over_budget_refused);
+  suite_add_tcase (s, budget);
+  tcase_add_test (budget, test_budget_reserves_up_to_its_limit);
+  tcase_add_test (budget, test_budget_refuses_huge_sizes);
   return s;
 }
 
