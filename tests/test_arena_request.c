@@ -6,16 +6,23 @@
  * Both ends run in this process, joined by a socket pair, as a sandboxed
  * worker's output and the host's ipcsrc are. The consumer's arenas are
  * memfds named "parallax-granted"; a producer that made its own would hold
- * "parallax-pool" ones.
+ * "parallax-pool" ones. Several consumers may share one budget as well
+ * (gst-plugin/ipc/gstipcsharedbudget.h), as a worker's outputs do.
  */
 #include <gst/check/gstcheck.h>
 
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "gstipcsharedbudget.h"
 #include "px-test-util.h"
 
 #define WAIT_US (10 * G_TIME_SPAN_SECOND)
+/* One arena of the 64x48 I420 stream below (36 slots of 4608 bytes, each
+ * rounded up to 8192: 288 KiB) fits in it; two do not. */
+#define SHARED_LIMIT (512 * 1024)
+#define SMALL_VIDEO "videotestsrc num-buffers=5 ! " \
+    "video/x-raw,format=I420,width=64,height=48"
 
 typedef struct
 {
@@ -33,17 +40,19 @@ count_buffer (GstElement * sink, GstBuffer * buffer, GstPad * pad,
 }
 
 /* "@source ! ipcsink request-arenas=true" into "ipcsrc arena-budget=@budget
- * ! fakesink". */
+ * ! fakesink", the ipcsrc sharing @shared if not NULL. */
 static void
-link_start (Link * link, guint64 budget, const gchar * source)
+link_start_shared (Link * link, guint64 budget, GstPxArenaBudget * shared,
+    const gchar * source)
 {
   gchar *consumer, *producer;
-  GstElement *sink;
+  GstElement *sink, *src;
 
   memset (link, 0, sizeof *link);
   fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
           link->sockets) == 0);
-  consumer = g_strdup_printf ("ipcsrc fd=%d is-live=false arena-budget=%"
+  consumer = g_strdup_printf ("ipcsrc name=src fd=%d is-live=false "
+      "arena-budget=%"
       G_GUINT64_FORMAT " ! fakesink name=sink signal-handoffs=true "
       "sync=false", link->sockets[1], budget);
   producer = g_strdup_printf ("%s ! ipcsink fd=%d request-arenas=true",
@@ -54,12 +63,21 @@ link_start (Link * link, guint64 budget, const gchar * source)
   sink = gst_bin_get_by_name (GST_BIN (link->consumer), "sink");
   g_signal_connect (sink, "handoff", G_CALLBACK (count_buffer), &link->buffers);
   gst_object_unref (sink);
+  src = gst_bin_get_by_name (GST_BIN (link->consumer), "src");
+  gst_ipc_src_set_shared_budget (src, shared);
+  gst_object_unref (src);
   fail_unless (gst_element_set_state (link->consumer, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
   fail_unless (gst_element_set_state (link->producer, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
   g_free (consumer);
   g_free (producer);
+}
+
+static void
+link_start (Link * link, guint64 budget, const gchar * source)
+{
+  link_start_shared (link, budget, NULL, source);
 }
 
 static void
@@ -176,16 +194,197 @@ GST_START_TEST (test_request_over_budget_refused)
 
 GST_END_TEST;
 
+/* The message of the first error (or, with @warning, warning) on
+ * @pipeline's bus; g_free() it. */
+static gchar *
+wait_problem (GstElement * pipeline, gboolean warning)
+{
+  GstMessage *msg = wait_message (pipeline, warning ? GST_MESSAGE_WARNING :
+      GST_MESSAGE_ERROR);
+  GError *error = NULL;
+  gchar *text;
+
+  fail_unless (msg != NULL, "no %s", warning ? "warning" : "error");
+  if (warning)
+    gst_message_parse_warning (msg, &error, NULL);
+  else
+    gst_message_parse_error (msg, &error, NULL);
+  text = g_strdup (error->message);
+  g_error_free (error);
+  gst_message_unref (msg);
+  return text;
+}
+
+/* The bytes in use in @budget, once they have gone down to @expected
+ * (a session gives its arenas back as its last buffer goes). */
+static guint64
+wait_in_use (GstPxArenaBudget * budget, guint64 expected)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+
+  while (gst_px_arena_budget_get_in_use (budget) != expected &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (10 * 1000);
+  return gst_px_arena_budget_get_in_use (budget);
+}
+
+/* Two consumers sharing a budget: the second producer's arena would fit
+ * in its consumer's own budget, and alone in the shared one, but not next
+ * to the first's. Refused as over any budget: the consumer warns with the
+ * shared budget's figures, the producer fails with them. */
+GST_START_TEST (test_shared_budget_refuses_past_its_limit)
+{
+  GstPxArenaBudget *shared = gst_px_arena_budget_new (SHARED_LIMIT);
+  gchar *text, *figures;
+  GstMessage *msg;
+  guint64 granted;
+  Link a, b;
+
+  link_start_shared (&a, 64 << 20, shared, SMALL_VIDEO);
+  msg = wait_message (a.consumer, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "no EOS");
+  gst_message_unref (msg);
+  fail_unless_equals_int (g_atomic_int_get (&a.buffers), 5);
+  granted = gst_px_arena_budget_get_in_use (shared);
+  fail_unless (granted > SHARED_LIMIT / 2 && granted <= SHARED_LIMIT,
+      "%" G_GUINT64_FORMAT " bytes granted", granted);
+
+  link_start_shared (&b, 64 << 20, shared, SMALL_VIDEO);
+  figures = g_strdup_printf ("(%" G_GUINT64_FORMAT " of %d bytes granted to "
+      "all the connections that share it)", granted, SHARED_LIMIT);
+  text = wait_problem (b.producer, FALSE);
+  fail_unless (strstr (text, "over the shared arena budget") &&
+      strstr (text, figures), "%s", text);
+  g_free (text);
+  text = wait_problem (b.consumer, TRUE);
+  fail_unless (strstr (text, "Refused the producer an arena") &&
+      strstr (text, figures), "%s", text);
+  g_free (text);
+  g_free (figures);
+  fail_unless_equals_int (g_atomic_int_get (&b.buffers), 0);
+  /* the refusal took nothing */
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (shared), granted);
+
+  link_stop (&b);
+  link_stop (&a);
+  gst_px_arena_budget_unref (shared);
+}
+
+GST_END_TEST;
+
+/* When a consumer's session ends, its arenas go back to the shared budget:
+ * the next consumer gets its arena where it was refused before. */
+GST_START_TEST (test_shared_budget_returns_with_the_session)
+{
+  GstPxArenaBudget *shared = gst_px_arena_budget_new (SHARED_LIMIT);
+  GstMessage *msg;
+  gchar *text;
+  Link a, b;
+
+  link_start_shared (&a, 64 << 20, shared, SMALL_VIDEO);
+  msg = wait_message (a.consumer, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "no EOS");
+  gst_message_unref (msg);
+  link_start_shared (&b, 64 << 20, shared, SMALL_VIDEO);
+  text = wait_problem (b.producer, FALSE);
+  fail_unless (strstr (text, "over the shared arena budget"), "%s", text);
+  g_free (text);
+  link_stop (&b);
+
+  /* Only a's session holds any: ending it gives all of it back. */
+  link_stop (&a);
+  fail_unless_equals_uint64 (wait_in_use (shared, 0), 0);
+
+  link_start_shared (&b, 64 << 20, shared, SMALL_VIDEO);
+  msg = wait_message (b.consumer, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "no EOS");
+  gst_message_unref (msg);
+  fail_unless_equals_int (g_atomic_int_get (&b.buffers), 5);
+  fail_unless (gst_px_arena_budget_get_in_use (shared) > 0);
+  link_stop (&b);
+  fail_unless_equals_uint64 (wait_in_use (shared, 0), 0);
+  gst_px_arena_budget_unref (shared);
+}
+
+GST_END_TEST;
+
+/* ---- the budget on its own --------------------------------------------- */
+
+GST_START_TEST (test_budget_reserves_up_to_its_limit)
+{
+  GstPxArenaBudget *budget = gst_px_arena_budget_new (100);
+  guint64 in_use = 0;
+
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_limit (budget), 100);
+  fail_unless (gst_px_arena_budget_reserve (budget, 60, &in_use));
+  fail_unless_equals_uint64 (in_use, 0);
+  fail_if (gst_px_arena_budget_reserve (budget, 41, &in_use));
+  fail_unless_equals_uint64 (in_use, 60);
+  fail_unless (gst_px_arena_budget_reserve (budget, 40, NULL));
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (budget), 100);
+  fail_if (gst_px_arena_budget_reserve (budget, 1, NULL));
+  fail_unless (gst_px_arena_budget_reserve (budget, 0, NULL));
+
+  /* what is given back is room again */
+  gst_px_arena_budget_release (budget, 60);
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (budget), 40);
+  fail_unless (gst_px_arena_budget_reserve (budget, 60, NULL));
+  fail_if (gst_px_arena_budget_reserve (budget, 1, NULL));
+  gst_px_arena_budget_release (budget, 100);
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (budget), 0);
+
+  fail_unless (gst_px_arena_budget_ref (budget) == budget);
+  gst_px_arena_budget_unref (budget);
+  gst_px_arena_budget_unref (budget);
+}
+
+GST_END_TEST;
+
+/* A peer's size may be anything: none that would wrap the sum around
+ * fits. */
+GST_START_TEST (test_budget_refuses_huge_sizes)
+{
+  GstPxArenaBudget *budget = gst_px_arena_budget_new (100);
+  GstPxArenaBudget *unlimited = gst_px_arena_budget_new (G_MAXUINT64);
+
+  fail_unless (gst_px_arena_budget_reserve (budget, 10, NULL));
+  fail_if (gst_px_arena_budget_reserve (budget, G_MAXUINT64, NULL));
+  /* 10 + this is 4, modulo 2^64 */
+  fail_if (gst_px_arena_budget_reserve (budget, G_MAXUINT64 - 5, NULL));
+  fail_if (gst_px_arena_budget_reserve (budget, G_MAXUINT64 - 9, NULL));
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (budget), 10);
+
+  fail_unless (gst_px_arena_budget_reserve (unlimited, G_MAXUINT64 - 1, NULL));
+  fail_if (gst_px_arena_budget_reserve (unlimited, 2, NULL));
+  fail_if (gst_px_arena_budget_reserve (unlimited, G_MAXUINT64, NULL));
+  fail_unless (gst_px_arena_budget_reserve (unlimited, 1, NULL));
+  fail_unless_equals_uint64 (gst_px_arena_budget_get_in_use (unlimited),
+      G_MAXUINT64);
+  gst_px_arena_budget_unref (unlimited);
+  gst_px_arena_budget_unref (budget);
+}
+
+GST_END_TEST;
+
 static Suite *
 arena_request_suite (void)
 {
   Suite *s = suite_create ("arena_request");
   TCase *tc = tcase_create ("general");
+  TCase *budget = tcase_create ("budget");
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_requested_arenas_carry_the_stream);
   tcase_add_test (tc, test_copies_go_to_requested_arenas);
   tcase_add_test (tc, test_request_over_budget_refused);
+  tcase_add_test (tc, test_shared_budget_refuses_past_its_limit);
+  tcase_add_test (tc, test_shared_budget_returns_with_the_session);
+  suite_add_tcase (s, budget);
+  tcase_add_test (budget, test_budget_reserves_up_to_its_limit);
+  tcase_add_test (budget, test_budget_refuses_huge_sizes);
   return s;
 }
 

@@ -53,6 +53,7 @@
 
 #include "gstipcsrc.h"
 #include "gstipcarenarequest.h"
+#include "gstipcsharedbudget.h"
 #include "gstpxarenaallocator.h"
 #include "gstpxconnection.h"
 #include "gstpxserialize.h"
@@ -125,6 +126,11 @@ typedef struct
   guint max_in_flight;
   guint64 max_arena_size, max_arena_total;      /* the producer's HELLO */
 
+  /* Shared with other elements (gstipcsharedbudget.h), or NULL; set
+   * before the readers start. What the session was granted counts
+   * against it until the session is freed. */
+  GstPxArenaBudget *shared_budget;
+
   /* (lock) */
   gboolean got_eos;
   guint64 arena_bytes_granted;  /* arenas made for the producer, in total */
@@ -165,7 +171,9 @@ typedef struct
 
 /* Locks, in the order they are taken: push_lock, a session's lock, lock,
  * a session's arena_lock, and the object lock last: nothing is taken and
- * no message is posted under it. */
+ * no message is posted under it. The shared budget's lock is a leaf too,
+ * taken under a session's lock (or any other but the object lock, as a
+ * freed buffer frees its session) and never with the object lock. */
 struct _GstIpcSrc
 {
   GstElement parent;
@@ -256,6 +264,17 @@ session_unref (Session * session)
   if (!g_atomic_int_dec_and_test (&session->refcount))
     return;
   px_arena_table_clear (&session->arenas);
+  /* Only now are the arenas made for the producer given back: the
+   * connection is closed (end_session() drops the element's reference
+   * after it), no buffer lent from them lives (each held one) and the
+   * table has let go of them, so none stays mapped here (the last
+   * buffer's memory lets go of its allocator, and the mapping, as it is
+   * freed, right after). */
+  if (session->shared_budget != NULL) {
+    gst_px_arena_budget_release (session->shared_budget,
+        session->arena_bytes_granted);
+    gst_px_arena_budget_unref (session->shared_budget);
+  }
   gst_px_connection_unref (session->conn);
   g_mutex_clear (&session->lock);
   g_mutex_clear (&session->arena_lock);
@@ -838,14 +857,17 @@ session_message (GstPxConnection * conn, PxWireMessage * msg,
   return ok;
 }
 
-/* Takes @size out of the session's arena budget; FALSE, with why in
- * @why, when it does not fit. */
+/* Takes @size out of the session's arena budget, and out of the shared
+ * one if there is one; FALSE, with why in @why and nothing taken, when it
+ * does not fit one of them. Both under the session's lock, so that
+ * arena_bytes_granted is always what the session took from the shared
+ * budget. */
 static gboolean
 reserve_arena_bytes (Session * session, guint64 size, gchar ** why)
 {
   GstIpcSrc *self = session->src;
-  guint64 budget, granted;
-  gboolean fits;
+  guint64 budget, granted, shared_in_use = 0;
+  gboolean fits, shared_fits = TRUE;
 
   GST_OBJECT_LOCK (self);
   budget = self->arena_budget;
@@ -853,10 +875,18 @@ reserve_arena_bytes (Session * session, guint64 size, gchar ** why)
   g_mutex_lock (&session->lock);
   granted = session->arena_bytes_granted;
   fits = size <= budget && granted <= budget - size;
+  if (fits && session->shared_budget != NULL)
+    fits = shared_fits = gst_px_arena_budget_reserve (session->shared_budget,
+        size, &shared_in_use);
   if (fits)
     session->arena_bytes_granted += size;
   g_mutex_unlock (&session->lock);
-  if (!fits)
+  if (!shared_fits)
+    *why = g_strdup_printf ("an arena of %" G_GUINT64_FORMAT " bytes is over "
+        "the shared arena budget (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+        " bytes granted to all the connections that share it)", size,
+        shared_in_use, gst_px_arena_budget_get_limit (session->shared_budget));
+  else if (!fits)
     *why = g_strdup_printf ("an arena of %" G_GUINT64_FORMAT " bytes is over "
         "the arena budget (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
         " bytes granted)", size, granted, budget);
@@ -1114,6 +1144,12 @@ set_hello_error (GError ** error, const gchar * peer, int ret,
         "Stopped while waiting for the producer at %s to greet us", peer);
 }
 
+static gpointer
+dup_shared_budget (gpointer data, gpointer user_data)
+{
+  return data != NULL ? gst_px_arena_budget_ref (data) : NULL;
+}
+
 /* Takes @fd, greets the producer (@peer names it in messages) and starts
  * reading. */
 static gboolean
@@ -1132,6 +1168,8 @@ start_session (GstIpcSrc * self, int fd, const gchar * peer, GError ** error)
 
   session->refcount = 1;
   session->src = self;
+  session->shared_budget = g_object_dup_data (G_OBJECT (self),
+      GST_IPC_SRC_SHARED_BUDGET, dup_shared_budget, NULL);
   g_mutex_init (&session->lock);
   g_mutex_init (&session->arena_lock);
   px_arena_table_init (&session->arenas, session_arena_release);

@@ -96,6 +96,7 @@
 #include "gstsandboxbin.h"
 #include "gstipcsink.h"
 #include "gstipcsrc.h"
+#include "gstipcsharedbudget.h"
 #include "gstpxerror.h"
 #include "gstpxreplay.h"
 #include "gstpxworker.h"
@@ -218,6 +219,9 @@ struct _SandboxWorker
   gint refcount;
   GstSandboxBin *bin;           /* outlives its workers: not a reference */
   GstPxWorker *px;
+  /* Its memory limit, which the arenas made for all its outputs (the
+   * ipcsrcs of its output and of its streams) share. */
+  GstPxArenaBudget *arena_budget;
   guint generation;
   guint config_serial;          /* the bin's settings it was spawned with */
   gboolean fallback;            /* runs fallback-description */
@@ -712,6 +716,7 @@ sandbox_worker_unref (SandboxWorker * worker)
     return;
   /* Stops it if needed and joins the threads that call us back. */
   gst_px_worker_free (worker->px);
+  g_clear_pointer (&worker->arena_budget, gst_px_arena_budget_unref);
   g_strfreev (worker->read_only_paths);
   g_strfreev (worker->read_write_paths);
   g_free (worker->rules_file);
@@ -887,6 +892,8 @@ spawn_worker (GstSandboxBin * self, gboolean spare, GError ** error)
   worker->px = gst_px_worker_new (description, &config, GST_OBJECT (self),
       &worker_callbacks, worker);
   g_free (description);
+  worker->arena_budget =
+      gst_px_arena_budget_new (gst_px_worker_get_arena_budget (worker->px));
   GST_OBJECT_LOCK (self);
   layout = self->layout;
   GST_OBJECT_UNLOCK (self);
@@ -1020,9 +1027,10 @@ attach_elements (GstSandboxBin * self, SandboxWorker * worker)
   }
   if (output != NULL) {
     /* The worker makes no shared memory: its output arenas are made here,
-     * within its memory limit. */
+     * within its memory limit, shared with its streams' ipcsrcs. */
     g_object_set (output, "fd", out_fd, "is-live", FALSE, "arena-budget",
         gst_px_worker_get_arena_budget (worker->px), NULL);
+    gst_ipc_src_set_shared_budget (output, worker->arena_budget);
     pad = gst_element_get_static_pad (output, "src");
     /* The ipcsrc may outlive its worker's time in the bin: the probe holds
      * the counters it writes. */
@@ -1264,10 +1272,12 @@ stream_opened (GstPxWorker * px, guint id, gint fd, gpointer user_data)
   stream->id = id;
   stream->src = src;
   stream->fd = fd;
-  /* Each stream's arenas within the worker's memory limit (so a worker's
-   * outputs map at most GST_PX_WORKER_MAX_STREAMS times it). */
+  /* The arenas of all the worker's streams, and of its output, within its
+   * memory limit together: one budget each would let the worker have the
+   * host make and hold GST_PX_WORKER_MAX_STREAMS times it. */
   g_object_set (src, "fd", fd, "is-live", live, "arena-budget",
       gst_px_worker_get_arena_budget (px), NULL);
+  gst_ipc_src_set_shared_budget (src, worker->arena_budget);
   pad = gst_element_get_static_pad (src, "src");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
       GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
