@@ -377,13 +377,41 @@ GST_START_TEST (test_qtdemux_streams_bit_exact)
 
 GST_END_TEST;
 
+/* Headers (buffers without a PTS) that a stream repeats: oggdemux in push
+ * mode pushes its headers again after seeking back, and whether the first
+ * ones got through before the seek's flush depends on timing. */
+static void
+drop_repeated_headers (Run * run)
+{
+  GHashTableIter iter;
+  gpointer list;
+
+  g_hash_table_iter_init (&iter, run->streams);
+  while (g_hash_table_iter_next (&iter, NULL, &list)) {
+    GPtrArray *sums = list;
+    GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < sums->len;) {
+      const gchar *sum = g_ptr_array_index (sums, i);
+
+      if (g_str_has_suffix (sum, "pts 99:99:99.999999999") &&
+          !g_hash_table_add (seen, (gpointer) sum)) {
+        g_ptr_array_remove_index (sums, i);
+        continue;
+      }
+      i++;
+    }
+    g_hash_table_unref (seen);
+  }
+}
+
 /* oggdemux takes data pushed from the host, so it measures the duration
  * itself: it seeks to the end of the file upstream, across the process
  * border, then back, and drops data until the segment of each seek (known
  * by its seqnum) arrives. The streams are those it gives in one process
- * pulling from the file. (In push mode oggdemux says no-more-pads twice,
- * and headers it pushed before its seek's flush may or may not get
- * through, as the flush finds them: in one process too.) */
+ * pulling from the file, headers said once. (In push mode oggdemux says
+ * no-more-pads twice, and headers it pushed before its seek's flush may or
+ * may not get through, as the flush finds them: in one process too.) */
 GST_START_TEST (test_oggdemux_streams_bit_exact)
 {
   Clip clip;
@@ -399,6 +427,8 @@ GST_START_TEST (test_oggdemux_streams_bit_exact)
   run_init (&got);
   play_to_end (in_process, &expected);
   play_to_end (isolated, &got);
+  drop_repeated_headers (&expected);
+  drop_repeated_headers (&got);
   assert_same_output (&expected, &got, 2);
   fail_unless_equals_int (got.pads_added, expected.pads_added);
   fail_unless (got.no_more_pads >= 1);
@@ -789,9 +819,12 @@ GST_START_TEST (test_live_source_latency)
             GST_STATE_PAUSED), GST_STATE_CHANGE_NO_PREROLL);
     gst_element_set_state (run.pipeline, GST_STATE_PLAYING);
     wait_for_state (run.pipeline, GST_STATE_PLAYING);
-    query_latency (run.pipeline, &live[i], &min[i]);
     wait_for_end (&run);
     assert_eos (line, &run);
+    /* Once the stream went through: the worker's latency comes when its
+     * own pipeline has computed it, after negotiation, and the bin posts
+     * a LATENCY message then, as any element whose latency changes. */
+    query_latency (run.pipeline, &live[i], &min[i]);
     gst_element_set_state (run.pipeline, GST_STATE_NULL);
     run_clear (&run);
     g_free (line);

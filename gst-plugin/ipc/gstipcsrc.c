@@ -658,6 +658,17 @@ take_latency (GstIpcSrc * self, GstEvent * event)
 /* Throws away what is queued, except the sticky events (caps, tags, ...)
  * that still describe the data after a flush; they are kept on the pad, as
  * GstQueue does, and go out before the next buffer. */
+static gboolean
+pad_has_stream_start (GstPad * pad)
+{
+  GstEvent *start = gst_pad_get_sticky_event (pad, GST_EVENT_STREAM_START, 0);
+
+  if (start == NULL)
+    return FALSE;
+  gst_event_unref (start);
+  return TRUE;
+}
+
 static void
 drop_items (GstIpcSrc * self, GQueue * items)
 {
@@ -669,11 +680,15 @@ drop_items (GstIpcSrc * self, GQueue * items)
         GST_EVENT_CAST (item->object) : NULL;
 
     /* Before the pad is active (the flush came while we were starting),
-     * it stores nothing: the event stays queued instead. */
+     * it stores nothing: the event stays queued instead. So does one that
+     * must follow a stream-start the pad has not had yet (the pusher may
+     * be pushing it now): stored first, it would come out of order. */
     if (event && GST_EVENT_IS_STICKY (event) &&
         GST_EVENT_TYPE (event) != GST_EVENT_SEGMENT &&
         GST_EVENT_TYPE (event) != GST_EVENT_EOS &&
-        gst_pad_store_sticky_event (self->srcpad, event) != GST_FLOW_OK) {
+        ((GST_EVENT_TYPE (event) != GST_EVENT_STREAM_START &&
+                !pad_has_stream_start (self->srcpad)) ||
+            gst_pad_store_sticky_event (self->srcpad, event) != GST_FLOW_OK)) {
       g_queue_push_tail (&kept, item);
       continue;
     }
