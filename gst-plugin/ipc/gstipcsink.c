@@ -1357,6 +1357,12 @@ render_wait_locked (GstIpcSink * self, RenderWait * wait, gint64 deadline)
 {
   GstBaseSink *sink = GST_BASE_SINK (self);
 
+  /* What ended the wait may have come before it: render lets go of the
+   * preroll lock elsewhere too (for a slot of its copy pool), and a whole
+   * unlock(), PLAYING -> PAUSED, unlock_stop() can pass meanwhile. */
+  wait->ret = render_check_locked (self, wait);
+  if (wait->ret != GST_FLOW_OK)
+    return wait->ret;
   GST_BASE_SINK_PREROLL_UNLOCK (sink);
   if (deadline > 0)
     g_cond_wait_until (&self->cond, &self->lock, deadline);
