@@ -7,6 +7,11 @@
 
 #include <gst/check/gstcheck.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 void
 px_check_run_init (PxCheckRun * run)
 {
@@ -160,4 +165,60 @@ px_check_assert_bit_exact (const gchar * source, const gchar * description,
   px_check_run_clear (&got);
   g_free (isolated);
   g_free (in_process);
+}
+
+gint
+px_check_parent_of (gint pid)
+{
+  gchar *path = g_strdup_printf ("/proc/%d/stat", pid), *stat = NULL, *end;
+  gint ppid = -1;
+  gchar state;
+
+  /* "pid (comm) state ppid ...": comm may hold anything but ')'. */
+  if (!g_file_get_contents (path, &stat, NULL, NULL) ||
+      (end = strrchr (stat, ')')) == NULL ||
+      sscanf (end + 1, " %c %d", &state, &ppid) != 2)
+    ppid = -1;
+  g_free (stat);
+  g_free (path);
+  return ppid;
+}
+
+GArray *
+px_check_list_children (void)
+{
+  GDir *dir = g_dir_open ("/proc", 0, NULL);
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (gint));
+  const gchar *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL) {
+    gint pid = atoi (name);
+
+    if (g_ascii_isdigit (name[0]) && px_check_parent_of (pid) ==
+        (gint) getpid ())
+      g_array_append_val (pids, pid);
+  }
+  if (dir != NULL)
+    g_dir_close (dir);
+  return pids;
+}
+
+guint
+px_check_count_children (void)
+{
+  GArray *pids = px_check_list_children ();
+  guint n = pids->len;
+
+  g_array_unref (pids);
+  return n;
+}
+
+gboolean
+px_check_has_pid (GArray * pids, gint pid)
+{
+  for (guint i = 0; i < pids->len; i++) {
+    if (g_array_index (pids, gint, i) == pid)
+      return TRUE;
+  }
+  return FALSE;
 }

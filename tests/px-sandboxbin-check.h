@@ -51,4 +51,11 @@ void px_check_assert_bit_exact (const gchar * source,
     const gchar * description, guint min_buffers);
 
 
+/* The processes whose parent is this one (zombies included), as pids. */
+GArray *px_check_list_children (void);
+guint px_check_count_children (void);
+gboolean px_check_has_pid (GArray * pids, gint pid);
+/* The parent of @pid, from /proc/PID/stat; -1 if it is gone. */
+gint px_check_parent_of (gint pid);
+
 #endif /* PX_SANDBOXBIN_CHECK_H */

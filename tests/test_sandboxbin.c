@@ -322,72 +322,6 @@ GST_START_TEST (test_worker_error_keeps_domain_and_code)
 
 GST_END_TEST;
 
-/* The processes whose parent is this one, zombies included. */
-static GArray *
-list_children (void)
-{
-  GDir *dir = g_dir_open ("/proc", 0, NULL);
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (gint));
-  const gchar *name;
-
-  while ((name = g_dir_read_name (dir)) != NULL) {
-    gchar *path, *stat = NULL, *end;
-
-    if (!g_ascii_isdigit (name[0]))
-      continue;
-    path = g_build_filename ("/proc", name, "stat", NULL);
-    /* "pid (comm) state ppid ...": comm may hold anything but ')'. */
-    if (g_file_get_contents (path, &stat, NULL, NULL) &&
-        (end = strrchr (stat, ')')) != NULL) {
-      gchar state;
-      gint ppid, pid = atoi (name);
-
-      if (sscanf (end + 1, " %c %d", &state, &ppid) == 2 &&
-          ppid == (gint) getpid ())
-        g_array_append_val (pids, pid);
-    }
-    g_free (stat);
-    g_free (path);
-  }
-  g_dir_close (dir);
-  return pids;
-}
-
-static guint
-count_children (void)
-{
-  GArray *pids = list_children ();
-  guint n = pids->len;
-
-  g_array_unref (pids);
-  return n;
-}
-
-static gint
-parent_of (gint pid)
-{
-  gchar *path = g_strdup_printf ("/proc/%d/stat", pid), *stat = NULL, *end;
-  gint ppid = -1;
-  gchar state;
-
-  if (g_file_get_contents (path, &stat, NULL, NULL) &&
-      (end = strrchr (stat, ')')) != NULL &&
-      sscanf (end + 1, " %c %d", &state, &ppid) != 2)
-    ppid = -1;
-  g_free (stat);
-  g_free (path);
-  return ppid;
-}
-
-static gboolean
-has_pid (GArray * pids, gint pid)
-{
-  for (guint i = 0; i < pids->len; i++) {
-    if (g_array_index (pids, gint, i) == pid)
-      return TRUE;
-  }
-  return FALSE;
-}
 
 /* ---- supervision ------------------------------------------------------- */
 
@@ -474,7 +408,7 @@ GST_START_TEST (test_successor_spawned_during_restart_delay)
      * before this thread sees the crash) */
     if (st && gst_structure_has_name (st, "sandboxbin-worker-started") &&
         before == NULL)
-      before = list_children ();
+      before = px_check_list_children ();
     if (st && gst_structure_has_name (st, "sandboxbin-worker-crashed") &&
         crashed_at == 0) {
       crashed_at = now;
@@ -482,15 +416,15 @@ GST_START_TEST (test_successor_spawned_during_restart_delay)
         && crashed_at != 0 && started_at == 0) {
       started_at = now;
       fail_unless (gst_structure_get_int (st, "pid", &started));
-      started_parent = parent_of (started);
+      started_parent = px_check_parent_of (started);
     }
     if (crashed_at != 0 && seen == 0) {
-      GArray *now_children = list_children ();
+      GArray *now_children = px_check_list_children ();
 
       for (guint i = 0; i < now_children->len && seen == 0; i++) {
         gint pid = g_array_index (now_children, gint, i);
 
-        if (!has_pid (before, pid)) {
+        if (!px_check_has_pid (before, pid)) {
           seen = pid;
           seen_at = now;
         }
@@ -790,7 +724,7 @@ GST_START_TEST (test_cycles_leave_nothing_behind)
   fds = px_test_count_fds ();
   threads = count_threads ();
   names_before = thread_names ();
-  children = count_children ();
+  children = px_check_count_children ();
   rss = rss_kb ();
   for (guint i = 0; i < CYCLES; i++)
     play_and_stop (pipeline);
@@ -800,7 +734,7 @@ GST_START_TEST (test_cycles_leave_nothing_behind)
       count_threads (), names, threads, names_before);
   g_free (names);
   g_free (names_before);
-  fail_unless_equals_int (count_children (), children);
+  fail_unless_equals_int (px_check_count_children (), children);
   fail_unless_equals_int (children, 0);
   GST_INFO ("VmRSS %" G_GSIZE_FORMAT " kB before %d cycles, %" G_GSIZE_FORMAT
       " kB after", rss, CYCLES, rss_kb ());

@@ -202,36 +202,6 @@ thread_names (void)
   return g_string_free (names, FALSE);
 }
 
-/* Processes whose parent is this one, zombies included. */
-static guint
-count_children (void)
-{
-  GDir *dir = g_dir_open ("/proc", 0, NULL);
-  const gchar *name;
-  guint n = 0;
-
-  while ((name = g_dir_read_name (dir)) != NULL) {
-    gchar *path, *stat = NULL, *end;
-
-    if (!g_ascii_isdigit (name[0]))
-      continue;
-    path = g_build_filename ("/proc", name, "stat", NULL);
-    /* "pid (comm) state ppid ...": comm may hold anything but ')'. */
-    if (g_file_get_contents (path, &stat, NULL, NULL) &&
-        (end = strrchr (stat, ')')) != NULL) {
-      gchar state;
-      gint ppid;
-
-      if (sscanf (end + 1, " %c %d", &state, &ppid) == 2 &&
-          ppid == (gint) getpid ())
-        n++;
-    }
-    g_free (stat);
-    g_free (path);
-  }
-  g_dir_close (dir);
-  return n;
-}
 
 /* ---- the property ------------------------------------------------------ */
 
@@ -261,7 +231,7 @@ GST_START_TEST (test_no_spare_without_the_property)
   g_usleep (G_USEC_PER_SEC / 5);
   fail_unless (get_int (bin, "worker-pid") > 0);
   fail_unless_equals_int (get_int (bin, "spare-pid"), 0);
-  fail_unless_equals_int (count_children (), 1);
+  fail_unless_equals_int (px_check_count_children (), 1);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bin);
   gst_object_unref (pipeline);
@@ -568,7 +538,7 @@ GST_START_TEST (test_null_with_spare_leaves_nothing_behind)
   fds = px_test_count_fds ();
   threads = count_threads ();
   names_before = thread_names ();
-  children = count_children ();
+  children = px_check_count_children ();
   fail_unless_equals_int (children, 0);
 
   /* a spare that is ready when the bin goes back to NULL */
@@ -586,7 +556,7 @@ GST_START_TEST (test_null_with_spare_leaves_nothing_behind)
       count_threads (), names, threads, names_before);
   g_free (names);
   g_free (names_before);
-  fail_unless_equals_int (count_children (), children);
+  fail_unless_equals_int (px_check_count_children (), children);
   gst_object_unref (bin);
   gst_object_unref (pipeline);
 }
