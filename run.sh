@@ -79,8 +79,9 @@ run_tests() {
     <<'PY'
 import glob, json, sys
 suite, install, sanitizers, tsan, fuzz, format_ = map(int, sys.argv[1:7])
-ok = bad = skipped = 0
 import os
+ok = bad = skipped = 0
+failed = []
 for pattern in sys.argv[7:]:
     if "unprivileged" in pattern and os.getuid() != 0:
         continue  # nobody to switch to: the first run was unprivileged
@@ -91,21 +92,31 @@ for pattern in sys.argv[7:]:
               file=sys.stderr)
         bad += 1
         continue
-    lines = [l for path in paths for l in open(path).read().splitlines()]
-    for line in filter(None, map(str.strip, lines)):
-        result = json.loads(line).get("result")
-        if result in ("OK", "EXPECTEDFAIL"):
-            ok += 1
-        elif result == "SKIP":
-            skipped += 1
-        else:
-            bad += 1
+    for path in paths:
+        for line in filter(None, map(str.strip, open(path))):
+            test = json.loads(line)
+            result = test.get("result")
+            if result in ("OK", "EXPECTEDFAIL"):
+                ok += 1
+            elif result == "SKIP":
+                skipped += 1
+            else:
+                bad += 1
+                failed.append(f"{os.path.basename(path)}: {test.get('name')}"
+                              f" ({result})")
 # A meson run that failed without a failed test (a build error, or a
 # ThreadSanitizer report from a process no test waited for) is a failure.
 if (suite or sanitizers or tsan) and bad == 0:
     bad += 1
-for stage in (install, fuzz, format_):
+    failed.append("a meson run, with no failed test (see its output)")
+for name, stage in (("install", install), ("fuzz", fuzz),
+                    ("format", format_)):
     ok, bad = (ok, bad + 1) if stage else (ok + 1, bad)
+    if stage:
+        failed.append(f"stage {name}")
+# the names last, where a reader of the tail of the output sees them
+for name in failed:
+    print(f"FAILED {name}", file=sys.stderr)
 if skipped:
     print(f"{skipped} skipped", file=sys.stderr)
 print(f"{ok} passed, {bad} failed")
