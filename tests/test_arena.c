@@ -214,7 +214,7 @@ GST_START_TEST (test_memfd_create_failure_propagates)
   struct rlimit old;
 
   /* No fd left: memfd_create fails with EMFILE. */
-  old = px_test_limit_fds (fds);
+  old = px_test_no_fd_left ();
   fail_unless_equals_int (px_arena_new ("t", 4096, 4, &arena), -EMFILE);
   setrlimit (RLIMIT_NOFILE, &old);
   fail_unless (arena == NULL);

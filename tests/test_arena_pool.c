@@ -377,7 +377,7 @@ GST_START_TEST (test_bad_configuration_is_refused)
    * itself needs fds, so it is created first. */
   pool = gst_px_arena_pool_new ();
   fds = px_test_count_fds ();
-  old = px_test_limit_fds (fds);
+  old = px_test_no_fd_left ();
   fail_if (try_config_on (pool, 4096, 1, 4, 0));
   setrlimit (RLIMIT_NOFILE, &old);
   fail_unless_equals_int (px_test_count_fds (), fds);

@@ -100,7 +100,7 @@ GST_START_TEST (test_memfd_failure_returns_null)
 {
   GstAllocator *alloc = find_memfd_allocator ();
   int fds = px_test_count_fds ();
-  struct rlimit old = px_test_limit_fds (fds);
+  struct rlimit old = px_test_no_fd_left ();
 
   fail_unless (gst_allocator_alloc (alloc, 4096, NULL) == NULL);
   setrlimit (RLIMIT_NOFILE, &old);
