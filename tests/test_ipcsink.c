@@ -1376,6 +1376,85 @@ GST_START_TEST (test_pause_while_waiting_for_room_resumes)
 
 GST_END_TEST;
 
+/* Bus sync handler: the sink that reached PLAYING goes back to PAUSED at
+ * once, from the thread that set it PLAYING (the one that armed it, never
+ * the streaming thread), before the streaming thread has woken from its
+ * preroll. */
+static GstBusSyncReply
+pause_at_playing (GstBus * bus, GstMessage * msg, gpointer user_data)
+{
+  GstElement *sink = user_data;
+  GstState old, new;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_STATE_CHANGED &&
+      GST_MESSAGE_SRC (msg) == GST_OBJECT (sink)) {
+    gst_message_parse_state_changed (msg, &old, &new, NULL);
+    if (old == GST_STATE_PAUSED && new == GST_STATE_PLAYING &&
+        g_object_get_data (G_OBJECT (sink), "pause-at-playing") ==
+        g_thread_self ()) {
+      g_object_set_data (G_OBJECT (sink), "pause-at-playing", NULL);
+      gst_element_set_state (sink, GST_STATE_PAUSED);
+    }
+  }
+  return GST_BUS_PASS;
+}
+
+/* PLAYING -> PAUSED can come before the streaming thread is out of its
+ * preroll: basesink then counts the sink as prerolled, and the sink waits
+ * for room while PAUSED. The next PLAYING needs a preroll that only the
+ * streaming thread can give, and no unlock() tells it: before, the state
+ * change waited for the consumer, for ever here. */
+GST_START_TEST (test_playing_right_after_pause_prerolls_again)
+{
+  GstElement *pipeline, *sink;
+  RawConsumer consumer;
+  guint paused_at_once = 0;
+  int fds[2];
+
+  fail_unless (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+          fds) == 0);
+  pipeline = pipeline_newf ("videotestsrc num-buffers=%u ! "
+      "video/x-raw,format=GRAY8,width=16,height=16 ! ipcsink name=sink "
+      "fd=%d max-in-flight=4 slow-client-timeout=0", PAUSE_BUFFERS, fds[0]);
+  sink = by_name (pipeline, "sink");
+  gst_bus_set_sync_handler (GST_ELEMENT_BUS (pipeline), pause_at_playing,
+      sink, NULL);
+  change_state_now (pipeline, GST_STATE_READY);
+  close (fds[0]);               /* the sink has its own */
+  raw_consumer_init (&consumer, fds[1], PX_WIRE_DEFAULT_ARENA_TOTAL);
+  /* the consumer answers the sink's queries while it holds */
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  raw_consumer_hold (&consumer, 4);
+  change_state_now (pipeline, GST_STATE_PLAYING);
+  /* its states are the test's from now on */
+  gst_element_set_locked_state (sink, TRUE);
+
+  /* A PLAYING that commits in the streaming thread does not arm it. */
+  for (guint i = 0; i < 100 && paused_at_once < 5; i++) {
+    change_state_now (sink, GST_STATE_PAUSED);
+    g_object_set_data (G_OBJECT (sink), "pause-at-playing", g_thread_self ());
+    change_state_now (sink, GST_STATE_PLAYING);
+    if (g_object_get_data (G_OBJECT (sink), "pause-at-playing") == NULL)
+      paused_at_once++;
+    g_object_set_data (G_OBJECT (sink), "pause-at-playing", NULL);
+    change_state_now (sink, GST_STATE_PAUSED);
+    change_state_now (sink, GST_STATE_PLAYING);
+  }
+  fail_unless_equals_int (paused_at_once, 5);
+  raw_consumer_drain (&consumer);
+  fail_unless_equals_int (consumer.buffers, PAUSE_BUFFERS);
+  wait_eos (pipeline, WAIT_MS);
+
+  gst_bus_set_sync_handler (GST_ELEMENT_BUS (pipeline), NULL, NULL, NULL);
+  gst_element_set_locked_state (sink, FALSE);
+  stop (pipeline);
+  gst_object_unref (pipeline);
+  raw_consumer_clear (&consumer);
+}
+
+GST_END_TEST;
+
 static GstPadProbeReturn
 note_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
@@ -1525,6 +1604,7 @@ ipcsink_suite (void)
   tcase_add_test (slow, test_frozen_consumer_waited_for_with_a_warning);
   tcase_add_test (slow, test_properties_readable_from_a_sync_handler_on_a_drop);
   tcase_add_test (slow, test_pause_while_waiting_for_room_resumes);
+  tcase_add_test (slow, test_playing_right_after_pause_prerolls_again);
   tcase_add_test (slow, test_pause_while_waiting_for_the_peer_resumes);
   tcase_add_test (slow, test_removed_arena_counts_until_its_buffers_are_back);
 

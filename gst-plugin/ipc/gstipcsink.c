@@ -2235,6 +2235,27 @@ gst_ipc_sink_unlock_stop (GstBaseSink * sink)
   return TRUE;
 }
 
+/* PAUSED -> PLAYING can need a preroll too: when PLAYING -> PAUSED came
+ * before the streaming thread was out of its last preroll, basesink took
+ * the sink for prerolled, and render went on waiting (for room, or for a
+ * client) in PAUSED. Nothing unlocks render then, so wake it here: its
+ * waits see need_preroll and preroll (see render_check_locked()). */
+static GstStateChangeReturn
+gst_ipc_sink_change_state (GstElement * element, GstStateChange transition)
+{
+  GstIpcSink *self = GST_IPC_SINK (element);
+  GstStateChangeReturn ret;
+
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING &&
+      ret == GST_STATE_CHANGE_ASYNC) {
+    g_mutex_lock (&self->lock);
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+  }
+  return ret;
+}
+
 /* ---- GObject ----------------------------------------------------------- */
 
 /* Whether @pspec, which only NULL and READY allow, may be set now. */
@@ -2682,6 +2703,7 @@ gst_ipc_sink_class_init (GstIpcSinkClass * klass)
       "without copying them", "The Parallax developers");
   gst_type_mark_as_plugin_api (GST_TYPE_IPC_SINK_SLOW_CLIENT_POLICY, 0);
 
+  element_class->change_state = gst_ipc_sink_change_state;
   basesink_class->start = gst_ipc_sink_start;
   basesink_class->stop = gst_ipc_sink_stop;
   basesink_class->unlock = gst_ipc_sink_unlock;
