@@ -616,6 +616,55 @@ GST_START_TEST (test_copy_without_a_spare_buffer_goes_to_system_memory)
 
 GST_END_TEST;
 
+typedef struct
+{
+  guint emitted;
+  GstBuffer *give_back;         /* released by the handler */
+} Starved;
+
+static void
+on_starved (GstBufferPool * pool, Starved * starved)
+{
+  starved->emitted++;
+  gst_clear_buffer (&starved->give_back);
+}
+
+/* "starved" comes before an acquire would wait, in its thread, and a
+ * handler that releases a buffer lets that acquire go on; an acquire that
+ * does not wait (DONTWAIT, a copy's) does not emit it. */
+GST_START_TEST (test_starved_before_an_acquire_waits)
+{
+  GstBufferPool *pool = configured_pool (NULL, 4096, 2, 2, FALSE);
+  GstBufferPoolAcquireParams dontwait = {
+    .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
+  Starved starved = { 0, NULL };
+  GstBuffer *a, *b, *c = NULL;
+
+  g_signal_connect (pool, "starved", G_CALLBACK (on_starved), &starved);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &a, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &b, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (starved.emitted, 0);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &c,
+          &dontwait), GST_FLOW_EOS);
+  fail_unless_equals_int (starved.emitted, 0);
+
+  starved.give_back = b;
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &c, NULL),
+      GST_FLOW_OK);
+  fail_unless_equals_int (starved.emitted, 1);
+  fail_unless (starved.give_back == NULL);
+  gst_buffer_unref (c);
+  gst_buffer_unref (a);
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_object_unref (pool);
+}
+
+GST_END_TEST;
+
 /* ---- a decoder writes into the arena ---------------------------------- */
 
 #define DECODE_FRAMES 12
@@ -802,6 +851,7 @@ arena_pool_suite (void)
   tcase_add_test (tc, test_peer_arena_is_not_traded_for_padding);
   tcase_add_test (tc, test_copy_of_pool_memory_stays_in_the_arena);
   tcase_add_test (tc, test_copy_without_a_spare_buffer_goes_to_system_memory);
+  tcase_add_test (tc, test_starved_before_an_acquire_waits);
   tcase_add_test (tc, test_bad_configuration_is_refused);
   tcase_add_test (tc, test_fd_budget_100000_buffers_with_32_fds);
   {

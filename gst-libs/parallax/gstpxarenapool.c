@@ -43,6 +43,11 @@
  * mapped for writing) takes one of the pool's buffers when one is free,
  * without waiting, and so stays in the arena; the buffer comes back when
  * the copy is freed. Otherwise the copy is in system memory.
+ *
+ * Before an acquire waits for a slot, the pool emits #GstPxArenaPool::starved
+ * in the acquiring thread: a holder that keeps buffers of the pool only in
+ * case it needs them again (a replay window) can let some go then, instead
+ * of holding back the element that writes into the pool.
  */
 
 #include "gstpxarenapool.h"
@@ -351,6 +356,38 @@ gst_px_arena_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
     gst_px_arena_memory_reset (mem, self->data_offset, self->size);
 }
 
+enum
+{
+  SIGNAL_STARVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* A buffer without waiting if one is free; otherwise says so (starved) and
+ * waits as the caller asked. */
+static GstFlowReturn
+gst_px_arena_pool_acquire_buffer (GstBufferPool * pool, GstBuffer ** buffer,
+    GstBufferPoolAcquireParams * params)
+{
+  GstBufferPoolClass *parent =
+      GST_BUFFER_POOL_CLASS (gst_px_arena_pool_parent_class);
+  GstBufferPoolAcquireParams now = { 0, };
+  GstFlowReturn ret;
+
+  if (params != NULL)
+    now = *params;
+  if (now.flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT)
+    return parent->acquire_buffer (pool, buffer, params);
+  now.flags |= GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
+  ret = parent->acquire_buffer (pool, buffer, &now);
+  if (ret != GST_FLOW_EOS)
+    return ret;
+  GST_LOG_OBJECT (pool, "every slot is in use: starved");
+  g_signal_emit (pool, signals[SIGNAL_STARVED], 0);
+  return parent->acquire_buffer (pool, buffer, params);
+}
+
 static void
 gst_px_arena_pool_finalize (GObject * object)
 {
@@ -373,6 +410,20 @@ gst_px_arena_pool_class_init (GstPxArenaPoolClass * klass)
   pool_class->set_config = gst_px_arena_pool_set_config;
   pool_class->alloc_buffer = gst_px_arena_pool_alloc_buffer;
   pool_class->reset_buffer = gst_px_arena_pool_reset_buffer;
+  pool_class->acquire_buffer = gst_px_arena_pool_acquire_buffer;
+
+  /**
+   * GstPxArenaPool::starved:
+   * @pool: the pool
+   *
+   * Every slot is in use and an acquire is about to wait for one. Emitted
+   * from the acquiring thread, without the pool's locks, before each such
+   * wait (not for %GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT). A handler may
+   * release buffers of the pool; it must not acquire one.
+   */
+  signals[SIGNAL_STARVED] = g_signal_new ("starved",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 0);
 }
 
 static void
