@@ -364,6 +364,46 @@ GST_START_TEST (test_pooled_buffers_within_the_pool_allowance)
 
 GST_END_TEST;
 
+/* Upstream waits for its pool: the window lets go of the oldest buffer
+ * only it holds (the worker copied it and gave it back), not of one the
+ * worker still holds (that frees no slot), nor of another pool's. */
+GST_START_TEST (test_starved_pool_gets_what_only_the_window_holds)
+{
+  GstPxReplay *replay = replay_for ("video/x-raw");
+  GstBufferPool *pool = pool_of (8), *other = pool_of (8);
+  GstBuffer *held, *buffer;
+  GstPxReplayLoss loss;
+
+  /* frame 0: still held by the worker; 1 and 2: only by the window */
+  held = pooled_frame (pool, 0, TRUE);
+  gst_px_replay_input (replay, 1, held, 0);
+  for (guint n = 1; n <= 2; n++) {
+    buffer = pooled_frame (pool, n, TRUE);
+    gst_px_replay_input (replay, 1, buffer, 0);
+    gst_buffer_unref (buffer);
+  }
+  buffer = pooled_frame (other, 3, TRUE);
+  gst_px_replay_input (replay, 1, buffer, 0);
+  gst_buffer_unref (buffer);
+
+  fail_unless (gst_px_replay_starved (replay, pool));
+  fail_unless (gst_px_replay_starved (replay, pool));
+  /* frame 0 is the worker's; frame 3 is of the other pool */
+  fail_if (gst_px_replay_starved (replay, pool));
+  gst_buffer_unref (held);
+
+  gst_px_replay_worker_lost (replay, 1, TRUE, &loss);
+  fail_unless_equals_uint64 (loss.lost, 2);
+  assert_take (replay, 2, "0 3");
+  gst_px_replay_free (replay);
+  gst_buffer_pool_set_active (pool, FALSE);
+  gst_buffer_pool_set_active (other, FALSE);
+  gst_object_unref (pool);
+  gst_object_unref (other);
+}
+
+GST_END_TEST;
+
 /* ---- quarantine --------------------------------------------------------- */
 
 /* Frame 1 was the one in process when worker 1 died, and again when its
@@ -608,6 +648,7 @@ replay_suite (void)
   tcase_add_test (window, test_output_of_another_worker_is_ignored);
   tcase_add_test (window, test_kept_pooled_buffer_is_a_copy);
   tcase_add_test (window, test_pooled_buffers_within_the_pool_allowance);
+  tcase_add_test (window, test_starved_pool_gets_what_only_the_window_holds);
   tcase_add_test (quarantine, test_same_suspect_twice_is_quarantined);
   tcase_add_test (quarantine, test_quarantined_buffer_is_skipped_in_the_group);
   tcase_add_test (quarantine, test_different_suspects_are_not_quarantined);

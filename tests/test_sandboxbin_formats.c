@@ -211,6 +211,22 @@ GST_START_TEST (test_encoder_looking_ahead_bit_exact)
 
 GST_END_TEST;
 
+/* An encoder that keeps 61 raw frames before its first output keeps more
+ * than the pool upstream writes into has slots, once the replay window's
+ * share is counted: the window lets go of the frames only it holds when
+ * upstream would wait for a slot. Before, the stream stalled until
+ * processing-timeout (x264enc's default look-ahead, 40, did too). mb-tree
+ * is off because with it x264enc reads memory it never wrote: its output
+ * changes with MALLOC_PERTURB_, in-process alike. */
+GST_START_TEST (test_encoder_with_deep_lookahead_bit_exact)
+{
+  px_check_assert_bit_exact ("videotestsrc num-buffers=120 pattern=ball ! "
+      CLIP_VIDEO, "x264enc threads=1 rc-lookahead=60 mb-tree=false ! "
+      "capsfilter caps=video/x-h264,stream-format=byte-stream", 120);
+}
+
+GST_END_TEST;
+
 static Suite *
 sandboxbin_formats_suite (void)
 {
@@ -230,6 +246,7 @@ sandboxbin_formats_suite (void)
   tcase_add_test (kept,
       test_demuxer_given_another_container_fails_as_in_process);
   tcase_add_test (kept, test_encoder_looking_ahead_bit_exact);
+  tcase_add_test (kept, test_encoder_with_deep_lookahead_bit_exact);
   return s;
 }
 

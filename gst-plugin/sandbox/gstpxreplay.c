@@ -483,6 +483,35 @@ gst_px_replay_input (GstPxReplay * replay, guint worker, GstBuffer * buffer,
   g_mutex_unlock (&replay->lock);
 }
 
+/* An element that keeps more of its input than the pool has slots (an
+ * encoder's look-ahead) copies what it keeps past its share into its own
+ * memory and gives the slots back; the window holds those same inputs,
+ * unanswered, and only its reference keeps them from the pool. */
+gboolean
+gst_px_replay_starved (GstPxReplay * replay, GstBufferPool * pool)
+{
+  gboolean released = FALSE;
+
+  g_mutex_lock (&replay->lock);
+  /* (answered ones kept for their group were copied out of the pool) */
+  for (GList * l = replay->cursor; l; l = l->next) {
+    Entry *entry = l->data;
+
+    /* Nobody else can take a reference to a buffer only we hold. */
+    if (entry->buffer == NULL || entry->buffer->pool != pool ||
+        GST_MINI_OBJECT_REFCOUNT_VALUE (entry->buffer) != 1)
+      continue;
+    GST_DEBUG ("upstream waits for a buffer of its pool: letting input %"
+        G_GUINT64_FORMAT " (pts %" GST_TIME_FORMAT ") go", entry->seq,
+        GST_TIME_ARGS (entry->info.pts));
+    drop_buffer_locked (replay, entry);
+    released = TRUE;
+    break;
+  }
+  g_mutex_unlock (&replay->lock);
+  return released;
+}
+
 void
 gst_px_replay_input_ended (GstPxReplay * replay, guint worker)
 {

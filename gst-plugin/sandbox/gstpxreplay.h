@@ -129,6 +129,12 @@ gboolean gst_px_replay_wait_input (GstPxReplay * replay, gint64 deadline);
 GstBufferList *gst_px_replay_take (GstPxReplay * replay, guint worker,
     gint64 now);
 
+/* Upstream waits for a buffer of @pool, every one in use: the window lets
+ * go of the oldest buffer of @pool that only it holds (unanswered, it is
+ * lost if the worker dies), so that the slot returns. FALSE if it holds
+ * none that would. */
+gboolean gst_px_replay_starved (GstPxReplay * replay, GstBufferPool * pool);
+
 /* @worker was given the end of the stream: it cannot be waiting for more
  * input. */
 void gst_px_replay_input_ended (GstPxReplay * replay, guint worker);

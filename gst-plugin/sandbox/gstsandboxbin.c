@@ -97,6 +97,7 @@
 #include "gstipcsink.h"
 #include "gstipcsrc.h"
 #include "gstipcsharedbudget.h"
+#include "gstpxarenapool.h"
 #include "gstpxerror.h"
 #include "gstpxreplay.h"
 #include "gstpxworker.h"
@@ -321,6 +322,8 @@ struct _GstSandboxBin
 
   /* recovery: the input kept for the next worker, what was lost */
   GstPxReplay *replay;
+  GstBufferPool *input_pool;    /* streaming thread: the last one seen (not
+                                 * a reference; see watch_input_pool()) */
   /* (lock) */
   guint replay_max_buffers;
   guint64 replay_max_bytes;
@@ -1556,6 +1559,33 @@ replay_window (GstSandboxBin * self, GstPad * pad, SandboxWorker * worker)
   return gst_proxy_pad_chain_list_default (pad, GST_OBJECT (self), list);
 }
 
+/* Upstream's thread, about to wait for a slot of @pool. */
+static void
+input_pool_starved (GstBufferPool * pool, GstSandboxBin * self)
+{
+  gst_px_replay_starved (self->replay, pool);
+}
+
+/* Streaming thread: the window must not hold back the pool upstream
+ * writes into (the one our ipcsink proposed, an arena pool): when it is
+ * starved, the window lets go of what only it holds. Connected once per
+ * pool, for the pool's life or the bin's, whichever ends first. */
+static void
+watch_input_pool (GstSandboxBin * self, GstBuffer * buffer)
+{
+  GstBufferPool *pool = buffer->pool;
+
+  if (pool == NULL || pool == self->input_pool)
+    return;
+  self->input_pool = pool;
+  if (!GST_IS_PX_ARENA_POOL (pool) || g_signal_handler_find (pool,
+          G_SIGNAL_MATCH_FUNC | G_SIGNAL_MATCH_DATA, 0, 0, NULL,
+          input_pool_starved, self) != 0)
+    return;
+  g_signal_connect_object (pool, "starved", G_CALLBACK (input_pool_starved),
+      self, 0);
+}
+
 static void
 record_input (GstSandboxBin * self, SandboxWorker * worker,
     GstMiniObject * data)
@@ -1564,14 +1594,17 @@ record_input (GstSandboxBin * self, SandboxWorker * worker,
   GstBufferList *list;
 
   if (GST_IS_BUFFER (data)) {
+    watch_input_pool (self, GST_BUFFER (data));
     gst_px_replay_input (self->replay, worker->generation, GST_BUFFER (data),
         now);
     return;
   }
   list = GST_BUFFER_LIST (data);
-  for (guint i = 0; i < gst_buffer_list_length (list); i++)
+  for (guint i = 0; i < gst_buffer_list_length (list); i++) {
+    watch_input_pool (self, gst_buffer_list_get (list, i));
     gst_px_replay_input (self->replay, worker->generation,
         gst_buffer_list_get (list, i), now);
+  }
 }
 
 /* The ghost sink pad's serialized events. One that comes after a crash,
