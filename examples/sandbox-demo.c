@@ -575,8 +575,9 @@ step_crash (const gchar * clip, Outcome * outcome)
       GST_SECOND, run.frames_of[1], run.corrupted_after, lost);
   if (outcome->resumed)
     g_print ("  No frame for %d ms: %d ms until the bin reported the crash, "
-        "%d ms until a new worker\n  was locked down (restart-delay 100 ms, "
-        "then a spawn that loads libav), %d ms to the\n  next frame.\n",
+        "%d ms until a new worker\n  took over (a spawn that loads libav, "
+        "begun at once, overlaps restart-delay, 100 ms),\n  %d ms to the "
+        "next frame.\n",
         outcome->resume_ms, (gint) ((run.crash_us - run.last_frame_us) /
             1000), (gint) ((run.restart_us - run.crash_us) / 1000),
         (gint) ((run.resume_us - run.restart_us) / 1000));
