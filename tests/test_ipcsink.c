@@ -1357,6 +1357,8 @@ GST_START_TEST (test_pause_while_waiting_for_room_resumes)
   change_state_now (pipeline, GST_STATE_READY);
   close (fds[0]);               /* the sink has its own */
   raw_consumer_init (&consumer, fds[1], PX_WIRE_DEFAULT_ARENA_TOTAL);
+  /* Counted once its HELLO is read: a buffer before that is not sent. */
+  fail_unless (wait_clients (by_name (pipeline, "sink"), 1, WAIT_MS));
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
   raw_consumer_hold (&consumer, 4);
@@ -1422,6 +1424,7 @@ GST_START_TEST (test_playing_right_after_pause_prerolls_again)
   change_state_now (pipeline, GST_STATE_READY);
   close (fds[0]);               /* the sink has its own */
   raw_consumer_init (&consumer, fds[1], PX_WIRE_DEFAULT_ARENA_TOTAL);
+  fail_unless (wait_clients (sink, 1, WAIT_MS));
   /* the consumer answers the sink's queries while it holds */
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
@@ -1544,6 +1547,8 @@ GST_START_TEST (test_removed_arena_counts_until_its_buffers_are_back)
   change_state_now (pipeline, GST_STATE_READY);
   close (fds[0]);               /* the sink has its own */
   raw_consumer_init (&consumer, fds[1], ARENA_LIMIT);
+  /* Counted once its HELLO is read: a buffer before that is not sent. */
+  fail_unless (wait_clients (by_name (pipeline, "sink"), 1, WAIT_MS));
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
   for (guint i = 0; i < 3; i++)
