@@ -322,8 +322,8 @@ struct _GstSandboxBin
 
   /* recovery: the input kept for the next worker, what was lost */
   GstPxReplay *replay;
-  GstBufferPool *input_pool;    /* streaming thread: the last one seen (not
-                                 * a reference; see watch_input_pool()) */
+  GstBufferPool *input_pool;    /* streaming thread: the last one seen, held
+                                 * until PAUSED -> READY (watch_input_pool()) */
   /* (lock) */
   guint replay_max_buffers;
   guint64 replay_max_bytes;
@@ -1569,7 +1569,9 @@ input_pool_starved (GstBufferPool * pool, GstSandboxBin * self)
 /* Streaming thread: the window must not hold back the pool upstream
  * writes into (the one our ipcsink proposed, an arena pool): when it is
  * starved, the window lets go of what only it holds. Connected once per
- * pool, for the pool's life or the bin's, whichever ends first. */
+ * pool, for the pool's life or the bin's, whichever ends first. The last
+ * pool seen is held, so that no other pool can take its address while it
+ * is compared with. */
 static void
 watch_input_pool (GstSandboxBin * self, GstBuffer * buffer)
 {
@@ -1577,7 +1579,7 @@ watch_input_pool (GstSandboxBin * self, GstBuffer * buffer)
 
   if (pool == NULL || pool == self->input_pool)
     return;
-  self->input_pool = pool;
+  gst_object_replace ((GstObject **) & self->input_pool, GST_OBJECT (pool));
   if (!GST_IS_PX_ARENA_POOL (pool) || g_signal_handler_find (pool,
           G_SIGNAL_MATCH_FUNC | G_SIGNAL_MATCH_DATA, 0, 0, NULL,
           input_pool_starved, self) != 0)
@@ -3276,6 +3278,9 @@ change_state_isolated (GstSandboxBin * self, GstStateChange transition)
     wait_for_current_greeting (self);
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (GST_ELEMENT (self),
       transition);
+  /* the streaming threads are out (the pads deactivated) */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    gst_clear_object (&self->input_pool);
   if (transition == GST_STATE_CHANGE_READY_TO_NULL)
     release_worker (self, leaving);
   g_mutex_unlock (&self->transition_lock);
@@ -3692,6 +3697,7 @@ gst_sandbox_bin_finalize (GObject * object)
   g_free (self->last_violation);
   g_free (self->fallback_description);
   gst_px_replay_free (self->replay);
+  gst_clear_object (&self->input_pool);
   g_queue_clear_full (&self->crash_times, g_free);
   g_queue_clear_full (&self->spare_failures, g_free);
   g_mutex_clear (&self->transition_lock);
