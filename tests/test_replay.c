@@ -404,6 +404,44 @@ GST_START_TEST (test_starved_pool_gets_what_only_the_window_holds)
 
 GST_END_TEST;
 
+/* A worker that takes over a byte stream knows it, and where it resumed:
+ * worker 2 is given frames 2 and 3 again (their offsets are their
+ * numbers); the first worker, and any worker of a TIME stream, is no
+ * successor in a byte stream. */
+GST_START_TEST (test_successor_in_a_byte_stream_knows_where)
+{
+  GstPxReplay *replay = gst_px_replay_new ();
+  GstCaps *caps = gst_caps_new_empty_simple ("video/quicktime");
+  GstPxReplayLoss loss;
+  GstSegment segment;
+  GstEvent *event;
+  guint64 offset = 0;
+
+  gst_segment_init (&segment, GST_FORMAT_BYTES);
+  event = gst_event_new_segment (&segment);
+  gst_px_replay_follow_stream (replay, event, caps);
+  send (replay, 1, 0, 3, "KKKK", 0);
+  answer (replay, 1, 2, 0);
+  fail_if (gst_px_replay_resumed_in_bytes (replay, 1, &offset));
+  gst_px_replay_worker_lost (replay, 1, TRUE, &loss);
+  assert_take (replay, 2, "2 3");
+  fail_unless (gst_px_replay_resumed_in_bytes (replay, 2, &offset));
+  fail_unless_equals_uint64 (offset, 2);
+  fail_if (gst_px_replay_resumed_in_bytes (replay, 1, &offset));
+  gst_event_unref (event);
+  gst_caps_unref (caps);
+  gst_px_replay_free (replay);
+
+  replay = replay_for ("video/x-raw");
+  send (replay, 1, 0, 3, "KKKK", 0);
+  gst_px_replay_worker_lost (replay, 1, TRUE, &loss);
+  assert_take (replay, 2, "0 1 2 3");
+  fail_if (gst_px_replay_resumed_in_bytes (replay, 2, &offset));
+  gst_px_replay_free (replay);
+}
+
+GST_END_TEST;
+
 /* ---- quarantine --------------------------------------------------------- */
 
 /* Frame 1 was the one in process when worker 1 died, and again when its
@@ -649,6 +687,7 @@ replay_suite (void)
   tcase_add_test (window, test_kept_pooled_buffer_is_a_copy);
   tcase_add_test (window, test_pooled_buffers_within_the_pool_allowance);
   tcase_add_test (window, test_starved_pool_gets_what_only_the_window_holds);
+  tcase_add_test (window, test_successor_in_a_byte_stream_knows_where);
   tcase_add_test (quarantine, test_same_suspect_twice_is_quarantined);
   tcase_add_test (quarantine, test_quarantined_buffer_is_skipped_in_the_group);
   tcase_add_test (quarantine, test_different_suspects_are_not_quarantined);

@@ -39,6 +39,7 @@ typedef struct
   gboolean eos;
   GError *error;
   gchar *error_source;
+  gchar *error_debug;
 } Run;
 
 static void
@@ -61,6 +62,7 @@ run_clear (Run * run)
   g_ptr_array_unref (run->elements);
   g_clear_error (&run->error);
   g_free (run->error_source);
+  g_free (run->error_debug);
 }
 
 static void
@@ -135,7 +137,7 @@ play (GstElement * pipeline, Run * run)
     if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
       run->eos = TRUE;
     } else {
-      gst_message_parse_error (msg, &run->error, NULL);
+      gst_message_parse_error (msg, &run->error, &run->error_debug);
       run->error_source = gst_object_get_name (GST_MESSAGE_SRC (msg));
     }
     gst_message_unref (msg);
@@ -359,6 +361,41 @@ GST_START_TEST (test_crash_replays_from_keyframe)
   g_free (dir);
   gst_object_unref (bin);
   run_clear (&want);
+  run_clear (&got);
+}
+
+GST_END_TEST;
+
+/* A demuxer that crashes mid-file: its successor is given the file from
+ * the middle, where matroskademux finds no header and fails. The error
+ * says so (which byte, and what survives a crash instead) rather than only
+ * that the stream could not be demultiplexed. */
+GST_START_TEST (test_demuxer_resumed_mid_file_says_why_it_fails)
+{
+  gchar *dir = g_dir_make_tmp ("parallax-recovery-XXXXXX", NULL);
+  gchar *vp8_file, *line;
+  GstElement *bin;
+  Run got;
+
+  fail_unless (dir != NULL);
+  vp8_file = make_vp8_file (dir);
+  line = g_strdup_printf ("filesrc location=%s blocksize=1024 ! sandboxbin "
+      "name=bin restart-delay=0 description=\"matroskademux ! hostile "
+      "misdeed=crash after-buffers=30 ! vp8dec\" ! fakesink name=sink",
+      vp8_file);
+  run_init (&got);
+  bin = run_to_end (line, &got);
+  g_free (line);
+  fail_unless (find_element (&got, "sandboxbin-worker-crashed") != NULL);
+  fail_unless (got.error != NULL, "no error");
+  fail_unless (got.error_debug != NULL &&
+      strstr (got.error_debug, "took over after a crash and was given the "
+          "byte stream from byte ") != NULL, "%s", got.error_debug);
+  g_unlink (vp8_file);
+  g_rmdir (dir);
+  g_free (vp8_file);
+  g_free (dir);
+  gst_object_unref (bin);
   run_clear (&got);
 }
 
@@ -645,6 +682,7 @@ sandboxbin_recovery_suite (void)
   tcase_add_test (replay, test_recovery_defaults);
   tcase_add_test (replay, test_crash_resumes_at_next_frame);
   tcase_add_test (replay, test_crash_replays_from_keyframe);
+  tcase_add_test (replay, test_demuxer_resumed_mid_file_says_why_it_fails);
   tcase_add_test (quarantine, test_buffer_crashing_twice_is_quarantined);
   tcase_add_test (quarantine, test_last_buffer_quarantined_stream_ends);
   tcase_add_test (limits, test_hang_killed_by_processing_timeout);

@@ -50,6 +50,8 @@ struct _GstPxReplay
   guint lost_worker;            /* ... after this one ended */
   gboolean have_suspect;        /* the last worker lost was busy with... */
   guint64 suspect_seq;
+  guint resumed_worker;         /* took over this stream from a lost one */
+  guint64 resumed_offset;       /* ... at this offset of its input */
 
   /* the worker inputs go to */
   guint worker;
@@ -289,6 +291,7 @@ static void
 reset_stream_locked (GstPxReplay * replay)
 {
   clear_entries_locked (replay);
+  replay->resumed_worker = 0;
   replay->input_ended = FALSE;
   replay->stream++;
 }
@@ -366,6 +369,24 @@ gst_px_replay_get_stream (GstPxReplay * replay)
   return stream;
 }
 
+gboolean
+gst_px_replay_resumed_in_bytes (GstPxReplay * replay, guint worker,
+    guint64 * offset)
+{
+  gboolean resumed = FALSE;
+  GstSegment *segment = NULL;
+
+  g_mutex_lock (&replay->lock);
+  if (worker != 0 && worker == replay->resumed_worker &&
+      replay->segment != NULL) {
+    gst_event_parse_segment (replay->segment, (const GstSegment **) &segment);
+    resumed = segment->format == GST_FORMAT_BYTES;
+    *offset = replay->resumed_offset;
+  }
+  g_mutex_unlock (&replay->lock);
+  return resumed;
+}
+
 /* ---- input -------------------------------------------------------------- */
 
 void
@@ -426,13 +447,17 @@ gst_px_replay_take (GstPxReplay * replay, guint worker, gint64 now)
     remove_link_locked (replay, replay->entries.head);
   replay->anchor = NULL;
   set_cursor_locked (replay, replay->entries.head);
+  replay->resumed_worker = worker;
+  replay->resumed_offset = GST_BUFFER_OFFSET_NONE;
   for (GList * l = replay->entries.head; l; l = l->next) {
     Entry *entry = l->data;
 
     if (entry->buffer == NULL || entry->quarantined)
       continue;
-    if (list == NULL)
+    if (list == NULL) {
       list = gst_buffer_list_new ();
+      replay->resumed_offset = entry->info.offset;
+    }
     gst_buffer_list_add (list, gst_buffer_ref (entry->buffer));
     entry->sent = now;
   }

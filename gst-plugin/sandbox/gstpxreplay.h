@@ -129,6 +129,14 @@ gboolean gst_px_replay_wait_input (GstPxReplay * replay, gint64 deadline);
 GstBufferList *gst_px_replay_take (GstPxReplay * replay, guint worker,
     gint64 now);
 
+/* TRUE if @worker took over the current stream from a worker that was
+ * lost, and the stream is a byte stream (a BYTES segment: a container or
+ * an elementary stream, which a demuxer or parser reads from its start);
+ * then *@offset is the input's offset where it was given the stream again
+ * (GST_BUFFER_OFFSET_NONE: not known, or nothing was given again). */
+gboolean gst_px_replay_resumed_in_bytes (GstPxReplay * replay, guint worker,
+    guint64 * offset);
+
 /* Upstream waits for a buffer of @pool, every one in use: the window lets
  * go of the oldest buffer of @pool that only it holds (unanswered, it is
  * lost if the worker dies), so that the slot returns. FALSE if it holds

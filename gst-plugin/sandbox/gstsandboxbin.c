@@ -775,6 +775,42 @@ is_sink_layout (GstSandboxBin * self)
 
 static void worker_prerolled (GstSandboxBin * self, SandboxWorker * worker);
 
+/* An error of a worker that took over a byte stream from a crashed one:
+ * its demuxer or parser was given the stream in the middle, and says that
+ * the file is invalid, or that it found nothing to play. The debug text
+ * says why, and what survives a crash instead. */
+static GstMessage *
+explain_resumed_error (GstSandboxBin * self, SandboxWorker * worker,
+    GstMessage * message)
+{
+  GError *error = NULL;
+  gchar *debug = NULL, *where, *why;
+  guint64 offset;
+  GstMessage *explained;
+
+  if (!gst_px_replay_resumed_in_bytes (self->replay, worker->generation,
+          &offset))
+    return message;
+  gst_message_parse_error (message, &error, &debug);
+  where = offset != GST_BUFFER_OFFSET_NONE ?
+      g_strdup_printf ("from byte %" G_GUINT64_FORMAT, offset) :
+      g_strdup ("from where its input went on");
+  why = g_strdup_printf ("%s\nThis worker took over after a crash and was "
+      "given the byte stream %s: a demuxer or a parser that needs the "
+      "stream's start (its headers) cannot pick it up in the middle. To "
+      "survive crashes, put the decoder alone in the sandboxbin (for "
+      "example qtdemux ! h264parse ! sandboxbin description=avdec_h264; "
+      "docs/sandboxbin.md, Recovery)", debug ? debug : "", where);
+  explained = gst_message_new_error (GST_MESSAGE_SRC (message), error, why);
+  gst_message_set_seqnum (explained, gst_message_get_seqnum (message));
+  gst_message_unref (message);
+  g_error_free (error);
+  g_free (debug);
+  g_free (where);
+  g_free (why);
+  return explained;
+}
+
 /* Control-socket reader of the worker: its bus messages, with the bin as
  * their source. A retired worker has nothing more to say, nor has an idle
  * spare: its jail's warning is the one the worker in service posted, with
@@ -802,6 +838,8 @@ worker_message (GstPxWorker * px, GstMessage * message, gpointer user_data)
     worker_prerolled (self, worker);
     return;
   }
+  if (type == GST_MESSAGE_ERROR)
+    message = explain_resumed_error (self, worker, message);
   gst_element_post_message (GST_ELEMENT (self), message);
 }
 
