@@ -442,6 +442,36 @@ GST_START_TEST (test_successor_in_a_byte_stream_knows_where)
 
 GST_END_TEST;
 
+/* Worker 1 answered frames 0 and 1 downstream and sent 2 and 3, read but
+ * not pushed when it died: it was busy with frame 4. A flush drops what
+ * was read before it: the blame is the cursor's again. */
+GST_START_TEST (test_outputs_read_but_not_pushed_move_the_blame)
+{
+  GstPxReplay *replay = replay_for ("video/x-raw");
+  GstPxReplayLoss loss;
+
+  send (replay, 1, 0, 5, "KKKKKK", 0);
+  for (guint i = 0; i < 4; i++)
+    gst_px_replay_output_read (replay, 1, GST_IPC_SRC_READ_BUFFER);
+  answer (replay, 1, 2, 0);
+  fail_if (gst_px_replay_wait_output_end (replay, 1, 0));
+  gst_px_replay_output_read (replay, 1, GST_IPC_SRC_READ_END);
+  fail_unless (gst_px_replay_wait_output_end (replay, 1, 0));
+  gst_px_replay_worker_lost (replay, 1, TRUE, &loss);
+  fail_unless (loss.busy);
+  fail_unless_equals_uint64 (loss.suspect.pts, 4 * GST_MSECOND);
+  /* all that was not pushed is given again */
+  assert_take (replay, 2, "2 3 4 5");
+
+  gst_px_replay_output_read (replay, 2, GST_IPC_SRC_READ_BUFFER);
+  gst_px_replay_output_read (replay, 2, GST_IPC_SRC_READ_FLUSH);
+  gst_px_replay_worker_lost (replay, 2, TRUE, &loss);
+  fail_unless_equals_uint64 (loss.suspect.pts, 2 * GST_MSECOND);
+  gst_px_replay_free (replay);
+}
+
+GST_END_TEST;
+
 /* ---- quarantine --------------------------------------------------------- */
 
 /* Frame 1 was the one in process when worker 1 died, and again when its
@@ -688,6 +718,7 @@ replay_suite (void)
   tcase_add_test (window, test_pooled_buffers_within_the_pool_allowance);
   tcase_add_test (window, test_starved_pool_gets_what_only_the_window_holds);
   tcase_add_test (window, test_successor_in_a_byte_stream_knows_where);
+  tcase_add_test (quarantine, test_outputs_read_but_not_pushed_move_the_blame);
   tcase_add_test (quarantine, test_same_suspect_twice_is_quarantined);
   tcase_add_test (quarantine, test_quarantined_buffer_is_skipped_in_the_group);
   tcase_add_test (quarantine, test_different_suspects_are_not_quarantined);

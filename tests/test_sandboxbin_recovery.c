@@ -294,6 +294,60 @@ GST_START_TEST (test_crash_resumes_at_next_frame)
 
 GST_END_TEST;
 
+/* Holds the frame at FRAME_PTS (30) for half a second, once. */
+static GstPadProbeReturn
+hold_frame_30 (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  gint *held = user_data;
+
+  if (GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info)) == FRAME_PTS (30) &&
+      g_atomic_int_compare_and_exchange (held, 0, 1))
+    g_usleep (500 * 1000);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Downstream holds frame 30 while the worker goes on to frame 40 and
+ * dies on it: frames 31 to 39 came out of the worker but had not gone
+ * downstream yet. The crash is still laid on frame 40, told from what
+ * the worker sent, not from what was pushed (before: frame 31). */
+GST_START_TEST (test_crash_blamed_on_its_buffer_while_downstream_holds)
+{
+  const GstClockTime none[] = { GST_CLOCK_TIME_NONE };
+  GstElement *pipeline, *sink, *bin;
+  GstClockTime pts = 0;
+  gint held = 0;
+  GstPad *pad;
+  Run want, got;
+
+  reference_run (RAW (60) " ! sandboxbin mode=in-process "
+      "description=identity ! fakesink name=sink", &want);
+  run_init (&got);
+  pipeline = build (RAW (60) " ! sandboxbin name=bin restart-delay=0 "
+      "description=\"hostile misdeed=crash after-buffers=40\" ! "
+      "fakesink name=sink", &got);
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, hold_frame_30, &held,
+      NULL);
+  play (pipeline, &got);
+  bin = gst_bin_get_by_name (GST_BIN (pipeline), "bin");
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  assert_eos ("crash while downstream holds", &got);
+  assert_same_frames (&want, &got, none);
+  fail_unless (gst_structure_get_uint64 (find_element (&got,
+              "sandboxbin-worker-crashed"), "pts", &pts));
+  fail_unless_equals_uint64 (pts, FRAME_PTS (40));
+  fail_unless_equals_uint64 (get_uint64 (bin, "buffers-lost"), 0);
+  gst_object_unref (pad);
+  gst_object_unref (sink);
+  gst_object_unref (bin);
+  gst_object_unref (pipeline);
+  run_clear (&want);
+  run_clear (&got);
+}
+
+GST_END_TEST;
+
 /* A VP8 clip of 60 frames with a keyframe at least every 10, in
  * Matroska, which marks the others as delta units; in @dir. */
 static gchar *
@@ -682,6 +736,8 @@ sandboxbin_recovery_suite (void)
   tcase_add_test (replay, test_recovery_defaults);
   tcase_add_test (replay, test_crash_resumes_at_next_frame);
   tcase_add_test (replay, test_crash_replays_from_keyframe);
+  tcase_add_test (replay,
+      test_crash_blamed_on_its_buffer_while_downstream_holds);
   tcase_add_test (replay, test_demuxer_resumed_mid_file_says_why_it_fails);
   tcase_add_test (quarantine, test_buffer_crashing_twice_is_quarantined);
   tcase_add_test (quarantine, test_last_buffer_quarantined_stream_ends);

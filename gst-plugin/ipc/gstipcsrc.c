@@ -54,6 +54,7 @@
 #include "gstipcsrc.h"
 #include "gstipcarenarequest.h"
 #include "gstipcsharedbudget.h"
+#include "gstipcsrcwatch.h"
 #include "gstpxarenaallocator.h"
 #include "gstpxconnection.h"
 #include "gstpxserialize.h"
@@ -629,6 +630,7 @@ handle_buffer (Session * session, GstIpcSrc * self, PxWireMessage * msg,
       G_GUINT64_FORMAT ", pts %" GST_TIME_FORMAT, wire.buffer_id,
       wire.arena_id, wire.slot, wire.size, wire.offset,
       GST_TIME_ARGS (wire.pts));
+  gst_ipc_src_watch_read (GST_ELEMENT (self), GST_IPC_SRC_READ_BUFFER);
   queue_or_claim (self, GST_MINI_OBJECT_CAST (buffer), wire.base_time, claimed);
   return TRUE;
 }
@@ -773,6 +775,9 @@ handle_event (Session * session, GstIpcSrc * self, PxWireMessage * msg,
     return FALSE;
   GST_DEBUG_OBJECT (self, "event from producer: %" GST_PTR_FORMAT, event);
 
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START ||
+      GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+    gst_ipc_src_watch_read (GST_ELEMENT (self), GST_IPC_SRC_READ_FLUSH);
   if (seek_flush (self, event, msg->header.request_id, &dropped)) {
     GST_DEBUG_OBJECT (self, "for the seek waiting inside our push; %u "
         "items queued during the flush dropped", dropped.length);
@@ -1094,6 +1099,7 @@ session_closed (GstPxConnection * conn, const GError * error,
   self->disconnected = TRUE;
   wake_task (self);
   g_mutex_unlock (&self->lock);
+  gst_ipc_src_watch_read (GST_ELEMENT (self), GST_IPC_SRC_READ_END);
 }
 
 static const GstPxConnectionFuncs session_funcs = {

@@ -57,6 +57,8 @@ struct _GstPxReplay
   guint worker;
   gboolean answered;            /* it answered at least once */
   gint64 last_input, last_output, held_since;
+  guint read_ahead;             /* its outputs read here, not pushed yet */
+  gboolean output_ended;        /* all it sent has been read */
   guint in_progress;            /* calls handing it input */
   gboolean input_ended;         /* it was given the EOS */
 
@@ -292,6 +294,7 @@ reset_stream_locked (GstPxReplay * replay)
 {
   clear_entries_locked (replay);
   replay->resumed_worker = 0;
+  replay->read_ahead = 0;
   replay->input_ended = FALSE;
   replay->stream++;
 }
@@ -427,6 +430,8 @@ adopt_worker_locked (GstPxReplay * replay, guint worker, gint64 now)
   replay->last_input = now;
   replay->last_output = replay->held_since = 0;
   replay->input_ended = FALSE;
+  replay->read_ahead = 0;
+  replay->output_ended = FALSE;
 }
 
 GstBufferList *
@@ -601,9 +606,43 @@ gst_px_replay_output (GstPxReplay * replay, guint worker, gint64 now)
     trim_locked (replay);
     release_pooled_locked (replay);
   }
+  if (replay->read_ahead > 0)
+    replay->read_ahead--;
   replay->last_output = now;
   g_mutex_unlock (&replay->lock);
   return push;
+}
+
+void
+gst_px_replay_output_read (GstPxReplay * replay, guint worker,
+    GstIpcSrcRead what)
+{
+  g_mutex_lock (&replay->lock);
+  if (worker != 0 && worker == replay->worker && !replay->pending) {
+    if (what == GST_IPC_SRC_READ_BUFFER)
+      replay->read_ahead++;
+    else if (what == GST_IPC_SRC_READ_FLUSH)
+      replay->read_ahead = 0;
+    else {
+      replay->output_ended = TRUE;
+      g_cond_broadcast (&replay->cond);
+    }
+  }
+  g_mutex_unlock (&replay->lock);
+}
+
+gboolean
+gst_px_replay_wait_output_end (GstPxReplay * replay, guint worker,
+    gint64 deadline)
+{
+  gboolean ended;
+
+  g_mutex_lock (&replay->lock);
+  while (worker == replay->worker && !replay->output_ended &&
+      g_cond_wait_until (&replay->cond, &replay->lock, deadline));
+  ended = worker != replay->worker || replay->output_ended;
+  g_mutex_unlock (&replay->lock);
+  return ended;
 }
 
 /* ---- a worker's end ----------------------------------------------------- */
@@ -639,13 +678,21 @@ forget_unreplayable_locked (GstPxReplay * replay)
 static void
 suspect_locked (GstPxReplay * replay, gboolean restart, GstPxReplayLoss * loss)
 {
+  GList *busy = replay->cursor;
   Entry *entry;
 
-  if (replay->cursor == NULL) {
+  /* Outputs read here but not pushed answered the inputs after the
+   * cursor: the worker was busy with the one after them. */
+  for (guint n = replay->read_ahead; busy != NULL && n > 0; n--) {
+    do
+      busy = busy->next;
+    while (busy != NULL && ((Entry *) busy->data)->quarantined);
+  }
+  if (busy == NULL) {
     replay->have_suspect = FALSE;
     return;
   }
-  entry = replay->cursor->data;
+  entry = busy->data;
   loss->busy = TRUE;
   loss->suspect = entry->info;
   if (restart && replay->have_suspect && replay->suspect_seq == entry->seq) {

@@ -50,6 +50,8 @@
 
 #include <gst/gst.h>
 
+#include "gstipcsrcwatch.h"
+
 G_BEGIN_DECLS
 /* Window bounds by default: a long group of pictures (10 s at 30 frames
  * per second) of a high-bitrate stream. */
@@ -128,6 +130,17 @@ gboolean gst_px_replay_wait_input (GstPxReplay * replay, gint64 deadline);
  * to. */
 GstBufferList *gst_px_replay_take (GstPxReplay * replay, guint worker,
     gint64 now);
+
+/* What the ipcsrc that reads @worker's output read (gstipcsrcwatch.h):
+ * an output read but not pushed yet still answered an input, which the
+ * blame for a crash skips; the end says that nothing more comes. */
+void gst_px_replay_output_read (GstPxReplay * replay, guint worker,
+    GstIpcSrcRead what);
+
+/* Waits until all @worker sent has been read (its connection ended, or
+ * another worker took over), or @deadline (monotonic µs); FALSE then. */
+gboolean gst_px_replay_wait_output_end (GstPxReplay * replay, guint worker,
+    gint64 deadline);
 
 /* TRUE if @worker took over the current stream from a worker that was
  * lost, and the stream is a byte stream (a BYTES segment: a container or

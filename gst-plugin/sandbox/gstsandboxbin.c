@@ -97,6 +97,7 @@
 #include "gstipcsink.h"
 #include "gstipcsrc.h"
 #include "gstipcsharedbudget.h"
+#include "gstipcsrcwatch.h"
 #include "gstpxarenapool.h"
 #include "gstpxerror.h"
 #include "gstpxreplay.h"
@@ -138,6 +139,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_sandbox_bin_debug);
 /* How long a crashed worker's input may take to return from its ipcsink
  * once that is stopped. */
 #define INPUT_RETURN_WAIT (G_TIME_SPAN_SECOND)
+/* How long a dead worker's output may take to be read to its end (what it
+ * sent is in its socket: the read is quick unless a reader is held in a
+ * push, and the other reader takes over within 10 ms). */
+#define OUTPUT_END_WAIT (200 * G_TIME_SPAN_MILLISECOND)
 /* A spare answers this heartbeat before it takes over; one that does not
  * (stopped, frozen) is no quicker than a new worker. */
 #define SPARE_PING_TIMEOUT (250 * GST_MSECOND)
@@ -973,6 +978,15 @@ post_worker_started (GstSandboxBin * self, SandboxWorker * worker)
 static GstPadProbeReturn recover_output (GstSandboxBin * self,
     SandboxWorker * worker, GstPad * pad, GstPadProbeInfo * info);
 
+/* The output's reader threads: what it read of the worker's output. */
+static void
+output_read (GstIpcSrcRead what, gpointer user_data)
+{
+  SandboxWorker *worker = user_data;
+
+  gst_px_replay_output_read (worker->bin->replay, worker->generation, what);
+}
+
 static GstPadProbeReturn
 count_output (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
@@ -1072,6 +1086,8 @@ attach_elements (GstSandboxBin * self, SandboxWorker * worker)
     g_object_set (output, "fd", out_fd, "is-live", FALSE, "arena-budget",
         gst_px_worker_get_arena_budget (worker->px), NULL);
     gst_ipc_src_set_shared_budget (output, worker->arena_budget);
+    gst_ipc_src_set_watch (output, output_read, sandbox_worker_ref (worker),
+        (GDestroyNotify) sandbox_worker_unref);
     pad = gst_element_get_static_pad (output, "src");
     /* The ipcsrc may outlive its worker's time in the bin: the probe holds
      * the counters it writes. */
@@ -2334,6 +2350,13 @@ retire_worker (GstSandboxBin * self, SandboxWorker * worker,
   g_atomic_int_set (&worker->retired, 1);
   wait_for_exit (self, worker);
   gst_px_worker_stop (worker->px, 0);
+  /* What it sent before it died, read to the end, says which input it was
+   * busy with (see gst_px_replay_output_read()). */
+  if (worker->output != NULL &&
+      !gst_px_replay_wait_output_end (self->replay, worker->generation,
+          g_get_monotonic_time () + OUTPUT_END_WAIT))
+    GST_INFO_OBJECT (self, "the dead worker's output is not read to its end "
+        "yet: the input blamed may be an earlier one");
   detach_elements (self, worker, FALSE);
   /* What upstream was handing over returns from the stopped ipcsink, and
    * is in the window by then. */
