@@ -88,8 +88,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_ipc_sink_debug);
 #define MAX_ARENAS_PER_CLIENT 8
 /* A client whose socket stays full this long is gone. */
 #define SEND_TIMEOUT (5 * GST_SECOND)
-/* How often render looks whether an unlock() ended in a flush. */
-#define UNLOCK_POLL (10 * G_TIME_SPAN_MILLISECOND)
 /* Out of fds or memory, accept() fails while the connection waits in the
  * backlog: try again after this long rather than spin. */
 #define ACCEPT_RETRY_MS 100
@@ -1373,12 +1371,13 @@ render_wait_locked (GstIpcSink * self, RenderWait * wait, gint64 deadline)
    * Looked at in between, need_preroll is not set yet, and the sink would
    * go on waiting for room while the state change waits for its preroll.
    * So wait for unlock_stop(), or for the flush or the pad's deactivation
-   * that follows an unlock() instead, which do not wake us: hence the
-   * short timed waits, only while an unlock is on. */
+   * that the unlock() belongs to. Each wakes us: the pad is flushing
+   * before basesink calls unlock() for either (GstPad sets the flag before
+   * the event or activation function), FLUSH_START counts a flush and
+   * broadcasts before that, and unlock_stop() broadcasts. */
   while (self->unlocked && self->flushes == wait->flushes &&
       !pad_flushing (self))
-    g_cond_wait_until (&self->cond, &self->lock, g_get_monotonic_time () +
-        UNLOCK_POLL);
+    g_cond_wait (&self->cond, &self->lock);
   /* in the order of the hierarchy */
   g_mutex_unlock (&self->lock);
   GST_BASE_SINK_PREROLL_LOCK (sink);
@@ -1977,6 +1976,7 @@ gst_ipc_sink_event (GstBaseSink * sink, GstEvent * event)
   if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_START) {
     g_mutex_lock (&self->lock);
     self->flushes++;
+    g_cond_broadcast (&self->cond);
     g_mutex_unlock (&self->lock);
   }
   broadcast_event (self, event);
